@@ -1,0 +1,25 @@
+//! Domain values that parse once at the edge: after `parse`, an invalid SID, number, rate or
+//! label cannot exist, so the rest of the program never re-checks them.
+
+mod conference;
+mod cps;
+mod endpoint;
+mod label;
+mod sid;
+
+pub use conference::{ConferenceTarget, ParticipantId};
+pub use cps::Cps;
+pub use endpoint::{Caller, Endpoint, PhoneNumber};
+pub use label::Label;
+pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
+
+/// Why a raw value was refused; the caller adds which field it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(rule: impl Into<String>) -> Self {
+        Self(rule.into())
+    }
+}

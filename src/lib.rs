@@ -1,0 +1,7 @@
+//! dialer: outbound call campaigns on Twilio conferences.
+//!
+//! The modules follow the data: `campaign` (CSV → import → schedule/pace) → `store` (SQLite) →
+//! `twilio` (the API) → `report`. `sandbox` is a Twilio emulator sharing `twilio`'s types.
+
+pub mod domain;
+pub mod twilio;

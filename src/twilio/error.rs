@@ -1,0 +1,124 @@
+//! Errors of the Twilio layer. Each carries its [`Disposition`], decided here where the error
+//! is born, so the scheduler never guesses whether a resend could call someone twice.
+
+use super::params::ParamError;
+use super::resource::ErrorBody;
+use std::time::Duration;
+
+/// What the caller may do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Not processed by Twilio: safe to send again, after `after` if the server said so.
+    Retry { after: Option<Duration> },
+    /// Refused for good (a Twilio 4xx code): do not resend.
+    Fail,
+    /// The credentials are wrong: stop the whole run.
+    Abort,
+    /// The request may have taken effect (timeout, connection lost after sending, 5xx):
+    /// find out before sending it again.
+    Unknown,
+}
+
+/// Twilio codes that mean "not processed, try later" although the status is 4xx.
+pub const CODE_TOO_MANY_REQUESTS: u32 = 20429;
+pub const CODE_QUEUE_FULL: u32 = 22005;
+pub const CODE_CONFERENCE_FULL: u32 = 16020;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] ParamError),
+    #[error("{}", twilio_message(.body))]
+    Twilio { body: ErrorBody, retry_after: Option<Duration> },
+    #[error("could not reach Twilio at {base}: {source}")]
+    Connect { base: String, source: reqwest::Error },
+    #[error("no answer from Twilio within {0:?}; the request may have been processed")]
+    Timeout(Duration),
+    #[error("connection lost after the request was sent; it may have been processed: {0}")]
+    Dropped(reqwest::Error),
+    #[error("unreadable answer from Twilio (HTTP {status}): {detail}")]
+    Unreadable { status: u16, detail: String },
+}
+
+fn twilio_message(body: &ErrorBody) -> String {
+    match body.code {
+        Some(code) => format!("error {code}: {} (HTTP {})", body.message, body.status),
+        None => format!("HTTP {}: {}", body.status, body.message),
+    }
+}
+
+impl ApiError {
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::Invalid(_) => Disposition::Fail,
+            Self::Connect { .. } => Disposition::Retry { after: None },
+            Self::Timeout(_) | Self::Dropped(_) => Disposition::Unknown,
+            Self::Unreadable { status, .. } if *status == 429 => Disposition::Retry { after: None },
+            Self::Unreadable { status, .. } if (200..300).contains(status) || *status >= 500 => {
+                Disposition::Unknown
+            }
+            Self::Unreadable { .. } => Disposition::Fail,
+            Self::Twilio { body, retry_after } => match (body.status, body.code) {
+                (429, _) | (_, Some(CODE_TOO_MANY_REQUESTS | CODE_QUEUE_FULL | CODE_CONFERENCE_FULL)) => {
+                    Disposition::Retry { after: *retry_after }
+                }
+                (401 | 403, _) => Disposition::Abort,
+                (500.., _) => Disposition::Unknown,
+                _ => Disposition::Fail,
+            },
+        }
+    }
+
+    /// The Twilio error code, when Twilio gave one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            Self::Twilio { body, .. } => body.code,
+            _ => None,
+        }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Twilio { body, .. } => Some(body.status),
+            Self::Unreadable { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// 404: the participant or conference is not (or no longer) there.
+    pub fn is_not_found(&self) -> bool {
+        self.http_status() == Some(404)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn twilio(status: u16, code: u32) -> ApiError {
+        ApiError::Twilio { body: ErrorBody::new(status, code, "x"), retry_after: Some(Duration::from_secs(2)) }
+    }
+
+    #[test]
+    fn dispositions_follow_twilios_documented_meaning() {
+        let retry = Disposition::Retry { after: Some(Duration::from_secs(2)) };
+        assert_eq!(twilio(429, 20429).disposition(), retry);
+        assert_eq!(twilio(400, 22005).disposition(), retry);
+        assert_eq!(twilio(400, 16020).disposition(), retry);
+        assert_eq!(twilio(400, 21211).disposition(), Disposition::Fail);
+        assert_eq!(twilio(404, 20404).disposition(), Disposition::Fail);
+        assert_eq!(twilio(401, 20003).disposition(), Disposition::Abort);
+        assert_eq!(twilio(403, 20003).disposition(), Disposition::Abort);
+        assert_eq!(twilio(500, 20500).disposition(), Disposition::Unknown);
+        assert_eq!(twilio(503, 20503).disposition(), Disposition::Unknown);
+        assert_eq!(ApiError::Timeout(Duration::from_secs(1)).disposition(), Disposition::Unknown);
+        let unreadable = ApiError::Unreadable { status: 201, detail: "eof".into() };
+        assert_eq!(unreadable.disposition(), Disposition::Unknown);
+    }
+
+    #[test]
+    fn messages_show_code_and_text() {
+        let e = ApiError::Twilio { body: ErrorBody::new(400, 21211, "Invalid 'To' Phone Number"), retry_after: None };
+        assert_eq!(e.to_string(), "error 21211: Invalid 'To' Phone Number (HTTP 400)");
+    }
+}

@@ -1,0 +1,16 @@
+//! Twilio's Participants resource: typed parameters checked before sending, the HTTP client,
+//! responses, errors with their retry disposition, and request signatures.
+
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod params;
+pub mod resource;
+pub mod signature;
+pub mod values;
+
+pub use client::{ClientConfig, ListFilter, TwilioClient};
+pub use credentials::Credentials;
+pub use error::{ApiError, Disposition};
+pub use params::{CreateParticipant, ParamError, ParticipantOptions, ParticipantUpdate};
+pub use resource::{Call, ErrorBody, Participant};
