@@ -3,5 +3,8 @@
 //! The modules follow the data: `campaign` (CSV → import → schedule/pace) → `store` (SQLite) →
 //! `twilio` (the API) → `report`. `sandbox` is a Twilio emulator sharing `twilio`'s types.
 
+pub mod cli;
 pub mod domain;
+pub mod sandbox;
+pub mod telemetry;
 pub mod twilio;

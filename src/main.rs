@@ -1,1 +1,23 @@
-fn main() {}
+use clap::Parser;
+use dialer::cli::{self, Cli, Exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    dialer::telemetry::init(cli.quiet);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dialer: could not start the async runtime: {e}");
+            return ExitCode::from(Exit::Error as u8);
+        }
+    };
+    let exit = match runtime.block_on(cli::run(cli)) {
+        Ok(exit) => exit,
+        Err(error) => {
+            eprintln!("dialer: {error:#}");
+            cli::exit_for(&error)
+        }
+    };
+    ExitCode::from(exit as u8)
+}

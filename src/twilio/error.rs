@@ -30,12 +30,12 @@ pub enum ApiError {
     Invalid(#[from] ParamError),
     #[error("{}", twilio_message(.body))]
     Twilio { body: ErrorBody, retry_after: Option<Duration> },
-    #[error("could not reach Twilio at {base}: {source}")]
-    Connect { base: String, source: reqwest::Error },
+    #[error("could not reach Twilio at {base}")]
+    Connect { base: String, #[source] source: reqwest::Error },
     #[error("no answer from Twilio within {0:?}; the request may have been processed")]
     Timeout(Duration),
-    #[error("connection lost after the request was sent; it may have been processed: {0}")]
-    Dropped(reqwest::Error),
+    #[error("connection lost after the request was sent; it may have been processed")]
+    Dropped(#[source] reqwest::Error),
     #[error("unreadable answer from Twilio (HTTP {status}): {detail}")]
     Unreadable { status: u16, detail: String },
 }

@@ -38,6 +38,12 @@ impl ParamName {
     }
 }
 
+/// A table of form parameters settable by name (for flags, CSV columns, config keys).
+pub trait FormParams: Default + Clone + Send + Sync + 'static {
+    fn names() -> &'static [ParamName];
+    fn set_param(&mut self, name: &str, raw: &str) -> Result<(), ParamError>;
+}
+
 trait Repeated {
     const REPEATED: bool = false;
 }
@@ -97,6 +103,15 @@ macro_rules! form_params {
 
             pub fn lookup(name: &str) -> Option<&'static ParamName> {
                 Self::NAMES.iter().find(|p| p.matches(name))
+            }
+        }
+
+        impl FormParams for $name {
+            fn names() -> &'static [ParamName] {
+                Self::NAMES
+            }
+            fn set_param(&mut self, name: &str, raw: &str) -> Result<(), ParamError> {
+                self.set(name, raw)
             }
         }
     };

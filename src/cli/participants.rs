@@ -1,0 +1,148 @@
+//! `dialer participants …`: the Participants resource by hand.
+
+use super::param_flags::ParamFlags;
+use super::TwilioArgs;
+use crate::domain::{Caller, ConferenceSid, ConferenceTarget, Endpoint, ParticipantId};
+use crate::twilio::{CreateParticipant, ListFilter, Participant, ParticipantOptions, ParticipantUpdate};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantsCommand {
+    /// Add a participant to a conference (a friendly name creates it on first use).
+    Create(CreateArgs),
+    /// Show one participant, by CallSid or label.
+    Get(IdArgs),
+    /// List a conference's active participants (every page).
+    List(ListArgs),
+    /// Change a participant: mute, hold, announce, coach, ...
+    Update(UpdateArgs),
+    /// Remove a participant from the conference (hangs up its call).
+    Remove(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Conference SID (CF…) or friendly name.
+    #[arg(long, value_parser = ConferenceTarget::parse)]
+    conference: ConferenceTarget,
+    /// Caller: an E.164 number, client:name, or a SIP user name (when --to is sip:).
+    #[arg(long, value_parser = Caller::parse)]
+    from: Caller,
+    /// Callee: an E.164 number, client:name[?k=v], sip:user@host or app:AP….
+    #[arg(long, value_parser = Endpoint::parse)]
+    to: Endpoint,
+    #[command(flatten)]
+    params: ParamFlags<ParticipantOptions>,
+    /// Print Twilio's JSON instead of a line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// Conference SID (CF…); Twilio does not take a friendly name here.
+    #[arg(long, value_parser = ConferenceSid::parse)]
+    conference: ConferenceSid,
+    /// The participant's CallSid (CA…) or label.
+    #[arg(value_parser = ParticipantId::parse)]
+    id: ParticipantId,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_parser = ConferenceSid::parse)]
+    conference: ConferenceSid,
+    /// Only muted (or, with =false, unmuted) participants.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    muted: Option<bool>,
+    /// Only participants on hold (or not, with =false).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    hold: Option<bool>,
+    /// Only coaching participants (or not, with =false).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    coaching: Option<bool>,
+    /// Participants per page, 1 to 1000.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    page_size: Option<u16>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[arg(long, value_parser = ConferenceSid::parse)]
+    conference: ConferenceSid,
+    #[arg(value_parser = ParticipantId::parse)]
+    id: ParticipantId,
+    #[command(flatten)]
+    params: ParamFlags<ParticipantUpdate>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(command: ParticipantsCommand, twilio: &TwilioArgs) -> anyhow::Result<()> {
+    let client = twilio.client()?;
+    match command {
+        ParticipantsCommand::Create(args) => {
+            let request = CreateParticipant::new(args.from, args.to, args.params.0)?;
+            let created = client.create_participant(&args.conference, &request).await?;
+            print_participant(&created, args.json)
+        }
+        ParticipantsCommand::Get(args) => {
+            let found = client.fetch_participant(&args.conference, &args.id).await?;
+            print_participant(&found, args.json)
+        }
+        ParticipantsCommand::List(args) => {
+            let filter = ListFilter { muted: args.muted, hold: args.hold, coaching: args.coaching, page_size: args.page_size };
+            let all = client.list_participants(&args.conference, &filter).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                all.iter().for_each(|p| println!("{}", participant_line(p)));
+                println!("{} participant(s)", all.len());
+            }
+            Ok(())
+        }
+        ParticipantsCommand::Update(args) => {
+            let updated = client.update_participant(&args.conference, &args.id, &args.params.0).await?;
+            print_participant(&updated, args.json)
+        }
+        ParticipantsCommand::Remove(args) => {
+            client.delete_participant(&args.conference, &args.id).await?;
+            if args.json {
+                println!("{{\"removed\":{}}}", serde_json::to_string(args.id.as_str())?);
+            } else {
+                println!("removed {} from {}", args.id, args.conference);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_participant(p: &Participant, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(p).context("Failed to print JSON")?);
+    } else {
+        println!("{}", participant_line(p));
+    }
+    Ok(())
+}
+
+fn participant_line(p: &Participant) -> String {
+    let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
+    format!(
+        "{} conference={} label={} status={} queue_time={}ms muted={} hold={} coaching={}",
+        field(&p.call_sid),
+        field(&p.conference_sid),
+        field(&p.label),
+        field(&p.status),
+        field(&p.queue_time),
+        flag(p.muted),
+        flag(p.hold),
+        flag(p.coaching),
+    )
+}

@@ -1,0 +1,1 @@
+//! A Twilio emulator on loopback (placeholder, being written).
