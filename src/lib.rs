@@ -3,8 +3,10 @@
 //! The modules follow the data: `campaign` (CSV → import → schedule/pace) → `store` (SQLite) →
 //! `twilio` (the API) → `report`. `sandbox` is a Twilio emulator sharing `twilio`'s types.
 
+pub mod campaign;
 pub mod cli;
 pub mod domain;
 pub mod sandbox;
+pub mod store;
 pub mod telemetry;
 pub mod twilio;

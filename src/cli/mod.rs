@@ -2,8 +2,10 @@
 
 mod param_flags;
 pub mod participants;
+mod progress;
+pub mod run;
 
-use crate::twilio::client::DEFAULT_API_BASE;
+use crate::campaign::Campaign;
 use crate::twilio::{ClientConfig, Credentials, TwilioClient};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -46,19 +48,25 @@ pub enum Command {
     /// Conference participants by hand: create, get, list, update, remove.
     #[command(subcommand)]
     Participants(participants::ParticipantsCommand),
+    /// Run a campaign: import new list rows, dial every due row, exit (cron-safe).
+    Run(run::RunArgs),
 }
 
 /// Runs a parsed command line; the exit code says what happened.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Participants(command) => participants::run(command, &cli.twilio).await.map(|()| Exit::Done),
+        Command::Run(args) => run::run(args, &cli.twilio, cli.quiet).await,
     }
 }
 
 /// The exit code for an error that ended a command.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
     let is_config = error.chain().any(|cause| {
-        cause.is::<crate::twilio::credentials::CredentialsError>() || cause.is::<crate::twilio::ParamError>()
+        cause.is::<crate::twilio::credentials::CredentialsError>()
+            || cause.is::<crate::twilio::ParamError>()
+            || cause.is::<crate::campaign::config::ConfigError>()
+            || cause.is::<crate::campaign::import::ImportError>()
     });
     let aborted = error.chain().any(|cause| {
         cause
@@ -72,22 +80,53 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
 /// (TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or TWILIO_API_KEY + TWILIO_API_SECRET).
 #[derive(Debug, Clone, Args)]
 pub struct TwilioArgs {
-    /// Twilio's API base URL (a sandbox or proxy for tests).
-    #[arg(long, global = true, env = "TWILIO_API_BASE", default_value = DEFAULT_API_BASE)]
-    pub api_base: url::Url,
-    /// Seconds to wait for an answer; past it a create's outcome is unknown.
-    #[arg(long, global = true, default_value_t = 15)]
-    pub request_timeout: u64,
+    /// Twilio's API base URL (a sandbox or proxy for tests) [default: https://api.twilio.com].
+    #[arg(long, global = true, env = "TWILIO_API_BASE")]
+    pub api_base: Option<url::Url>,
+    /// Seconds to wait for an answer; past it a create's outcome is unknown [default: 15].
+    #[arg(long, global = true)]
+    pub request_timeout: Option<u64>,
 }
 
 impl TwilioArgs {
+    /// A client for commands without a campaign file: flags and environment only.
     pub fn client(&self) -> anyhow::Result<TwilioClient> {
         let credentials = Credentials::from_env().context("Twilio credentials")?;
+        self.build(None, None, credentials)
+    }
+
+    /// Flags and environment first, then the campaign file, then Twilio's defaults.
+    pub fn client_for(&self, campaign: &Campaign) -> anyhow::Result<TwilioClient> {
+        let credentials = match &campaign.credentials_file {
+            Some(path) if std::env::var_os("TWILIO_ACCOUNT_SID").is_none() => {
+                let file = read_env_file(path)?;
+                Credentials::from_lookup(|name| file.get(name).cloned())
+            }
+            _ => Credentials::from_env(),
+        }
+        .context("Twilio credentials")?;
+        self.build(campaign.api_base.clone(), Some(campaign.request_timeout), credentials)
+    }
+
+    fn build(&self, api_base: Option<url::Url>, timeout: Option<Duration>, credentials: Credentials) -> anyhow::Result<TwilioClient> {
+        let defaults = ClientConfig::default();
         let config = ClientConfig {
-            api_base: self.api_base.clone(),
-            request_timeout: Duration::from_secs(self.request_timeout),
-            ..ClientConfig::default()
+            api_base: self.api_base.clone().or(api_base).unwrap_or(defaults.api_base),
+            request_timeout: self.request_timeout.map(Duration::from_secs).or(timeout).unwrap_or(defaults.request_timeout),
+            connect_timeout: defaults.connect_timeout,
         };
         Ok(TwilioClient::new(config, credentials)?)
     }
+}
+
+/// `KEY=VALUE` lines (comments with #), as in a systemd or docker env file.
+fn read_env_file(path: &std::path::Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read the credentials file {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+        .collect())
 }

@@ -30,9 +30,10 @@ impl Cps {
         self.0
     }
 
-    /// The spacing between two calls at this rate.
+    /// The spacing between two calls at this rate, rounded up to the nanosecond so that
+    /// CPS intervals never add up to less than one second.
     pub fn interval(self) -> Duration {
-        Duration::from_secs(1) / self.0.get()
+        Duration::from_nanos(1_000_000_000u64.div_ceil(u64::from(self.0.get())))
     }
 }
 

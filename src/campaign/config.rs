@@ -1,0 +1,266 @@
+//! The campaign file (TOML): parsed and checked in full before anything is dialed.
+//! Relative paths resolve against the file's own folder, since cron runs elsewhere.
+
+use crate::domain::{Caller, ConferenceTarget, Cps, Invalid};
+use crate::twilio::{ParamError, ParticipantOptions};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the campaign file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Syntax { path: String, source: toml::de::Error },
+    #[error("{path}: {key} {rule}")]
+    Invalid { path: String, key: String, rule: Invalid },
+    #[error("{path}: [participant] {source}")]
+    Param { path: String, source: ParamError },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignFile {
+    campaign: CampaignSection,
+    #[serde(default)]
+    participant: toml::Table,
+    #[serde(default)]
+    retry: RetrySection,
+    #[serde(default)]
+    database: DatabaseSection,
+    #[serde(default)]
+    twilio: TwilioSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignSection {
+    name: String,
+    list: PathBuf,
+    conference: String,
+    from: String,
+    cps: i64,
+    #[serde(default = "default_max_attempts")]
+    max_attempts: i64,
+    #[serde(default = "default_max_in_flight")]
+    max_in_flight: i64,
+}
+
+fn default_max_attempts() -> i64 {
+    3
+}
+
+fn default_max_in_flight() -> i64 {
+    32
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RetrySection {
+    initial: String,
+    max: String,
+    multiplier: f32,
+    jitter: bool,
+    /// How long after an unknown outcome to ask Twilio whether the call exists.
+    reconcile_after: String,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        Self {
+            initial: "2s".into(),
+            max: "5m".into(),
+            multiplier: 2.0,
+            jitter: true,
+            reconcile_after: "5s".into(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwilioSection {
+    api_base: Option<String>,
+    /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
+    credentials_file: Option<PathBuf>,
+    request_timeout: Option<String>,
+}
+
+/// Backoff between transient failures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+    pub multiplier: f32,
+    pub jitter: bool,
+    pub reconcile_after: Duration,
+}
+
+/// A campaign, valid as a whole.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub name: String,
+    pub file: PathBuf,
+    pub list: PathBuf,
+    pub conference: ConferenceTarget,
+    pub from: Caller,
+    pub cps: Cps,
+    pub max_attempts: u32,
+    pub max_in_flight: usize,
+    pub defaults: ParticipantOptions,
+    pub retry: RetryPolicy,
+    pub database: PathBuf,
+    pub api_base: Option<url::Url>,
+    pub credentials_file: Option<PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl Campaign {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let file: CampaignFile = toml::from_str(&text).map_err(|source| ConfigError::Syntax { path: shown.clone(), source })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let invalid = |key: &str, rule: Invalid| ConfigError::Invalid { path: shown.clone(), key: key.into(), rule };
+        let c = file.campaign;
+        if c.name.trim().is_empty() {
+            return Err(invalid("campaign.name", Invalid::new("must not be empty")));
+        }
+        let cps = u32::try_from(c.cps).map_err(|_| Invalid(format!("must be from 1 to 30, got {}", c.cps)));
+        let cps = cps.and_then(Cps::new).map_err(|e| invalid("campaign.cps", e))?;
+        let max_attempts = u32::try_from(c.max_attempts)
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| invalid("campaign.max_attempts", Invalid::new("must be from 1 to 100")))?;
+        let max_in_flight = usize::try_from(c.max_in_flight)
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| invalid("campaign.max_in_flight", Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)")))?;
+        let mut defaults = ParticipantOptions::default();
+        for (key, value) in &file.participant {
+            let raw = toml_text(value).map_err(|rule| invalid(&format!("participant.{key}"), rule))?;
+            defaults.set(key, &raw).map_err(|source| ConfigError::Param { path: shown.clone(), source })?;
+        }
+        if defaults.label.is_some() {
+            return Err(invalid("participant.label", Invalid::new("is per row: use a `label` column")));
+        }
+        let retry = RetryPolicy {
+            initial: duration(&file.retry.initial).map_err(|e| invalid("retry.initial", e))?,
+            max: duration(&file.retry.max).map_err(|e| invalid("retry.max", e))?,
+            multiplier: file.retry.multiplier,
+            jitter: file.retry.jitter,
+            reconcile_after: duration(&file.retry.reconcile_after).map_err(|e| invalid("retry.reconcile_after", e))?,
+        };
+        if !(1.0..=10.0).contains(&retry.multiplier) {
+            return Err(invalid("retry.multiplier", Invalid::new("must be from 1.0 to 10.0")));
+        }
+        let database = file.database.path.unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", slug(&c.name))));
+        let api_base = file
+            .twilio
+            .api_base
+            .map(|raw| url::Url::parse(&raw).map_err(|e| invalid("twilio.api_base", Invalid(e.to_string()))))
+            .transpose()?;
+        let request_timeout = match &file.twilio.request_timeout {
+            Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
+            None => Duration::from_secs(15),
+        };
+        Ok(Self {
+            name: c.name.trim().to_owned(),
+            file: path.to_path_buf(),
+            list: dir.join(c.list),
+            conference: ConferenceTarget::parse(&c.conference).map_err(|e| invalid("campaign.conference", e))?,
+            from: Caller::parse(&c.from).map_err(|e| invalid("campaign.from", e))?,
+            cps,
+            max_attempts,
+            max_in_flight,
+            defaults,
+            retry,
+            database: dir.join(database),
+            api_base,
+            credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
+            request_timeout,
+        })
+    }
+}
+
+/// A TOML value as the text a form parameter takes; arrays become space-separated lists.
+fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        toml::Value::Array(items) => Ok(items.iter().map(toml_text).collect::<Result<Vec<_>, _>>()?.join(" ")),
+        other => Err(Invalid(format!("must be a string, number, boolean or list, got {}", other.type_str()))),
+    }
+}
+
+/// "2s", "5m", "1h 30m", or ISO 8601 ("PT5M").
+pub fn duration(raw: &str) -> Result<Duration, Invalid> {
+    let parsed: jiff::SignedDuration = raw
+        .trim()
+        .parse()
+        .map_err(|_| Invalid(format!("must be a duration like \"30s\", \"5m\" or \"1h\", got {raw:?}")))?;
+    Duration::try_from(parsed).map_err(|_| Invalid(format!("must not be negative, got {raw:?}")))
+}
+
+fn slug(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Campaign, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Campaign::load(&path)
+    }
+
+    const BASE: &str = "[campaign]\nname = \"c\"\nlist = \"l.csv\"\nconference = \"Room\"\nfrom = \"+15017122661\"\n";
+
+    #[test]
+    fn a_minimal_campaign_gets_documented_defaults() {
+        let c = load(&format!("{BASE}cps = 30\n")).unwrap();
+        assert_eq!(c.max_attempts, 3);
+        assert_eq!(c.retry.initial, Duration::from_secs(2));
+        assert!(c.list.ends_with("l.csv") && c.list.is_absolute());
+        assert!(c.database.ends_with("c.sqlite"));
+    }
+
+    #[test]
+    fn bad_values_fail_before_anything_is_dialed_and_name_the_key() {
+        for (extra, want) in [
+            ("cps = 31\n", "campaign.cps"),
+            ("cps = 0\n", "campaign.cps"),
+            ("cps = 5\nmax_attempts = 0\n", "campaign.max_attempts"),
+            ("cps = 5\n[participant]\ntimeout = 4\n", "invalid Timeout"),
+            ("cps = 5\n[participant]\nbeep = \"loud\"\n", "invalid Beep"),
+            ("cps = 5\n[participant]\nno_such = 1\n", "no_such"),
+            ("cps = 5\n[retry]\ninitial = \"soon\"\n", "retry.initial"),
+            ("cps = 5\ncolour = \"red\"\n", "colour"),
+        ] {
+            let err = load(&format!("{BASE}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(want), "{extra:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn participant_defaults_accept_lists_numbers_and_booleans() {
+        let c = load(&format!(
+            "{BASE}cps = 5\n[participant]\nstatus_callback_event = [\"initiated\", \"completed\"]\ntimeout = 20\nrecord = true\n[retry]\ninitial = \"200ms\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.defaults.timeout.map(|t| t.get()), Some(20));
+        assert_eq!(c.defaults.record, Some(true));
+        assert_eq!(c.retry.initial, Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,242 @@
+//! The dial loop. For each due row: wait for a pacing slot and an in-flight permit, claim the
+//! row (its attempt is committed before the request leaves), send Create Participant, record
+//! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial.
+
+use super::config::Campaign;
+use super::pacer::Pacer;
+use super::progress::Progress;
+use super::reconcile::{self, Resolution};
+use super::retry;
+use super::stop::{Stop, StopReason};
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Label};
+use crate::store::{now_ms, Claimed, Outcome, Store, StoreError};
+use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
+use crate::twilio::{ApiError, CreateParticipant, Disposition, ParamError, TwilioClient};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How the dial loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// No row is due any more (some may be unknown, parked for the next run).
+    Finished,
+    Stopped(StopReason),
+}
+
+pub struct Engine {
+    pub campaign: Campaign,
+    pub store: Store,
+    pub client: TwilioClient,
+    pub pacer: Arc<Pacer>,
+    pub stop: Stop,
+    pub progress: Arc<Progress>,
+}
+
+/// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+impl Engine {
+    pub async fn run(&self) -> Result<Ending, StoreError> {
+        let orphans = self.store.mark_orphans_unknown().await?;
+        if orphans > 0 {
+            tracing::warn!(rows = orphans, "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial");
+        }
+        let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
+        let mut in_flight = JoinSet::new();
+        let mut parked = HashSet::new();
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            if self.stop.is_set() {
+                break;
+            }
+            self.reconcile_due(&mut parked).await?;
+            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let Some(claimed) = self.claim_paced().await? else {
+                drop(permit);
+                if in_flight.is_empty() && self.nothing_left(&parked).await? {
+                    break;
+                }
+                self.idle(&mut in_flight).await;
+                continue;
+            };
+            let dialer = self.dial_task();
+            in_flight.spawn(async move {
+                dialer.dial(claimed).await;
+                drop(permit);
+            });
+        }
+        while in_flight.join_next().await.is_some() {}
+        Ok(match self.stop.reason() {
+            Some(reason) => Ending::Stopped(reason),
+            None => Ending::Finished,
+        })
+    }
+
+    /// Waits for a pacing slot, then claims; a slot with nothing due is simply unused.
+    async fn claim_paced(&self) -> Result<Option<Claimed>, StoreError> {
+        if self.store.next_due_at().await?.is_none_or(|at| at > now_ms()) {
+            return Ok(None);
+        }
+        tokio::select! {
+            _ = self.pacer.acquire() => {}
+            _ = self.stop.wait() => return Ok(None),
+        }
+        if self.stop.is_set() {
+            return Ok(None);
+        }
+        self.store.claim_next().await
+    }
+
+    async fn nothing_left(&self, parked: &HashSet<i64>) -> Result<bool, StoreError> {
+        let counts = self.store.state_counts().await?;
+        Ok(counts.pending == 0 && counts.dialing == 0 && counts.unknown as usize <= parked.len())
+    }
+
+    async fn idle(&self, in_flight: &mut JoinSet<()>) {
+        tokio::select! {
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = self.stop.wait() => {}
+        }
+    }
+
+    async fn reconcile_due(&self, parked: &mut HashSet<i64>) -> Result<(), StoreError> {
+        for row in self.store.due_unresolved(64).await? {
+            if parked.contains(&row.row_id) || self.stop.is_set() {
+                continue;
+            }
+            match reconcile::resolve(&self.client, &self.store, &self.campaign, &row).await {
+                Resolution::Found { call_sid, conference_sid } => {
+                    tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
+                    self.store.resolve_found(&row, &call_sid, conference_sid.as_deref()).await?;
+                    self.progress.created(None);
+                }
+                Resolution::NotCreated => {
+                    tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
+                    self.store.resolve_not_created(&row, now_ms()).await?;
+                }
+                Resolution::Unreachable(why) => {
+                    tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
+                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                    parked.insert(row.row_id);
+                }
+                Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
+            }
+        }
+        Ok(())
+    }
+
+    fn dial_task(&self) -> DialTask {
+        DialTask {
+            campaign: self.campaign.clone(),
+            store: self.store.clone(),
+            client: self.client.clone(),
+            stop: self.stop.clone(),
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+struct DialTask {
+    campaign: Campaign,
+    store: Store,
+    client: TwilioClient,
+    stop: Stop,
+    progress: Arc<Progress>,
+}
+
+impl DialTask {
+    async fn dial(self, claimed: Claimed) {
+        let span = tracing::info_span!("dial", label = %claimed.label, attempt = claimed.attempt);
+        let _enter = span.enter();
+        let outcome = match build_request(&self.campaign, &claimed) {
+            Ok((conference, request)) => {
+                let answer = self.client.create_participant(&conference, &request).await;
+                if let Ok(p) = &answer
+                    && let (ConferenceTarget::FriendlyName(name), Some(sid)) = (&conference, &p.conference_sid)
+                    && let Err(e) = self.store.remember_conference(name, sid).await
+                {
+                    tracing::warn!("could not remember the conference SID: {e}");
+                }
+                self.outcome(&claimed, answer)
+            }
+            // The row was valid at import; the campaign's defaults may have changed since.
+            Err(e) => Outcome::Failed { http_status: None, code: None, message: e.to_string() },
+        };
+        self.progress.record(&outcome);
+        if let Err(e) = self.store.record(&claimed, &outcome).await {
+            tracing::error!("could not record the outcome: {e}");
+            self.stop.trigger(StopReason::Storage(e.to_string()));
+        }
+    }
+
+    fn outcome(&self, claimed: &Claimed, answer: Result<crate::twilio::Participant, ApiError>) -> Outcome {
+        let error = match answer {
+            Ok(p) => {
+                return Outcome::Created {
+                    queue_time_ms: p.queue_time_ms().map(|q| q as i64),
+                    call_sid: p.call_sid.unwrap_or_default(),
+                    conference_sid: p.conference_sid,
+                    status: 201,
+                };
+            }
+            Err(e) => e,
+        };
+        let (http_status, code, message) = (error.http_status(), error.code(), error.to_string());
+        match error.disposition() {
+            Disposition::Retry { after } => {
+                // Twilio's concurrency limit and a full conference say nothing about the row.
+                let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL)) && http_status != Some(429);
+                let failures = claimed.failures as u32 + u32::from(counts);
+                if counts && failures >= self.campaign.max_attempts {
+                    let message = format!("gave up after {failures} attempts: {message}");
+                    return Outcome::Failed { http_status, code, message };
+                }
+                let delay = retry::delay(&self.campaign.retry, failures.max(1), after);
+                Outcome::Retry { at: now_ms() + delay.as_millis() as i64, counts, http_status, code, message }
+            }
+            Disposition::Fail => Outcome::Failed { http_status, code, message },
+            Disposition::Abort => {
+                self.stop.trigger(StopReason::Abort(message.clone()));
+                Outcome::Retry { at: now_ms(), counts: false, http_status, code, message }
+            }
+            Disposition::Unknown => {
+                tracing::warn!("{message}; will check with Twilio before any re-dial");
+                let check_at = now_ms() + self.campaign.retry.reconcile_after.as_millis() as i64;
+                Outcome::Unknown { check_at, http_status, code, message }
+            }
+        }
+    }
+}
+
+/// The request for a row: its own columns over the campaign's defaults.
+pub fn build_request(campaign: &Campaign, row: &Claimed) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
+    row_request(campaign, &row.to, &row.label, &row.params)
+}
+
+pub fn row_request(
+    campaign: &Campaign,
+    to: &str,
+    label: &str,
+    params: &str,
+) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
+    let own: BTreeMap<String, String> = serde_json::from_str(params)
+        .map_err(|e| ParamError::new("row", crate::domain::Invalid(format!("stored parameters unreadable: {e}"))))?;
+    let mut options = crate::twilio::ParticipantOptions::default();
+    let mut from = campaign.from.clone();
+    let mut conference = campaign.conference.clone();
+    for (key, value) in &own {
+        match key.as_str() {
+            "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
+            "conference" => conference = ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?,
+            _ => options.set(key, value)?,
+        }
+    }
+    options.label = Some(Label::parse(label).map_err(|e| ParamError::new("Label", e))?);
+    let to = Endpoint::parse(to).map_err(|e| ParamError::new("To", e))?;
+    let request = CreateParticipant::new(from, to, options.or_defaults(&campaign.defaults))?;
+    Ok((conference, request))
+}

@@ -1,0 +1,244 @@
+//! The list: a CSV file streamed into the campaign database. Each record is read as raw bytes,
+//! checked in full (a complete Create Participant request is built from it), and either
+//! imported or rejected with its line number and reason; the good rows always go on.
+//! Re-importing is idempotent: rows already imported are recognised by their `to`.
+
+use super::config::Campaign;
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label};
+use crate::store::{Inserted, NewRow, Store, StoreError};
+use crate::twilio::{CreateParticipant, ParticipantOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const BATCH: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("could not read the list {path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("the list {path} {reason}")]
+    Unusable { path: String, reason: String },
+    #[error("could not read the list {path} at line {line}: {source}")]
+    Read { path: String, line: u64, source: csv::Error },
+    #[error("could not write the rejects file {path}: {source}")]
+    Rejects { path: String, source: csv::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub records: u64,
+    pub new: u64,
+    pub already_imported: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub rejects_file: Option<PathBuf>,
+    pub ignored_columns: Vec<String>,
+}
+
+/// A refused line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub line: u64,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// Columns dialer itself reads besides Twilio's parameters.
+const OWN_COLUMNS: [&str; 4] = ["to", "from", "conference", "label"];
+
+pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
+    let path = &campaign.list;
+    let shown = path.display().to_string();
+    let bytes_start = first_bytes(path).map_err(|source| ImportError::Open { path: shown.clone(), source })?;
+    if bytes_start.starts_with(&[0xFF, 0xFE]) || bytes_start.starts_with(&[0xFE, 0xFF]) {
+        let reason = "is UTF-16: save it as UTF-8 (CSV UTF-8 in spreadsheet programs)".to_string();
+        return Err(ImportError::Unusable { path: shown, reason });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| ImportError::Read { path: shown.clone(), line: 1, source: e })?;
+    let header = reader.byte_headers().map_err(|e| ImportError::Read { path: shown.clone(), line: 1, source: e })?.clone();
+    let columns = header_columns(&header).map_err(|reason| ImportError::Unusable { path: shown.clone(), reason })?;
+    let mut summary = ImportSummary {
+        ignored_columns: columns.iter().filter(|c| c.ignored).map(|c| c.name.clone()).collect(),
+        ..ImportSummary::default()
+    };
+    let mut rejects = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line_before = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A malformed record (e.g. an unterminated quote): report it and stop reading,
+                // since the reader cannot tell where the next record starts.
+                rejects.push(Reject { line: line_before, reason: format!("unreadable CSV: {e}"), raw: String::new() });
+                break;
+            }
+        }
+        let line = record.position().map_or(line_before, csv::Position::line);
+        summary.records += 1;
+        match parse_record(campaign, &columns, header.len(), &record, line) {
+            Ok(row) => batch.push(row),
+            Err(reason) => rejects.push(Reject { line, reason, raw: raw_text(&record) }),
+        }
+        if batch.len() >= BATCH {
+            store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
+        }
+    }
+    store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
+    rejects.sort_by_key(|r| r.line);
+    summary.rejected = rejects.len() as u64 - summary.duplicates;
+    let stored: Vec<(u64, String, String)> = rejects.iter().map(|r| (r.line, r.reason.clone(), r.raw.clone())).collect();
+    store.replace_rejects(&stored).await?;
+    summary.rejects_file = write_rejects(path, &rejects)?;
+    for reject in &rejects {
+        eprintln!("dialer: {}:{}: {}", shown, reject.line, reject.reason);
+    }
+    Ok(summary)
+}
+
+async fn store_batch(
+    store: &Store,
+    batch: &mut Vec<NewRow>,
+    summary: &mut ImportSummary,
+    rejects: &mut Vec<Reject>,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let results = store.import_rows(batch).await?;
+    for (row, result) in batch.drain(..).zip(results) {
+        let reason = match result {
+            Inserted::New => {
+                summary.new += 1;
+                continue;
+            }
+            Inserted::AlreadyImported => {
+                summary.already_imported += 1;
+                continue;
+            }
+            Inserted::DuplicateOf(first) => {
+                summary.duplicates += 1;
+                format!("duplicate of line {first}: {} is dialed once", mask(&row.to))
+            }
+            Inserted::LabelTaken(first) => format!("label {:?} is already used by line {first}", row.label),
+        };
+        rejects.push(Reject { line: row.line, reason, raw: row.to });
+    }
+    Ok(())
+}
+
+struct Column {
+    name: String,
+    ignored: bool,
+}
+
+fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
+    let mut columns = Vec::with_capacity(header.len());
+    for field in header {
+        let name = std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
+        let name = name.trim().to_ascii_lowercase();
+        let known = OWN_COLUMNS.contains(&name.as_str()) || ParticipantOptions::lookup(&name).is_some();
+        if columns.iter().any(|c: &Column| c.name == name) {
+            return Err(format!("has the column {name:?} twice"));
+        }
+        columns.push(Column { name, ignored: !known });
+    }
+    if !columns.iter().any(|c| c.name == "to") {
+        return Err("has no `to` column in its header line".to_string());
+    }
+    Ok(columns)
+}
+
+/// Checks one record as the request it will become, and keeps only its own values.
+fn parse_record(
+    campaign: &Campaign,
+    columns: &[Column],
+    width: usize,
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<NewRow, String> {
+    if record.len() != width {
+        return Err(format!("has {} fields, the header has {width}", record.len()));
+    }
+    let mut own = BTreeMap::new();
+    let mut options = ParticipantOptions::default();
+    for (column, field) in columns.iter().zip(record) {
+        if column.ignored {
+            continue;
+        }
+        let value = std::str::from_utf8(field).map_err(|_| format!("{}: is not valid UTF-8", column.name))?;
+        if value.is_empty() {
+            continue;
+        }
+        if !OWN_COLUMNS.contains(&column.name.as_str()) {
+            options.set(&column.name, value).map_err(|e| e.to_string())?;
+        }
+        own.insert(column.name.clone(), value.to_owned());
+    }
+    let to = own.get("to").ok_or("missing `to`")?;
+    let to = Endpoint::parse(to).map_err(|e| format!("invalid to: {e}"))?;
+    let from = match own.get("from") {
+        Some(raw) => Caller::parse(raw).map_err(|e| format!("invalid from: {e}"))?,
+        None => campaign.from.clone(),
+    };
+    if let Some(raw) = own.get("conference") {
+        ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}"))?;
+    }
+    let label = match own.remove("label") {
+        Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
+        None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
+    };
+    options.label = Some(label.clone());
+    CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults)).map_err(|e| e.to_string())?;
+    own.remove("to");
+    let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
+    Ok(NewRow { line, to: to.to_string(), label: label.to_string(), params })
+}
+
+/// Unique within the campaign, and recognisable in a shared conference.
+fn generated_label(campaign: &str, line: u64) -> Result<Label, Invalid> {
+    let slug: String = campaign.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
+    Label::parse(&format!("{slug}-{line}"))
+}
+
+fn raw_text(record: &csv::ByteRecord) -> String {
+    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(",")
+}
+
+fn mask(to: &str) -> String {
+    Endpoint::parse(to).map(|e| e.masked()).unwrap_or_default()
+}
+
+fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut start = [0u8; 4];
+    let n = std::fs::File::open(path)?.read(&mut start)?;
+    Ok(start[..n].to_vec())
+}
+
+/// `list.csv` → `list.rejects.csv` beside it (removed when nothing is rejected).
+fn write_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
+    let stem = list.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "list".into());
+    let path = list.with_file_name(format!("{stem}.rejects.csv"));
+    if rejects.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(None);
+    }
+    let shown = path.display().to_string();
+    let err = |source| ImportError::Rejects { path: shown.clone(), source };
+    let mut writer = csv::Writer::from_path(&path).map_err(err)?;
+    writer.write_record(["line", "reason", "raw"]).map_err(err)?;
+    for r in rejects {
+        writer.write_record([r.line.to_string().as_str(), &r.reason, &r.raw]).map_err(err)?;
+    }
+    writer.flush().map_err(|e| err(e.into()))?;
+    Ok(Some(path))
+}

@@ -1,0 +1,14 @@
+//! A campaign: the campaign file, the list's import, pacing, retries, and the dial loop.
+
+pub mod config;
+pub mod engine;
+pub mod import;
+pub mod lock;
+pub mod pacer;
+pub mod progress;
+pub mod reconcile;
+pub mod retry;
+pub mod run;
+pub mod stop;
+
+pub use config::Campaign;

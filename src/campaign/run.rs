@@ -1,0 +1,59 @@
+//! One cron run of a campaign: lock, open the database, import what is new in the list, dial
+//! every due row, and say how it ended.
+
+use super::config::Campaign;
+use super::engine::{Ending, Engine};
+use super::import::{self, ImportError, ImportSummary};
+use super::lock::{CampaignLock, LockError};
+use super::pacer::Pacer;
+use super::progress::Progress;
+use super::stop::Stop;
+use crate::store::{StateCounts, Store, StoreError};
+use crate::twilio::TwilioClient;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub import: ImportSummary,
+    pub ending: Ending,
+    pub counts: StateCounts,
+}
+
+/// Starts from the lock; a second run of the same campaign gets `RunError::Lock(Held)`.
+pub async fn run(
+    campaign: &Campaign,
+    client: TwilioClient,
+    stop: Stop,
+    progress: Arc<Progress>,
+    on_imported: impl FnOnce(&ImportSummary, &StateCounts),
+) -> Result<RunResult, RunError> {
+    let _lock = CampaignLock::acquire(&campaign.database)?;
+    let store = Store::open(&campaign.database).await?;
+    let run_id = store.start_run().await?;
+    let import = import::import(campaign, &store).await?;
+    on_imported(&import, &store.state_counts().await?);
+    let engine = Engine {
+        campaign: campaign.clone(),
+        store: store.clone(),
+        pacer: Pacer::for_account(client.credentials().account(), campaign.cps),
+        client,
+        stop,
+        progress,
+    };
+    let ending = engine.run().await?;
+    let counts = store.state_counts().await?;
+    let stopped = matches!(ending, Ending::Stopped(_));
+    store.finish_run(run_id, if stopped { 4 } else { 0 }).await?;
+    store.close().await;
+    Ok(RunResult { import, ending, counts })
+}

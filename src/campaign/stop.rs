@@ -1,0 +1,88 @@
+//! Why a run should stop taking rows: a signal, the deadline, or credentials Twilio refused.
+
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Signal,
+    Deadline,
+    /// Twilio refused the credentials (401/403): nothing more can be sent.
+    Abort(String),
+    /// The database could not record an outcome: dialing on would break exactly-once.
+    Storage(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    inner: Arc<(Mutex<Option<StopReason>>, Notify)>,
+}
+
+impl Stop {
+    /// The first reason wins.
+    pub fn trigger(&self, reason: StopReason) {
+        let mut current = self.inner.0.lock().unwrap_or_else(|e| e.into_inner());
+        if current.is_none() {
+            *current = Some(reason);
+        }
+        self.inner.1.notify_waiters();
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        self.inner.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.reason().is_some()
+    }
+
+    /// Resolves once stop is triggered.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.inner.1.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Triggers on SIGINT or SIGTERM, and at the deadline.
+    pub fn watch_signals_and_deadline(&self, deadline: Option<tokio::time::Instant>) {
+        let stop = self.clone();
+        tokio::spawn(async move {
+            let deadline = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown_signal() => stop.trigger(StopReason::Signal),
+                _ = deadline => stop.trigger(StopReason::Deadline),
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

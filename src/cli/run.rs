@@ -1,0 +1,123 @@
+//! `dialer run CAMPAIGN.toml`: one cron run.
+
+use super::progress::ProgressView;
+use super::{Exit, TwilioArgs};
+use crate::campaign::config::duration;
+use crate::campaign::engine::Ending;
+use crate::campaign::lock::LockError;
+use crate::campaign::progress::Progress;
+use crate::campaign::run::{self, RunError, RunResult};
+use crate::campaign::stop::{Stop, StopReason};
+use crate::campaign::Campaign;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The campaign file.
+    campaign: PathBuf,
+    /// Stop taking rows after this long (e.g. 50m), so a cron slot is not overrun.
+    #[arg(long, value_parser = |s: &str| duration(s).map_err(|e| e.to_string()))]
+    deadline: Option<Duration>,
+    /// Stop taking rows at this time (RFC 3339, e.g. 2026-11-24T18:00:00Z).
+    #[arg(long)]
+    until: Option<jiff::Timestamp>,
+    /// Seconds between progress lines when stdout is not a terminal.
+    #[arg(long, default_value_t = 5)]
+    progress_every: u64,
+}
+
+pub async fn run(args: RunArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Result<Exit> {
+    let campaign = Campaign::load(&args.campaign)?;
+    let client = twilio.client_for(&campaign)?;
+    let deadline = deadline(&args)?;
+    let stop = Stop::default();
+    stop.watch_signals_and_deadline(deadline.map(tokio::time::Instant::from_std));
+    let progress = Arc::new(Progress::default());
+    let view = ProgressView::choose(quiet, Duration::from_secs(args.progress_every.max(1)));
+    let mut printer = None;
+    let started = Instant::now();
+    let result = run::run(&campaign, client, stop, progress.clone(), |import, counts| {
+        if !quiet {
+            println!(
+                "import: {} lines read, {} new, {} already imported, {} rejected, {} duplicates",
+                import.records, import.new, import.already_imported, import.rejected, import.duplicates
+            );
+            if !import.ignored_columns.is_empty() {
+                eprintln!("dialer: ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
+            }
+        }
+        printer = view.spawn(progress.clone(), counts.clone());
+    })
+    .await;
+    if let Some(printer) = printer {
+        printer.abort();
+    }
+    view.finish();
+    match result {
+        Ok(result) => Ok(summarize(&campaign, &result, &progress, started.elapsed())),
+        Err(RunError::Lock(LockError::Held(path))) => {
+            eprintln!("dialer: another run of {:?} holds the lock {}; exiting", campaign.name, path.display());
+            Ok(Exit::Locked)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn deadline(args: &RunArgs) -> anyhow::Result<Option<Instant>> {
+    let by_duration = args.deadline.map(|d| Instant::now() + d);
+    let by_time = match args.until {
+        Some(at) => {
+            let left = at.duration_since(jiff::Timestamp::now());
+            let left = Duration::try_from(left).context("--until is in the past")?;
+            Some(Instant::now() + left)
+        }
+        None => None,
+    };
+    Ok(by_duration.into_iter().chain(by_time).min())
+}
+
+fn summarize(campaign: &Campaign, result: &RunResult, progress: &Progress, elapsed: Duration) -> Exit {
+    let c = &result.counts;
+    let s = progress.snapshot();
+    let rate = if elapsed.as_secs_f64() > 0.0 { s.created as f64 / elapsed.as_secs_f64() } else { 0.0 };
+    let left = c.pending + c.dialing;
+    let exit = match &result.ending {
+        Ending::Stopped(StopReason::Abort(why)) => {
+            eprintln!("dialer: Twilio refused the credentials, stopping: {why}");
+            Exit::Config
+        }
+        Ending::Stopped(StopReason::Storage(why)) => {
+            eprintln!("dialer: stopped, the campaign database could not record an outcome: {why}");
+            Exit::Error
+        }
+        Ending::Stopped(_) if left + c.unknown > 0 => Exit::StoppedEarly,
+        _ if c.failed + c.unknown > 0 || left > 0 => Exit::DoneWithFailures,
+        _ => Exit::Done,
+    };
+    let ended = match &result.ending {
+        Ending::Finished => "finished".to_string(),
+        Ending::Stopped(StopReason::Signal) => "stopped by a signal".to_string(),
+        Ending::Stopped(StopReason::Deadline) => "stopped at the deadline".to_string(),
+        Ending::Stopped(_) => "stopped".to_string(),
+    };
+    println!(
+        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left; {} rejected at import; this run: {} created at {:.2} cps (configured {}), exit {}",
+        campaign.name,
+        elapsed.as_secs_f64(),
+        c.rows(),
+        c.created,
+        c.failed,
+        c.unknown,
+        left,
+        c.rejected,
+        s.created,
+        rate,
+        campaign.cps,
+        exit as u8,
+    );
+    exit
+}

@@ -1,0 +1,163 @@
+//! Read-only queries for progress lines, the report and the export.
+
+use super::{Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    pub pending: u64,
+    pub dialing: u64,
+    pub created: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    /// Pending rows that have been tried at least once (waiting for a retry).
+    pub retrying: u64,
+    pub rejected: u64,
+}
+
+impl StateCounts {
+    pub fn rows(&self) -> u64 {
+        self.pending + self.dialing + self.created + self.failed + self.unknown
+    }
+
+    pub fn done(&self) -> u64 {
+        self.created + self.failed
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AttemptCounts {
+    pub attempts: u64,
+    pub by_outcome: Vec<(String, u64)>,
+    /// Unix ms of the first attempt and of the last created call.
+    pub first_attempt_at: Option<i64>,
+    pub last_created_at: Option<i64>,
+    /// Sorted queue_time of every created call, in ms.
+    pub queue_times_ms: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureGroup {
+    pub code: Option<u32>,
+    pub message: String,
+    pub rows: u64,
+}
+
+/// One list row as the export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowExport {
+    pub line: u64,
+    pub to: String,
+    pub label: String,
+    pub state: String,
+    pub attempts: i64,
+    pub call_sid: Option<String>,
+    pub queue_time_ms: Option<i64>,
+    pub last_error_code: Option<i64>,
+    pub reason: Option<String>,
+}
+
+impl Store {
+    pub async fn state_counts(&self) -> Result<StateCounts, StoreError> {
+        let mut counts = StateCounts::default();
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n, SUM(attempts > 0) AS tried FROM rows GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            match row.try_get::<String, _>("state")?.as_str() {
+                "pending" => {
+                    counts.pending = n;
+                    counts.retrying = row.try_get::<i64, _>("tried")? as u64;
+                }
+                "dialing" => counts.dialing = n,
+                "created" => counts.created = n,
+                "failed" => counts.failed = n,
+                "unknown" => counts.unknown = n,
+                other => return Err(StoreError::Corrupt(format!("row state {other:?}"))),
+            }
+        }
+        counts.rejected = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects").fetch_one(&self.pool).await? as u64;
+        Ok(counts)
+    }
+
+    pub async fn attempt_counts(&self) -> Result<AttemptCounts, StoreError> {
+        let mut counts = AttemptCounts::default();
+        for row in sqlx::query("SELECT outcome, COUNT(*) AS n FROM attempts GROUP BY outcome ORDER BY outcome")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            counts.attempts += n;
+            counts.by_outcome.push((row.try_get("outcome")?, n));
+        }
+        counts.first_attempt_at = sqlx::query_scalar("SELECT MIN(started_at) FROM attempts").fetch_one(&self.pool).await?;
+        counts.last_created_at = sqlx::query_scalar("SELECT MAX(created_at) FROM rows").fetch_one(&self.pool).await?;
+        counts.queue_times_ms = sqlx::query_scalar(
+            "SELECT queue_time_ms FROM rows WHERE state = 'created' AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(counts)
+    }
+
+    /// Queue times of the calls created since `since_ms`, for the progress line.
+    pub async fn recent_queue_times(&self, since_ms: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT queue_time_ms FROM rows WHERE created_at >= ? AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Failed and unknown rows grouped by Twilio code and message.
+    pub async fn failure_groups(&self) -> Result<Vec<FailureGroup>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT last_code, COALESCE(last_message, '') AS message, COUNT(*) AS n FROM rows
+             WHERE state IN ('failed', 'unknown') GROUP BY last_code, message ORDER BY n DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FailureGroup {
+                    code: row.try_get::<Option<i64>, _>("last_code")?.map(|c| c as u32),
+                    message: row.try_get("message")?,
+                    rows: row.try_get::<i64, _>("n")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Every list line: imported rows with their state, and rejected lines with their reason.
+    pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
+                    CASE WHEN state IN ('failed', 'unknown') OR (state = 'pending' AND attempts > 0)
+                         THEN last_message END AS reason
+             FROM rows
+             UNION ALL
+             SELECT line, '', '', 'rejected', 0, NULL, NULL, NULL, reason FROM rejects
+             ORDER BY line",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RowExport {
+                    line: row.try_get::<i64, _>("line")? as u64,
+                    to: row.try_get("to_endpoint")?,
+                    label: row.try_get("label")?,
+                    state: row.try_get("state")?,
+                    attempts: row.try_get("attempts")?,
+                    call_sid: row.try_get("call_sid")?,
+                    queue_time_ms: row.try_get("queue_time_ms")?,
+                    last_error_code: row.try_get("last_code")?,
+                    reason: row.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,379 @@
+//! Rows and attempts: import, the atomic claim, and every state change of a row.
+//!
+//! pending --claim--> dialing --created--> created
+//!                       |------retry----> pending (later)
+//!                       |------failed---> failed
+//!                       '------unknown--> unknown --reconcile--> created | pending | unknown
+
+use super::{now_ms, Store, StoreError};
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowState {
+    Pending,
+    Dialing,
+    Created,
+    Failed,
+    Unknown,
+}
+
+/// A valid list row on its way in.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub line: u64,
+    pub to: String,
+    pub label: String,
+    /// JSON object of this row's own parameter values.
+    pub params: String,
+}
+
+/// What import did with a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    /// The same line was imported by an earlier run.
+    AlreadyImported,
+    /// The same `to` is on an earlier line: it is dialed once.
+    DuplicateOf(u64),
+    /// Another line already uses this label.
+    LabelTaken(u64),
+}
+
+/// A row claimed for one create request; its attempt is already on disk.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub row_id: i64,
+    pub line: u64,
+    pub to: String,
+    pub label: String,
+    pub params: String,
+    pub attempt: i64,
+    pub failures: i64,
+    pub started_at: i64,
+}
+
+/// How a create request ended, as the row records it.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Created { call_sid: String, conference_sid: Option<String>, queue_time_ms: Option<i64>, status: u16 },
+    /// Not processed by Twilio: back to pending at `at`. `counts` says whether it counts
+    /// towards max_attempts.
+    Retry { at: i64, counts: bool, http_status: Option<u16>, code: Option<u32>, message: String },
+    Failed { http_status: Option<u16>, code: Option<u32>, message: String },
+    /// Maybe created: check with Twilio at `check_at` before any re-dial.
+    Unknown { check_at: i64, http_status: Option<u16>, code: Option<u32>, message: String },
+}
+
+/// A row whose last attempt may or may not have created a call.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub row_id: i64,
+    pub to: String,
+    pub label: String,
+    pub params: String,
+    /// When the attempt in doubt was started (unix ms).
+    pub attempt_started_at: i64,
+}
+
+impl Store {
+    /// Inserts a batch of rows in one transaction.
+    pub async fn import_rows(&self, rows: &[NewRow]) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(rows.len());
+        let now = now_ms();
+        for row in rows {
+            let inserted = sqlx::query(
+                "INSERT INTO rows (line, to_endpoint, label, params, updated_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(row.line as i64)
+            .bind(&row.to)
+            .bind(&row.label)
+            .bind(&row.params)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                results.push(Inserted::New);
+                continue;
+            }
+            let same_to: Option<i64> = sqlx::query_scalar("SELECT line FROM rows WHERE to_endpoint = ?")
+                .bind(&row.to)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let result = match same_to {
+                Some(line) if line == row.line as i64 => Inserted::AlreadyImported,
+                Some(line) => Inserted::DuplicateOf(line as u64),
+                None => {
+                    let line: i64 = sqlx::query_scalar("SELECT line FROM rows WHERE label = ?")
+                        .bind(&row.label)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Inserted::LabelTaken(line as u64)
+                }
+            };
+            results.push(result);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// Replaces the recorded rejects with this import's.
+    pub async fn replace_rejects(&self, rejects: &[(u64, String, String)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM rejects").execute(&mut *tx).await?;
+        for (line, reason, raw) in rejects {
+            sqlx::query("INSERT OR REPLACE INTO rejects (line, reason, raw) VALUES (?, ?, ?)")
+                .bind(*line as i64)
+                .bind(reason)
+                .bind(raw)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a crash, a `dialing` row's request may have reached Twilio: it must be
+    /// reconciled, never simply re-dialed. Only called while holding the campaign lock.
+    pub async fn mark_orphans_unknown(&self) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE attempts SET outcome = 'unknown', message = 'the run stopped before the answer was recorded' WHERE outcome = 'sending'")
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("UPDATE rows SET state = 'unknown', next_attempt_at = 0, updated_at = ? WHERE state = 'dialing'")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Claims the next due pending row and records its attempt, durably, in one transaction.
+    pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE rows SET state = 'dialing', attempts = attempts + 1, updated_at = ?1
+             WHERE id = (SELECT id FROM rows WHERE state = 'pending' AND next_attempt_at <= ?1
+                         ORDER BY next_attempt_at, id LIMIT 1)
+             RETURNING id, line, to_endpoint, label, params, attempts, failures",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let claimed = Claimed {
+            row_id: row.try_get("id")?,
+            line: row.try_get::<i64, _>("line")? as u64,
+            to: row.try_get("to_endpoint")?,
+            label: row.try_get("label")?,
+            params: row.try_get("params")?,
+            attempt: row.try_get("attempts")?,
+            failures: row.try_get("failures")?,
+            started_at: now,
+        };
+        sqlx::query("INSERT INTO attempts (row_id, number, started_at) VALUES (?, ?, ?)")
+            .bind(claimed.row_id)
+            .bind(claimed.attempt)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(claimed))
+    }
+
+    /// Records how an attempt ended, fenced on the row still being ours.
+    pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let (attempt_outcome, status, code, message, call_sid, queue_time) = match outcome {
+            Outcome::Created { call_sid, queue_time_ms, status, .. } => {
+                ("created", Some(*status), None, None, Some(call_sid.as_str()), *queue_time_ms)
+            }
+            Outcome::Retry { http_status, code, message, .. } => ("retry", *http_status, *code, Some(message.as_str()), None, None),
+            Outcome::Failed { http_status, code, message } => ("failed", *http_status, *code, Some(message.as_str()), None, None),
+            Outcome::Unknown { http_status, code, message, .. } => ("unknown", *http_status, *code, Some(message.as_str()), None, None),
+        };
+        sqlx::query(
+            "UPDATE attempts SET outcome = ?, finished_at = ?, http_status = ?, twilio_code = ?, message = ?,
+             call_sid = ?, queue_time_ms = ? WHERE row_id = ? AND number = ?",
+        )
+        .bind(attempt_outcome)
+        .bind(now)
+        .bind(status)
+        .bind(code)
+        .bind(message)
+        .bind(call_sid)
+        .bind(queue_time)
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .execute(&mut *tx)
+        .await?;
+        let fenced = match outcome {
+            Outcome::Created { call_sid, conference_sid, queue_time_ms, status } => sqlx::query(
+                "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = ?, queue_time_ms = ?,
+                 last_status = ?, last_code = NULL, last_message = NULL, created_at = ?, updated_at = ?
+                 WHERE id = ? AND state = 'dialing' AND attempts = ?",
+            )
+            .bind(call_sid)
+            .bind(conference_sid)
+            .bind(queue_time_ms)
+            .bind(status)
+            .bind(now)
+            .bind(now),
+            Outcome::Retry { at, counts, http_status, code, message } => sqlx::query(
+                "UPDATE rows SET state = 'pending', next_attempt_at = ?, failures = failures + ?,
+                 last_status = ?, last_code = ?, last_message = ?, updated_at = ?
+                 WHERE id = ? AND state = 'dialing' AND attempts = ?",
+            )
+            .bind(at)
+            .bind(i64::from(*counts))
+            .bind(http_status)
+            .bind(code)
+            .bind(message)
+            .bind(now),
+            Outcome::Failed { http_status, code, message } => sqlx::query(
+                "UPDATE rows SET state = 'failed', failures = failures + 1, last_status = ?, last_code = ?,
+                 last_message = ?, updated_at = ? WHERE id = ? AND state = 'dialing' AND attempts = ?",
+            )
+            .bind(http_status)
+            .bind(code)
+            .bind(message)
+            .bind(now),
+            Outcome::Unknown { check_at, http_status, code, message } => sqlx::query(
+                "UPDATE rows SET state = 'unknown', next_attempt_at = ?, last_status = ?, last_code = ?,
+                 last_message = ?, updated_at = ? WHERE id = ? AND state = 'dialing' AND attempts = ?",
+            )
+            .bind(check_at)
+            .bind(http_status)
+            .bind(code)
+            .bind(message)
+            .bind(now),
+        }
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fenced != 1 {
+            return Err(StoreError::Corrupt(format!("row {} was not in dialing state for attempt {}", claimed.row_id, claimed.attempt)));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rows in doubt whose check is due.
+    pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.to_endpoint, r.label, r.params, MAX(a.started_at) AS started_at
+             FROM rows r JOIN attempts a ON a.row_id = r.id
+             WHERE r.state = 'unknown' AND r.next_attempt_at <= ?
+             GROUP BY r.id ORDER BY r.next_attempt_at, r.id LIMIT ?",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Unresolved {
+                    row_id: row.try_get("id")?,
+                    to: row.try_get("to_endpoint")?,
+                    label: row.try_get("label")?,
+                    params: row.try_get("params")?,
+                    attempt_started_at: row.try_get("started_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Twilio has the call: the row is created, by the attempt in doubt.
+    pub async fn resolve_found(&self, row: &Unresolved, call_sid: &str, conference_sid: Option<&str>) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE attempts SET outcome = 'found', call_sid = ?, finished_at = COALESCE(finished_at, ?)
+             WHERE row_id = ? AND number = (SELECT attempts FROM rows WHERE id = ?)",
+        )
+        .bind(call_sid)
+        .bind(now)
+        .bind(row.row_id)
+        .bind(row.row_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
+             last_message = 'found at Twilio after an unknown outcome', created_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'unknown'",
+        )
+        .bind(call_sid)
+        .bind(conference_sid)
+        .bind(now)
+        .bind(now)
+        .bind(row.row_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at `at`.
+    pub async fn resolve_not_created(&self, row: &Unresolved, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE attempts SET outcome = 'not_created' WHERE row_id = ? AND number = (SELECT attempts FROM rows WHERE id = ?)",
+        )
+        .bind(row.row_id)
+        .bind(row.row_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE rows SET state = 'pending', failures = failures + 1, next_attempt_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'unknown'",
+        )
+        .bind(at)
+        .bind(now_ms())
+        .bind(row.row_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Twilio could not be asked: check again at `at` (or in the next run).
+    pub async fn postpone_unresolved(&self, row: &Unresolved, at: i64, why: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rows SET next_attempt_at = ?, last_message = ?, updated_at = ? WHERE id = ? AND state = 'unknown'")
+            .bind(at)
+            .bind(why)
+            .bind(now_ms())
+            .bind(row.row_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A pending row that has used up its attempts.
+    pub async fn give_up(&self, row_id: i64, why: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rows SET state = 'failed', last_message = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'dialing')")
+            .bind(why)
+            .bind(now_ms())
+            .bind(row_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the next pending or unknown row falls due (unix ms), if any.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM rows WHERE state IN ('pending', 'unknown')",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
