@@ -9,14 +9,21 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("could not read the campaign file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Syntax { path: String, source: toml::de::Error },
+    #[error("could not read the campaign file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("{path}: {cause}")]
+    Syntax {
+        path: String,
+        cause: toml::de::Error,
+    },
     #[error("{path}: {key} {rule}")]
-    Invalid { path: String, key: String, rule: Invalid },
-    #[error("{path}: [participant] {source}")]
-    Param { path: String, source: ParamError },
+    Invalid {
+        path: String,
+        key: String,
+        rule: Invalid,
+    },
+    #[error("{path}: [participant] {cause}")]
+    Param { path: String, cause: ParamError },
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,47 +132,89 @@ pub struct Campaign {
 impl Campaign {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        let file: CampaignFile = toml::from_str(&text).map_err(|source| ConfigError::Syntax { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: shown.clone(),
+            cause,
+        })?;
+        let file: CampaignFile = toml::from_str(&text).map_err(|cause| ConfigError::Syntax {
+            path: shown.clone(),
+            cause,
+        })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let invalid = |key: &str, rule: Invalid| ConfigError::Invalid { path: shown.clone(), key: key.into(), rule };
+        let invalid = |key: &str, rule: Invalid| ConfigError::Invalid {
+            path: shown.clone(),
+            key: key.into(),
+            rule,
+        };
         let c = file.campaign;
         if c.name.trim().is_empty() {
             return Err(invalid("campaign.name", Invalid::new("must not be empty")));
         }
-        let cps = u32::try_from(c.cps).map_err(|_| Invalid(format!("must be from 1 to 30, got {}", c.cps)));
-        let cps = cps.and_then(Cps::new).map_err(|e| invalid("campaign.cps", e))?;
+        let cps = u32::try_from(c.cps)
+            .map_err(|_| Invalid(format!("must be from 1 to 30, got {}", c.cps)));
+        let cps = cps
+            .and_then(Cps::new)
+            .map_err(|e| invalid("campaign.cps", e))?;
         let max_attempts = u32::try_from(c.max_attempts)
             .ok()
             .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| invalid("campaign.max_attempts", Invalid::new("must be from 1 to 100")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "campaign.max_attempts",
+                    Invalid::new("must be from 1 to 100"),
+                )
+            })?;
         let max_in_flight = usize::try_from(c.max_in_flight)
             .ok()
             .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| invalid("campaign.max_in_flight", Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "campaign.max_in_flight",
+                    Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)"),
+                )
+            })?;
         let mut defaults = ParticipantOptions::default();
         for (key, value) in &file.participant {
-            let raw = toml_text(value).map_err(|rule| invalid(&format!("participant.{key}"), rule))?;
-            defaults.set(key, &raw).map_err(|source| ConfigError::Param { path: shown.clone(), source })?;
+            let raw =
+                toml_text(value).map_err(|rule| invalid(&format!("participant.{key}"), rule))?;
+            defaults
+                .set(key, &raw)
+                .map_err(|cause| ConfigError::Param {
+                    path: shown.clone(),
+                    cause,
+                })?;
         }
         if defaults.label.is_some() {
-            return Err(invalid("participant.label", Invalid::new("is per row: use a `label` column")));
+            return Err(invalid(
+                "participant.label",
+                Invalid::new("is per row: use a `label` column"),
+            ));
         }
         let retry = RetryPolicy {
             initial: duration(&file.retry.initial).map_err(|e| invalid("retry.initial", e))?,
             max: duration(&file.retry.max).map_err(|e| invalid("retry.max", e))?,
             multiplier: file.retry.multiplier,
             jitter: file.retry.jitter,
-            reconcile_after: duration(&file.retry.reconcile_after).map_err(|e| invalid("retry.reconcile_after", e))?,
+            reconcile_after: duration(&file.retry.reconcile_after)
+                .map_err(|e| invalid("retry.reconcile_after", e))?,
         };
         if !(1.0..=10.0).contains(&retry.multiplier) {
-            return Err(invalid("retry.multiplier", Invalid::new("must be from 1.0 to 10.0")));
+            return Err(invalid(
+                "retry.multiplier",
+                Invalid::new("must be from 1.0 to 10.0"),
+            ));
         }
-        let database = file.database.path.unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", slug(&c.name))));
+        let database = file
+            .database
+            .path
+            .unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", slug(&c.name))));
         let api_base = file
             .twilio
             .api_base
-            .map(|raw| url::Url::parse(&raw).map_err(|e| invalid("twilio.api_base", Invalid(e.to_string()))))
+            .map(|raw| {
+                url::Url::parse(&raw)
+                    .map_err(|e| invalid("twilio.api_base", Invalid(e.to_string())))
+            })
             .transpose()?;
         let request_timeout = match &file.twilio.request_timeout {
             Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
@@ -175,7 +224,8 @@ impl Campaign {
             name: c.name.trim().to_owned(),
             file: path.to_path_buf(),
             list: dir.join(c.list),
-            conference: ConferenceTarget::parse(&c.conference).map_err(|e| invalid("campaign.conference", e))?,
+            conference: ConferenceTarget::parse(&c.conference)
+                .map_err(|e| invalid("campaign.conference", e))?,
             from: Caller::parse(&c.from).map_err(|e| invalid("campaign.from", e))?,
             cps,
             max_attempts,
@@ -196,22 +246,38 @@ fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(n) => Ok(n.to_string()),
         toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Array(items) => Ok(items.iter().map(toml_text).collect::<Result<Vec<_>, _>>()?.join(" ")),
-        other => Err(Invalid(format!("must be a string, number, boolean or list, got {}", other.type_str()))),
+        toml::Value::Array(items) => Ok(items
+            .iter()
+            .map(toml_text)
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" ")),
+        other => Err(Invalid(format!(
+            "must be a string, number, boolean or list, got {}",
+            other.type_str()
+        ))),
     }
 }
 
 /// "2s", "5m", "1h 30m", or ISO 8601 ("PT5M").
 pub fn duration(raw: &str) -> Result<Duration, Invalid> {
-    let parsed: jiff::SignedDuration = raw
-        .trim()
-        .parse()
-        .map_err(|_| Invalid(format!("must be a duration like \"30s\", \"5m\" or \"1h\", got {raw:?}")))?;
+    let parsed: jiff::SignedDuration = raw.trim().parse().map_err(|_| {
+        Invalid(format!(
+            "must be a duration like \"30s\", \"5m\" or \"1h\", got {raw:?}"
+        ))
+    })?;
     Duration::try_from(parsed).map_err(|_| Invalid(format!("must not be negative, got {raw:?}")))
 }
 
 fn slug(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,14 +9,15 @@ use super::reconcile::{self, Resolution};
 use super::retry;
 use super::stop::{Stop, StopReason};
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Label};
-use crate::store::{now_ms, Claimed, Outcome, Store, StoreError};
+use crate::store::{Claimed, Outcome, Store, StoreError, now_ms};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
 use crate::twilio::{ApiError, CreateParticipant, Disposition, ParamError, TwilioClient};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How the dial loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,16 @@ pub struct Engine {
     pub progress: Arc<Progress>,
 }
 
+/// Rows in doubt that this run could not check, and how often each was tried.
+#[derive(Default)]
+struct Parked {
+    rows: HashSet<i64>,
+    tries: HashMap<i64, u32>,
+}
+
+/// Transient answers (429, 5xx) to a check before its row waits for the next run.
+const MAX_CHECKS_PER_RUN: u32 = 20;
+
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
@@ -42,18 +53,23 @@ impl Engine {
     pub async fn run(&self) -> Result<Ending, StoreError> {
         let orphans = self.store.mark_orphans_unknown().await?;
         if orphans > 0 {
-            tracing::warn!(rows = orphans, "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial");
+            tracing::warn!(
+                rows = orphans,
+                "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial"
+            );
         }
         let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
         let mut in_flight = JoinSet::new();
-        let mut parked = HashSet::new();
+        let mut parked = Parked::default();
         loop {
             while in_flight.try_join_next().is_some() {}
             if self.stop.is_set() {
                 break;
             }
             self.reconcile_due(&mut parked).await?;
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
             let Some(claimed) = self.claim_paced().await? else {
                 drop(permit);
                 if in_flight.is_empty() && self.nothing_left(&parked).await? {
@@ -77,7 +93,12 @@ impl Engine {
 
     /// Waits for a pacing slot, then claims; a slot with nothing due is simply unused.
     async fn claim_paced(&self) -> Result<Option<Claimed>, StoreError> {
-        if self.store.next_due_at().await?.is_none_or(|at| at > now_ms()) {
+        if self
+            .store
+            .next_due_at()
+            .await?
+            .is_none_or(|at| at > now_ms())
+        {
             return Ok(None);
         }
         tokio::select! {
@@ -90,9 +111,11 @@ impl Engine {
         self.store.claim_next().await
     }
 
-    async fn nothing_left(&self, parked: &HashSet<i64>) -> Result<bool, StoreError> {
+    async fn nothing_left(&self, parked: &Parked) -> Result<bool, StoreError> {
         let counts = self.store.state_counts().await?;
-        Ok(counts.pending == 0 && counts.dialing == 0 && counts.unknown as usize <= parked.len())
+        Ok(counts.pending == 0
+            && counts.dialing == 0
+            && counts.unknown as usize <= parked.rows.len())
     }
 
     async fn idle(&self, in_flight: &mut JoinSet<()>) {
@@ -103,25 +126,44 @@ impl Engine {
         }
     }
 
-    async fn reconcile_due(&self, parked: &mut HashSet<i64>) -> Result<(), StoreError> {
+    async fn reconcile_due(&self, parked: &mut Parked) -> Result<(), StoreError> {
         for row in self.store.due_unresolved(64).await? {
-            if parked.contains(&row.row_id) || self.stop.is_set() {
+            if parked.rows.contains(&row.row_id) || self.stop.is_set() {
                 continue;
             }
             match reconcile::resolve(&self.client, &self.store, &self.campaign, &row).await {
-                Resolution::Found { call_sid, conference_sid } => {
+                Resolution::Found {
+                    call_sid,
+                    conference_sid,
+                } => {
                     tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
-                    self.store.resolve_found(&row, &call_sid, conference_sid.as_deref()).await?;
+                    self.store
+                        .resolve_found(&row, &call_sid, conference_sid.as_deref())
+                        .await?;
                     self.progress.created(None);
                 }
                 Resolution::NotCreated => {
                     tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
                     self.store.resolve_not_created(&row, now_ms()).await?;
                 }
+                Resolution::Later { why, after } => {
+                    let tries = parked.tries.entry(row.row_id).or_default();
+                    *tries += 1;
+                    if *tries >= MAX_CHECKS_PER_RUN {
+                        tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
+                        self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                        parked.rows.insert(row.row_id);
+                    } else {
+                        let delay = retry::delay(&self.campaign.retry, *tries, after);
+                        self.store
+                            .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
+                            .await?;
+                    }
+                }
                 Resolution::Unreachable(why) => {
-                    tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
+                    tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
                     self.store.postpone_unresolved(&row, now_ms(), &why).await?;
-                    parked.insert(row.row_id);
+                    parked.rows.insert(row.row_id);
                 }
                 Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
             }
@@ -151,12 +193,16 @@ struct DialTask {
 impl DialTask {
     async fn dial(self, claimed: Claimed) {
         let span = tracing::info_span!("dial", label = %claimed.label, attempt = claimed.attempt);
-        let _enter = span.enter();
+        self.dial_in_span(claimed).instrument(span).await;
+    }
+
+    async fn dial_in_span(self, claimed: Claimed) {
         let outcome = match build_request(&self.campaign, &claimed) {
             Ok((conference, request)) => {
                 let answer = self.client.create_participant(&conference, &request).await;
                 if let Ok(p) = &answer
-                    && let (ConferenceTarget::FriendlyName(name), Some(sid)) = (&conference, &p.conference_sid)
+                    && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
+                        (&conference, &p.conference_sid)
                     && let Err(e) = self.store.remember_conference(name, sid).await
                 {
                     tracing::warn!("could not remember the conference SID: {e}");
@@ -164,7 +210,11 @@ impl DialTask {
                 self.outcome(&claimed, answer)
             }
             // The row was valid at import; the campaign's defaults may have changed since.
-            Err(e) => Outcome::Failed { http_status: None, code: None, message: e.to_string() },
+            Err(e) => Outcome::Failed {
+                http_status: None,
+                code: None,
+                message: e.to_string(),
+            },
         };
         self.progress.record(&outcome);
         if let Err(e) = self.store.record(&claimed, &outcome).await {
@@ -173,7 +223,11 @@ impl DialTask {
         }
     }
 
-    fn outcome(&self, claimed: &Claimed, answer: Result<crate::twilio::Participant, ApiError>) -> Outcome {
+    fn outcome(
+        &self,
+        claimed: &Claimed,
+        answer: Result<crate::twilio::Participant, ApiError>,
+    ) -> Outcome {
         let error = match answer {
             Ok(p) => {
                 return Outcome::Created {
@@ -189,31 +243,60 @@ impl DialTask {
         match error.disposition() {
             Disposition::Retry { after } => {
                 // Twilio's concurrency limit and a full conference say nothing about the row.
-                let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL)) && http_status != Some(429);
+                let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL))
+                    && http_status != Some(429);
                 let failures = claimed.failures as u32 + u32::from(counts);
                 if counts && failures >= self.campaign.max_attempts {
                     let message = format!("gave up after {failures} attempts: {message}");
-                    return Outcome::Failed { http_status, code, message };
+                    return Outcome::Failed {
+                        http_status,
+                        code,
+                        message,
+                    };
                 }
                 let delay = retry::delay(&self.campaign.retry, failures.max(1), after);
-                Outcome::Retry { at: now_ms() + delay.as_millis() as i64, counts, http_status, code, message }
+                Outcome::Retry {
+                    at: now_ms() + delay.as_millis() as i64,
+                    counts,
+                    http_status,
+                    code,
+                    message,
+                }
             }
-            Disposition::Fail => Outcome::Failed { http_status, code, message },
+            Disposition::Fail => Outcome::Failed {
+                http_status,
+                code,
+                message,
+            },
             Disposition::Abort => {
                 self.stop.trigger(StopReason::Abort(message.clone()));
-                Outcome::Retry { at: now_ms(), counts: false, http_status, code, message }
+                Outcome::Retry {
+                    at: now_ms(),
+                    counts: false,
+                    http_status,
+                    code,
+                    message,
+                }
             }
             Disposition::Unknown => {
                 tracing::warn!("{message}; will check with Twilio before any re-dial");
                 let check_at = now_ms() + self.campaign.retry.reconcile_after.as_millis() as i64;
-                Outcome::Unknown { check_at, http_status, code, message }
+                Outcome::Unknown {
+                    check_at,
+                    http_status,
+                    code,
+                    message,
+                }
             }
         }
     }
 }
 
 /// The request for a row: its own columns over the campaign's defaults.
-pub fn build_request(campaign: &Campaign, row: &Claimed) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
+pub fn build_request(
+    campaign: &Campaign,
+    row: &Claimed,
+) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
     row_request(campaign, &row.to, &row.label, &row.params)
 }
 
@@ -223,15 +306,22 @@ pub fn row_request(
     label: &str,
     params: &str,
 ) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
-    let own: BTreeMap<String, String> = serde_json::from_str(params)
-        .map_err(|e| ParamError::new("row", crate::domain::Invalid(format!("stored parameters unreadable: {e}"))))?;
+    let own: BTreeMap<String, String> = serde_json::from_str(params).map_err(|e| {
+        ParamError::new(
+            "row",
+            crate::domain::Invalid(format!("stored parameters unreadable: {e}")),
+        )
+    })?;
     let mut options = crate::twilio::ParticipantOptions::default();
     let mut from = campaign.from.clone();
     let mut conference = campaign.conference.clone();
     for (key, value) in &own {
         match key.as_str() {
             "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
-            "conference" => conference = ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?,
+            "conference" => {
+                conference =
+                    ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?
+            }
             _ => options.set(key, value)?,
         }
     }

@@ -14,14 +14,18 @@ const BATCH: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("could not read the list {path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    #[error("could not read the list {path}: {cause}")]
+    Open { path: String, cause: std::io::Error },
     #[error("the list {path} {reason}")]
     Unusable { path: String, reason: String },
-    #[error("could not read the list {path} at line {line}: {source}")]
-    Read { path: String, line: u64, source: csv::Error },
-    #[error("could not write the rejects file {path}: {source}")]
-    Rejects { path: String, source: csv::Error },
+    #[error("could not read the list {path} at line {line}: {cause}")]
+    Read {
+        path: String,
+        line: u64,
+        cause: csv::Error,
+    },
+    #[error("could not write the rejects file {path}: {cause}")]
+    Rejects { path: String, cause: csv::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -51,20 +55,44 @@ const OWN_COLUMNS: [&str; 4] = ["to", "from", "conference", "label"];
 pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
     let path = &campaign.list;
     let shown = path.display().to_string();
-    let bytes_start = first_bytes(path).map_err(|source| ImportError::Open { path: shown.clone(), source })?;
+    let bytes_start = first_bytes(path).map_err(|cause| ImportError::Open {
+        path: shown.clone(),
+        cause,
+    })?;
     if bytes_start.starts_with(&[0xFF, 0xFE]) || bytes_start.starts_with(&[0xFE, 0xFF]) {
         let reason = "is UTF-16: save it as UTF-8 (CSV UTF-8 in spreadsheet programs)".to_string();
-        return Err(ImportError::Unusable { path: shown, reason });
+        return Err(ImportError::Unusable {
+            path: shown,
+            reason,
+        });
     }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_path(path)
-        .map_err(|e| ImportError::Read { path: shown.clone(), line: 1, source: e })?;
-    let header = reader.byte_headers().map_err(|e| ImportError::Read { path: shown.clone(), line: 1, source: e })?.clone();
-    let columns = header_columns(&header).map_err(|reason| ImportError::Unusable { path: shown.clone(), reason })?;
+        .map_err(|e| ImportError::Read {
+            path: shown.clone(),
+            line: 1,
+            cause: e,
+        })?;
+    let header = reader
+        .byte_headers()
+        .map_err(|e| ImportError::Read {
+            path: shown.clone(),
+            line: 1,
+            cause: e,
+        })?
+        .clone();
+    let columns = header_columns(&header).map_err(|reason| ImportError::Unusable {
+        path: shown.clone(),
+        reason,
+    })?;
     let mut summary = ImportSummary {
-        ignored_columns: columns.iter().filter(|c| c.ignored).map(|c| c.name.clone()).collect(),
+        ignored_columns: columns
+            .iter()
+            .filter(|c| c.ignored)
+            .map(|c| c.name.clone())
+            .collect(),
         ..ImportSummary::default()
     };
     let mut rejects = Vec::new();
@@ -78,7 +106,11 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             Err(e) => {
                 // A malformed record (e.g. an unterminated quote): report it and stop reading,
                 // since the reader cannot tell where the next record starts.
-                rejects.push(Reject { line: line_before, reason: format!("unreadable CSV: {e}"), raw: String::new() });
+                rejects.push(Reject {
+                    line: line_before,
+                    reason: format!("unreadable CSV: {e}"),
+                    raw: String::new(),
+                });
                 break;
             }
         }
@@ -86,7 +118,11 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {
             Ok(row) => batch.push(row),
-            Err(reason) => rejects.push(Reject { line, reason, raw: raw_text(&record) }),
+            Err(reason) => rejects.push(Reject {
+                line,
+                reason,
+                raw: raw_text(&record),
+            }),
         }
         if batch.len() >= BATCH {
             store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
@@ -95,7 +131,10 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
-    let stored: Vec<(u64, String, String)> = rejects.iter().map(|r| (r.line, r.reason.clone(), r.raw.clone())).collect();
+    let stored: Vec<(u64, String, String)> = rejects
+        .iter()
+        .map(|r| (r.line, r.reason.clone(), r.raw.clone()))
+        .collect();
     store.replace_rejects(&stored).await?;
     summary.rejects_file = write_rejects(path, &rejects)?;
     for reject in &rejects {
@@ -126,11 +165,20 @@ async fn store_batch(
             }
             Inserted::DuplicateOf(first) => {
                 summary.duplicates += 1;
-                format!("duplicate of line {first}: {} is dialed once", mask(&row.to))
+                format!(
+                    "duplicate of line {first}: {} is dialed once",
+                    mask(&row.to)
+                )
             }
-            Inserted::LabelTaken(first) => format!("label {:?} is already used by line {first}", row.label),
+            Inserted::LabelTaken(first) => {
+                format!("label {:?} is already used by line {first}", row.label)
+            }
         };
-        rejects.push(Reject { line: row.line, reason, raw: row.to });
+        rejects.push(Reject {
+            line: row.line,
+            reason,
+            raw: row.to,
+        });
     }
     Ok(())
 }
@@ -143,13 +191,18 @@ struct Column {
 fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
     let mut columns = Vec::with_capacity(header.len());
     for field in header {
-        let name = std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
+        let name =
+            std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
         let name = name.trim().to_ascii_lowercase();
-        let known = OWN_COLUMNS.contains(&name.as_str()) || ParticipantOptions::lookup(&name).is_some();
+        let known =
+            OWN_COLUMNS.contains(&name.as_str()) || ParticipantOptions::lookup(&name).is_some();
         if columns.iter().any(|c: &Column| c.name == name) {
             return Err(format!("has the column {name:?} twice"));
         }
-        columns.push(Column { name, ignored: !known });
+        columns.push(Column {
+            name,
+            ignored: !known,
+        });
     }
     if !columns.iter().any(|c| c.name == "to") {
         return Err("has no `to` column in its header line".to_string());
@@ -166,7 +219,10 @@ fn parse_record(
     line: u64,
 ) -> Result<NewRow, String> {
     if record.len() != width {
-        return Err(format!("has {} fields, the header has {width}", record.len()));
+        return Err(format!(
+            "has {} fields, the header has {width}",
+            record.len()
+        ));
     }
     let mut own = BTreeMap::new();
     let mut options = ParticipantOptions::default();
@@ -174,12 +230,15 @@ fn parse_record(
         if column.ignored {
             continue;
         }
-        let value = std::str::from_utf8(field).map_err(|_| format!("{}: is not valid UTF-8", column.name))?;
+        let value = std::str::from_utf8(field)
+            .map_err(|_| format!("{}: is not valid UTF-8", column.name))?;
         if value.is_empty() {
             continue;
         }
         if !OWN_COLUMNS.contains(&column.name.as_str()) {
-            options.set(&column.name, value).map_err(|e| e.to_string())?;
+            options
+                .set(&column.name, value)
+                .map_err(|e| e.to_string())?;
         }
         own.insert(column.name.clone(), value.to_owned());
     }
@@ -197,20 +256,34 @@ fn parse_record(
         None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
     };
     options.label = Some(label.clone());
-    CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults)).map_err(|e| e.to_string())?;
+    CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))
+        .map_err(|e| e.to_string())?;
     own.remove("to");
     let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
-    Ok(NewRow { line, to: to.to_string(), label: label.to_string(), params })
+    Ok(NewRow {
+        line,
+        to: to.to_string(),
+        label: label.to_string(),
+        params,
+    })
 }
 
 /// Unique within the campaign, and recognisable in a shared conference.
 fn generated_label(campaign: &str, line: u64) -> Result<Label, Invalid> {
-    let slug: String = campaign.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
+    let slug: String = campaign
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
     Label::parse(&format!("{slug}-{line}"))
 }
 
 fn raw_text(record: &csv::ByteRecord) -> String {
-    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(",")
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn mask(to: &str) -> String {
@@ -226,18 +299,28 @@ fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// `list.csv` → `list.rejects.csv` beside it (removed when nothing is rejected).
 fn write_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
-    let stem = list.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "list".into());
+    let stem = list
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "list".into());
     let path = list.with_file_name(format!("{stem}.rejects.csv"));
     if rejects.is_empty() {
         let _ = std::fs::remove_file(&path);
         return Ok(None);
     }
     let shown = path.display().to_string();
-    let err = |source| ImportError::Rejects { path: shown.clone(), source };
+    let err = |cause| ImportError::Rejects {
+        path: shown.clone(),
+        cause,
+    };
     let mut writer = csv::Writer::from_path(&path).map_err(err)?;
-    writer.write_record(["line", "reason", "raw"]).map_err(err)?;
+    writer
+        .write_record(["line", "reason", "raw"])
+        .map_err(err)?;
     for r in rejects {
-        writer.write_record([r.line.to_string().as_str(), &r.reason, &r.raw]).map_err(err)?;
+        writer
+            .write_record([r.line.to_string().as_str(), &r.reason, &r.raw])
+            .map_err(err)?;
     }
     writer.flush().map_err(|e| err(e.into()))?;
     Ok(Some(path))

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error("another run of this campaign is in progress (lock {0})")]
     Held(PathBuf),
-    #[error("could not open the lock file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("could not open the lock file {path}: {cause}")]
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 }
 
 /// Held for as long as it lives.
@@ -28,11 +31,14 @@ impl CampaignLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|source| LockError::Io { path: path.clone(), source })?;
+            .map_err(|cause| LockError::Io {
+                path: path.clone(),
+                cause,
+            })?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held(path)),
-            Err(std::fs::TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+            Err(std::fs::TryLockError::Error(cause)) => Err(LockError::Io { path, cause }),
         }
     }
 }
@@ -46,7 +52,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("c.sqlite");
         let first = CampaignLock::acquire(&db).unwrap();
-        assert!(matches!(CampaignLock::acquire(&db), Err(LockError::Held(_))));
+        assert!(matches!(
+            CampaignLock::acquire(&db),
+            Err(LockError::Held(_))
+        ));
         drop(first);
         assert!(CampaignLock::acquire(&db).is_ok());
     }

@@ -25,13 +25,21 @@ struct Schedule {
 
 impl Pacer {
     pub fn new(cps: Cps) -> Self {
-        Self { schedule: Mutex::new(Schedule { interval: cps.interval(), next: None }) }
+        Self {
+            schedule: Mutex::new(Schedule {
+                interval: cps.interval(),
+                next: None,
+            }),
+        }
     }
 
     /// One pacer per account in this process: everything that dials on the account shares it.
     pub fn for_account(account: &AccountSid, cps: Cps) -> Arc<Self> {
         static PACERS: OnceLock<Mutex<HashMap<AccountSid, Weak<Pacer>>>> = OnceLock::new();
-        let mut pacers = PACERS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        let mut pacers = PACERS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         pacers.retain(|_, pacer| pacer.strong_count() > 0);
         if let Some(pacer) = pacers.get(account).and_then(Weak::upgrade) {
             pacer.set_rate(cps.min(pacer.rate()));
@@ -61,11 +69,15 @@ impl Pacer {
     pub fn rate(&self) -> Cps {
         let s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
         let per_second = (Duration::from_secs(1).as_nanos() / s.interval.as_nanos().max(1)) as u32;
-        Cps::new(per_second.clamp(1, Cps::MAX)).unwrap_or_else(|_| unreachable!("clamped to 1..=30"))
+        Cps::new(per_second.clamp(1, Cps::MAX))
+            .unwrap_or_else(|_| unreachable!("clamped to 1..=30"))
     }
 
     pub fn set_rate(&self, cps: Cps) {
-        self.schedule.lock().unwrap_or_else(|e| e.into_inner()).interval = cps.interval();
+        self.schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .interval = cps.interval();
     }
 }
 
@@ -74,7 +86,10 @@ mod tests {
     use super::*;
 
     fn slots(pacer: &Pacer, start: Instant, wakeups: &[Duration]) -> Vec<Duration> {
-        wakeups.iter().map(|w| pacer.take_slot(start + *w) - start).collect()
+        wakeups
+            .iter()
+            .map(|w| pacer.take_slot(start + *w) - start)
+            .collect()
     }
 
     #[test]
@@ -90,7 +105,11 @@ mod tests {
         let pacer = Pacer::new(Cps::new(10).unwrap());
         let start = Instant::now();
         // The sender asks again 5 ms after each slot: the schedule does not drift.
-        let got = slots(&pacer, start, &[0, 105, 205, 305].map(Duration::from_millis));
+        let got = slots(
+            &pacer,
+            start,
+            &[0, 105, 205, 305].map(Duration::from_millis),
+        );
         assert_eq!(got, [0, 100, 200, 300].map(Duration::from_millis));
     }
 
@@ -98,7 +117,11 @@ mod tests {
     fn after_a_pause_the_schedule_restarts_without_a_burst() {
         let pacer = Pacer::new(Cps::new(10).unwrap());
         let start = Instant::now();
-        let got = slots(&pacer, start, &[0, 1000, 1000, 1000].map(Duration::from_millis));
+        let got = slots(
+            &pacer,
+            start,
+            &[0, 1000, 1000, 1000].map(Duration::from_millis),
+        );
         assert_eq!(got, [0, 1000, 1100, 1200].map(Duration::from_millis));
     }
 
@@ -108,8 +131,14 @@ mod tests {
         let start = Instant::now();
         let all: Vec<Duration> = (0..300).map(|_| pacer.take_slot(start) - start).collect();
         for (i, first) in all.iter().enumerate() {
-            let in_window = all[i..].iter().take_while(|t| **t < *first + Duration::from_secs(1)).count();
-            assert!(in_window <= 30, "{in_window} slots in the second after {first:?}");
+            let in_window = all[i..]
+                .iter()
+                .take_while(|t| **t < *first + Duration::from_secs(1))
+                .count();
+            assert!(
+                in_window <= 30,
+                "{in_window} slots in the second after {first:?}"
+            );
         }
     }
 }

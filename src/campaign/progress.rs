@@ -14,6 +14,8 @@ pub struct Progress {
     unknown: AtomicU64,
     /// (seconds since start, queue_time ms) of recent creates, for the rate and p95.
     recent: Mutex<Vec<(f64, Option<i64>)>>,
+    /// Seconds since start of the first and the last create.
+    span: Mutex<Option<(f64, f64)>>,
 }
 
 /// What the progress line shows.
@@ -40,6 +42,7 @@ impl Default for Progress {
             failed: AtomicU64::new(0),
             unknown: AtomicU64::new(0),
             recent: Mutex::new(Vec::new()),
+            span: Mutex::new(None),
         }
     }
 }
@@ -57,9 +60,18 @@ impl Progress {
     pub fn created(&self, queue_time_ms: Option<i64>) {
         self.created.fetch_add(1, Ordering::Relaxed);
         let now = self.started.elapsed().as_secs_f64();
+        let mut span = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        *span = Some(span.map_or((now, now), |(first, _)| (first, now)));
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.retain(|(t, _)| now - t <= WINDOW_SECS);
         recent.push((now, queue_time_ms));
+    }
+
+    /// Creates per second from the first create of this run to the last; None under two.
+    pub fn achieved_cps(&self) -> Option<f64> {
+        let created = self.created.load(Ordering::Relaxed);
+        let (first, last) = (*self.span.lock().unwrap_or_else(|e| e.into_inner()))?;
+        (created >= 2 && last > first).then(|| (created - 1) as f64 / (last - first))
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -9,9 +9,17 @@ use crate::twilio::{ApiError, Disposition, TwilioClient};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    Found { call_sid: String, conference_sid: Option<String> },
+    Found {
+        call_sid: String,
+        conference_sid: Option<String>,
+    },
     NotCreated,
-    /// Twilio could not be asked; the row stays unknown.
+    /// Twilio answered with a transient error (429, 5xx): ask again shortly.
+    Later {
+        why: String,
+        after: Option<std::time::Duration>,
+    },
+    /// Twilio could not be reached; the row stays unknown until the next run.
     Unreachable(String),
     /// The credentials were refused.
     Abort(String),
@@ -20,22 +28,38 @@ pub enum Resolution {
 /// Clock skew allowed between us and Twilio when matching the call log's dates.
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
-pub async fn resolve(client: &TwilioClient, store: &Store, campaign: &Campaign, row: &Unresolved) -> Resolution {
+pub async fn resolve(
+    client: &TwilioClient,
+    store: &Store,
+    campaign: &Campaign,
+    row: &Unresolved,
+) -> Resolution {
     match by_label(client, store, campaign, row).await {
         Ok(Some(found)) => return found,
         Ok(None) => {}
         Err(e) => return failed(e),
     }
-    let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // Twilio filters the call log by date: ask from the start of that day, match exactly here.
-    let day_start = since.to_zoned(jiff::tz::TimeZone::UTC).start_of_day().map(|z| z.timestamp()).unwrap_or(since);
+    let day_start = since
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .map(|z| z.timestamp())
+        .unwrap_or(since);
     match client.list_calls_to(&row.to, day_start).await {
         Ok(calls) => {
             let found = calls.into_iter().find(|call| {
-                call.date_created.as_deref().and_then(parse_rfc2822).is_some_and(|created| created >= since)
+                call.date_created
+                    .as_deref()
+                    .and_then(parse_rfc2822)
+                    .is_some_and(|created| created >= since)
             });
             match found.and_then(|call| call.sid) {
-                Some(call_sid) => Resolution::Found { call_sid, conference_sid: None },
+                Some(call_sid) => Resolution::Found {
+                    call_sid,
+                    conference_sid: None,
+                },
                 None => Resolution::NotCreated,
             }
         }
@@ -52,15 +76,24 @@ async fn by_label(
     let target = row_conference(campaign, &row.params);
     let sid = match &target {
         ConferenceTarget::Sid(sid) => Some(sid.clone()),
-        ConferenceTarget::FriendlyName(name) => {
-            store.conference_sid(name).await.ok().flatten().and_then(|s| ConferenceSid::parse(&s).ok())
-        }
+        ConferenceTarget::FriendlyName(name) => store
+            .conference_sid(name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| ConferenceSid::parse(&s).ok()),
     };
     let (Some(sid), Ok(label)) = (sid, Label::parse(&row.label)) else {
         return Ok(None);
     };
-    match client.fetch_participant(&sid, &ParticipantId::Label(label)).await {
-        Ok(p) => Ok(p.call_sid.map(|call_sid| Resolution::Found { call_sid, conference_sid: Some(sid.to_string()) })),
+    match client
+        .fetch_participant(&sid, &ParticipantId::Label(label))
+        .await
+    {
+        Ok(p) => Ok(p.call_sid.map(|call_sid| Resolution::Found {
+            call_sid,
+            conference_sid: Some(sid.to_string()),
+        })),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
@@ -69,14 +102,27 @@ async fn by_label(
 fn row_conference(campaign: &Campaign, params: &str) -> ConferenceTarget {
     serde_json::from_str::<std::collections::BTreeMap<String, String>>(params)
         .ok()
-        .and_then(|own| own.get("conference").and_then(|c| ConferenceTarget::parse(c).ok()))
+        .and_then(|own| {
+            own.get("conference")
+                .and_then(|c| ConferenceTarget::parse(c).ok())
+        })
         .unwrap_or_else(|| campaign.conference.clone())
 }
 
 fn failed(e: ApiError) -> Resolution {
-    match e.disposition() {
-        Disposition::Abort => Resolution::Abort(e.to_string()),
-        _ => Resolution::Unreachable(e.to_string()),
+    match (&e, e.disposition()) {
+        (_, Disposition::Abort) => Resolution::Abort(e.to_string()),
+        (ApiError::Connect { .. } | ApiError::Timeout(_) | ApiError::Dropped(_), _) => {
+            Resolution::Unreachable(e.to_string())
+        }
+        (_, Disposition::Retry { after }) => Resolution::Later {
+            why: e.to_string(),
+            after,
+        },
+        _ => Resolution::Later {
+            why: e.to_string(),
+            after: None,
+        },
     }
 }
 

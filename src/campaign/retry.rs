@@ -15,7 +15,10 @@ pub fn delay(policy: &RetryPolicy, failures: u32, retry_after: Option<Duration>)
     if policy.jitter {
         builder = builder.with_jitter();
     }
-    let computed = builder.build().nth(failures.max(1) as usize - 1).unwrap_or(policy.max);
+    let computed = builder
+        .build()
+        .nth(failures.max(1) as usize - 1)
+        .unwrap_or(policy.max);
     computed.max(retry_after.unwrap_or_default())
 }
 
@@ -35,21 +38,32 @@ mod tests {
 
     #[test]
     fn delays_double_up_to_the_cap() {
-        let got: Vec<u64> = (1..=6).map(|n| delay(&policy(false), n, None).as_secs()).collect();
+        let got: Vec<u64> = (1..=6)
+            .map(|n| delay(&policy(false), n, None).as_secs())
+            .collect();
         assert_eq!(got, [1, 2, 4, 8, 10, 10]);
     }
 
     #[test]
     fn retry_after_wins_when_longer() {
-        assert_eq!(delay(&policy(false), 1, Some(Duration::from_secs(30))), Duration::from_secs(30));
-        assert_eq!(delay(&policy(false), 3, Some(Duration::from_secs(1))), Duration::from_secs(4));
+        assert_eq!(
+            delay(&policy(false), 1, Some(Duration::from_secs(30))),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            delay(&policy(false), 3, Some(Duration::from_secs(1))),
+            Duration::from_secs(4)
+        );
     }
 
     #[test]
     fn jitter_stays_between_the_delay_and_twice_it() {
         for _ in 0..50 {
             let d = delay(&policy(true), 2, None);
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(4), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_secs(4),
+                "{d:?}"
+            );
         }
     }
 }

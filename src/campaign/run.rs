@@ -53,7 +53,13 @@ pub async fn run(
     let ending = engine.run().await?;
     let counts = store.state_counts().await?;
     let stopped = matches!(ending, Ending::Stopped(_));
-    store.finish_run(run_id, if stopped { 4 } else { 0 }).await?;
+    store
+        .finish_run(run_id, if stopped { 4 } else { 0 })
+        .await?;
     store.close().await;
-    Ok(RunResult { import, ending, counts })
+    Ok(RunResult {
+        import,
+        ending,
+        counts,
+    })
 }

@@ -1,8 +1,10 @@
 //! The command line: clap types, and the exit codes that are part of the interface.
 
+mod demo;
 mod param_flags;
 pub mod participants;
 mod progress;
+pub mod report;
 pub mod run;
 
 use crate::campaign::Campaign;
@@ -32,7 +34,11 @@ pub enum Exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "dialer", version, about = "Outbound call campaigns on Twilio conferences, paced at your account's CPS.")]
+#[command(
+    name = "dialer",
+    version,
+    about = "Outbound call campaigns on Twilio conferences, paced at your account's CPS."
+)]
 pub struct Cli {
     /// Only the final summary and errors.
     #[arg(short, long, global = true)]
@@ -50,13 +56,27 @@ pub enum Command {
     Participants(participants::ParticipantsCommand),
     /// Run a campaign: import new list rows, dial every due row, exit (cron-safe).
     Run(run::RunArgs),
+    /// The example campaign end to end on the built-in sandbox: no account needed.
+    Demo(demo::DemoArgs),
+    /// A Twilio emulator on loopback, for demos and tests (never for real calls).
+    Sandbox(Box<crate::sandbox::SandboxConfig>),
+    /// What a campaign did, and why each person without a call was not called.
+    Report(report::ReportArgs),
+    /// Every list line as CSV: state, attempts, call SID, queue_time, error, reason.
+    Export(report::ExportArgs),
 }
 
 /// Runs a parsed command line; the exit code says what happened.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Participants(command) => participants::run(command, &cli.twilio).await.map(|()| Exit::Done),
+        Command::Participants(command) => participants::run(command, &cli.twilio)
+            .await
+            .map(|()| Exit::Done),
         Command::Run(args) => run::run(args, &cli.twilio, cli.quiet).await,
+        Command::Demo(args) => demo::run(args, cli.quiet).await,
+        Command::Sandbox(config) => crate::sandbox::run(*config).await.map(|()| Exit::Done),
+        Command::Report(args) => report::report(args).await,
+        Command::Export(args) => report::export(args).await,
     }
 }
 
@@ -73,7 +93,11 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
             .downcast_ref::<crate::twilio::ApiError>()
             .is_some_and(|e| e.disposition() == crate::twilio::Disposition::Abort)
     });
-    if is_config || aborted { Exit::Config } else { Exit::Error }
+    if is_config || aborted {
+        Exit::Config
+    } else {
+        Exit::Error
+    }
 }
 
 /// Where Twilio is and how long to wait for it. Credentials come from the environment only
@@ -105,14 +129,31 @@ impl TwilioArgs {
             _ => Credentials::from_env(),
         }
         .context("Twilio credentials")?;
-        self.build(campaign.api_base.clone(), Some(campaign.request_timeout), credentials)
+        self.build(
+            campaign.api_base.clone(),
+            Some(campaign.request_timeout),
+            credentials,
+        )
     }
 
-    fn build(&self, api_base: Option<url::Url>, timeout: Option<Duration>, credentials: Credentials) -> anyhow::Result<TwilioClient> {
+    fn build(
+        &self,
+        api_base: Option<url::Url>,
+        timeout: Option<Duration>,
+        credentials: Credentials,
+    ) -> anyhow::Result<TwilioClient> {
         let defaults = ClientConfig::default();
         let config = ClientConfig {
-            api_base: self.api_base.clone().or(api_base).unwrap_or(defaults.api_base),
-            request_timeout: self.request_timeout.map(Duration::from_secs).or(timeout).unwrap_or(defaults.request_timeout),
+            api_base: self
+                .api_base
+                .clone()
+                .or(api_base)
+                .unwrap_or(defaults.api_base),
+            request_timeout: self
+                .request_timeout
+                .map(Duration::from_secs)
+                .or(timeout)
+                .unwrap_or(defaults.request_timeout),
             connect_timeout: defaults.connect_timeout,
         };
         Ok(TwilioClient::new(config, credentials)?)
@@ -120,8 +161,11 @@ impl TwilioArgs {
 }
 
 /// `KEY=VALUE` lines (comments with #), as in a systemd or docker env file.
-fn read_env_file(path: &std::path::Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read the credentials file {}", path.display()))?;
+fn read_env_file(
+    path: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("Failed to read the credentials file {}", path.display()))?;
     Ok(text
         .lines()
         .map(str::trim)

@@ -11,9 +11,16 @@ pub struct ParamFlags<P>(pub P);
 impl<P: FormParams> Args for ParamFlags<P> {
     fn augment_args(cmd: Command) -> Command {
         P::names().iter().fold(cmd, |cmd, name| {
-            let action = if name.repeated { ArgAction::Append } else { ArgAction::Set };
+            let action = if name.repeated {
+                ArgAction::Append
+            } else {
+                ArgAction::Set
+            };
             let help = if name.repeated {
-                format!("Twilio's {} (repeat the flag for several values)", name.wire)
+                format!(
+                    "Twilio's {} (repeat the flag for several values)",
+                    name.wire
+                )
             } else {
                 format!("Twilio's {}", name.wire)
             };
@@ -37,10 +44,15 @@ impl<P: FormParams> FromArgMatches for ParamFlags<P> {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut params = P::default();
         for name in P::names() {
-            let Some(values) = matches.get_many::<String>(name.snake) else { continue };
+            let Some(values) = matches.get_many::<String>(name.snake) else {
+                continue;
+            };
             let joined = values.map(String::as_str).collect::<Vec<_>>().join(" ");
             params.set_param(name.wire, &joined).map_err(|e| {
-                clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("--{}: {e}\n", name.kebab()))
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("--{}: {e}\n", name.kebab()),
+                )
             })?;
         }
         Ok(Self(params))

@@ -1,22 +1,24 @@
 //! `dialer participants …`: the Participants resource by hand.
 
-use super::param_flags::ParamFlags;
 use super::TwilioArgs;
+use super::param_flags::ParamFlags;
 use crate::domain::{Caller, ConferenceSid, ConferenceTarget, Endpoint, ParticipantId};
-use crate::twilio::{CreateParticipant, ListFilter, Participant, ParticipantOptions, ParticipantUpdate};
+use crate::twilio::{
+    CreateParticipant, ListFilter, Participant, ParticipantOptions, ParticipantUpdate,
+};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
 pub enum ParticipantsCommand {
     /// Add a participant to a conference (a friendly name creates it on first use).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Show one participant, by CallSid or label.
     Get(IdArgs),
     /// List a conference's active participants (every page).
     List(ListArgs),
     /// Change a participant: mute, hold, announce, coach, ...
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// Remove a participant from the conference (hangs up its call).
     Remove(IdArgs),
 }
@@ -87,16 +89,28 @@ pub async fn run(command: ParticipantsCommand, twilio: &TwilioArgs) -> anyhow::R
     let client = twilio.client()?;
     match command {
         ParticipantsCommand::Create(args) => {
-            let request = CreateParticipant::new(args.from, args.to, args.params.0)?;
-            let created = client.create_participant(&args.conference, &request).await?;
-            print_participant(&created, args.json)
+            let CreateArgs {
+                conference,
+                from,
+                to,
+                params,
+                json,
+            } = *args;
+            let request = CreateParticipant::new(from, to, params.0)?;
+            let created = client.create_participant(&conference, &request).await?;
+            print_participant(&created, json)
         }
         ParticipantsCommand::Get(args) => {
             let found = client.fetch_participant(&args.conference, &args.id).await?;
             print_participant(&found, args.json)
         }
         ParticipantsCommand::List(args) => {
-            let filter = ListFilter { muted: args.muted, hold: args.hold, coaching: args.coaching, page_size: args.page_size };
+            let filter = ListFilter {
+                muted: args.muted,
+                hold: args.hold,
+                coaching: args.coaching,
+                page_size: args.page_size,
+            };
             let all = client.list_participants(&args.conference, &filter).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
@@ -107,13 +121,20 @@ pub async fn run(command: ParticipantsCommand, twilio: &TwilioArgs) -> anyhow::R
             Ok(())
         }
         ParticipantsCommand::Update(args) => {
-            let updated = client.update_participant(&args.conference, &args.id, &args.params.0).await?;
+            let updated = client
+                .update_participant(&args.conference, &args.id, &args.params.0)
+                .await?;
             print_participant(&updated, args.json)
         }
         ParticipantsCommand::Remove(args) => {
-            client.delete_participant(&args.conference, &args.id).await?;
+            client
+                .delete_participant(&args.conference, &args.id)
+                .await?;
             if args.json {
-                println!("{{\"removed\":{}}}", serde_json::to_string(args.id.as_str())?);
+                println!(
+                    "{{\"removed\":{}}}",
+                    serde_json::to_string(args.id.as_str())?
+                );
             } else {
                 println!("removed {} from {}", args.id, args.conference);
             }
@@ -124,7 +145,10 @@ pub async fn run(command: ParticipantsCommand, twilio: &TwilioArgs) -> anyhow::R
 
 fn print_participant(p: &Participant, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(p).context("Failed to print JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(p).context("Failed to print JSON")?
+        );
     } else {
         println!("{}", participant_line(p));
     }

@@ -21,7 +21,8 @@ impl ProgressView {
         } else if std::io::stdout().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Self::Bar(bar)
         } else {
@@ -31,7 +32,11 @@ impl ProgressView {
 
     /// Prints until the returned task is aborted. `total` rows and `done_before` (created or
     /// failed by earlier runs) make the done/total count and the ETA.
-    pub fn spawn(&self, progress: Arc<Progress>, counts: StateCounts) -> Option<tokio::task::JoinHandle<()>> {
+    pub fn spawn(
+        &self,
+        progress: Arc<Progress>,
+        counts: StateCounts,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let to_do = counts.pending + counts.unknown + counts.dialing;
         let total = counts.rows();
         let done_before = counts.done();
@@ -44,7 +49,16 @@ impl ProgressView {
                     tick.tick().await;
                     loop {
                         tick.tick().await;
-                        println!("{}", line(&progress.snapshot(), total, done_before, to_do, progress.started.elapsed()));
+                        println!(
+                            "{}",
+                            line(
+                                &progress.snapshot(),
+                                total,
+                                done_before,
+                                to_do,
+                                progress.started.elapsed()
+                            )
+                        );
                     }
                 }))
             }
@@ -83,7 +97,10 @@ fn line(s: &Snapshot, total: u64, done_before: u64, to_do: u64, elapsed: Duratio
 }
 
 fn details(s: &Snapshot) -> String {
-    let p95 = s.queue_time_p95_ms.map(|q| format!("{q}ms")).unwrap_or_else(|| "-".into());
+    let p95 = s
+        .queue_time_p95_ms
+        .map(|q| format!("{q}ms"))
+        .unwrap_or_else(|| "-".into());
     let queuing = if s.queue_time_p95_ms.is_some_and(|q| q > 1000) {
         " (Twilio is queuing calls: the account's real CPS is lower than configured)"
     } else {

@@ -2,13 +2,14 @@
 
 use super::progress::ProgressView;
 use super::{Exit, TwilioArgs};
+use crate::campaign::Campaign;
 use crate::campaign::config::duration;
 use crate::campaign::engine::Ending;
 use crate::campaign::lock::LockError;
 use crate::campaign::progress::Progress;
 use crate::campaign::run::{self, RunError, RunResult};
 use crate::campaign::stop::{Stop, StopReason};
-use crate::campaign::Campaign;
+use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -34,13 +35,31 @@ pub async fn run(args: RunArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Res
     let campaign = Campaign::load(&args.campaign)?;
     let client = twilio.client_for(&campaign)?;
     let deadline = deadline(&args)?;
+    execute(
+        &campaign,
+        client,
+        deadline,
+        quiet,
+        Duration::from_secs(args.progress_every.max(1)),
+    )
+    .await
+}
+
+/// Runs a loaded campaign with progress output and a final summary.
+pub async fn execute(
+    campaign: &Campaign,
+    client: TwilioClient,
+    deadline: Option<Instant>,
+    quiet: bool,
+    progress_every: Duration,
+) -> anyhow::Result<Exit> {
     let stop = Stop::default();
     stop.watch_signals_and_deadline(deadline.map(tokio::time::Instant::from_std));
     let progress = Arc::new(Progress::default());
-    let view = ProgressView::choose(quiet, Duration::from_secs(args.progress_every.max(1)));
+    let view = ProgressView::choose(quiet, progress_every);
     let mut printer = None;
     let started = Instant::now();
-    let result = run::run(&campaign, client, stop, progress.clone(), |import, counts| {
+    let result = run::run(campaign, client, stop, progress.clone(), |import, counts| {
         if !quiet {
             println!(
                 "import: {} lines read, {} new, {} already imported, {} rejected, {} duplicates",
@@ -58,9 +77,13 @@ pub async fn run(args: RunArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Res
     }
     view.finish();
     match result {
-        Ok(result) => Ok(summarize(&campaign, &result, &progress, started.elapsed())),
+        Ok(result) => Ok(summarize(campaign, &result, &progress, started.elapsed())),
         Err(RunError::Lock(LockError::Held(path))) => {
-            eprintln!("dialer: another run of {:?} holds the lock {}; exiting", campaign.name, path.display());
+            eprintln!(
+                "dialer: another run of {:?} holds the lock {}; exiting",
+                campaign.name,
+                path.display()
+            );
             Ok(Exit::Locked)
         }
         Err(e) => Err(e.into()),
@@ -80,10 +103,18 @@ fn deadline(args: &RunArgs) -> anyhow::Result<Option<Instant>> {
     Ok(by_duration.into_iter().chain(by_time).min())
 }
 
-fn summarize(campaign: &Campaign, result: &RunResult, progress: &Progress, elapsed: Duration) -> Exit {
+fn summarize(
+    campaign: &Campaign,
+    result: &RunResult,
+    progress: &Progress,
+    elapsed: Duration,
+) -> Exit {
     let c = &result.counts;
     let s = progress.snapshot();
-    let rate = if elapsed.as_secs_f64() > 0.0 { s.created as f64 / elapsed.as_secs_f64() } else { 0.0 };
+    let rate = progress
+        .achieved_cps()
+        .map(|r| format!("{r:.2} cps"))
+        .unwrap_or_else(|| "- cps".into());
     let left = c.pending + c.dialing;
     let exit = match &result.ending {
         Ending::Stopped(StopReason::Abort(why)) => {
@@ -95,7 +126,7 @@ fn summarize(campaign: &Campaign, result: &RunResult, progress: &Progress, elaps
             Exit::Error
         }
         Ending::Stopped(_) if left + c.unknown > 0 => Exit::StoppedEarly,
-        _ if c.failed + c.unknown > 0 || left > 0 => Exit::DoneWithFailures,
+        _ if c.failed + c.unknown + c.rejected > 0 || left > 0 => Exit::DoneWithFailures,
         _ => Exit::Done,
     };
     let ended = match &result.ending {
@@ -105,7 +136,7 @@ fn summarize(campaign: &Campaign, result: &RunResult, progress: &Progress, elaps
         Ending::Stopped(_) => "stopped".to_string(),
     };
     println!(
-        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left; {} rejected at import; this run: {} created at {:.2} cps (configured {}), exit {}",
+        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left; {} rejected at import ({} duplicates); this run: {} created at {rate} (configured {}), exit {}",
         campaign.name,
         elapsed.as_secs_f64(),
         c.rows(),
@@ -114,8 +145,8 @@ fn summarize(campaign: &Campaign, result: &RunResult, progress: &Progress, elaps
         c.unknown,
         left,
         c.rejected,
+        result.import.duplicates,
         s.created,
-        rate,
         campaign.cps,
         exit as u8,
     );

@@ -14,15 +14,20 @@ impl Cps {
     pub fn new(n: u32) -> Result<Self, Invalid> {
         match NonZeroU32::new(n) {
             Some(n) if n.get() <= Self::MAX => Ok(Self(n)),
-            _ => Err(Invalid(format!("must be a whole number from 1 to {}, got {n}", Self::MAX))),
+            _ => Err(Invalid(format!(
+                "must be a whole number from 1 to {}, got {n}",
+                Self::MAX
+            ))),
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let n: u32 = raw
-            .trim()
-            .parse()
-            .map_err(|_| Invalid(format!("must be a whole number from 1 to {}, got {raw:?}", Self::MAX)))?;
+        let n: u32 = raw.trim().parse().map_err(|_| {
+            Invalid(format!(
+                "must be a whole number from 1 to {}, got {raw:?}",
+                Self::MAX
+            ))
+        })?;
         Self::new(n)
     }
 

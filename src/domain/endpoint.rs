@@ -25,12 +25,18 @@ impl PhoneNumber {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' => {}
-                _ => return Err(Invalid(format!("has a character {c:?} that is not a digit"))),
+                _ => {
+                    return Err(Invalid(format!(
+                        "has a character {c:?} that is not a digit"
+                    )));
+                }
             }
         }
         let n = digits.len() - 1;
         if !(2..=15).contains(&n) {
-            return Err(Invalid(format!("must have 2 to 15 digits after +, has {n}")));
+            return Err(Invalid(format!(
+                "must have 2 to 15 digits after +, has {n}"
+            )));
         }
         if digits.as_bytes()[1] == b'0' {
             return Err(Invalid::new("country code cannot start with 0"));
@@ -84,7 +90,9 @@ impl Endpoint {
         } else if let Some(rest) = raw.strip_prefix("sip:") {
             let (user_host, _) = rest.split_once([';', '?']).unwrap_or((rest, ""));
             if user_host.is_empty() || user_host.chars().any(char::is_whitespace) {
-                return Err(Invalid::new("a SIP address must look like sip:name@example.com"));
+                return Err(Invalid::new(
+                    "a SIP address must look like sip:name@example.com",
+                ));
             }
             Ok(Self::Sip(raw.to_owned()))
         } else if let Some(rest) = raw.strip_prefix("app:") {
@@ -94,7 +102,9 @@ impl Endpoint {
             Ok(Self::App(raw.to_owned()))
         } else {
             PhoneNumber::parse(raw).map(Self::Phone).map_err(|e| {
-                Invalid(format!("{e} (or use client:name, sip:name@host or app:AP…)"))
+                Invalid(format!(
+                    "{e} (or use client:name, sip:name@host or app:AP…)"
+                ))
             })
         }
     }
@@ -117,15 +127,24 @@ impl Endpoint {
     pub fn masked(&self) -> String {
         match self {
             Self::Phone(p) => p.masked(),
-            other => other.as_str().split(['?', ';']).next().unwrap_or("").to_owned(),
+            other => other
+                .as_str()
+                .split(['?', ';'])
+                .next()
+                .unwrap_or("")
+                .to_owned(),
         }
     }
 }
 
 fn check_identity(name_and_params: &str, scheme: &str) -> Result<(), Invalid> {
-    let (name, _) = name_and_params.split_once('?').unwrap_or((name_and_params, ""));
+    let (name, _) = name_and_params
+        .split_once('?')
+        .unwrap_or((name_and_params, ""));
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Invalid(format!("{scheme} needs a name without spaces, e.g. {scheme}alice")));
+        return Err(Invalid(format!(
+            "{scheme} needs a name without spaces, e.g. {scheme}alice"
+        )));
     }
     Ok(())
 }
@@ -162,7 +181,9 @@ impl Caller {
             return Ok(Self::Client(raw.to_owned()));
         }
         if raw.is_empty()
-            || raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == ':')
+            || raw
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == ':')
         {
             return Err(Invalid::new(
                 "must be an E.164 number (+15017122661), client:name, or a SIP user name",
@@ -247,14 +268,30 @@ mod tests {
 
     #[test]
     fn endpoints_cover_phone_client_sip_and_app() {
-        assert!(matches!(Endpoint::parse("+15017122661"), Ok(Endpoint::Phone(_))));
-        assert!(matches!(Endpoint::parse("client:alice?ticket=42"), Ok(Endpoint::Client(_))));
-        assert!(matches!(Endpoint::parse("sip:bob@example.com;transport=tls"), Ok(Endpoint::Sip(_))));
+        assert!(matches!(
+            Endpoint::parse("+15017122661"),
+            Ok(Endpoint::Phone(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("client:alice?ticket=42"),
+            Ok(Endpoint::Client(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("sip:bob@example.com;transport=tls"),
+            Ok(Endpoint::Sip(_))
+        ));
         assert!(matches!(
             Endpoint::parse("app:AP0123456789abcdef0123456789abcdef?x=1"),
             Ok(Endpoint::App(_))
         ));
-        for bad in ["client:", "client:al ice", "sip:", "app:APnope", "alice", "tel:+1555"] {
+        for bad in [
+            "client:",
+            "client:al ice",
+            "sip:",
+            "app:APnope",
+            "alice",
+            "tel:+1555",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -16,7 +16,10 @@ impl Label {
             return Err(Invalid::new("must not be empty"));
         }
         if raw.chars().count() > Self::MAX_LEN {
-            return Err(Invalid(format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(Invalid(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
         if raw.chars().any(|c| c.is_control()) {
             return Err(Invalid::new("must not contain control characters"));
@@ -24,7 +27,9 @@ impl Label {
         // A label is also a path segment on fetch/update/delete; a label that looks like a
         // CallSid would be read as one.
         if super::CallSid::parse(raw).is_ok() {
-            return Err(Invalid::new("must not look like a CallSid (CA + 32 hex digits)"));
+            return Err(Invalid::new(
+                "must not look like a CallSid (CA + 32 hex digits)",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -1,1 +1,176 @@
-//! A Twilio emulator on loopback (placeholder, being written).
+//! A Twilio emulator on loopback, for the demo, the integration tests and the benchmarks.
+//!
+//! It answers Twilio's Participants, Conferences and Calls paths with Twilio's JSON, queues
+//! creates at the account's CPS exactly as Twilio does (`queue_time`), plays each call's life
+//! out in time (with signed status callbacks), and injects the faults a dialer must survive:
+//! throttling, latency, server errors, and creates whose answer is lost or late. Parameters
+//! are validated by the same code the client uses (`twilio::params`), never re-implemented.
+
+mod auth;
+mod callbacks;
+mod calls;
+mod clock;
+mod config;
+mod failure;
+mod faults;
+mod paging;
+mod participants;
+mod record;
+mod routes;
+mod state;
+mod stats;
+mod timeline;
+
+pub use config::{ConfigError, DEFAULT_PORT, DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, SandboxConfig};
+pub use stats::{QueueTimeSummary, SandboxStats};
+
+use anyhow::Context;
+use state::State;
+use stats::StatsRecorder;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What every handler and task shares.
+pub(crate) struct Shared {
+    config: SandboxConfig,
+    state: Mutex<State>,
+    stats: StatsRecorder,
+    /// Turns true (or closes) when the sandbox stops; hanging answers and callbacks end then.
+    shutdown: watch::Receiver<bool>,
+    /// For status callbacks.
+    http: reqwest::Client,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A handler that panicked mid-update leaves at worst one odd record: keep serving.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running sandbox. Dropping it stops the server too; [`Sandbox::shutdown`] waits for it.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds `config.listen` and serves in a background task; returns once it accepts.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        config
+            .check()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopping) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(&config, clock::Clock::start())),
+            config,
+            stats: StatsRecorder::default(),
+            shutdown: stopping.clone(),
+            http: callback_client().map_err(std::io::Error::other)?,
+        });
+        let app = routes::router(shared.clone());
+        let mut stop_signal = stopping;
+        let server = tokio::spawn(async move {
+            let stopped = async move {
+                // Err means the sender is gone: the Sandbox was dropped, stop as well.
+                let _ = stop_signal.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(%error, "sandbox server stopped");
+            }
+        });
+        Ok(Sandbox {
+            addr,
+            shared,
+            stop,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, the `TWILIO_API_BASE` for clients.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.shared.config
+    }
+
+    pub fn stats(&self) -> SandboxStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops accepting, ends hanging answers and pending callbacks, and waits (up to 5 s) for
+    /// open connections to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("sandbox connections still open after 5 s; leaving them");
+        }
+    }
+}
+
+/// `dialer sandbox`: serves until Ctrl-C or SIGTERM. The first stdout line is
+/// `sandbox listening on http://ADDR` (scripts wait for it), then an `export` hint.
+pub async fn run(config: SandboxConfig) -> anyhow::Result<()> {
+    let token_hint = if config.uses_demo_token() {
+        format!("TWILIO_AUTH_TOKEN={DEMO_AUTH_TOKEN}")
+    } else {
+        "TWILIO_AUTH_TOKEN=<your SANDBOX_AUTH_TOKEN>".to_owned()
+    };
+    let account = config.account_sid.clone();
+    let sandbox = Sandbox::start(config)
+        .await
+        .context("could not start the sandbox")?;
+    println!("sandbox listening on {}", sandbox.base_url());
+    println!(
+        "export TWILIO_API_BASE={} TWILIO_ACCOUNT_SID={account} {token_hint}",
+        sandbox.base_url()
+    );
+    std::io::Write::flush(&mut std::io::stdout()).context("stdout")?;
+    stop_requested().await.context("waiting for Ctrl-C")?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
+}
+
+fn callback_client() -> reqwest::Result<reqwest::Client> {
+    // reqwest is built without a default TLS provider; callbacks to https URLs need one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent("TwilioProxy/1.1")
+        .timeout(Duration::from_secs(15))
+        .build()
+}

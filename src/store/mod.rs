@@ -11,14 +11,16 @@ mod rows;
 pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
 pub use rows::{Claimed, Inserted, NewRow, Outcome, RowState, Unresolved};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("could not open the campaign database {path}: {source}")]
-    Open { path: String, source: sqlx::Error },
+    #[error("could not open the campaign database {path}: {cause}")]
+    Open { path: String, cause: sqlx::Error },
     #[error("could not bring the campaign database up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("campaign database error: {0}")]
@@ -51,7 +53,10 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+            .map_err(|cause| StoreError::Open {
+                path: path.display().to_string(),
+                cause,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -80,10 +85,12 @@ impl Store {
 
     /// The conference SID Twilio gave for a friendly name, once a create has answered.
     pub async fn conference_sid(&self, target: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT sid FROM conferences WHERE target = ?")
-            .bind(target)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT sid FROM conferences WHERE target = ?")
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn remember_conference(&self, target: &str, sid: &str) -> Result<(), StoreError> {

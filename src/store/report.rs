@@ -55,15 +55,20 @@ pub struct RowExport {
     pub call_sid: Option<String>,
     pub queue_time_ms: Option<i64>,
     pub last_error_code: Option<i64>,
+    /// The last error message of a row, or why a line was rejected at import.
     pub reason: Option<String>,
+    /// For a rejected line whose `to` is already on an earlier line: that line.
+    pub duplicate_of: Option<u64>,
 }
 
 impl Store {
     pub async fn state_counts(&self) -> Result<StateCounts, StoreError> {
         let mut counts = StateCounts::default();
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n, SUM(attempts > 0) AS tried FROM rows GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, SUM(attempts > 0) AS tried FROM rows GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
             match row.try_get::<String, _>("state")?.as_str() {
@@ -78,22 +83,30 @@ impl Store {
                 other => return Err(StoreError::Corrupt(format!("row state {other:?}"))),
             }
         }
-        counts.rejected = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects").fetch_one(&self.pool).await? as u64;
+        counts.rejected = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects")
+            .fetch_one(&self.pool)
+            .await? as u64;
         Ok(counts)
     }
 
     pub async fn attempt_counts(&self) -> Result<AttemptCounts, StoreError> {
         let mut counts = AttemptCounts::default();
-        for row in sqlx::query("SELECT outcome, COUNT(*) AS n FROM attempts GROUP BY outcome ORDER BY outcome")
-            .fetch_all(&self.pool)
-            .await?
+        for row in sqlx::query(
+            "SELECT outcome, COUNT(*) AS n FROM attempts GROUP BY outcome ORDER BY outcome",
+        )
+        .fetch_all(&self.pool)
+        .await?
         {
             let n = row.try_get::<i64, _>("n")? as u64;
             counts.attempts += n;
             counts.by_outcome.push((row.try_get("outcome")?, n));
         }
-        counts.first_attempt_at = sqlx::query_scalar("SELECT MIN(started_at) FROM attempts").fetch_one(&self.pool).await?;
-        counts.last_created_at = sqlx::query_scalar("SELECT MAX(created_at) FROM rows").fetch_one(&self.pool).await?;
+        counts.first_attempt_at = sqlx::query_scalar("SELECT MIN(started_at) FROM attempts")
+            .fetch_one(&self.pool)
+            .await?;
+        counts.last_created_at = sqlx::query_scalar("SELECT MAX(created_at) FROM rows")
+            .fetch_one(&self.pool)
+            .await?;
         counts.queue_times_ms = sqlx::query_scalar(
             "SELECT queue_time_ms FROM rows WHERE state = 'created' AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
         )
@@ -123,7 +136,9 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(FailureGroup {
-                    code: row.try_get::<Option<i64>, _>("last_code")?.map(|c| c as u32),
+                    code: row
+                        .try_get::<Option<i64>, _>("last_code")?
+                        .map(|c| c as u32),
                     message: row.try_get("message")?,
                     rows: row.try_get::<i64, _>("n")? as u64,
                 })
@@ -131,15 +146,18 @@ impl Store {
             .collect()
     }
 
-    /// Every list line: imported rows with their state, and rejected lines with their reason.
+    /// Every list line: imported rows with their state, and rejected lines with their reason
+    /// (a duplicate shows the `to` and the line it repeats).
     pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
         let rows = sqlx::query(
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
                     CASE WHEN state IN ('failed', 'unknown') OR (state = 'pending' AND attempts > 0)
-                         THEN last_message END AS reason
+                         THEN last_message END AS reason,
+                    NULL AS duplicate_of
              FROM rows
              UNION ALL
-             SELECT line, '', '', 'rejected', 0, NULL, NULL, NULL, reason FROM rejects
+             SELECT j.line, COALESCE(earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason, earlier.line
+             FROM rejects j LEFT JOIN rows earlier ON earlier.to_endpoint = j.raw
              ORDER BY line",
         )
         .fetch_all(&self.pool)
@@ -156,6 +174,9 @@ impl Store {
                     queue_time_ms: row.try_get("queue_time_ms")?,
                     last_error_code: row.try_get("last_code")?,
                     reason: row.try_get("reason")?,
+                    duplicate_of: row
+                        .try_get::<Option<i64>, _>("duplicate_of")?
+                        .map(|line| line as u64),
                 })
             })
             .collect()

@@ -5,7 +5,7 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
-use super::{now_ms, Store, StoreError};
+use super::{Store, StoreError, now_ms};
 use sqlx::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +55,33 @@ pub struct Claimed {
 /// How a create request ended, as the row records it.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Created { call_sid: String, conference_sid: Option<String>, queue_time_ms: Option<i64>, status: u16 },
+    Created {
+        call_sid: String,
+        conference_sid: Option<String>,
+        queue_time_ms: Option<i64>,
+        status: u16,
+    },
     /// Not processed by Twilio: back to pending at `at`. `counts` says whether it counts
     /// towards max_attempts.
-    Retry { at: i64, counts: bool, http_status: Option<u16>, code: Option<u32>, message: String },
-    Failed { http_status: Option<u16>, code: Option<u32>, message: String },
+    Retry {
+        at: i64,
+        counts: bool,
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
+    Failed {
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
     /// Maybe created: check with Twilio at `check_at` before any re-dial.
-    Unknown { check_at: i64, http_status: Option<u16>, code: Option<u32>, message: String },
+    Unknown {
+        check_at: i64,
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
 }
 
 /// A row whose last attempt may or may not have created a call.
@@ -98,10 +118,11 @@ impl Store {
                 results.push(Inserted::New);
                 continue;
             }
-            let same_to: Option<i64> = sqlx::query_scalar("SELECT line FROM rows WHERE to_endpoint = ?")
-                .bind(&row.to)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let same_to: Option<i64> =
+                sqlx::query_scalar("SELECT line FROM rows WHERE to_endpoint = ?")
+                    .bind(&row.to)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let result = match same_to {
                 Some(line) if line == row.line as i64 => Inserted::AlreadyImported,
                 Some(line) => Inserted::DuplicateOf(line as u64),
@@ -120,7 +141,10 @@ impl Store {
     }
 
     /// Replaces the recorded rejects with this import's.
-    pub async fn replace_rejects(&self, rejects: &[(u64, String, String)]) -> Result<(), StoreError> {
+    pub async fn replace_rejects(
+        &self,
+        rejects: &[(u64, String, String)],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM rejects").execute(&mut *tx).await?;
         for (line, reason, raw) in rejects {
@@ -192,12 +216,57 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let (attempt_outcome, status, code, message, call_sid, queue_time) = match outcome {
-            Outcome::Created { call_sid, queue_time_ms, status, .. } => {
-                ("created", Some(*status), None, None, Some(call_sid.as_str()), *queue_time_ms)
-            }
-            Outcome::Retry { http_status, code, message, .. } => ("retry", *http_status, *code, Some(message.as_str()), None, None),
-            Outcome::Failed { http_status, code, message } => ("failed", *http_status, *code, Some(message.as_str()), None, None),
-            Outcome::Unknown { http_status, code, message, .. } => ("unknown", *http_status, *code, Some(message.as_str()), None, None),
+            Outcome::Created {
+                call_sid,
+                queue_time_ms,
+                status,
+                ..
+            } => (
+                "created",
+                Some(*status),
+                None,
+                None,
+                Some(call_sid.as_str()),
+                *queue_time_ms,
+            ),
+            Outcome::Retry {
+                http_status,
+                code,
+                message,
+                ..
+            } => (
+                "retry",
+                *http_status,
+                *code,
+                Some(message.as_str()),
+                None,
+                None,
+            ),
+            Outcome::Failed {
+                http_status,
+                code,
+                message,
+            } => (
+                "failed",
+                *http_status,
+                *code,
+                Some(message.as_str()),
+                None,
+                None,
+            ),
+            Outcome::Unknown {
+                http_status,
+                code,
+                message,
+                ..
+            } => (
+                "unknown",
+                *http_status,
+                *code,
+                Some(message.as_str()),
+                None,
+                None,
+            ),
         };
         sqlx::query(
             "UPDATE attempts SET outcome = ?, finished_at = ?, http_status = ?, twilio_code = ?, message = ?,
@@ -261,7 +330,10 @@ impl Store {
         .await?
         .rows_affected();
         if fenced != 1 {
-            return Err(StoreError::Corrupt(format!("row {} was not in dialing state for attempt {}", claimed.row_id, claimed.attempt)));
+            return Err(StoreError::Corrupt(format!(
+                "row {} was not in dialing state for attempt {}",
+                claimed.row_id, claimed.attempt
+            )));
         }
         tx.commit().await?;
         Ok(())
@@ -293,7 +365,12 @@ impl Store {
     }
 
     /// Twilio has the call: the row is created, by the attempt in doubt.
-    pub async fn resolve_found(&self, row: &Unresolved, call_sid: &str, conference_sid: Option<&str>) -> Result<(), StoreError> {
+    pub async fn resolve_found(
+        &self,
+        row: &Unresolved,
+        call_sid: &str,
+        conference_sid: Option<&str>,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -346,7 +423,12 @@ impl Store {
     }
 
     /// Twilio could not be asked: check again at `at` (or in the next run).
-    pub async fn postpone_unresolved(&self, row: &Unresolved, at: i64, why: &str) -> Result<(), StoreError> {
+    pub async fn postpone_unresolved(
+        &self,
+        row: &Unresolved,
+        at: i64,
+        why: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE rows SET next_attempt_at = ?, last_message = ?, updated_at = ? WHERE id = ? AND state = 'unknown'")
             .bind(at)
             .bind(why)

@@ -62,7 +62,11 @@ impl TwilioClient {
             .user_agent(concat!("dialer/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(256)
             .build()?;
-        Ok(Self { http, config, credentials })
+        Ok(Self {
+            http,
+            config,
+            credentials,
+        })
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -79,7 +83,8 @@ impl TwilioClient {
         request: &CreateParticipant,
     ) -> Result<Participant, ApiError> {
         let url = self.url(&["Conferences", conference.as_str(), "Participants.json"]);
-        self.send(self.http.post(url).form(&request.to_form())).await
+        self.send(self.http.post(url).form(&request.to_form()))
+            .await
     }
 
     pub async fn fetch_participant(
@@ -87,7 +92,8 @@ impl TwilioClient {
         conference: &ConferenceSid,
         id: &ParticipantId,
     ) -> Result<Participant, ApiError> {
-        self.send(self.http.get(self.participant_url(conference, id))).await
+        self.send(self.http.get(self.participant_url(conference, id)))
+            .await
     }
 
     pub async fn update_participant(
@@ -98,7 +104,12 @@ impl TwilioClient {
     ) -> Result<Participant, ApiError> {
         update.check()?;
         let form = update.to_form();
-        self.send(self.http.post(self.participant_url(conference, id)).form(&form)).await
+        self.send(
+            self.http
+                .post(self.participant_url(conference, id))
+                .form(&form),
+        )
+        .await
     }
 
     pub async fn delete_participant(
@@ -106,7 +117,9 @@ impl TwilioClient {
         conference: &ConferenceSid,
         id: &ParticipantId,
     ) -> Result<(), ApiError> {
-        let request = self.http.request(Method::DELETE, self.participant_url(conference, id));
+        let request = self
+            .http
+            .request(Method::DELETE, self.participant_url(conference, id));
         self.execute(request).await.map(drop)
     }
 
@@ -117,7 +130,8 @@ impl TwilioClient {
         filter: &ListFilter,
     ) -> Result<ParticipantPage, ApiError> {
         let url = self.url(&["Conferences", conference.as_str(), "Participants.json"]);
-        self.send(self.http.get(url).query(&list_query(filter)?)).await
+        self.send(self.http.get(url).query(&list_query(filter)?))
+            .await
     }
 
     /// Every page of List Participants, following `next_page_uri`.
@@ -141,10 +155,20 @@ impl TwilioClient {
     }
 
     /// Calls to `to` that started at or after `since` (every page).
-    pub async fn list_calls_to(&self, to: &str, since: jiff::Timestamp) -> Result<Vec<Call>, ApiError> {
+    pub async fn list_calls_to(
+        &self,
+        to: &str,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<Call>, ApiError> {
         let since = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let query = [("To", to), ("StartTime>", since.as_str()), ("PageSize", "1000")];
-        let mut page: CallPage = self.send(self.http.get(self.url(&["Calls.json"])).query(&query)).await?;
+        let query = [
+            ("To", to),
+            ("StartTime>", since.as_str()),
+            ("PageSize", "1000"),
+        ];
+        let mut page: CallPage = self
+            .send(self.http.get(self.url(&["Calls.json"])).query(&query))
+            .await?;
         let mut all = std::mem::take(&mut page.calls);
         while let Some(next) = page.meta.next_page_uri.take().filter(|u| !u.is_empty()) {
             page = self.send(self.http.get(self.follow(&next)?)).await?;
@@ -163,27 +187,42 @@ impl TwilioClient {
         let mut url = self.config.api_base.clone();
         {
             let mut segments = url.path_segments_mut().expect("an http(s) base URL");
-            segments.pop_if_empty().extend(["2010-04-01", "Accounts", self.credentials.account().as_str()]);
+            segments.pop_if_empty().extend([
+                "2010-04-01",
+                "Accounts",
+                self.credentials.account().as_str(),
+            ]);
             segments.extend(tail);
         }
+        // A comma in a friendly name or label would read as a list separator to an OpenAPI
+        // server; escaped, it is the same name to Twilio.
+        let path = url.path().replace(',', "%2C");
+        url.set_path(&path);
         url
     }
 
     /// A `next_page_uri` is a path on the API host.
     fn follow(&self, next: &str) -> Result<Url, ApiError> {
-        self.config.api_base.join(next).map_err(|e| ApiError::Unreadable {
-            status: 200,
-            detail: format!("bad next_page_uri {next:?}: {e}"),
-        })
+        self.config
+            .api_base
+            .join(next)
+            .map_err(|e| ApiError::Unreadable {
+                status: 200,
+                detail: format!("bad next_page_uri {next:?}: {e}"),
+            })
     }
 
     async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
         let (status, body) = self.execute(request).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Unreadable { status, detail: e.to_string() })
+        serde_json::from_slice(&body).map_err(|e| ApiError::Unreadable {
+            status,
+            detail: e.to_string(),
+        })
     }
 
     async fn execute(&self, request: RequestBuilder) -> Result<(u16, bytes::Bytes), ApiError> {
-        let request = request.basic_auth(self.credentials.username(), Some(self.credentials.secret()));
+        let request =
+            request.basic_auth(self.credentials.username(), Some(self.credentials.secret()));
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -192,7 +231,10 @@ impl TwilioClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         if (200..300).contains(&status) {
             return Ok((status, body));
         }
@@ -202,12 +244,18 @@ impl TwilioClient {
             more_info: None,
             status,
         });
-        Err(ApiError::Twilio { body: ErrorBody { status, ..body }, retry_after })
+        Err(ApiError::Twilio {
+            body: ErrorBody { status, ..body },
+            retry_after,
+        })
     }
 
     fn transport_error(&self, e: reqwest::Error) -> ApiError {
         if e.is_connect() {
-            ApiError::Connect { base: self.config.api_base.to_string(), source: e }
+            ApiError::Connect {
+                base: self.config.api_base.to_string(),
+                source: e,
+            }
         } else if e.is_timeout() {
             ApiError::Timeout(self.config.request_timeout)
         } else {
@@ -218,7 +266,11 @@ impl TwilioClient {
 
 fn list_query(filter: &ListFilter) -> Result<Vec<(&'static str, String)>, ApiError> {
     let mut query = Vec::new();
-    for (name, value) in [("Muted", filter.muted), ("Hold", filter.hold), ("Coaching", filter.coaching)] {
+    for (name, value) in [
+        ("Muted", filter.muted),
+        ("Hold", filter.hold),
+        ("Coaching", filter.coaching),
+    ] {
         if let Some(v) = value {
             query.push((name, v.to_string()));
         }
@@ -240,6 +292,10 @@ fn tls_config() -> rustls::ClientConfig {
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth()
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }

@@ -33,11 +33,19 @@ pub enum CredentialsError {
 
 impl Credentials {
     pub fn with_auth_token(account: AccountSid, auth_token: SecretString) -> Self {
-        Self { username: account.to_string(), account, secret: auth_token }
+        Self {
+            username: account.to_string(),
+            account,
+            secret: auth_token,
+        }
     }
 
     pub fn with_api_key(account: AccountSid, key: ApiKeySid, secret: SecretString) -> Self {
-        Self { account, username: key.to_string(), secret }
+        Self {
+            account,
+            username: key.to_string(),
+            secret,
+        }
     }
 
     /// `TWILIO_ACCOUNT_SID` with `TWILIO_API_KEY` + `TWILIO_API_SECRET` if both are set,
@@ -48,11 +56,15 @@ impl Credentials {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
         let account = get("TWILIO_ACCOUNT_SID").ok_or(CredentialsError::MissingAccount)?;
-        let account = AccountSid::parse(&account)
-            .map_err(|rule| CredentialsError::Invalid { var: "TWILIO_ACCOUNT_SID", rule })?;
+        let account = AccountSid::parse(&account).map_err(|rule| CredentialsError::Invalid {
+            var: "TWILIO_ACCOUNT_SID",
+            rule,
+        })?;
         if let (Some(key), Some(secret)) = (get("TWILIO_API_KEY"), get("TWILIO_API_SECRET")) {
-            let key = ApiKeySid::parse(&key)
-                .map_err(|rule| CredentialsError::Invalid { var: "TWILIO_API_KEY", rule })?;
+            let key = ApiKeySid::parse(&key).map_err(|rule| CredentialsError::Invalid {
+                var: "TWILIO_API_KEY",
+                rule,
+            })?;
             return Ok(Self::with_api_key(account, key, secret.into()));
         }
         let token = get("TWILIO_AUTH_TOKEN").ok_or(CredentialsError::MissingSecret)?;
@@ -98,10 +110,21 @@ mod tests {
     #[test]
     fn missing_or_malformed_variables_are_named() {
         let none = |_: &str| None;
-        assert!(matches!(Credentials::from_lookup(none), Err(CredentialsError::MissingAccount)));
+        assert!(matches!(
+            Credentials::from_lookup(none),
+            Err(CredentialsError::MissingAccount)
+        ));
         let bad = |name: &str| (name == "TWILIO_ACCOUNT_SID").then(|| "ACnope".to_string());
-        assert!(Credentials::from_lookup(bad).unwrap_err().to_string().starts_with("invalid TWILIO_ACCOUNT_SID"));
+        assert!(
+            Credentials::from_lookup(bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid TWILIO_ACCOUNT_SID")
+        );
         let no_secret = |name: &str| (name == "TWILIO_ACCOUNT_SID").then(|| AC.to_string());
-        assert!(matches!(Credentials::from_lookup(no_secret), Err(CredentialsError::MissingSecret)));
+        assert!(matches!(
+            Credentials::from_lookup(no_secret),
+            Err(CredentialsError::MissingSecret)
+        ));
     }
 }

@@ -29,9 +29,16 @@ pub enum ApiError {
     #[error(transparent)]
     Invalid(#[from] ParamError),
     #[error("{}", twilio_message(.body))]
-    Twilio { body: ErrorBody, retry_after: Option<Duration> },
+    Twilio {
+        body: ErrorBody,
+        retry_after: Option<Duration>,
+    },
     #[error("could not reach Twilio at {base}")]
-    Connect { base: String, #[source] source: reqwest::Error },
+    Connect {
+        base: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("no answer from Twilio within {0:?}; the request may have been processed")]
     Timeout(Duration),
     #[error("connection lost after the request was sent; it may have been processed")]
@@ -59,8 +66,11 @@ impl ApiError {
             }
             Self::Unreadable { .. } => Disposition::Fail,
             Self::Twilio { body, retry_after } => match (body.status, body.code) {
-                (429, _) | (_, Some(CODE_TOO_MANY_REQUESTS | CODE_QUEUE_FULL | CODE_CONFERENCE_FULL)) => {
-                    Disposition::Retry { after: *retry_after }
+                (429, _)
+                | (_, Some(CODE_TOO_MANY_REQUESTS | CODE_QUEUE_FULL | CODE_CONFERENCE_FULL)) => {
+                    Disposition::Retry {
+                        after: *retry_after,
+                    }
                 }
                 (401 | 403, _) => Disposition::Abort,
                 (500.., _) => Disposition::Unknown,
@@ -96,12 +106,17 @@ mod tests {
     use super::*;
 
     fn twilio(status: u16, code: u32) -> ApiError {
-        ApiError::Twilio { body: ErrorBody::new(status, code, "x"), retry_after: Some(Duration::from_secs(2)) }
+        ApiError::Twilio {
+            body: ErrorBody::new(status, code, "x"),
+            retry_after: Some(Duration::from_secs(2)),
+        }
     }
 
     #[test]
     fn dispositions_follow_twilios_documented_meaning() {
-        let retry = Disposition::Retry { after: Some(Duration::from_secs(2)) };
+        let retry = Disposition::Retry {
+            after: Some(Duration::from_secs(2)),
+        };
         assert_eq!(twilio(429, 20429).disposition(), retry);
         assert_eq!(twilio(400, 22005).disposition(), retry);
         assert_eq!(twilio(400, 16020).disposition(), retry);
@@ -111,14 +126,26 @@ mod tests {
         assert_eq!(twilio(403, 20003).disposition(), Disposition::Abort);
         assert_eq!(twilio(500, 20500).disposition(), Disposition::Unknown);
         assert_eq!(twilio(503, 20503).disposition(), Disposition::Unknown);
-        assert_eq!(ApiError::Timeout(Duration::from_secs(1)).disposition(), Disposition::Unknown);
-        let unreadable = ApiError::Unreadable { status: 201, detail: "eof".into() };
+        assert_eq!(
+            ApiError::Timeout(Duration::from_secs(1)).disposition(),
+            Disposition::Unknown
+        );
+        let unreadable = ApiError::Unreadable {
+            status: 201,
+            detail: "eof".into(),
+        };
         assert_eq!(unreadable.disposition(), Disposition::Unknown);
     }
 
     #[test]
     fn messages_show_code_and_text() {
-        let e = ApiError::Twilio { body: ErrorBody::new(400, 21211, "Invalid 'To' Phone Number"), retry_after: None };
-        assert_eq!(e.to_string(), "error 21211: Invalid 'To' Phone Number (HTTP 400)");
+        let e = ApiError::Twilio {
+            body: ErrorBody::new(400, 21211, "Invalid 'To' Phone Number"),
+            retry_after: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "error 21211: Invalid 'To' Phone Number (HTTP 400)"
+        );
     }
 }

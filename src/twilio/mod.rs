@@ -12,5 +12,7 @@ pub mod values;
 pub use client::{ClientConfig, ListFilter, TwilioClient};
 pub use credentials::Credentials;
 pub use error::{ApiError, Disposition};
-pub use params::{CreateParticipant, FormParams, ParamError, ParticipantOptions, ParticipantUpdate};
+pub use params::{
+    CreateParticipant, FormParams, ParamError, ParticipantOptions, ParticipantUpdate,
+};
 pub use resource::{Call, ErrorBody, Participant};

@@ -15,7 +15,10 @@ pub struct ParamError {
 
 impl ParamError {
     pub fn new(param: impl Into<String>, rule: Invalid) -> Self {
-        Self { param: param.into(), rule }
+        Self {
+            param: param.into(),
+            rule,
+        }
     }
 }
 
@@ -51,9 +54,25 @@ impl<W> Repeated for EventList<W> {
     const REPEATED: bool = true;
 }
 macro_rules! not_repeated { ($($t:ty),*) => { $(impl Repeated for $t {})* } }
-not_repeated!(bool, CallbackUrl, WaitUrl, Secret, CallSid, ByocSid, Caller, Label, HttpMethod, Beep,
-    ConferenceRecord, TrimSilence, RecordingChannels, Region, JitterBufferSize, RecordingTrack,
-    MachineDetection);
+not_repeated!(
+    bool,
+    CallbackUrl,
+    WaitUrl,
+    Secret,
+    CallSid,
+    ByocSid,
+    Caller,
+    Label,
+    HttpMethod,
+    Beep,
+    ConferenceRecord,
+    TrimSilence,
+    RecordingChannels,
+    Region,
+    JitterBufferSize,
+    RecordingTrack,
+    MachineDetection
+);
 impl<const A: i64, const B: i64> Repeated for Bounded<A, B> {}
 impl<const A: usize, const B: usize> Repeated for Text<A, B> {}
 
@@ -194,7 +213,9 @@ impl ParticipantOptions {
     pub fn check(&self, to: &Endpoint) -> Result<(), ParamError> {
         check_coaching(self.coaching, self.call_sid_to_coach.as_ref())?;
         if let Some(caller_id) = &self.caller_id {
-            caller_id.check_pairing(to).map_err(|e| ParamError::new("CallerId", e))?;
+            caller_id
+                .check_pairing(to)
+                .map_err(|e| ParamError::new("CallerId", e))?;
         }
         let has_amd_tuning = self.machine_detection_timeout.is_some()
             || self.machine_detection_speech_threshold.is_some()
@@ -204,7 +225,9 @@ impl ParticipantOptions {
         if has_amd_tuning && self.machine_detection.is_none() {
             return Err(ParamError::new(
                 "MachineDetection",
-                Invalid::new("must be set (Enable or DetectMessageEnd) when any MachineDetection* or AmdStatusCallback parameter is"),
+                Invalid::new(
+                    "must be set (Enable or DetectMessageEnd) when any MachineDetection* or AmdStatusCallback parameter is",
+                ),
             ));
         }
         Ok(())
@@ -215,14 +238,20 @@ impl ParticipantUpdate {
     pub fn check(&self) -> Result<(), ParamError> {
         check_coaching(self.coaching, self.call_sid_to_coach.as_ref())?;
         if self == &Self::default() {
-            return Err(ParamError::new("update", Invalid::new("names no parameter to change")));
+            return Err(ParamError::new(
+                "update",
+                Invalid::new("names no parameter to change"),
+            ));
         }
         Ok(())
     }
 }
 
 /// "If `true`, `call_sid_to_coach` must be defined."
-fn check_coaching(coaching: Option<bool>, call_sid_to_coach: Option<&CallSid>) -> Result<(), ParamError> {
+fn check_coaching(
+    coaching: Option<bool>,
+    call_sid_to_coach: Option<&CallSid>,
+) -> Result<(), ParamError> {
     if coaching == Some(true) && call_sid_to_coach.is_none() {
         return Err(ParamError::new(
             "CallSidToCoach",
@@ -241,8 +270,13 @@ pub struct CreateParticipant {
 }
 
 impl CreateParticipant {
-    pub fn new(from: Caller, to: Endpoint, options: ParticipantOptions) -> Result<Self, ParamError> {
-        from.check_pairing(&to).map_err(|e| ParamError::new("From", e))?;
+    pub fn new(
+        from: Caller,
+        to: Endpoint,
+        options: ParticipantOptions,
+    ) -> Result<Self, ParamError> {
+        from.check_pairing(&to)
+            .map_err(|e| ParamError::new("From", e))?;
         options.check(&to)?;
         Ok(Self { from, to, options })
     }
@@ -255,15 +289,24 @@ impl CreateParticipant {
         let mut lists: Vec<(&str, Vec<&str>)> = Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
-                "From" => from = Some(Caller::parse(value).map_err(|e| ParamError::new("From", e))?),
+                "From" => {
+                    from = Some(Caller::parse(value).map_err(|e| ParamError::new("From", e))?)
+                }
                 "To" => to = Some(Endpoint::parse(value).map_err(|e| ParamError::new("To", e))?),
                 key => match ParticipantOptions::NAMES.iter().find(|n| n.wire == key) {
-                    Some(name) if name.repeated => match lists.iter_mut().find(|(k, _)| *k == name.wire) {
-                        Some((_, values)) => values.push(value),
-                        None => lists.push((name.wire, vec![value])),
-                    },
+                    Some(name) if name.repeated => {
+                        match lists.iter_mut().find(|(k, _)| *k == name.wire) {
+                            Some((_, values)) => values.push(value),
+                            None => lists.push((name.wire, vec![value])),
+                        }
+                    }
                     Some(name) => options.set(name.wire, value)?,
-                    None => return Err(ParamError::new(key, Invalid::new("is not a parameter of Create Participant"))),
+                    None => {
+                        return Err(ParamError::new(
+                            key,
+                            Invalid::new("is not a parameter of Create Participant"),
+                        ));
+                    }
                 },
             }
         }
@@ -271,7 +314,11 @@ impl CreateParticipant {
             options.set(wire, &values.join(" "))?;
         }
         let missing = |p: &str| ParamError::new(p, Invalid::new("is required"));
-        Self::new(from.ok_or_else(|| missing("From"))?, to.ok_or_else(|| missing("To"))?, options)
+        Self::new(
+            from.ok_or_else(|| missing("From"))?,
+            to.ok_or_else(|| missing("To"))?,
+            options,
+        )
     }
 
     pub fn from(&self) -> &Caller {
@@ -302,7 +349,10 @@ impl ParticipantUpdate {
         let mut update = Self::default();
         for (key, value) in pairs {
             if Self::NAMES.iter().all(|n| n.wire != key) {
-                return Err(ParamError::new(key, Invalid::new("is not a parameter of Update Participant")));
+                return Err(ParamError::new(
+                    key,
+                    Invalid::new("is not a parameter of Update Participant"),
+                ));
             }
             update.set(key, value)?;
         }
@@ -322,8 +372,10 @@ mod tests {
     use super::*;
 
     fn create(pairs: &[(&str, &str)]) -> Result<CreateParticipant, ParamError> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         CreateParticipant::from_form(&pairs)
     }
 
@@ -334,9 +386,11 @@ mod tests {
         let mut a = ParticipantOptions::default();
         a.set("StatusCallbackEvent", "initiated completed").unwrap();
         let mut b = ParticipantOptions::default();
-        b.set("status_callback_event", "initiated,completed").unwrap();
+        b.set("status_callback_event", "initiated,completed")
+            .unwrap();
         let mut c = ParticipantOptions::default();
-        c.set("status-callback-event", "initiated completed").unwrap();
+        c.set("status-callback-event", "initiated completed")
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(b, c);
         assert!(a.set("NoSuchThing", "1").is_err());
@@ -345,7 +399,11 @@ mod tests {
     #[test]
     fn the_table_covers_every_create_parameter_of_twilios_spec() {
         let names: Vec<&str> = ParticipantOptions::NAMES.iter().map(|n| n.wire).collect();
-        assert_eq!(names.len() + 2, 50, "From + To + every optional create parameter");
+        assert_eq!(
+            names.len() + 2,
+            50,
+            "From + To + every optional create parameter"
+        );
         let snake: std::collections::HashSet<_> =
             ParticipantOptions::NAMES.iter().map(|n| n.snake).collect();
         assert_eq!(snake.len(), names.len(), "snake names are unique");
@@ -354,25 +412,55 @@ mod tests {
     #[test]
     fn repeated_event_keys_are_collected_and_sent_back_repeated() {
         let mut pairs = BASE.to_vec();
-        pairs.extend([("StatusCallbackEvent", "initiated"), ("StatusCallbackEvent", "answered")]);
+        pairs.extend([
+            ("StatusCallbackEvent", "initiated"),
+            ("StatusCallbackEvent", "answered"),
+        ]);
         let req = create(&pairs).unwrap();
-        let events: Vec<_> =
-            req.to_form().into_iter().filter(|(k, _)| *k == "StatusCallbackEvent").collect();
+        let events: Vec<_> = req
+            .to_form()
+            .into_iter()
+            .filter(|(k, _)| *k == "StatusCallbackEvent")
+            .collect();
         assert_eq!(events.len(), 2);
     }
 
     #[test]
     fn errors_name_the_parameter_and_the_rule() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("Timeout", "4")], "invalid Timeout: must be from 5 to 600, got 4"),
-            (&[("MaxParticipants", "251")], "invalid MaxParticipants: must be from 2 to 250, got 251"),
-            (&[("Coaching", "true")], "invalid CallSidToCoach: is required when Coaching is true"),
-            (&[("Byoc", "BYxyz")], "invalid Byoc: must match ^BY[0-9a-fA-F]{32}$"),
-            (&[("Beep", "loud")], "invalid Beep: must be one of true, false, onEnter, onExit"),
+            (
+                &[("Timeout", "4")],
+                "invalid Timeout: must be from 5 to 600, got 4",
+            ),
+            (
+                &[("MaxParticipants", "251")],
+                "invalid MaxParticipants: must be from 2 to 250, got 251",
+            ),
+            (
+                &[("Coaching", "true")],
+                "invalid CallSidToCoach: is required when Coaching is true",
+            ),
+            (
+                &[("Byoc", "BYxyz")],
+                "invalid Byoc: must match ^BY[0-9a-fA-F]{32}$",
+            ),
+            (
+                &[("Beep", "loud")],
+                "invalid Beep: must be one of true, false, onEnter, onExit",
+            ),
             (&[("Region", "eu1")], "invalid Region"),
-            (&[("MachineDetectionSpeechThreshold", "999")], "invalid MachineDetectionSpeechThreshold"),
-            (&[("MachineDetectionTimeout", "10")], "invalid MachineDetection: must be set"),
-            (&[("CallerId", "client:bob")], "invalid CallerId: must be a phone number"),
+            (
+                &[("MachineDetectionSpeechThreshold", "999")],
+                "invalid MachineDetectionSpeechThreshold",
+            ),
+            (
+                &[("MachineDetectionTimeout", "10")],
+                "invalid MachineDetection: must be set",
+            ),
+            (
+                &[("CallerId", "client:bob")],
+                "invalid CallerId: must be a phone number",
+            ),
             (&[("CallerDisplayName", "x")], "invalid CallerDisplayName"),
             (&[("Bogus", "1")], "invalid Bogus: is not a parameter"),
         ];
@@ -384,13 +472,19 @@ mod tests {
         }
         let err = create(&[("From", "client:alice"), ("To", "+15558675310")]).unwrap_err();
         assert_eq!(err.param, "From");
-        assert_eq!(create(&[("To", "+15558675310")]).unwrap_err().to_string(), "invalid From: is required");
+        assert_eq!(
+            create(&[("To", "+15558675310")]).unwrap_err().to_string(),
+            "invalid From: is required"
+        );
     }
 
     #[test]
     fn coaching_with_a_call_sid_is_accepted() {
         let mut pairs = BASE.to_vec();
-        pairs.extend([("Coaching", "true"), ("CallSidToCoach", "CA0123456789abcdef0123456789abcdef")]);
+        pairs.extend([
+            ("Coaching", "true"),
+            ("CallSidToCoach", "CA0123456789abcdef0123456789abcdef"),
+        ]);
         assert!(create(&pairs).is_ok());
     }
 

@@ -26,7 +26,9 @@ pub struct Participant {
 
 impl Participant {
     pub fn queue_time_ms(&self) -> Option<u64> {
-        self.queue_time.as_deref().and_then(|q| q.trim().parse().ok())
+        self.queue_time
+            .as_deref()
+            .and_then(|q| q.trim().parse().ok())
     }
 }
 

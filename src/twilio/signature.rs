@@ -21,7 +21,11 @@ pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String 
 pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
     let expected = sign(auth_token, url, params);
     expected.len() == signature.len()
-        && expected.bytes().zip(signature.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        && expected
+            .bytes()
+            .zip(signature.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -46,6 +50,11 @@ mod tests {
         assert_eq!(sign(token, url, &params), "GvWf1cFY/Q7PnoempGyD5oXAezc=");
         assert!(verify(token, url, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc="));
         assert!(!verify(token, url, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc"));
-        assert!(!verify("54321", url, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+        assert!(!verify(
+            "54321",
+            url,
+            &params,
+            "GvWf1cFY/Q7PnoempGyD5oXAezc="
+        ));
     }
 }

@@ -36,10 +36,11 @@ impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
 
 impl<const MIN: i64, const MAX: i64> ParamValue for Bounded<MIN, MAX> {
     fn parse_param(raw: &str) -> Result<Self, Invalid> {
-        let n: i64 = raw
-            .trim()
-            .parse()
-            .map_err(|_| Invalid(format!("must be a whole number from {MIN} to {MAX}, got {raw:?}")))?;
+        let n: i64 = raw.trim().parse().map_err(|_| {
+            Invalid(format!(
+                "must be a whole number from {MIN} to {MAX}, got {raw:?}"
+            ))
+        })?;
         if (MIN..=MAX).contains(&n) {
             Ok(Self(n))
         } else {
@@ -67,7 +68,9 @@ impl ParamValue for CallbackUrl {
         let url = url::Url::parse(raw)
             .map_err(|e| Invalid(format!("must be an absolute URL ({e}), got {raw:?}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(Invalid(format!("must be an http:// or https:// URL, got {raw:?}")));
+            return Err(Invalid(format!(
+                "must be an http:// or https:// URL, got {raw:?}"
+            )));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -84,7 +87,10 @@ impl<const MIN: usize, const MAX: usize> ParamValue for Text<MIN, MAX> {
     fn parse_param(raw: &str) -> Result<Self, Invalid> {
         let n = raw.chars().count();
         if n < MIN.max(1) || n > MAX {
-            return Err(Invalid(format!("must be {} to {MAX} characters, has {n}", MIN.max(1))));
+            return Err(Invalid(format!(
+                "must be {} to {MAX} characters, has {n}",
+                MIN.max(1)
+            )));
         }
         if raw.chars().any(char::is_control) {
             return Err(Invalid::new("must not contain control characters"));
@@ -163,10 +169,14 @@ macro_rules! wire_enum {
 }
 
 fn parse_word<W: WireWord>(raw: &str) -> Result<W, Invalid> {
-    W::ALL.iter().find(|(_, w)| *w == raw).map(|(v, _)| *v).ok_or_else(|| {
-        let words: Vec<&str> = W::ALL.iter().map(|(_, w)| *w).collect();
-        Invalid(format!("must be one of {}, got {raw:?}", words.join(", ")))
-    })
+    W::ALL
+        .iter()
+        .find(|(_, w)| *w == raw)
+        .map(|(v, _)| *v)
+        .ok_or_else(|| {
+            let words: Vec<&str> = W::ALL.iter().map(|(_, w)| *w).collect();
+            Invalid(format!("must be one of {}, got {raw:?}", words.join(", ")))
+        })
 }
 
 /// Several words of one set. Given as repeated keys, or space/comma separated in one value;
@@ -312,6 +322,11 @@ impl ParamValue for WaitUrl {
         }
     }
     fn wire_values(&self) -> Vec<String> {
-        vec![self.0.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default()]
+        vec![
+            self.0
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+        ]
     }
 }

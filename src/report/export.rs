@@ -1,0 +1,149 @@
+//! `dialer export`: every line of the list as CSV, imported or rejected, in line order, for a
+//! spreadsheet or a script. The `reason` column holds the same sentence as the report.
+
+use super::why_not_created;
+use crate::store::{RowExport, StoreError};
+use serde::Serialize;
+use std::io;
+
+/// The export's columns, in order.
+pub const HEADER: [&str; 9] = [
+    "line",
+    "to",
+    "label",
+    "state",
+    "attempts",
+    "call_sid",
+    "queue_time_ms",
+    "last_error_code",
+    "reason",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not write the export: {0}")]
+    Write(#[from] csv::Error),
+}
+
+/// One CSV record; its fields follow `HEADER`.
+#[derive(Serialize)]
+struct Record<'a> {
+    line: u64,
+    to: &'a str,
+    label: &'a str,
+    state: &'a str,
+    attempts: i64,
+    call_sid: Option<&'a str>,
+    queue_time_ms: Option<i64>,
+    last_error_code: Option<i64>,
+    reason: Option<String>,
+}
+
+/// Writes the header and one record per row; returns how many records were written.
+pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    writer.write_record(HEADER)?;
+    for row in rows {
+        writer.serialize(Record {
+            line: row.line,
+            to: &row.to,
+            label: &row.label,
+            state: &row.state,
+            attempts: row.attempts,
+            call_sid: row.call_sid.as_deref(),
+            queue_time_ms: row.queue_time_ms,
+            last_error_code: row.last_error_code,
+            reason: why_not_created(row),
+        })?;
+    }
+    writer.flush().map_err(csv::Error::from)?;
+    Ok(rows.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{campaign_in_every_state, expected_not_dialed};
+    use super::*;
+
+    #[tokio::test]
+    async fn the_export_has_one_record_per_list_line_in_line_order() {
+        let campaign = campaign_in_every_state().await;
+        let rows = campaign.store.export_rows().await.unwrap();
+        let mut out = Vec::new();
+
+        let written = write_csv(&rows, &mut out).unwrap();
+
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(written, 11);
+        assert_eq!(lines.len(), 12);
+        assert_eq!(
+            lines[0],
+            "line,to,label,state,attempts,call_sid,queue_time_ms,last_error_code,reason"
+        );
+        assert_eq!(
+            lines[1],
+            format!("2,+15550000002,spring-2,created,1,CA{:032},100,,", 100)
+        );
+        assert_eq!(
+            lines[5],
+            "6,+15550000006,spring-6,failed,1,,,21211,failed: error 21211: Invalid 'To' Phone Number"
+        );
+        assert_eq!(
+            lines[9],
+            "10,+15550000010,spring-10,pending,0,,,,not dialed yet"
+        );
+        assert_eq!(
+            lines[10],
+            "11,+15550000002,,rejected,0,,,,duplicate of line 2"
+        );
+        assert_eq!(
+            lines[11],
+            "12,,,rejected,0,,,,rejected at import: invalid to: must be E.164"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_export_reasons_match_the_report() {
+        let campaign = campaign_in_every_state().await;
+        let rows = campaign.store.export_rows().await.unwrap();
+        let mut out = Vec::new();
+
+        write_csv(&rows, &mut out).unwrap();
+
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let reasons: Vec<(u64, String, String)> = reader
+            .records()
+            .map(|record| record.unwrap())
+            .filter(|record| &record[3] != "created")
+            .map(|record| {
+                (
+                    record[0].parse().unwrap(),
+                    record[3].to_owned(),
+                    record[8].to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(u64, String, String)> = expected_not_dialed()
+            .into_iter()
+            .map(|(line, state, reason)| (line, state.into(), reason.into()))
+            .collect();
+        assert_eq!(reasons, expected);
+    }
+
+    #[test]
+    fn an_empty_list_still_has_its_header() {
+        let mut out = Vec::new();
+
+        write_csv(&[], &mut out).unwrap();
+
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{}\n", HEADER.join(","))
+        );
+    }
+}

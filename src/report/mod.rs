@@ -1,0 +1,136 @@
+//! What a campaign did, and for every person it did not call, why not: the answers behind
+//! `dialer report` and `dialer export`. Built from the campaign database alone, so it works
+//! during a run as well as after one.
+//!
+//! `dialer report --json` prints a [`CampaignReport`]; its field names are an interface:
+//!
+//! - `campaign`, `configured_cps`: from the campaign file.
+//! - `rows`: list lines imported (one per distinct `to`).
+//! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`;
+//!   `retrying` (the pending rows tried at least once) and `rejected` (lines refused at import).
+//! - `attempts`: `total` create requests and `by_outcome` (`created`, `retry`, `failed`,
+//!   `unknown`, `not_created`, `found`, `sending`).
+//! - `queue_time_ms`: `p50`, `p95`, `p99`, `max` of the created calls, or null.
+//! - `failures`: failed and unknown rows grouped by Twilio error: `code` (or null), `message`, `rows`.
+//! - `first_attempt_at`, `last_created_at`: RFC 3339 UTC, or null; `duration_secs` between them
+//!   and `achieved_cps` (created calls / `duration_secs`, null under 2 calls). Across several
+//!   runs the duration includes the time between them.
+//! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
+//!   (a row state, or `rejected`) and `reason`, a sentence.
+
+mod export;
+#[cfg(test)]
+mod fixture;
+mod reason;
+mod summary;
+mod text;
+
+pub use export::{ExportError, HEADER, write_csv};
+pub use reason::why_not_created;
+pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
+pub use text::render_text;
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{self, campaign_in_every_state};
+    use super::*;
+    use crate::domain::Cps;
+    use crate::store::{FailureGroup, StateCounts};
+
+    #[tokio::test]
+    async fn the_report_counts_every_state_attempt_and_failure() {
+        let campaign = campaign_in_every_state().await;
+
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+            .await
+            .unwrap();
+
+        let expected_states = StateCounts {
+            pending: 2,
+            dialing: 1,
+            created: 4,
+            failed: 1,
+            unknown: 1,
+            retrying: 1,
+            rejected: 2,
+        };
+        assert_eq!(report.states, expected_states);
+        assert_eq!(report.rows, 9);
+        assert_eq!(report.configured_cps, 10);
+        assert_eq!(report.attempts.total, 8);
+        let outcomes: Vec<(&str, u64)> = report
+            .attempts
+            .by_outcome
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("created", 4),
+                ("failed", 1),
+                ("retry", 1),
+                ("sending", 1),
+                ("unknown", 1)
+            ]
+        );
+        assert_eq!(
+            report.queue_time_ms,
+            Some(QueueTimes {
+                p50: 200,
+                p95: 400,
+                p99: 400,
+                max: 400
+            })
+        );
+        assert!(report.first_attempt_at.is_some() && report.last_created_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn failures_are_grouped_by_twilio_error_code() {
+        let campaign = campaign_in_every_state().await;
+
+        let mut failures = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+            .await
+            .unwrap()
+            .failures;
+
+        failures.sort_by_key(|group| group.code);
+        assert_eq!(
+            failures,
+            [
+                FailureGroup {
+                    code: None,
+                    message: fixture::UNKNOWN_MESSAGE.into(),
+                    rows: 1
+                },
+                FailureGroup {
+                    code: Some(21211),
+                    message: "Invalid 'To' Phone Number".into(),
+                    rows: 1
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn every_line_without_a_call_says_why() {
+        let campaign = campaign_in_every_state().await;
+
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+            .await
+            .unwrap();
+
+        let reasons: Vec<(u64, &str, &str)> = report
+            .not_dialed
+            .iter()
+            .map(|row| (row.line, row.state.as_str(), row.reason.as_str()))
+            .collect();
+        assert_eq!(reasons, fixture::expected_not_dialed());
+        assert_eq!(report.not_dialed[0].to, "+15550000006");
+        assert_eq!(
+            report.not_dialed[5].to, "+15550000002",
+            "a duplicate shows the number it repeats"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Why a list line has no call, as one sentence: the same words in the report and the export,
+//! so that both answer "why was this person not called?" alike.
+
+use crate::store::RowExport;
+
+/// `None` for a line whose call was created.
+pub fn why_not_created(row: &RowExport) -> Option<String> {
+    let last_error = || describe_error(row.last_error_code, row.reason.as_deref());
+    let reason = match row.state.as_str() {
+        "created" => return None,
+        "rejected" => match row.duplicate_of {
+            Some(first) => format!("duplicate of line {first}"),
+            None => format!(
+                "rejected at import: {}",
+                row.reason.as_deref().unwrap_or("no reason recorded")
+            ),
+        },
+        "failed" => format!("failed: {}", last_error()),
+        "unknown" => format!(
+            "unknown: {} (checked with Twilio on the next run)",
+            last_error()
+        ),
+        "dialing" => {
+            "being dialed; if no run is in progress, the last one stopped before the answer \
+                      (checked with Twilio on the next run)"
+                .to_owned()
+        }
+        "pending" if row.attempts > 0 => {
+            let plural = if row.attempts == 1 { "" } else { "s" };
+            format!(
+                "waiting for retry after {} attempt{plural}: {}",
+                row.attempts,
+                last_error()
+            )
+        }
+        "pending" => "not dialed yet".to_owned(),
+        other => format!("in state {other}"),
+    };
+    Some(reason)
+}
+
+/// "error 21211: Invalid 'To' Phone Number"; Twilio's messages as stored often name their code already.
+pub fn describe_error(code: Option<i64>, message: Option<&str>) -> String {
+    let message = message.filter(|m| !m.is_empty());
+    match (code, message) {
+        (Some(code), Some(message)) if message.contains(&format!("error {code}")) => {
+            message.to_owned()
+        }
+        (Some(code), Some(message)) => format!("error {code}: {message}"),
+        (Some(code), None) => format!("error {code}"),
+        (None, Some(message)) => message.to_owned(),
+        (None, None) => "no error recorded".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_code_is_named_once() {
+        let stored = "error 21211: Invalid 'To' Phone Number (HTTP 400)";
+
+        assert_eq!(describe_error(Some(21211), Some(stored)), stored);
+        assert_eq!(
+            describe_error(Some(21211), Some("Invalid")),
+            "error 21211: Invalid"
+        );
+        assert_eq!(describe_error(Some(21211), Some("")), "error 21211");
+        assert_eq!(describe_error(None, None), "no error recorded");
+    }
+}

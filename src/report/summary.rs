@@ -1,0 +1,158 @@
+//! The numbers of a campaign report, built from the campaign database: counts, attempts,
+//! queue_time percentiles, failures, rate, and the lines without a call.
+
+use super::reason::why_not_created;
+use crate::campaign::progress::percentile;
+use crate::domain::Cps;
+use crate::store::{FailureGroup, StateCounts, Store, StoreError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything `dialer report` says; the `report` module's documentation lists its JSON fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignReport {
+    pub campaign: String,
+    pub configured_cps: u32,
+    pub rows: u64,
+    pub states: StateCounts,
+    pub attempts: Attempts,
+    pub queue_time_ms: Option<QueueTimes>,
+    pub failures: Vec<FailureGroup>,
+    pub first_attempt_at: Option<String>,
+    pub last_created_at: Option<String>,
+    pub duration_secs: Option<f64>,
+    pub achieved_cps: Option<f64>,
+    pub not_dialed: Vec<NotDialed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Attempts {
+    pub total: u64,
+    pub by_outcome: BTreeMap<String, u64>,
+}
+
+/// Nearest-rank percentiles of the created calls' queue_time, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueueTimes {
+    pub p50: i64,
+    pub p95: i64,
+    pub p99: i64,
+    pub max: i64,
+}
+
+/// A list line without a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotDialed {
+    pub line: u64,
+    pub to: String,
+    pub label: String,
+    pub state: String,
+    pub reason: String,
+}
+
+impl CampaignReport {
+    pub async fn build(
+        store: &Store,
+        campaign: &str,
+        configured_cps: Cps,
+    ) -> Result<Self, StoreError> {
+        let states = store.state_counts().await?;
+        let attempt_counts = store.attempt_counts().await?;
+        let failures = store.failure_groups().await?;
+        let not_dialed = store
+            .export_rows()
+            .await?
+            .into_iter()
+            .filter_map(|row| {
+                let reason = why_not_created(&row)?;
+                Some(NotDialed {
+                    line: row.line,
+                    to: row.to,
+                    label: row.label,
+                    state: row.state,
+                    reason,
+                })
+            })
+            .collect();
+        let duration_secs = match (
+            attempt_counts.first_attempt_at,
+            attempt_counts.last_created_at,
+        ) {
+            (Some(first), Some(last)) if last >= first => Some((last - first) as f64 / 1000.0),
+            _ => None,
+        };
+        Ok(Self {
+            campaign: campaign.to_owned(),
+            configured_cps: configured_cps.get().get(),
+            rows: states.rows(),
+            attempts: Attempts {
+                total: attempt_counts.attempts,
+                by_outcome: attempt_counts.by_outcome.into_iter().collect(),
+            },
+            queue_time_ms: QueueTimes::of(&attempt_counts.queue_times_ms),
+            failures,
+            first_attempt_at: attempt_counts.first_attempt_at.and_then(utc),
+            last_created_at: attempt_counts.last_created_at.and_then(utc),
+            achieved_cps: achieved_cps(states.created, duration_secs),
+            duration_secs,
+            states,
+            not_dialed,
+        })
+    }
+}
+
+impl QueueTimes {
+    /// `None` when no created call reported a queue_time.
+    pub fn of(sorted_ms: &[i64]) -> Option<Self> {
+        Some(Self {
+            p50: percentile(sorted_ms, 50.0)?,
+            p95: percentile(sorted_ms, 95.0)?,
+            p99: percentile(sorted_ms, 99.0)?,
+            max: *sorted_ms.last()?,
+        })
+    }
+}
+
+/// Created calls per second of dialing; a single call (or no time at all) has no rate.
+fn achieved_cps(created: u64, duration_secs: Option<f64>) -> Option<f64> {
+    duration_secs
+        .filter(|secs| created >= 2 && *secs > 0.0)
+        .map(|secs| created as f64 / secs)
+}
+
+/// Unix ms as RFC 3339 UTC, to the second.
+fn utc(ms: i64) -> Option<String> {
+    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
+    Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn achieved_cps_needs_two_calls_and_some_time() {
+        assert_eq!(achieved_cps(10, Some(4.0)), Some(2.5));
+        assert_eq!(achieved_cps(1, Some(4.0)), None);
+        assert_eq!(achieved_cps(10, Some(0.0)), None);
+        assert_eq!(achieved_cps(10, None), None);
+    }
+
+    #[test]
+    fn queue_times_are_nearest_rank_percentiles() {
+        let sorted: Vec<i64> = (1..=200).collect();
+
+        let times = QueueTimes::of(&sorted);
+
+        assert_eq!(
+            times,
+            Some(QueueTimes {
+                p50: 100,
+                p95: 190,
+                p99: 198,
+                max: 200
+            })
+        );
+        assert_eq!(QueueTimes::of(&[]), None);
+    }
+}

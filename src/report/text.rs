@@ -1,0 +1,180 @@
+//! The report as a person reads it in a terminal: headline counts first, then the failures
+//! by Twilio error, then the lines without a call, cut at a limit (the export has them all).
+
+use super::{CampaignReport, NotDialed, reason::describe_error};
+use std::fmt::Write;
+
+pub fn render_text(report: &CampaignReport, limit: usize) -> String {
+    let mut out = String::new();
+    headline(&mut out, report);
+    if !report.failures.is_empty() {
+        let mut rows = vec![["rows".to_owned(), "error".to_owned()]];
+        rows.extend(report.failures.iter().map(|group| {
+            let code = group.code.map(i64::from);
+            [
+                group.rows.to_string(),
+                describe_error(code, Some(&group.message)),
+            ]
+        }));
+        out.push_str("\nfailed or unknown, by Twilio error:\n");
+        out.push_str(&table(&rows));
+    }
+    if !report.not_dialed.is_empty() {
+        not_dialed(&mut out, &report.not_dialed, limit);
+    }
+    out
+}
+
+fn headline(out: &mut String, report: &CampaignReport) {
+    let states = &report.states;
+    let lines = format!(
+        "{} rows imported, {} lines rejected",
+        report.rows, states.rejected
+    );
+    _ = writeln!(out, "campaign {}: {lines}", report.campaign);
+    _ = writeln!(
+        out,
+        "  created {} · failed {} · unknown {} · waiting for retry {} · not dialed yet {} · dialing {}",
+        states.created,
+        states.failed,
+        states.unknown,
+        states.retrying,
+        states.pending.saturating_sub(states.retrying),
+        states.dialing,
+    );
+    let outcomes: Vec<String> = report
+        .attempts
+        .by_outcome
+        .iter()
+        .map(|(outcome, n)| format!("{outcome} {n}"))
+        .collect();
+    _ = writeln!(
+        out,
+        "attempts {}: {}",
+        report.attempts.total,
+        outcomes.join(", ")
+    );
+    match &report.queue_time_ms {
+        Some(q) => {
+            _ = writeln!(
+                out,
+                "queue_time p50 {} ms · p95 {} ms · p99 {} ms · max {} ms",
+                q.p50, q.p95, q.p99, q.max
+            )
+        }
+        None => out.push_str("queue_time: no call created yet\n"),
+    }
+    if let (Some(first), Some(last), Some(secs)) = (
+        &report.first_attempt_at,
+        &report.last_created_at,
+        report.duration_secs,
+    ) {
+        let took = jiff::SignedDuration::from_secs(secs.round() as i64);
+        let rate = match report.achieved_cps {
+            Some(cps) => format!("{cps:.1} calls/s"),
+            None => "no rate under 2 calls".to_owned(),
+        };
+        _ = writeln!(
+            out,
+            "dialed {first} → {last} ({took:#}): {rate} of {} configured",
+            report.configured_cps
+        );
+    } else {
+        _ = writeln!(out, "configured {} calls/s", report.configured_cps);
+    }
+}
+
+fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
+    _ = writeln!(out, "\nnot dialed: {} lines", rows.len());
+    if limit > 0 {
+        let mut table_rows = vec![["line", "to", "label", "state", "reason"].map(str::to_owned)];
+        table_rows.extend(rows.iter().take(limit).map(|row| {
+            [
+                row.line.to_string(),
+                row.to.clone(),
+                row.label.clone(),
+                row.state.clone(),
+                row.reason.clone(),
+            ]
+        }));
+        out.push_str(&table(&table_rows));
+    }
+    if rows.len() > limit {
+        _ = writeln!(
+            out,
+            "  … and {} more: see `dialer export`",
+            rows.len() - limit
+        );
+    }
+}
+
+/// Columns padded to their widest cell; the first (a number) to the right, the last not at all.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from(" ");
+        for (i, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[i] - cell.chars().count());
+            match i {
+                0 => _ = write!(line, " {pad}{cell}"),
+                _ if i == N - 1 => _ = write!(line, "  {cell}"),
+                _ => _ = write!(line, "  {cell}{pad}"),
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::campaign_in_every_state;
+    use super::*;
+    use crate::domain::Cps;
+
+    #[tokio::test]
+    async fn the_text_shows_the_counts_the_failures_and_the_first_lines_without_a_call() {
+        let campaign = campaign_in_every_state().await;
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+            .await
+            .unwrap();
+
+        let text = render_text(&report, 3);
+
+        assert!(
+            text.starts_with("campaign spring: 9 rows imported, 2 lines rejected\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "created 4 · failed 1 · unknown 1 · waiting for retry 1 · not dialed yet 1 · dialing 1"
+        ));
+        assert!(text.contains("queue_time p50 200 ms · p95 400 ms · p99 400 ms · max 400 ms\n"));
+        assert!(
+            text.contains("     1  error 21211: Invalid 'To' Phone Number\n"),
+            "{text}"
+        );
+        assert!(text.contains("     6  +15550000006  spring-6  failed   failed: error 21211: Invalid 'To' Phone Number\n"));
+        assert!(!text.contains("spring-9"), "only the first 3 lines: {text}");
+        assert!(
+            text.ends_with("  … and 4 more: see `dialer export`\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn table_columns_line_up() {
+        let rows = [
+            ["1".to_owned(), "ab".to_owned(), "x".to_owned()],
+            ["10".to_owned(), "a".to_owned(), "y".to_owned()],
+        ];
+
+        assert_eq!(table(&rows), "   1  ab  x\n  10  a   y\n");
+    }
+}

@@ -1,0 +1,318 @@
+//! `dialer run` end to end: the real binary, a real SQLite file, the sandbox on loopback.
+
+use crate::support::campaign::{
+    TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+    until_creates,
+};
+use dialer::domain::Cps;
+use dialer::sandbox::SandboxConfig;
+
+const DONE: Option<i32> = Some(0);
+const CONFIG: Option<i32> = Some(2);
+const DONE_WITH_FAILURES: Option<i32> = Some(3);
+const STOPPED_EARLY: Option<i32> = Some(4);
+const LOCKED: Option<i32> = Some(5);
+
+#[tokio::test]
+async fn a_full_run_creates_every_row_once_and_exits_zero() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(40), "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert_eq!(campaign.rows_in("created").await, 40);
+    assert_eq!(sandbox.stats().creates, 40);
+    assert_nobody_called_twice(&sandbox);
+    assert!(
+        out.stdout.contains("summary: campaign \"test\" finished"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("40 created"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_by_line_and_the_good_rows_go_on() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let list = "to,timeout\n+14155550001,\n4155550002,\n+14155550003,4\n+14155550004,20,extra\n+1 (415) 555-0005,30\n\"+14155550006\",\n";
+    let campaign = TestCampaign::new(30, list, "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE_WITH_FAILURES, "{out:?}");
+    for expected in [
+        "list.csv:3: invalid to: must be an E.164 number",
+        "list.csv:4: invalid Timeout: must be from 5 to 600, got 4",
+        "list.csv:5: has 3 fields, the header has 2",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing {expected:?} in {}",
+            out.stderr
+        );
+    }
+    let rejects = std::fs::read_to_string(campaign.dir.path().join("list.rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 4, "header + 3 rejects: {rejects}");
+    assert_eq!(campaign.rows_in("created").await, 3);
+    assert!(
+        sandbox.stats().creates_by_to.contains_key("+14155550005"),
+        "formatting was normalised"
+    );
+}
+
+#[tokio::test]
+async fn a_number_listed_twice_is_dialed_once() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, "to\n+14155550001\n+14155550002\n+1-415-555-0001\n", "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert!(
+        out.stderr.contains("list.csv:4: duplicate of line 2"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.stats().creates, 2);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn a_list_that_grows_between_runs_dials_only_the_new_rows() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, "to\n+14155550001\n+14155550002\n", "");
+    assert_eq!(campaign.run(&sandbox, &[]).await.code, DONE);
+
+    campaign.append("+14155550003\n+14155550001\n");
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert!(
+        out.stdout.contains("1 new, 2 already imported"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(sandbox.stats().creates, 3);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn rows_refused_with_429_or_5xx_are_retried_until_created_once() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        share_429: 0.3,
+        share_5xx: 0.2,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(30), "max_attempts = 10");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    let stats = sandbox.stats();
+    assert!(
+        stats.too_many_requests > 0 && stats.server_errors > 0,
+        "faults were injected: {stats:?}"
+    );
+    assert_eq!(campaign.rows_in("created").await, 30);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn a_permanent_error_fails_the_row_at_once_with_its_code() {
+    let sandbox = sandbox(SandboxConfig {
+        invalid_to_prefix: Some("+1415555000".into()),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, "to\n+14155550001\n+14155550100\n", "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE_WITH_FAILURES, "{out:?}");
+    let rows = campaign.rows().await;
+    let failed = rows.iter().find(|r| r.to == "+14155550001").unwrap();
+    assert_eq!(
+        (
+            failed.state.as_str(),
+            failed.attempts,
+            failed.last_error_code
+        ),
+        ("failed", 1, Some(21211))
+    );
+    assert_eq!(
+        rows.iter().find(|r| r.to == "+14155550100").unwrap().state,
+        "created"
+    );
+}
+
+#[tokio::test]
+async fn answers_dropped_after_the_call_was_created_never_cause_a_second_call() {
+    let sandbox = sandbox(SandboxConfig {
+        share_drop: 0.5,
+        share_hang: 0.1,
+        hang_ms: 5_000,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(30), "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    let stats = sandbox.stats();
+    assert!(stats.drops > 0, "answers were dropped: {stats:?}");
+    assert_eq!(stats.creates, 30);
+    assert_eq!(campaign.rows_in("created").await, 30);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn kill_9_mid_run_then_resume_dials_nobody_twice_and_loses_no_row() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(20).unwrap(),
+        latency_ms: 30,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(20, &numbers(60), "");
+
+    for kill_after in [5, 20, 35] {
+        let mut child = campaign.command(&sandbox, &[]).spawn().unwrap();
+        until_creates(&sandbox, kill_after).await;
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert_eq!(campaign.rows_in("created").await, 60);
+    assert_eq!(sandbox.stats().creates, 60);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn two_overlapping_runs_one_dials_the_other_exits_with_the_lock_code() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(10, &numbers(10), "");
+
+    let first = campaign.command(&sandbox, &[]).spawn().unwrap();
+    let second = campaign.command(&sandbox, &[]).spawn().unwrap();
+    let (a, b) = tokio::join!(output(first), output(second));
+
+    let mut codes = [a.code, b.code];
+    codes.sort();
+    assert_eq!(codes, [DONE, LOCKED], "{a:?} {b:?}");
+    assert_eq!(sandbox.stats().creates, 10);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn the_deadline_stops_the_run_with_rows_left_and_the_next_run_finishes() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(5).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(5, &numbers(20), "");
+
+    let first = campaign.run(&sandbox, &["--deadline", "1s"]).await;
+    let created_first = sandbox.stats().creates;
+    let second = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(first.code, STOPPED_EARLY, "{first:?}");
+    assert!(created_first > 0 && created_first < 20, "{created_first}");
+    assert_eq!(second.code, DONE, "{second:?}");
+    assert_eq!(sandbox.stats().creates, 20);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn sigterm_stops_taking_rows_and_records_the_in_flight_ones() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        latency_ms: 200,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(10, &numbers(40), "");
+
+    let child = campaign.command(&sandbox, &[]).spawn().unwrap();
+    until_creates(&sandbox, 5).await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = output(child).await;
+
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    let rows = campaign.rows().await;
+    assert_eq!(
+        rows.iter().filter(|r| r.state == "dialing").count(),
+        0,
+        "in-flight rows were recorded"
+    );
+    let created = rows.iter().filter(|r| r.state == "created").count() as u64;
+    assert_eq!(
+        created,
+        sandbox.stats().creates,
+        "every call Twilio created is recorded"
+    );
+    assert!(created < 40);
+}
+
+#[tokio::test]
+async fn a_bad_campaign_file_fails_before_any_call() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(31, &numbers(3), "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, CONFIG, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("campaign.cps must be a whole number from 1 to 30"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn refused_credentials_stop_the_run_with_the_config_code() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(10, &numbers(3), "");
+
+    let child = campaign
+        .command(&sandbox, &[])
+        .env("TWILIO_AUTH_TOKEN", "wrong-token")
+        .spawn()
+        .unwrap();
+    let out = output(child).await;
+
+    assert_eq!(out.code, CONFIG, "{out:?}");
+    assert!(out.stderr.contains("20003"), "{}", out.stderr);
+    assert_eq!(sandbox.stats().creates, 0);
+    assert!(!out.stderr.contains("wrong-token") && !out.stdout.contains("wrong-token"));
+}

@@ -1,0 +1,6 @@
+//! All integration tests build into this one binary.
+
+mod campaign;
+mod prism;
+mod sandbox;
+mod support;

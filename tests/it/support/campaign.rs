@@ -1,0 +1,154 @@
+//! A campaign in a temporary folder, run by the real `dialer` binary against an in-process
+//! sandbox, and read back through the store.
+
+use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
+use dialer::store::{RowExport, Store};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub struct TestCampaign {
+    pub dir: TempDir,
+    pub file: PathBuf,
+    pub list: PathBuf,
+    pub db: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct RunOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `n` distinct valid numbers, one per line, after a `to` header.
+pub fn numbers(n: usize) -> String {
+    let mut list = String::from("to\n");
+    for i in 0..n {
+        list.push_str(&format!("+1415555{i:04}\n"));
+    }
+    list
+}
+
+pub async fn sandbox(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        ring_ms: 50,
+        talk_ms: 200,
+        ..config
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+pub fn sandbox_config() -> SandboxConfig {
+    SandboxConfig {
+        seed: Some(1),
+        ..SandboxConfig::ephemeral()
+    }
+}
+
+impl TestCampaign {
+    /// A campaign at `cps` over `list` (CSV text), with fast retries; `extra` is appended.
+    pub fn new(cps: u32, list: &str, extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("campaign.toml");
+        let list_path = dir.path().join("list.csv");
+        std::fs::write(&list_path, list).expect("write list");
+        let campaign = format!(
+            "[campaign]\nname = \"test\"\nlist = \"list.csv\"\nconference = \"TestRoom\"\nfrom = \"+15017122661\"\ncps = {cps}\n{extra}\n\
+             [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\n\
+             [twilio]\nrequest_timeout = \"1s\"\n"
+        );
+        std::fs::write(&file, campaign).expect("write campaign");
+        let db = dir.path().join("test.sqlite");
+        Self {
+            dir,
+            file,
+            list: list_path,
+            db,
+        }
+    }
+
+    pub fn append(&self, lines: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.list)
+            .expect("open list");
+        f.write_all(lines.as_bytes()).expect("append");
+    }
+
+    /// `dialer run` (plus `args`) with the sandbox's credentials in the environment.
+    pub fn command(&self, sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"));
+        cmd.arg("run")
+            .arg(&self.file)
+            .args(args)
+            .env("TWILIO_API_BASE", sandbox.base_url())
+            .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
+            .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
+            .env_remove("TWILIO_API_KEY")
+            .env_remove("TWILIO_API_SECRET")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn run(&self, sandbox: &Sandbox, args: &[&str]) -> RunOutput {
+        let child = self.command(sandbox, args).spawn().expect("dialer starts");
+        output(child).await
+    }
+
+    pub async fn rows(&self) -> Vec<RowExport> {
+        let store = Store::open(&self.db).await.expect("database opens");
+        let rows = store.export_rows().await.expect("rows read");
+        store.close().await;
+        rows
+    }
+
+    pub async fn rows_in(&self, state: &str) -> usize {
+        self.rows()
+            .await
+            .iter()
+            .filter(|r| r.state == state)
+            .count()
+    }
+}
+
+pub async fn output(child: tokio::process::Child) -> RunOutput {
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("dialer finishes within two minutes")
+        .expect("dialer output");
+    RunOutput {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits until the sandbox has created at least `n` calls.
+pub async fn until_creates(sandbox: &Sandbox, n: u64) {
+    for _ in 0..2000 {
+        if sandbox.stats().creates >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the sandbox never reached {n} creates");
+}
+
+/// Asserts nobody received two calls: the promise the whole tool is built on.
+pub fn assert_nobody_called_twice(sandbox: &Sandbox) {
+    let stats = sandbox.stats();
+    let twice: Vec<_> = stats
+        .creates_by_to
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .collect();
+    assert!(twice.is_empty(), "called more than once: {twice:?}");
+}
