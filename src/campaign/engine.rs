@@ -95,7 +95,7 @@ impl Engine {
     async fn claim_paced(&self) -> Result<Option<Claimed>, StoreError> {
         if self
             .store
-            .next_due_at()
+            .next_pending_at()
             .await?
             .is_none_or(|at| at > now_ms())
         {
@@ -111,11 +111,10 @@ impl Engine {
         self.store.claim_next().await
     }
 
+    /// Called with nothing in flight, so no row of this run is `dialing`.
     async fn nothing_left(&self, parked: &Parked) -> Result<bool, StoreError> {
-        let counts = self.store.state_counts().await?;
-        Ok(counts.pending == 0
-            && counts.dialing == 0
-            && counts.unknown as usize <= parked.rows.len())
+        Ok(self.store.next_pending_at().await?.is_none()
+            && self.store.unknown_count().await? as usize <= parked.rows.len())
     }
 
     async fn idle(&self, in_flight: &mut JoinSet<()>) {

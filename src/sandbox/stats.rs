@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// A snapshot, served as JSON by `GET /sandbox/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,8 @@ pub struct SandboxStats {
     pub queue_time_ms: QueueTimeSummary,
     /// Every create's `queue_time`, in creation order.
     pub queue_times_ms: Vec<u64>,
+    /// When each create arrived, in ms since the sandbox started, in creation order.
+    pub create_times_ms: Vec<u64>,
     /// Creates per `To`: any value above 1 means someone was called twice.
     pub creates_by_to: BTreeMap<String, u64>,
     pub max_in_flight: u64,
@@ -57,11 +60,23 @@ impl QueueTimeSummary {
 }
 
 /// The live counters behind the snapshots.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct StatsRecorder {
+    started: Instant,
     counters: Mutex<Counters>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+}
+
+impl Default for StatsRecorder {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            counters: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +85,7 @@ struct Counters {
     responses_by_status: BTreeMap<u16, u64>,
     creates_per_second: BTreeMap<i64, u64>,
     queue_times_ms: Vec<u64>,
+    create_times_ms: Vec<u64>,
     creates_by_to: BTreeMap<String, u64>,
     drops: u64,
     hangs: u64,
@@ -102,9 +118,11 @@ impl StatsRecorder {
     }
 
     pub fn create(&self, unix_second: i64, to: &str, queue_time_ms: u64) {
+        let arrived_ms = self.started.elapsed().as_millis() as u64;
         let mut counters = self.lock();
         *counters.creates_per_second.entry(unix_second).or_default() += 1;
         counters.queue_times_ms.push(queue_time_ms);
+        counters.create_times_ms.push(arrived_ms);
         match counters.creates_by_to.get_mut(to) {
             Some(count) => *count += 1,
             None => {
@@ -141,6 +159,7 @@ impl StatsRecorder {
                 .collect(),
             queue_time_ms: QueueTimeSummary::of(&counters.queue_times_ms),
             queue_times_ms: counters.queue_times_ms.clone(),
+            create_times_ms: counters.create_times_ms.clone(),
             creates_by_to: counters.creates_by_to.clone(),
             max_in_flight: self.max_in_flight.load(Ordering::Acquire) as u64,
             too_many_requests: count_of(429..=429),
