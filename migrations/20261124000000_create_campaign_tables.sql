@@ -8,7 +8,7 @@ CREATE TABLE rows (
     label           TEXT    NOT NULL UNIQUE,          -- how the attempt is found at Twilio later
     params          TEXT    NOT NULL,                 -- JSON object: this row's column overrides
     state           TEXT    NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'dialing', 'created', 'failed', 'unknown')),
+                    CHECK (state IN ('pending', 'dialing', 'created', 'failed', 'unknown', 'suppressed', 'canceled')),
     attempts        INTEGER NOT NULL DEFAULT 0,       -- create requests sent
     failures        INTEGER NOT NULL DEFAULT 0,       -- attempts that count towards max_attempts
     next_attempt_at INTEGER NOT NULL DEFAULT 0,       -- unix ms; when a pending/unknown row is due
@@ -19,8 +19,19 @@ CREATE TABLE rows (
     last_code       INTEGER,                          -- last Twilio error code
     last_message    TEXT,
     created_at      INTEGER,                          -- unix ms when Twilio accepted the call
+    timezone        TEXT,                             -- IANA zone of the callee, when known
+    -- The latest call's outcome, from status callbacks or polling.
+    call_status     TEXT CHECK (call_status IN ('queued', 'initiated', 'ringing', 'in-progress', 'completed',
+                                                'busy', 'no-answer', 'failed', 'canceled')),
+    answered_by     TEXT,
+    duration_secs   INTEGER,
+    outcome_at      INTEGER,                          -- unix ms of the final status
+    outcome_final   INTEGER NOT NULL DEFAULT 0,       -- 1 once call_status is final
     updated_at      INTEGER NOT NULL
 );
+
+-- Created calls still waiting for their final status (polled when no callback arrives).
+CREATE INDEX rows_awaiting_outcome ON rows (created_at, id) WHERE state = 'created' AND outcome_final = 0;
 
 -- The claim query reads only due rows; a partial index keeps it small when most rows are done.
 CREATE INDEX rows_pending ON rows (next_attempt_at, id) WHERE state = 'pending';
@@ -40,7 +51,33 @@ CREATE TABLE attempts (
     message       TEXT,
     call_sid      TEXT,
     queue_time_ms INTEGER,
+    call_status   TEXT,                               -- this call's final status, once known
+    answered_by   TEXT,
+    duration_secs INTEGER,
     UNIQUE (row_id, number)
+);
+
+CREATE INDEX attempts_call_sid ON attempts (call_sid) WHERE call_sid IS NOT NULL;
+
+-- Every call-progress event received (callback) or observed (poll). Idempotent: a duplicate
+-- delivery of the same SequenceNumber is ignored.
+CREATE TABLE call_events (
+    id              INTEGER PRIMARY KEY,
+    call_sid        TEXT    NOT NULL,
+    source          TEXT    NOT NULL CHECK (source IN ('callback', 'poll')),
+    sequence_number INTEGER NOT NULL,
+    call_status     TEXT    NOT NULL,
+    answered_by     TEXT,
+    duration_secs   INTEGER,
+    params          TEXT    NOT NULL,                 -- JSON object of what Twilio sent
+    received_at     INTEGER NOT NULL,
+    UNIQUE (call_sid, source, sequence_number)
+);
+
+-- Campaign-wide switches: 'status' is running, paused or canceled.
+CREATE TABLE control (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 
 -- Lines of the list refused at import (replaced at every import, so it mirrors the list as it is).

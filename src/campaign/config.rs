@@ -1,6 +1,7 @@
 //! The campaign file (TOML): parsed and checked in full before anything is dialed.
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
+use super::rules;
 use crate::domain::{Caller, ConferenceTarget, Cps, Invalid};
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -38,6 +39,16 @@ struct CampaignFile {
     database: DatabaseSection,
     #[serde(default)]
     twilio: TwilioSection,
+    #[serde(default)]
+    callbacks: Option<rules::CallbacksSection>,
+    #[serde(default)]
+    recycle: rules::RecycleSection,
+    #[serde(default)]
+    window: Option<rules::WindowSection>,
+    #[serde(default)]
+    suppression: rules::SuppressionSection,
+    #[serde(default)]
+    pacing: rules::PacingSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +138,7 @@ pub struct Campaign {
     pub api_base: Option<url::Url>,
     pub credentials_file: Option<PathBuf>,
     pub request_timeout: Duration,
+    pub rules: rules::Rules,
 }
 
 impl Campaign {
@@ -236,6 +248,15 @@ impl Campaign {
             api_base,
             credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
             request_timeout,
+            rules: rules::RulesSections {
+                callbacks: file.callbacks,
+                recycle: file.recycle,
+                window: file.window,
+                suppression: file.suppression,
+                pacing: file.pacing,
+            }
+            .parse(&dir)
+            .map_err(|(key, rule)| invalid(&key, rule))?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial.
 
 use super::config::Campaign;
+use super::gate::{Admission, Gate};
 use super::pacer::Pacer;
 use super::progress::Progress;
 use super::reconcile::{self, Resolution};
@@ -32,6 +33,7 @@ pub struct Engine {
     pub store: Store,
     pub client: TwilioClient,
     pub pacer: Arc<Pacer>,
+    pub gate: Gate,
     pub stop: Stop,
     pub progress: Arc<Progress>,
 }
@@ -70,7 +72,7 @@ impl Engine {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            let Some(claimed) = self.claim_paced().await? else {
+            let Some(claimed) = self.store.claim_next().await? else {
                 drop(permit);
                 if in_flight.is_empty() && self.nothing_left(&parked).await? {
                     break;
@@ -78,6 +80,25 @@ impl Engine {
                 self.idle(&mut in_flight).await;
                 continue;
             };
+            // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
+            match self.gate.admit(&self.store, &claimed).await? {
+                Admission::Dial => {}
+                Admission::Defer { until_ms, reason } => {
+                    self.store.release(&claimed, until_ms, &reason).await?;
+                    continue;
+                }
+                Admission::Suppress { reason } => {
+                    self.store.suppress(&claimed, &reason).await?;
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.pacer.acquire() => {}
+                _ = self.stop.wait() => {
+                    self.store.release(&claimed, now_ms(), "the run stopped before it was sent").await?;
+                    break;
+                }
+            }
             let dialer = self.dial_task();
             in_flight.spawn(async move {
                 dialer.dial(claimed).await;
@@ -89,26 +110,6 @@ impl Engine {
             Some(reason) => Ending::Stopped(reason),
             None => Ending::Finished,
         })
-    }
-
-    /// Waits for a pacing slot, then claims; a slot with nothing due is simply unused.
-    async fn claim_paced(&self) -> Result<Option<Claimed>, StoreError> {
-        if self
-            .store
-            .next_pending_at()
-            .await?
-            .is_none_or(|at| at > now_ms())
-        {
-            return Ok(None);
-        }
-        tokio::select! {
-            _ = self.pacer.acquire() => {}
-            _ = self.stop.wait() => return Ok(None),
-        }
-        if self.stop.is_set() {
-            return Ok(None);
-        }
-        self.store.claim_next().await
     }
 
     /// Called with nothing in flight, so no row of this run is `dialing`.

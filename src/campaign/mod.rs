@@ -2,12 +2,14 @@
 
 pub mod config;
 pub mod engine;
+pub mod gate;
 pub mod import;
 pub mod lock;
 pub mod pacer;
 pub mod progress;
 pub mod reconcile;
 pub mod retry;
+pub mod rules;
 pub mod run;
 pub mod stop;
 

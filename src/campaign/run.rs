@@ -3,6 +3,7 @@
 
 use super::config::Campaign;
 use super::engine::{Ending, Engine};
+use super::gate::Gate;
 use super::import::{self, ImportError, ImportSummary};
 use super::lock::{CampaignLock, LockError};
 use super::pacer::Pacer;
@@ -46,6 +47,7 @@ pub async fn run(
         campaign: campaign.clone(),
         store: store.clone(),
         pacer: Pacer::for_account(client.credentials().account(), campaign.cps),
+        gate: Gate::new(campaign),
         client,
         stop,
         progress,

@@ -211,6 +211,46 @@ impl Store {
         Ok(Some(claimed))
     }
 
+    /// Undoes a claim whose request was never sent: the attempt is removed and the row is
+    /// pending again from `at`.
+    pub async fn release(&self, claimed: &Claimed, at: i64, why: &str) -> Result<(), StoreError> {
+        self.unclaim(claimed, "pending", at, why).await
+    }
+
+    /// Undoes a claim for a number that must never be dialed.
+    pub async fn suppress(&self, claimed: &Claimed, why: &str) -> Result<(), StoreError> {
+        self.unclaim(claimed, "suppressed", 0, why).await
+    }
+
+    async fn unclaim(
+        &self,
+        claimed: &Claimed,
+        state: &str,
+        at: i64,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM attempts WHERE row_id = ? AND number = ? AND outcome = 'sending'")
+            .bind(claimed.row_id)
+            .bind(claimed.attempt)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE rows SET state = ?, attempts = attempts - 1, next_attempt_at = ?, last_message = ?, updated_at = ?
+             WHERE id = ? AND state = 'dialing' AND attempts = ?",
+        )
+        .bind(state)
+        .bind(at)
+        .bind(why)
+        .bind(now_ms())
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records how an attempt ended, fenced on the row still being ours.
     pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
         let now = now_ms();

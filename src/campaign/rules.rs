@@ -1,0 +1,231 @@
+//! The campaign file's rules beyond dialing itself: where status callbacks arrive, when to
+//! call a busy or unanswered person again, the hours people may be called, the numbers never
+//! to call, and how pacing adapts. Parsed with the rest of the file, before anything is dialed.
+
+use super::config::duration;
+use crate::domain::Invalid;
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The campaign file's sections read here (each a field of the file, not flattened, so that
+/// unknown keys are still refused).
+#[derive(Debug, Default)]
+pub(super) struct RulesSections {
+    pub callbacks: Option<CallbacksSection>,
+    pub recycle: RecycleSection,
+    pub window: Option<WindowSection>,
+    pub suppression: SuppressionSection,
+    pub pacing: PacingSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CallbacksSection {
+    listen: String,
+    public_url: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecycleSection {
+    busy: Option<String>,
+    no_answer: Option<String>,
+    failed: Option<String>,
+    canceled: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WindowSection {
+    start: String,
+    end: String,
+    timezone: String,
+    #[serde(default)]
+    days: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SuppressionSection {
+    #[serde(default)]
+    lists: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct PacingSection {
+    adaptive: bool,
+}
+
+impl Default for PacingSection {
+    fn default() -> Self {
+        Self { adaptive: true }
+    }
+}
+
+/// Twilio's status callbacks come to this receiver (`dialer serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callbacks {
+    pub listen: SocketAddr,
+    /// The URL Twilio is given (behind a reverse proxy, usually https); signatures are
+    /// computed over it, not over the local address.
+    pub public_url: url::Url,
+}
+
+/// When to call again after a final call status; `None` is "never".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recycle {
+    pub busy: Option<Duration>,
+    pub no_answer: Option<Duration>,
+    pub failed: Option<Duration>,
+    pub canceled: Option<Duration>,
+}
+
+impl Recycle {
+    /// The delay for a final call status, if that status is recycled.
+    pub fn delay_for(&self, call_status: &str) -> Option<Duration> {
+        match call_status {
+            "busy" => self.busy,
+            "no-answer" => self.no_answer,
+            "failed" => self.failed,
+            "canceled" => self.canceled,
+            _ => None,
+        }
+    }
+}
+
+/// The local hours and days people may be called.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallingWindow {
+    pub start: Time,
+    pub end: Time,
+    /// For rows whose own time zone is unknown.
+    pub timezone: TimeZone,
+    pub days: Vec<Weekday>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    pub callbacks: Option<Callbacks>,
+    pub recycle: Recycle,
+    pub window: Option<CallingWindow>,
+    pub suppression: Vec<PathBuf>,
+    pub adaptive_pacing: bool,
+}
+
+type KeyError = (String, Invalid);
+
+impl RulesSections {
+    pub(super) fn parse(self, dir: &Path) -> Result<Rules, KeyError> {
+        fn key(k: &'static str) -> impl Fn(Invalid) -> KeyError {
+            move |e| (k.to_string(), e)
+        }
+        let callbacks = match self.callbacks {
+            Some(c) => Some(Callbacks {
+                listen: c.listen.parse().map_err(|_| {
+                    (
+                        "callbacks.listen".to_string(),
+                        Invalid(format!(
+                            "must be an address like 127.0.0.1:8080, got {:?}",
+                            c.listen
+                        )),
+                    )
+                })?,
+                public_url: parse_public_url(&c.public_url).map_err(key("callbacks.public_url"))?,
+            }),
+            None => None,
+        };
+        let recycle = Recycle {
+            busy: recycle_delay(self.recycle.busy.as_deref()).map_err(key("recycle.busy"))?,
+            no_answer: recycle_delay(self.recycle.no_answer.as_deref())
+                .map_err(key("recycle.no_answer"))?,
+            failed: recycle_delay(self.recycle.failed.as_deref()).map_err(key("recycle.failed"))?,
+            canceled: recycle_delay(self.recycle.canceled.as_deref())
+                .map_err(key("recycle.canceled"))?,
+        };
+        let window = match self.window {
+            Some(w) => Some(CallingWindow {
+                start: parse_time(&w.start).map_err(key("window.start"))?,
+                end: parse_time(&w.end).map_err(key("window.end"))?,
+                timezone: TimeZone::get(&w.timezone).map_err(|_| {
+                    (
+                        "window.timezone".to_string(),
+                        Invalid(format!("is not an IANA time zone: {:?}", w.timezone)),
+                    )
+                })?,
+                days: parse_days(w.days.as_deref()).map_err(key("window.days"))?,
+            }),
+            None => None,
+        };
+        if let Some(w) = &window
+            && w.start >= w.end
+        {
+            return Err((
+                "window.end".into(),
+                Invalid::new("must be after window.start (windows do not cross midnight)"),
+            ));
+        }
+        Ok(Rules {
+            callbacks,
+            recycle,
+            window,
+            suppression: self
+                .suppression
+                .lists
+                .into_iter()
+                .map(|p| dir.join(p))
+                .collect(),
+            adaptive_pacing: self.pacing.adaptive,
+        })
+    }
+}
+
+fn parse_public_url(raw: &str) -> Result<url::Url, Invalid> {
+    let url =
+        url::Url::parse(raw).map_err(|e| Invalid(format!("must be an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Invalid::new("must be an http:// or https:// URL"));
+    }
+    Ok(url)
+}
+
+/// "10m", "1h", or "never".
+fn recycle_delay(raw: Option<&str>) -> Result<Option<Duration>, Invalid> {
+    match raw.map(str::trim) {
+        None | Some("never") => Ok(None),
+        Some(raw) => duration(raw).map(Some),
+    }
+}
+
+fn parse_time(raw: &str) -> Result<Time, Invalid> {
+    raw.trim()
+        .parse::<Time>()
+        .map_err(|_| Invalid(format!("must be a time like \"09:00\", got {raw:?}")))
+}
+
+fn parse_days(raw: Option<&[String]>) -> Result<Vec<Weekday>, Invalid> {
+    use Weekday::*;
+    let Some(raw) = raw else {
+        return Ok(vec![
+            Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+        ]);
+    };
+    raw.iter()
+        .map(|day| match day.trim().to_ascii_lowercase().get(..3) {
+            Some("mon") => Ok(Monday),
+            Some("tue") => Ok(Tuesday),
+            Some("wed") => Ok(Wednesday),
+            Some("thu") => Ok(Thursday),
+            Some("fri") => Ok(Friday),
+            Some("sat") => Ok(Saturday),
+            Some("sun") => Ok(Sunday),
+            _ => Err(Invalid(format!(
+                "must name days of the week (mon … sun), got {day:?}"
+            ))),
+        })
+        .collect()
+}
