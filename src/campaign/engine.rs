@@ -2,6 +2,7 @@
 //! row (its attempt is committed before the request leaves), send Create Participant, record
 //! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial.
 
+use super::adaptive::Adaptive;
 use super::config::Campaign;
 use super::gate::{Admission, Gate};
 use super::pacer::Pacer;
@@ -34,6 +35,8 @@ pub struct Engine {
     pub client: TwilioClient,
     pub pacer: Arc<Pacer>,
     pub gate: Gate,
+    /// Present when the campaign's pacing adapts to what Twilio's answers show.
+    pub adaptive: Option<Arc<Adaptive>>,
     pub stop: Stop,
     pub progress: Arc<Progress>,
 }
@@ -173,6 +176,7 @@ impl Engine {
 
     fn dial_task(&self) -> DialTask {
         DialTask {
+            adaptive: self.adaptive.clone(),
             campaign: self.campaign.clone(),
             store: self.store.clone(),
             client: self.client.clone(),
@@ -183,6 +187,7 @@ impl Engine {
 }
 
 struct DialTask {
+    adaptive: Option<Arc<Adaptive>>,
     campaign: Campaign,
     store: Store,
     client: TwilioClient,
@@ -228,6 +233,17 @@ impl DialTask {
         claimed: &Claimed,
         answer: Result<crate::twilio::Participant, ApiError>,
     ) -> Outcome {
+        if let Some(adaptive) = &self.adaptive {
+            match &answer {
+                Ok(p) => adaptive.created(p.queue_time_ms()),
+                Err(e)
+                    if e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429) =>
+                {
+                    adaptive.too_many_requests()
+                }
+                Err(_) => {}
+            }
+        }
         let error = match answer {
             Ok(p) => {
                 return Outcome::Created {

@@ -1,5 +1,6 @@
 //! A campaign: the campaign file, the list's import, pacing, retries, and the dial loop.
 
+pub mod adaptive;
 pub mod config;
 pub mod engine;
 pub mod gate;
@@ -12,5 +13,7 @@ pub mod retry;
 pub mod rules;
 pub mod run;
 pub mod stop;
+pub mod suppression;
+pub mod window;
 
 pub use config::Campaign;

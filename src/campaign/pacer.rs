@@ -19,6 +19,7 @@ pub struct Pacer {
 
 #[derive(Debug)]
 struct Schedule {
+    ceiling: Cps,
     interval: Duration,
     next: Option<Instant>,
 }
@@ -27,6 +28,7 @@ impl Pacer {
     pub fn new(cps: Cps) -> Self {
         Self {
             schedule: Mutex::new(Schedule {
+                ceiling: cps,
                 interval: cps.interval(),
                 next: None,
             }),
@@ -42,7 +44,7 @@ impl Pacer {
             .unwrap_or_else(|e| e.into_inner());
         pacers.retain(|_, pacer| pacer.strong_count() > 0);
         if let Some(pacer) = pacers.get(account).and_then(Weak::upgrade) {
-            pacer.set_rate(cps.min(pacer.rate()));
+            pacer.lower_ceiling(cps);
             return pacer;
         }
         let pacer = Arc::new(Self::new(cps));
@@ -66,18 +68,42 @@ impl Pacer {
         slot
     }
 
-    pub fn rate(&self) -> Cps {
-        let s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        let per_second = (Duration::from_secs(1).as_nanos() / s.interval.as_nanos().max(1)) as u32;
-        Cps::new(per_second.clamp(1, Cps::MAX))
-            .unwrap_or_else(|_| unreachable!("clamped to 1..=30"))
-    }
-
-    pub fn set_rate(&self, cps: Cps) {
+    /// The configured CPS: the rate is never set above it.
+    pub fn ceiling(&self) -> Cps {
         self.schedule
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .interval = cps.interval();
+            .ceiling
+    }
+
+    /// Calls per second now (below the ceiling while adaptive pacing backs off).
+    pub fn rate(&self) -> f64 {
+        let s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        1e9 / s.interval.as_nanos().max(1) as f64
+    }
+
+    /// Sets the rate, clamped to 1 call per second and the ceiling.
+    pub fn set_rate(&self, per_second: f64) {
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        let ceiling = f64::from(s.ceiling.get().get());
+        let rate = if per_second.is_finite() {
+            per_second.clamp(1.0, ceiling)
+        } else {
+            ceiling
+        };
+        s.interval = if rate >= ceiling {
+            s.ceiling.interval()
+        } else {
+            Duration::from_nanos((1e9 / rate).ceil() as u64)
+        };
+    }
+
+    fn lower_ceiling(&self, cps: Cps) {
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        if cps < s.ceiling {
+            s.ceiling = cps;
+            s.interval = s.interval.max(cps.interval());
+        }
     }
 }
 
@@ -123,6 +149,17 @@ mod tests {
             &[0, 1000, 1000, 1000].map(Duration::from_millis),
         );
         assert_eq!(got, [0, 1000, 1100, 1200].map(Duration::from_millis));
+    }
+
+    #[test]
+    fn the_rate_never_goes_above_the_ceiling_or_below_one() {
+        let pacer = Pacer::new(Cps::new(10).unwrap());
+        pacer.set_rate(25.0);
+        assert_eq!(pacer.rate(), 10.0);
+        pacer.set_rate(0.1);
+        assert!((pacer.rate() - 1.0).abs() < 1e-6);
+        pacer.set_rate(4.0);
+        assert!((pacer.rate() - 4.0).abs() < 1e-6);
     }
 
     #[test]

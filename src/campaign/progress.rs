@@ -14,6 +14,8 @@ pub struct Progress {
     unknown: AtomicU64,
     /// (seconds since start, queue_time ms) of recent creates, for the rate and p95.
     recent: Mutex<Vec<(f64, Option<i64>)>>,
+    /// The pacer's rate when adaptive pacing has moved it (f64 bits; 0 = not set).
+    pacing_rate: AtomicU64,
     /// Seconds since start of the first and the last create.
     span: Mutex<Option<(f64, f64)>>,
 }
@@ -28,6 +30,8 @@ pub struct Snapshot {
     /// Creates per second over the last few seconds.
     pub current_cps: f64,
     pub queue_time_p95_ms: Option<i64>,
+    /// The rate adaptive pacing runs at, once it has run.
+    pub pacing_rate: Option<f64>,
 }
 
 /// The window the current rate and queue_time p95 are measured over.
@@ -43,6 +47,7 @@ impl Default for Progress {
             unknown: AtomicU64::new(0),
             recent: Mutex::new(Vec::new()),
             span: Mutex::new(None),
+            pacing_rate: AtomicU64::new(0),
         }
     }
 }
@@ -67,6 +72,10 @@ impl Progress {
         recent.push((now, queue_time_ms));
     }
 
+    pub fn set_pacing_rate(&self, rate: f64) {
+        self.pacing_rate.store(rate.to_bits(), Ordering::Relaxed);
+    }
+
     /// Creates per second from the first create of this run to the last; None under two.
     pub fn achieved_cps(&self) -> Option<f64> {
         let created = self.created.load(Ordering::Relaxed);
@@ -88,6 +97,8 @@ impl Progress {
             unknown: self.unknown.load(Ordering::Relaxed),
             current_cps: recent.len() as f64 / window,
             queue_time_p95_ms: percentile(&queue, 95.0),
+            pacing_rate: Some(f64::from_bits(self.pacing_rate.load(Ordering::Relaxed)))
+                .filter(|r| *r > 0.0),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One cron run of a campaign: lock, open the database, import what is new in the list, dial
 //! every due row, and say how it ended.
 
+use super::adaptive::Adaptive;
 use super::config::Campaign;
 use super::engine::{Ending, Engine};
 use super::gate::Gate;
@@ -43,16 +44,30 @@ pub async fn run(
     let run_id = store.start_run().await?;
     let import = import::import(campaign, &store).await?;
     on_imported(&import, &store.state_counts().await?);
+    let pacer = Pacer::for_account(client.credentials().account(), campaign.cps);
+    let adaptive = campaign
+        .rules
+        .adaptive_pacing
+        .then(|| Adaptive::new(pacer.clone()));
+    let adapting = adaptive.as_ref().map(|a| {
+        let progress = progress.clone();
+        a.spawn(move |rate| progress.set_pacing_rate(rate))
+    });
     let engine = Engine {
         campaign: campaign.clone(),
         store: store.clone(),
-        pacer: Pacer::for_account(client.credentials().account(), campaign.cps),
+        pacer,
+        adaptive,
         gate: Gate::new(campaign),
         client,
         stop,
         progress,
     };
-    let ending = engine.run().await?;
+    let ending = engine.run().await;
+    if let Some(task) = adapting {
+        task.abort();
+    }
+    let ending = ending?;
     let counts = store.state_counts().await?;
     let stopped = matches!(ending, Ending::Stopped(_));
     store

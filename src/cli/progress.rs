@@ -106,8 +106,12 @@ fn details(s: &Snapshot) -> String {
     } else {
         ""
     };
+    let pacing = s
+        .pacing_rate
+        .map(|r| format!(" (pacing at {r:.1})"))
+        .unwrap_or_default();
     format!(
-        "created {} retrying {} failed {} unknown {}, {:.1} cps, queue_time p95 {p95}{queuing},",
+        "created {} retrying {} failed {} unknown {}, {:.1} cps{pacing}, queue_time p95 {p95}{queuing},",
         s.created, s.retried, s.failed, s.unknown, s.current_cps
     )
 }
