@@ -6,6 +6,7 @@
 pub mod campaign;
 pub mod cli;
 pub mod domain;
+pub mod outcomes;
 pub mod report;
 pub mod sandbox;
 pub mod store;

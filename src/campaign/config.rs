@@ -232,6 +232,24 @@ impl Campaign {
             Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
             None => Duration::from_secs(15),
         };
+        let rules = rules::RulesSections {
+            callbacks: file.callbacks,
+            recycle: file.recycle,
+            window: file.window,
+            suppression: file.suppression,
+            pacing: file.pacing,
+        }
+        .parse(&dir)
+        .map_err(|(key, rule)| invalid(&key, rule))?;
+        // Every row's request inherits the defaults: the one place calls learn where to report.
+        if let Some(callbacks) = &rules.callbacks {
+            crate::outcomes::route_status_callbacks(&mut defaults, callbacks).map_err(|cause| {
+                ConfigError::Param {
+                    path: shown.clone(),
+                    cause,
+                }
+            })?;
+        }
         Ok(Self {
             name: c.name.trim().to_owned(),
             file: path.to_path_buf(),
@@ -248,15 +266,7 @@ impl Campaign {
             api_base,
             credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
             request_timeout,
-            rules: rules::RulesSections {
-                callbacks: file.callbacks,
-                recycle: file.recycle,
-                window: file.window,
-                suppression: file.suppression,
-                pacing: file.pacing,
-            }
-            .parse(&dir)
-            .map_err(|(key, rule)| invalid(&key, rule))?,
+            rules,
         })
     }
 }

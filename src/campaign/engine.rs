@@ -117,7 +117,8 @@ impl Engine {
 
     /// Called with nothing in flight, so no row of this run is `dialing`.
     async fn nothing_left(&self, parked: &Parked) -> Result<bool, StoreError> {
-        Ok(self.store.next_pending_at().await?.is_none()
+        // Recycled rows wait for a later run; retries are waited for.
+        Ok(self.store.next_retry_at().await?.is_none()
             && self.store.unknown_count().await? as usize <= parked.rows.len())
     }
 

@@ -1,8 +1,29 @@
-//! The last check before a claimed row is dialed: may this person be called now?
-//! (Calling windows, suppression lists and pause/cancel plug in here.)
+//! The last check before a claimed row is dialed: may this person be called now? A paused or
+//! canceled campaign dials nobody, a number on a do-not-call list is never dialed, and a
+//! person is called only inside the calling window of their own time zone.
+//!
+//! A zone found closed is deferred as a whole, in one statement, to its next opening: a
+//! million rows outside their window cost one claim per zone, not one each. A watcher reads
+//! `control` once a second, and stops the run when every row left waits for a window.
 
 use super::config::Campaign;
-use crate::store::{Claimed, Store, StoreError};
+use super::rules::CallingWindow;
+use super::stop::{Stop, StopReason};
+use super::suppression::{SuppressionError, SuppressionLists};
+use super::window::{WindowNow, local_time, window_now};
+use crate::store::control::CampaignStatus;
+use crate::store::{Claimed, Store, StoreError, now_ms};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often a run reads `control` and looks for windows that have all closed.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a zone waits when the window has no days at all (the campaign file may change).
+const NEVER_OPEN_RECHECK: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// What to do with a claimed row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,15 +40,171 @@ pub enum Admission {
     },
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Suppression(#[from] SuppressionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[derive(Debug, Clone)]
-pub struct Gate {}
+pub struct Gate {
+    window: Option<CallingWindow>,
+    suppression: Arc<SuppressionLists>,
+    state: Arc<Shared>,
+    _watcher: Arc<Watcher>,
+}
+
+/// What the gate and its watcher share.
+#[derive(Debug)]
+struct Shared {
+    status: Mutex<CampaignStatus>,
+    /// Closed zones (`None`: the campaign's) and when each opens next (unix ms).
+    openings: Mutex<HashMap<Option<String>, i64>>,
+}
+
+/// The watcher task, ended with the gate.
+#[derive(Debug)]
+struct Watcher(tokio::task::JoinHandle<()>);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 impl Gate {
-    pub fn new(_campaign: &Campaign) -> Self {
-        Self {}
+    /// Called after the import: reads the do-not-call lists and marks the listed pending rows,
+    /// applies a pause or cancel, defers every zone that is closed now, then starts watching.
+    pub async fn open(campaign: &Campaign, store: &Store, stop: &Stop) -> Result<Self, GateError> {
+        let suppression = SuppressionLists::load(&campaign.rules.suppression)?;
+        let marked = suppression.mark_pending(store).await?;
+        if marked > 0 {
+            tracing::info!(
+                rows = marked,
+                "numbers on a do-not-call list are suppressed"
+            );
+        }
+        let state = Arc::new(Shared {
+            status: Mutex::new(CampaignStatus::Running),
+            openings: Mutex::new(HashMap::new()),
+        });
+        let window = campaign.rules.window.clone();
+        if let Some(window) = &window {
+            for zone in store.pending_timezones().await? {
+                let zone_time = zone_of(window, zone.as_deref());
+                if let Some(until) = closed_until(window, &zone_time) {
+                    let until = until.as_millisecond();
+                    store.defer_zone(zone.as_deref(), until).await?;
+                    state.remember_closed(zone, until);
+                }
+            }
+        }
+        state.watch_once(store, stop).await?;
+        let watcher = tokio::spawn(watch(state.clone(), store.clone(), stop.clone()));
+        Ok(Self {
+            window,
+            suppression: Arc::new(suppression),
+            state,
+            _watcher: Arc::new(Watcher(watcher)),
+        })
     }
 
-    pub async fn admit(&self, _store: &Store, _claimed: &Claimed) -> Result<Admission, StoreError> {
-        Ok(Admission::Dial)
+    pub async fn admit(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
+        let status = *self.state.status.lock().unwrap_or_else(|e| e.into_inner());
+        if status != CampaignStatus::Running {
+            let reason = format!("the campaign is {}", status.as_str());
+            return Ok(Admission::Defer {
+                until_ms: now_ms(),
+                reason,
+            });
+        }
+        if let Some(reason) = self.suppression.reason_for(&claimed.to) {
+            let reason = reason.to_owned();
+            return Ok(Admission::Suppress { reason });
+        }
+        let Some(window) = &self.window else {
+            return Ok(Admission::Dial);
+        };
+        let zone = store.row_timezone(claimed.row_id).await?;
+        let zone_time = zone_of(window, zone.as_deref());
+        let Some(until) = closed_until(window, &zone_time) else {
+            return Ok(Admission::Dial);
+        };
+        let until_ms = until.as_millisecond();
+        let deferred = store.defer_zone(zone.as_deref(), until_ms).await?;
+        let opens = local_time(until, &zone_time);
+        tracing::info!(
+            zone = zone_time.iana_name().unwrap_or("campaign"),
+            rows = deferred + 1,
+            "outside the calling window; deferred until {opens}"
+        );
+        self.state.remember_closed(zone, until_ms);
+        Ok(Admission::Defer {
+            until_ms,
+            reason: format!("outside the calling window; opens {opens}"),
+        })
+    }
+}
+
+/// A row's zone: its own when known, else the window's.
+fn zone_of(window: &CallingWindow, zone: Option<&str>) -> TimeZone {
+    zone.and_then(|name| TimeZone::get(name).ok())
+        .unwrap_or_else(|| window.timezone.clone())
+}
+
+/// `None` while the window is open in `zone`, else when it opens next.
+fn closed_until(window: &CallingWindow, zone: &TimeZone) -> Option<Timestamp> {
+    let now = Timestamp::now();
+    match window_now(window, zone, now) {
+        WindowNow::Open => None,
+        WindowNow::OpensAt(at) => Some(at),
+        WindowNow::Never => Some(now + NEVER_OPEN_RECHECK),
+    }
+}
+
+impl Shared {
+    fn remember_closed(&self, zone: Option<String>, until_ms: i64) {
+        let mut openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
+        openings.insert(zone, until_ms);
+    }
+
+    /// Reads the campaign's status and stops the run when it is paused or canceled, or when
+    /// no pending row is due before the next opening of a closed zone.
+    async fn watch_once(&self, store: &Store, stop: &Stop) -> Result<(), StoreError> {
+        let status = store.campaign_status().await?;
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+        match status {
+            CampaignStatus::Running => {}
+            CampaignStatus::Paused => stop.trigger(StopReason::Paused),
+            CampaignStatus::Canceled => {
+                // Rows imported since the cancel are canceled too.
+                store.cancel_campaign().await?;
+                stop.trigger(StopReason::Canceled);
+            }
+        }
+        let now = now_ms();
+        let next_opening = {
+            let openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
+            openings.values().copied().filter(|at| *at > now).min()
+        };
+        if let Some(opening) = next_opening
+            && let Some(next_due) = store.next_pending_at().await?
+            && next_due > now
+            && next_due >= opening
+        {
+            stop.trigger(StopReason::WindowClosed);
+        }
+        Ok(())
+    }
+}
+
+async fn watch(state: Arc<Shared>, store: Store, stop: Stop) {
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        if let Err(e) = state.watch_once(&store, &stop).await {
+            tracing::warn!("could not read the campaign's status: {e}");
+        }
     }
 }

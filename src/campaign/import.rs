@@ -4,7 +4,7 @@
 //! Re-importing is idempotent: rows already imported are recognised by their `to`.
 
 use super::config::Campaign;
-use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label};
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::{Inserted, NewRow, Store, StoreError};
 use crate::twilio::{CreateParticipant, ParticipantOptions};
 use std::collections::BTreeMap;
@@ -50,7 +50,8 @@ pub struct Reject {
 }
 
 /// Columns dialer itself reads besides Twilio's parameters.
-const OWN_COLUMNS: [&str; 4] = ["to", "from", "conference", "label"];
+/// `timezone` is the callee's IANA zone, for the calling window.
+const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"];
 
 pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
     let path = &campaign.list;
@@ -97,6 +98,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     };
     let mut rejects = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
+    let mut zones = Vec::with_capacity(BATCH);
     let mut record = csv::ByteRecord::new();
     loop {
         let line_before = reader.position().line();
@@ -117,7 +119,10 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         let line = record.position().map_or(line_before, csv::Position::line);
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {
-            Ok(row) => batch.push(row),
+            Ok((row, zone)) => {
+                batch.push(row);
+                zones.push(zone);
+            }
             Err(reason) => rejects.push(Reject {
                 line,
                 reason,
@@ -125,10 +130,10 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             }),
         }
         if batch.len() >= BATCH {
-            store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
+            store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
         }
     }
-    store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
+    store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
     let stored: Vec<(u64, String, String)> = rejects
@@ -146,6 +151,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
 async fn store_batch(
     store: &Store,
     batch: &mut Vec<NewRow>,
+    zones: &mut Vec<Option<String>>,
     summary: &mut ImportSummary,
     rejects: &mut Vec<Reject>,
 ) -> Result<(), ImportError> {
@@ -153,10 +159,12 @@ async fn store_batch(
         return Ok(());
     }
     let results = store.import_rows(batch).await?;
-    for (row, result) in batch.drain(..).zip(results) {
+    let mut known_zones = Vec::new();
+    for ((row, result), zone) in batch.drain(..).zip(results).zip(zones.drain(..)) {
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
+                known_zones.extend(zone.map(|zone| (row.to, zone)));
                 continue;
             }
             Inserted::AlreadyImported => {
@@ -179,6 +187,9 @@ async fn store_batch(
             reason,
             raw: row.to,
         });
+    }
+    if !known_zones.is_empty() {
+        store.assign_timezones(&known_zones).await?;
     }
     Ok(())
 }
@@ -210,14 +221,15 @@ fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
     Ok(columns)
 }
 
-/// Checks one record as the request it will become, and keeps only its own values.
+/// Checks one record as the request it will become, and keeps only its own values; the
+/// callee's zone comes back beside the row (`None`: the campaign's).
 fn parse_record(
     campaign: &Campaign,
     columns: &[Column],
     width: usize,
     record: &csv::ByteRecord,
     line: u64,
-) -> Result<NewRow, String> {
+) -> Result<(NewRow, Option<String>), String> {
     if record.len() != width {
         return Err(format!(
             "has {} fields, the header has {width}",
@@ -258,14 +270,17 @@ fn parse_record(
     options.label = Some(label.clone());
     CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))
         .map_err(|e| e.to_string())?;
+    let zone = callee_zone(own.remove("timezone").as_deref(), &to)
+        .map_err(|e| format!("invalid timezone: {e}"))?;
     own.remove("to");
     let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
-    Ok(NewRow {
+    let row = NewRow {
         line,
         to: to.to_string(),
         label: label.to_string(),
         params,
-    })
+    };
+    Ok((row, zone))
 }
 
 /// Unique within the campaign, and recognisable in a shared conference.

@@ -4,12 +4,13 @@
 use super::adaptive::Adaptive;
 use super::config::Campaign;
 use super::engine::{Ending, Engine};
-use super::gate::Gate;
+use super::gate::{Gate, GateError};
 use super::import::{self, ImportError, ImportSummary};
 use super::lock::{CampaignLock, LockError};
 use super::pacer::Pacer;
 use super::progress::Progress;
 use super::stop::Stop;
+use crate::outcomes::poll::end_of_run_pass;
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    Gate(#[from] GateError),
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +46,7 @@ pub async fn run(
     let store = Store::open(&campaign.database).await?;
     let run_id = store.start_run().await?;
     let import = import::import(campaign, &store).await?;
+    let gate = Gate::open(campaign, &store, &stop).await?;
     on_imported(&import, &store.state_counts().await?);
     let pacer = Pacer::for_account(client.credentials().account(), campaign.cps);
     let adaptive = campaign
@@ -58,16 +62,24 @@ pub async fn run(
         store: store.clone(),
         pacer,
         adaptive,
-        gate: Gate::new(campaign),
+        gate,
         client,
         stop,
         progress,
     };
     let ending = engine.run().await;
+    let (client, stop) = (engine.client.clone(), engine.stop.clone());
+    drop(engine);
     if let Some(task) = adapting {
         task.abort();
     }
     let ending = ending?;
+    // No callback receiver: one bounded pass learns how the older calls ended (never waits).
+    if campaign.rules.callbacks.is_none()
+        && let Err(e) = end_of_run_pass(campaign, &store, client, &stop).await
+    {
+        tracing::warn!("could not ask Twilio how calls ended: {e}");
+    }
     let counts = store.state_counts().await?;
     let stopped = matches!(ending, Ending::Stopped(_));
     store

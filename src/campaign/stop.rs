@@ -1,4 +1,5 @@
-//! Why a run should stop taking rows: a signal, the deadline, or credentials Twilio refused.
+//! Why a run should stop taking rows: a signal, the deadline, credentials Twilio refused, a
+//! pause or cancel of the campaign, or calling windows that have all closed.
 
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -11,6 +12,12 @@ pub enum StopReason {
     Abort(String),
     /// The database could not record an outcome: dialing on would break exactly-once.
     Storage(String),
+    /// `dialer campaign pause`: calls in flight finish, no new row is taken.
+    Paused,
+    /// `dialer campaign cancel`: the pending rows are canceled, never to be dialed.
+    Canceled,
+    /// Every row left waits for a calling window to open.
+    WindowClosed,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -1,11 +1,14 @@
 //! The command line: clap types, and the exit codes that are part of the interface.
 
+pub mod campaign;
 mod demo;
 mod param_flags;
 pub mod participants;
 mod progress;
 pub mod report;
 pub mod run;
+pub mod serve;
+pub mod sync;
 
 use crate::campaign::Campaign;
 use crate::twilio::{ClientConfig, Credentials, TwilioClient};
@@ -27,7 +30,7 @@ pub enum Exit {
     Config = 2,
     /// The run finished, but some rows failed or their outcome is unknown.
     DoneWithFailures = 3,
-    /// Stopped early (deadline, signal, calling window) with rows left for the next run.
+    /// Stopped early (deadline, signal, pause, calling window) with rows left for the next run.
     StoppedEarly = 4,
     /// Another run holds this campaign's lock.
     Locked = 5,
@@ -56,6 +59,9 @@ pub enum Command {
     Participants(participants::ParticipantsCommand),
     /// Run a campaign: import new list rows, dial every due row, exit (cron-safe).
     Run(run::RunArgs),
+    /// Pause, resume or cancel a campaign, even while a run is dialing.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
     /// The example campaign end to end on the built-in sandbox: no account needed.
     Demo(demo::DemoArgs),
     /// A Twilio emulator on loopback, for demos and tests (never for real calls).
@@ -64,6 +70,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Every list line as CSV: state, attempts, call SID, queue_time, error, reason.
     Export(report::ExportArgs),
+    /// Receive Twilio's status callbacks for a campaign: who answered, who was busy.
+    Serve(serve::ServeArgs),
+    /// Ask Twilio how each created call ended (when callbacks cannot reach this machine).
+    Sync(sync::SyncArgs),
 }
 
 /// Runs a parsed command line; the exit code says what happened.
@@ -73,10 +83,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .await
             .map(|()| Exit::Done),
         Command::Run(args) => run::run(args, &cli.twilio, cli.quiet).await,
+        Command::Campaign(command) => campaign::run(command).await,
         Command::Demo(args) => demo::run(args, cli.quiet).await,
         Command::Sandbox(config) => crate::sandbox::run(*config).await.map(|()| Exit::Done),
         Command::Report(args) => report::report(args).await,
         Command::Export(args) => report::export(args).await,
+        Command::Serve(args) => serve::serve(args, &cli.twilio).await,
+        Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,
     }
 }
 

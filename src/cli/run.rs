@@ -5,6 +5,7 @@ use super::{Exit, TwilioArgs};
 use crate::campaign::Campaign;
 use crate::campaign::config::duration;
 use crate::campaign::engine::Ending;
+use crate::campaign::gate::GateError;
 use crate::campaign::lock::LockError;
 use crate::campaign::progress::Progress;
 use crate::campaign::run::{self, RunError, RunResult};
@@ -86,6 +87,10 @@ pub async fn execute(
             );
             Ok(Exit::Locked)
         }
+        Err(RunError::Gate(GateError::Suppression(e))) => {
+            eprintln!("dialer: {e}; nothing was dialed");
+            Ok(Exit::Config)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -125,18 +130,31 @@ fn summarize(
             eprintln!("dialer: stopped, the campaign database could not record an outcome: {why}");
             Exit::Error
         }
+        Ending::Stopped(StopReason::Canceled) => Exit::Done,
         Ending::Stopped(_) if left + c.unknown > 0 => Exit::StoppedEarly,
         _ if c.failed + c.unknown + c.rejected > 0 || left > 0 => Exit::DoneWithFailures,
         _ => Exit::Done,
+    };
+    let never_dialed = if c.suppressed + c.canceled > 0 {
+        format!(", {} suppressed, {} canceled", c.suppressed, c.canceled)
+    } else {
+        String::new()
     };
     let ended = match &result.ending {
         Ending::Finished => "finished".to_string(),
         Ending::Stopped(StopReason::Signal) => "stopped by a signal".to_string(),
         Ending::Stopped(StopReason::Deadline) => "stopped at the deadline".to_string(),
+        Ending::Stopped(StopReason::Paused) => {
+            "paused (nothing more is dialed until `dialer campaign resume`)".to_string()
+        }
+        Ending::Stopped(StopReason::Canceled) => "canceled".to_string(),
+        Ending::Stopped(StopReason::WindowClosed) => {
+            "stopped: every calling window is closed".to_string()
+        }
         Ending::Stopped(_) => "stopped".to_string(),
     };
     println!(
-        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left; {} rejected at import ({} duplicates); this run: {} created at {rate} (configured {}), exit {}",
+        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created at {rate} (configured {}), exit {}",
         campaign.name,
         elapsed.as_secs_f64(),
         c.rows(),

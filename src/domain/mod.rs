@@ -6,12 +6,14 @@ mod cps;
 mod endpoint;
 mod label;
 mod sid;
+mod timezone;
 
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
 pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
+pub use timezone::{callee_zone, country_zone};
 
 /// Why a raw value was refused; the caller adds which field it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,13 +7,16 @@ use serde::Serialize;
 use std::io;
 
 /// The export's columns, in order.
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 12] = [
     "line",
     "to",
     "label",
     "state",
     "attempts",
     "call_sid",
+    "call_status",
+    "answered_by",
+    "duration_secs",
     "queue_time_ms",
     "last_error_code",
     "reason",
@@ -36,6 +39,9 @@ struct Record<'a> {
     state: &'a str,
     attempts: i64,
     call_sid: Option<&'a str>,
+    call_status: Option<&'a str>,
+    answered_by: Option<&'a str>,
+    duration_secs: Option<i64>,
     queue_time_ms: Option<i64>,
     last_error_code: Option<i64>,
     reason: Option<String>,
@@ -55,6 +61,9 @@ pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportE
             state: &row.state,
             attempts: row.attempts,
             call_sid: row.call_sid.as_deref(),
+            call_status: row.call_status.as_deref(),
+            answered_by: row.answered_by.as_deref(),
+            duration_secs: row.duration_secs,
             queue_time_ms: row.queue_time_ms,
             last_error_code: row.last_error_code,
             reason: why_not_created(row),
@@ -83,27 +92,27 @@ mod tests {
         assert_eq!(lines.len(), 12);
         assert_eq!(
             lines[0],
-            "line,to,label,state,attempts,call_sid,queue_time_ms,last_error_code,reason"
+            "line,to,label,state,attempts,call_sid,call_status,answered_by,duration_secs,queue_time_ms,last_error_code,reason"
         );
         assert_eq!(
             lines[1],
-            format!("2,+15550000002,spring-2,created,1,CA{:032},100,,", 100)
+            format!("2,+15550000002,spring-2,created,1,CA{:032},,,,100,,", 100)
         );
         assert_eq!(
             lines[5],
-            "6,+15550000006,spring-6,failed,1,,,21211,failed: error 21211: Invalid 'To' Phone Number"
+            "6,+15550000006,spring-6,failed,1,,,,,,21211,failed: error 21211: Invalid 'To' Phone Number"
         );
         assert_eq!(
             lines[9],
-            "10,+15550000010,spring-10,pending,0,,,,not dialed yet"
+            "10,+15550000010,spring-10,pending,0,,,,,,,not dialed yet"
         );
         assert_eq!(
             lines[10],
-            "11,+15550000002,,rejected,0,,,,duplicate of line 2"
+            "11,+15550000002,,rejected,0,,,,,,,duplicate of line 2"
         );
         assert_eq!(
             lines[11],
-            "12,,,rejected,0,,,,rejected at import: invalid to: must be E.164"
+            "12,,,rejected,0,,,,,,,rejected at import: invalid to: must be E.164"
         );
     }
 
@@ -124,7 +133,7 @@ mod tests {
                 (
                     record[0].parse().unwrap(),
                     record[3].to_owned(),
-                    record[8].to_owned(),
+                    record[11].to_owned(),
                 )
             })
             .collect();

@@ -6,10 +6,15 @@
 //!
 //! - `campaign`, `configured_cps`: from the campaign file.
 //! - `rows`: list lines imported (one per distinct `to`).
-//! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`;
+//! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`, `suppressed`
+//!   (on a do-not-call list), `canceled` (pending when the campaign was canceled);
 //!   `retrying` (the pending rows tried at least once) and `rejected` (lines refused at import).
 //! - `attempts`: `total` create requests and `by_outcome` (`created`, `retry`, `failed`,
 //!   `unknown`, `not_created`, `found`, `sending`).
+//! - `calls`: how the calls ended, every call counted (a recycled row's earlier calls too):
+//!   `completed`, `busy`, `no_answer`, `failed`, `canceled`, `answered_by_human`,
+//!   `answered_by_machine`, `talk_secs_total` and `talk_secs_average` (of completed calls, or
+//!   null), and `awaiting` (created calls without a final status yet).
 //! - `queue_time_ms`: `p50`, `p95`, `p99`, `max` of the created calls, or null.
 //! - `failures`: failed and unknown rows grouped by Twilio error: `code` (or null), `message`, `rows`.
 //! - `first_attempt_at`, `last_created_at`: RFC 3339 UTC, or null; `duration_secs` between them
@@ -18,6 +23,7 @@
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`) and `reason`, a sentence.
 
+mod calls;
 mod export;
 #[cfg(test)]
 mod fixture;
@@ -53,6 +59,7 @@ mod tests {
             unknown: 1,
             retrying: 1,
             rejected: 2,
+            ..StateCounts::default()
         };
         assert_eq!(report.states, expected_states);
         assert_eq!(report.rows, 9);

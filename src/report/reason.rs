@@ -34,6 +34,11 @@ pub fn why_not_created(row: &RowExport) -> Option<String> {
             )
         }
         "pending" => "not dialed yet".to_owned(),
+        "suppressed" => format!(
+            "suppressed: {}",
+            row.reason.as_deref().unwrap_or("on a do-not-call list")
+        ),
+        "canceled" => "canceled: the campaign was canceled".to_owned(),
         other => format!("in state {other}"),
     };
     Some(reason)

@@ -4,7 +4,7 @@
 use super::reason::why_not_created;
 use crate::campaign::progress::percentile;
 use crate::domain::Cps;
-use crate::store::{FailureGroup, StateCounts, Store, StoreError};
+use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -16,6 +16,7 @@ pub struct CampaignReport {
     pub rows: u64,
     pub states: StateCounts,
     pub attempts: Attempts,
+    pub calls: CallOutcomes,
     pub queue_time_ms: Option<QueueTimes>,
     pub failures: Vec<FailureGroup>,
     pub first_attempt_at: Option<String>,
@@ -89,6 +90,7 @@ impl CampaignReport {
                 total: attempt_counts.attempts,
                 by_outcome: attempt_counts.by_outcome.into_iter().collect(),
             },
+            calls: store.call_outcomes().await?,
             queue_time_ms: QueueTimes::of(&attempt_counts.queue_times_ms),
             failures,
             first_attempt_at: attempt_counts.first_attempt_at.and_then(utc),

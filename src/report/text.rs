@@ -42,6 +42,13 @@ fn headline(out: &mut String, report: &CampaignReport) {
         states.pending.saturating_sub(states.retrying),
         states.dialing,
     );
+    if states.suppressed + states.canceled > 0 {
+        let (suppressed, canceled) = (states.suppressed, states.canceled);
+        _ = writeln!(
+            out,
+            "  never dialed: suppressed {suppressed} · canceled {canceled}"
+        );
+    }
     let outcomes: Vec<String> = report
         .attempts
         .by_outcome
@@ -54,6 +61,7 @@ fn headline(out: &mut String, report: &CampaignReport) {
         report.attempts.total,
         outcomes.join(", ")
     );
+    super::calls::calls_line(out, &report.calls);
     match &report.queue_time_ms {
         Some(q) => {
             _ = writeln!(

@@ -5,9 +5,14 @@
 //! before its request leaves, so a crash at any instant leaves either no attempt (nothing
 //! was sent) or a `dialing` row that the next run reconciles with Twilio before any re-dial.
 
+pub mod control;
+mod outcomes;
 mod report;
 mod rows;
 
+pub use outcomes::{
+    AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
+};
 pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
 pub use rows::{Claimed, Inserted, NewRow, Outcome, RowState, Unresolved};
 

@@ -14,15 +14,25 @@ pub struct StateCounts {
     /// Pending rows that have been tried at least once (waiting for a retry).
     pub retrying: u64,
     pub rejected: u64,
+    /// Never dialed: on a do-not-call list, or left pending when the campaign was canceled.
+    pub suppressed: u64,
+    pub canceled: u64,
 }
 
 impl StateCounts {
     pub fn rows(&self) -> u64 {
-        self.pending + self.dialing + self.created + self.failed + self.unknown
+        self.pending
+            + self.dialing
+            + self.created
+            + self.failed
+            + self.unknown
+            + self.suppressed
+            + self.canceled
     }
 
+    /// Rows no run will dial again.
     pub fn done(&self) -> u64 {
-        self.created + self.failed
+        self.created + self.failed + self.suppressed + self.canceled
     }
 }
 
@@ -59,6 +69,10 @@ pub struct RowExport {
     pub reason: Option<String>,
     /// For a rejected line whose `to` is already on an earlier line: that line.
     pub duplicate_of: Option<u64>,
+    /// How the row's latest call ended (or where it is), once known.
+    pub call_status: Option<String>,
+    pub answered_by: Option<String>,
+    pub duration_secs: Option<i64>,
 }
 
 impl Store {
@@ -80,6 +94,8 @@ impl Store {
                 "created" => counts.created = n,
                 "failed" => counts.failed = n,
                 "unknown" => counts.unknown = n,
+                "suppressed" => counts.suppressed = n,
+                "canceled" => counts.canceled = n,
                 other => return Err(StoreError::Corrupt(format!("row state {other:?}"))),
             }
         }
@@ -151,12 +167,12 @@ impl Store {
     pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
         let rows = sqlx::query(
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
-                    CASE WHEN state IN ('failed', 'unknown') OR (state = 'pending' AND attempts > 0)
+                    CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND attempts > 0)
                          THEN last_message END AS reason,
-                    NULL AS duplicate_of
+                    NULL AS duplicate_of, call_status, answered_by, duration_secs
              FROM rows
              UNION ALL
-             SELECT j.line, COALESCE(earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason, earlier.line
+             SELECT j.line, COALESCE(earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason, earlier.line, NULL, NULL, NULL
              FROM rejects j LEFT JOIN rows earlier ON earlier.to_endpoint = j.raw
              ORDER BY line",
         )
@@ -177,6 +193,9 @@ impl Store {
                     duplicate_of: row
                         .try_get::<Option<i64>, _>("duplicate_of")?
                         .map(|line| line as u64),
+                    call_status: row.try_get("call_status")?,
+                    answered_by: row.try_get("answered_by")?,
+                    duration_secs: row.try_get("duration_secs")?,
                 })
             })
             .collect()

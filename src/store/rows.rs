@@ -326,7 +326,8 @@ impl Store {
         let fenced = match outcome {
             Outcome::Created { call_sid, conference_sid, queue_time_ms, status } => sqlx::query(
                 "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = ?, queue_time_ms = ?,
-                 last_status = ?, last_code = NULL, last_message = NULL, created_at = ?, updated_at = ?
+                 last_status = ?, last_code = NULL, last_message = NULL, created_at = ?, updated_at = ?,
+                 call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = 0
                  WHERE id = ? AND state = 'dialing' AND attempts = ?",
             )
             .bind(call_sid)
@@ -425,7 +426,8 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
-             last_message = 'found at Twilio after an unknown outcome', created_at = ?, updated_at = ?
+             last_message = 'found at Twilio after an unknown outcome', created_at = ?, updated_at = ?,
+             call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = 0
              WHERE id = ? AND state = 'unknown'",
         )
         .bind(call_sid)

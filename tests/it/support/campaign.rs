@@ -81,8 +81,18 @@ impl TestCampaign {
 
     /// `dialer run` (plus `args`) with the sandbox's credentials in the environment.
     pub fn command(&self, sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
+        self.subcommand(sandbox, "run", args)
+    }
+
+    /// `dialer <name> CAMPAIGN` (plus `args`) with the sandbox's credentials in the environment.
+    pub fn subcommand(
+        &self,
+        sandbox: &Sandbox,
+        name: &str,
+        args: &[&str],
+    ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"));
-        cmd.arg("run")
+        cmd.arg(name)
             .arg(&self.file)
             .args(args)
             .env("TWILIO_API_BASE", sandbox.base_url())

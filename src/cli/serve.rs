@@ -1,0 +1,75 @@
+//! `dialer serve CAMPAIGN.toml`: the status callback receiver, a long-running service beside
+//! the cron runs. It takes no campaign lock: SQLite's WAL lets it record while a run dials.
+
+use super::{Exit, TwilioArgs};
+use crate::campaign::Campaign;
+use crate::campaign::stop::Stop;
+use crate::outcomes::Recorder;
+use crate::outcomes::receiver::{self, Receiver};
+use crate::store::Store;
+use crate::twilio::Credentials;
+use anyhow::Context;
+use clap::Args;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The campaign file; its [callbacks] section says where Twilio sends status callbacks.
+    campaign: PathBuf,
+    /// Address to listen on [default: the campaign's callbacks.listen].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit> {
+    let campaign = Campaign::load(&args.campaign)?;
+    let Some(callbacks) = campaign.rules.callbacks.clone() else {
+        anyhow::bail!(
+            "{} has no [callbacks] section, so calls send no status callbacks; use `dialer sync` to poll Twilio instead",
+            campaign.file.display()
+        );
+    };
+    let client = twilio.client_for(&campaign)?;
+    let auth_token = auth_token(client.credentials())?;
+    let store = Store::open(&campaign.database)
+        .await
+        .context("Failed to open the campaign database")?;
+    let listen = args.listen.unwrap_or(callbacks.listen);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("Failed to listen on {listen}"))?;
+    let local = listener
+        .local_addr()
+        .context("Failed to read the local address")?;
+    eprintln!(
+        "dialer: receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {})",
+        campaign.name, callbacks.public_url
+    );
+    let app = receiver::router(Receiver {
+        recorder: Recorder::new(store.clone(), &campaign),
+        auth_token,
+        public_url: callbacks.public_url,
+    });
+    let stop = Stop::default();
+    stop.watch_signals_and_deadline(None);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.wait().await })
+        .await;
+    store.close().await;
+    served.context("the receiver stopped")?;
+    Ok(Exit::Done)
+}
+
+/// Twilio signs callbacks with the account's auth token, never with an API key's secret.
+fn auth_token(credentials: &Credentials) -> anyhow::Result<SecretString> {
+    if credentials.username() == credentials.account().as_str() {
+        return Ok(credentials.secret().into());
+    }
+    std::env::var("TWILIO_AUTH_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .map(SecretString::from)
+        .context("checking Twilio's signatures needs the account's auth token: set TWILIO_AUTH_TOKEN (an API key's secret does not sign callbacks)")
+}

@@ -1,0 +1,80 @@
+//! `dialer sync CAMPAIGN.toml`: learn how calls ended by asking Twilio, for setups Twilio's
+//! callbacks cannot reach. Polls until every created call has a final status (or the
+//! deadline); like `serve`, it takes no campaign lock and runs beside the cron runs.
+
+use super::{Exit, TwilioArgs};
+use crate::campaign::Campaign;
+use crate::campaign::config::duration;
+use crate::campaign::stop::Stop;
+use crate::outcomes::Recorder;
+use crate::outcomes::poll::{PassSummary, Poller};
+use crate::store::{Store, now_ms};
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The campaign file.
+    campaign: PathBuf,
+    /// Stop after this long (e.g. 10m) even if some calls have not ended yet.
+    #[arg(long, value_parser = |s: &str| duration(s).map_err(|e| e.to_string()))]
+    deadline: Option<Duration>,
+    /// Seconds between passes while calls are still going on.
+    #[arg(long, default_value_t = 2)]
+    every: u64,
+}
+
+pub async fn sync(args: SyncArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Result<Exit> {
+    let campaign = Campaign::load(&args.campaign)?;
+    if !campaign.database.exists() {
+        anyhow::bail!(
+            "no run yet for this campaign (database {} not found)",
+            campaign.database.display()
+        );
+    }
+    let client = twilio.client_for(&campaign)?;
+    let store = Store::open(&campaign.database)
+        .await
+        .context("Failed to open the campaign database")?;
+    let stop = Stop::default();
+    let deadline = args.deadline.map(|d| (Instant::now() + d).into());
+    stop.watch_signals_and_deadline(deadline);
+    let poller = Poller::new(
+        client,
+        Recorder::new(store.clone(), &campaign),
+        campaign.cps,
+    );
+    let every = Duration::from_secs(args.every.max(1));
+    let mut total = PassSummary::default();
+    let left = loop {
+        let pass = poller.pass(now_ms(), u64::MAX, &stop).await?;
+        total.polled += pass.polled;
+        total.ended += pass.ended;
+        total.errors += pass.errors;
+        let left = store
+            .awaiting_outcome(now_ms(), (i64::MIN, i64::MIN), 1)
+            .await?;
+        if left.is_empty() || stop.is_set() {
+            break !left.is_empty();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait() => {}
+        }
+    };
+    store.close().await;
+    if !quiet {
+        let still = if left {
+            "some calls still going on"
+        } else {
+            "every call has ended"
+        };
+        println!(
+            "sync: {} status checks, {} calls ended, {} errors; {still}",
+            total.polled, total.ended, total.errors
+        );
+    }
+    Ok(if left { Exit::StoppedEarly } else { Exit::Done })
+}

@@ -1,0 +1,167 @@
+//! Polling, for setups Twilio cannot reach: ask Twilio (`GET /Calls/{sid}.json`) how each
+//! created call is doing, oldest first, and record what it says like a callback. GETs are
+//! paced at the campaign's CPS with a few in flight, so polling never crowds out dialing in
+//! the account's API budget.
+
+use super::{CallStatus, Recorder};
+use crate::campaign::Campaign;
+use crate::campaign::pacer::Pacer;
+use crate::campaign::stop::Stop;
+use crate::domain::{CallSid, Cps};
+use crate::store::{
+    AwaitingCall, CallObservation, EventSource, Recorded, Store, StoreError, now_ms,
+};
+use crate::twilio::{ApiError, Disposition, TwilioClient};
+use futures::StreamExt;
+use std::time::Duration;
+
+/// GETs in flight at once.
+const IN_FLIGHT: usize = 4;
+/// Rows read from the database at a time.
+const PAGE: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("Twilio refused the credentials")]
+    Refused(#[source] ApiError),
+}
+
+/// What one pass over the calls found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    pub polled: u64,
+    /// Calls whose final status this pass recorded.
+    pub ended: u64,
+    /// Calls Twilio could not tell about this time (asked again next pass).
+    pub errors: u64,
+}
+
+/// At the end of a run, only calls at least this old are asked about: younger ones are
+/// likely still ringing, and the run does not wait for them.
+pub const END_OF_RUN_MIN_AGE: Duration = Duration::from_secs(10);
+/// At most this many GETs at the end of a run (`dialer sync` takes the rest).
+pub const END_OF_RUN_LIMIT: u64 = 500;
+
+/// One bounded pass for a run without a callback receiver: the oldest calls old enough to
+/// have ended, at most `END_OF_RUN_LIMIT`, and nothing once the run is stopping.
+pub async fn end_of_run_pass(
+    campaign: &Campaign,
+    store: &Store,
+    client: TwilioClient,
+    stop: &Stop,
+) -> Result<PassSummary, PollError> {
+    let poller = Poller::new(client, Recorder::new(store.clone(), campaign), campaign.cps);
+    let created_before = now_ms() - END_OF_RUN_MIN_AGE.as_millis() as i64;
+    poller.pass(created_before, END_OF_RUN_LIMIT, stop).await
+}
+
+pub struct Poller {
+    client: TwilioClient,
+    recorder: Recorder,
+    pacer: Pacer,
+}
+
+impl Poller {
+    pub fn new(client: TwilioClient, recorder: Recorder, cps: Cps) -> Self {
+        Self {
+            client,
+            recorder,
+            pacer: Pacer::new(cps),
+        }
+    }
+
+    /// Asks once about each call created at or before `created_before` (unix ms) still
+    /// without a final status, at most `limit` of them; stops taking calls when `stop` is set.
+    pub async fn pass(
+        &self,
+        created_before: i64,
+        limit: u64,
+        stop: &Stop,
+    ) -> Result<PassSummary, PollError> {
+        let mut summary = PassSummary::default();
+        let mut after = (i64::MIN, i64::MIN);
+        while summary.polled < limit && !stop.is_set() {
+            let page_size = PAGE.min((limit - summary.polled) as i64);
+            let page = self
+                .recorder
+                .store()
+                .awaiting_outcome(created_before, after, page_size)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = (last.created_at, last.row_id);
+            let mut answers = futures::stream::iter(&page)
+                .map(|call| self.poll_one(call, stop))
+                .buffer_unordered(IN_FLIGHT);
+            while let Some(answer) = answers.next().await {
+                match answer? {
+                    Polled::Skipped => {}
+                    Polled::Failed => {
+                        summary.polled += 1;
+                        summary.errors += 1;
+                    }
+                    Polled::Recorded(recorded) => {
+                        summary.polled += 1;
+                        if matches!(
+                            recorded,
+                            Recorded::Applied {
+                                row_final: true,
+                                ..
+                            }
+                        ) {
+                            summary.ended += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn poll_one(&self, call: &AwaitingCall, stop: &Stop) -> Result<Polled, PollError> {
+        if stop.is_set() {
+            return Ok(Polled::Skipped);
+        }
+        let Ok(sid) = CallSid::parse(&call.call_sid) else {
+            tracing::warn!(call_sid = %call.call_sid, "not a call SID; not polled");
+            return Ok(Polled::Failed);
+        };
+        self.pacer.acquire().await;
+        let answer = match self.client.fetch_call(&sid).await {
+            Ok(answer) => answer,
+            Err(e) if e.disposition() == Disposition::Abort => return Err(PollError::Refused(e)),
+            Err(e) => {
+                tracing::warn!(call_sid = %sid, "could not ask Twilio about the call: {e}");
+                return Ok(Polled::Failed);
+            }
+        };
+        let Some(status) = answer
+            .status
+            .as_deref()
+            .and_then(|s| CallStatus::parse(s).ok())
+        else {
+            tracing::warn!(call_sid = %sid, status = ?answer.status, "Twilio gave no known status");
+            return Ok(Polled::Failed);
+        };
+        let seen = CallObservation {
+            call_sid: call.call_sid.clone(),
+            source: EventSource::Poll,
+            sequence_number: status.progress(),
+            status,
+            answered_by: answer.answered_by.clone(),
+            duration_secs: answer
+                .duration
+                .as_deref()
+                .and_then(|d| d.trim().parse().ok()),
+            params: serde_json::to_string(&answer).unwrap_or_else(|_| "{}".into()),
+        };
+        Ok(Polled::Recorded(self.recorder.record(&seen).await?))
+    }
+}
+
+enum Polled {
+    Skipped,
+    Failed,
+    Recorded(Recorded),
+}

@@ -1,0 +1,172 @@
+//! Compliance in the database: the campaign's pause/resume/cancel switch (written by
+//! `dialer campaign` without the run lock, read by a running run), each row's time zone,
+//! deferring every pending row of a closed zone in one statement, and do-not-call marking.
+
+use super::{Store, StoreError, now_ms};
+use sqlx::Row;
+
+/// `control.status`: whether runs may dial. Cancel is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignStatus {
+    Running,
+    Paused,
+    Canceled,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "running" => Ok(Self::Running),
+            "paused" => Ok(Self::Paused),
+            "canceled" => Ok(Self::Canceled),
+            other => Err(StoreError::Corrupt(format!("control status {other:?}"))),
+        }
+    }
+}
+
+/// What a canceled row says in the report.
+const CANCELED: &str = "the campaign was canceled";
+
+impl Store {
+    /// `running` when nothing was ever written.
+    pub async fn campaign_status(&self) -> Result<CampaignStatus, StoreError> {
+        let raw: Option<String> =
+            sqlx::query_scalar("SELECT value FROM control WHERE key = 'status'")
+                .fetch_optional(&self.pool)
+                .await?;
+        raw.map_or(Ok(CampaignStatus::Running), |raw| {
+            CampaignStatus::parse(&raw)
+        })
+    }
+
+    /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
+    pub async fn set_campaign_status(
+        &self,
+        status: CampaignStatus,
+    ) -> Result<CampaignStatus, StoreError> {
+        let raw: String = sqlx::query_scalar(
+            "INSERT INTO control (key, value) VALUES ('status', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = ?1 WHERE control.value != 'canceled'
+             RETURNING value",
+        )
+        .bind(status.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or_else(|| CampaignStatus::Canceled.as_str().to_owned());
+        CampaignStatus::parse(&raw)
+    }
+
+    /// Marks the campaign canceled and every pending row `canceled`, in one transaction.
+    /// Rows already created (or in doubt) keep their state. Returns the rows canceled now.
+    pub async fn cancel_campaign(&self) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO control (key, value) VALUES ('status', 'canceled')
+             ON CONFLICT (key) DO UPDATE SET value = 'canceled'",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let canceled = sqlx::query(
+            "UPDATE rows SET state = 'canceled', last_message = ?, updated_at = ? WHERE state = 'pending'",
+        )
+        .bind(CANCELED)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(canceled)
+    }
+
+    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs.
+    pub async fn assign_timezones(&self, zones: &[(String, String)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (to, zone) in zones {
+            sqlx::query("UPDATE rows SET timezone = ? WHERE to_endpoint = ?")
+                .bind(zone)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A row's own zone; `None` means the campaign's.
+    pub async fn row_timezone(&self, row_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT timezone FROM rows WHERE id = ?")
+            .bind(row_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The zones that still have pending rows (`None`: rows in the campaign's zone).
+    pub async fn pending_timezones(&self) -> Result<Vec<Option<String>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT timezone FROM rows WHERE state = 'pending' ORDER BY timezone",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every pending row of `zone` due before `until_ms` waits until then: one statement
+    /// per closed zone, however many rows it holds.
+    pub async fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE rows SET next_attempt_at = ?1, updated_at = ?2
+             WHERE state = 'pending' AND next_attempt_at < ?1 AND timezone IS ?3",
+        )
+        .bind(until_ms)
+        .bind(now_ms())
+        .bind(zone)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Pending rows as `(id, to)`, a page at a time in id order, for the do-not-call check.
+    pub async fn pending_numbers_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, to_endpoint FROM rows WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("to_endpoint")?)))
+            .collect()
+    }
+
+    /// Marks pending rows `suppressed`, each with its reason (e.g. "on dnc.csv").
+    pub async fn suppress_pending(&self, rows: &[(i64, String)]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut suppressed = 0;
+        for (id, reason) in rows {
+            suppressed += sqlx::query(
+                "UPDATE rows SET state = 'suppressed', last_message = ?, updated_at = ?
+                 WHERE id = ? AND state = 'pending'",
+            )
+            .bind(reason)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(suppressed)
+    }
+}

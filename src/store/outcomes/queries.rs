@@ -1,0 +1,139 @@
+//! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
+//! counts the report shows, and a call's event history.
+
+use crate::outcomes::CallStatus;
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+
+/// A created call whose final status is not known yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingCall {
+    pub row_id: i64,
+    pub call_sid: String,
+    pub created_at: i64,
+}
+
+/// How the calls ended, over every call of the campaign (recycled rows' earlier calls included).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CallOutcomes {
+    pub completed: u64,
+    pub busy: u64,
+    pub no_answer: u64,
+    pub failed: u64,
+    pub canceled: u64,
+    pub answered_by_human: u64,
+    pub answered_by_machine: u64,
+    /// Talk time of the completed calls.
+    pub talk_secs_total: u64,
+    pub talk_secs_average: Option<f64>,
+    /// Created rows whose call has no final status yet.
+    pub awaiting: u64,
+}
+
+/// One recorded event of a call, as kept in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    pub source: String,
+    pub sequence_number: i64,
+    pub call_status: String,
+}
+
+impl Store {
+    /// Created calls without a final status, created at or before `created_before` (unix ms),
+    /// oldest first, after the (created_at, row_id) position `after`.
+    pub async fn awaiting_outcome(
+        &self,
+        created_before: i64,
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<AwaitingCall>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, call_sid, created_at FROM rows
+             WHERE state = 'created' AND outcome_final = 0 AND created_at <= ? AND (created_at, id) > (?, ?)
+             ORDER BY created_at, id LIMIT ?",
+        )
+        .bind(created_before)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AwaitingCall {
+                    row_id: row.try_get("id")?,
+                    call_sid: row.try_get("call_sid")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// When the next pending row that is not waiting for a redial falls due: a run waits for
+    /// retries, while recycled rows are left to the run that finds them due.
+    pub async fn next_retry_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM rows WHERE state = 'pending' AND outcome_final = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn call_outcomes(&self) -> Result<CallOutcomes, StoreError> {
+        let mut outcomes = CallOutcomes::default();
+        let rows = sqlx::query(
+            "SELECT call_status, COUNT(*) AS n, SUM(answered_by = 'human') AS human,
+                    SUM(answered_by LIKE 'machine%') AS machine, SUM(duration_secs) AS talk
+             FROM attempts WHERE call_status IN ('completed', 'busy', 'no-answer', 'failed', 'canceled')
+             GROUP BY call_status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            let status = row.try_get::<String, _>("call_status")?;
+            match CallStatus::parse(&status).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+                CallStatus::Completed => {
+                    outcomes.completed = n;
+                    let talk = row.try_get::<Option<i64>, _>("talk")?.unwrap_or(0) as u64;
+                    outcomes.talk_secs_total = talk;
+                    outcomes.talk_secs_average = (n > 0).then(|| talk as f64 / n as f64);
+                }
+                CallStatus::Busy => outcomes.busy = n,
+                CallStatus::NoAnswer => outcomes.no_answer = n,
+                CallStatus::Failed => outcomes.failed = n,
+                _ => outcomes.canceled = n,
+            }
+            outcomes.answered_by_human +=
+                row.try_get::<Option<i64>, _>("human")?.unwrap_or(0) as u64;
+            outcomes.answered_by_machine +=
+                row.try_get::<Option<i64>, _>("machine")?.unwrap_or(0) as u64;
+        }
+        outcomes.awaiting = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM rows WHERE state = 'created' AND outcome_final = 0",
+        )
+        .fetch_one(&self.pool)
+        .await? as u64;
+        Ok(outcomes)
+    }
+
+    /// Every event kept for a call, in the order received.
+    pub async fn call_events(&self, call_sid: &str) -> Result<Vec<CallEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source, sequence_number, call_status FROM call_events WHERE call_sid = ? ORDER BY id",
+        )
+        .bind(call_sid)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CallEvent {
+                    source: row.try_get("source")?,
+                    sequence_number: row.try_get("sequence_number")?,
+                    call_status: row.try_get("call_status")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,280 @@
+//! Compliance end to end: calling windows in each person's zone, do-not-call lists, and
+//! pause / resume / cancel, with the real binary against the sandbox.
+//!
+//! The gate's checks at claim time (rows that arrive after the run's first sweep) are driven
+//! directly against a campaign database.
+//!
+//! Windows are chosen relative to the current UTC hour through fixed-offset zones (whose
+//! local hour is known exactly), so each test is open or closed by hours, never by seconds.
+
+use crate::support::campaign::{
+    RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+    until_creates,
+};
+use dialer::campaign::Campaign;
+use dialer::campaign::gate::{Admission, Gate};
+use dialer::campaign::stop::Stop;
+use dialer::domain::Cps;
+use dialer::sandbox::{Sandbox, SandboxConfig};
+use dialer::store::{NewRow, Store};
+use jiff::tz::TimeZone;
+
+const DONE: Option<i32> = Some(0);
+const CONFIG: Option<i32> = Some(2);
+const STOPPED_EARLY: Option<i32> = Some(4);
+
+/// A fixed-offset zone where the local hour is `hour` right now (Etc/GMT names invert the sign).
+fn zone_where_it_is(hour: i64) -> String {
+    let utc_hour = i64::from(jiff::Timestamp::now().to_zoned(TimeZone::UTC).hour());
+    let offset = match hour - utc_hour {
+        o if o < -12 => o + 24,
+        o if o > 14 => o - 24,
+        o => o,
+    };
+    match offset {
+        0 => "Etc/UTC".to_owned(),
+        east if east > 0 => format!("Etc/GMT-{east}"),
+        west => format!("Etc/GMT+{}", -west),
+    }
+}
+
+/// Open from 06:00 to 18:00 every day in `zone`.
+fn six_to_six_in(zone: &str) -> String {
+    format!("[window]\nstart = \"06:00\"\nend = \"18:00\"\ntimezone = \"{zone}\"\n")
+}
+
+async fn fast_sandbox() -> Sandbox {
+    sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ..sandbox_config()
+    })
+    .await
+}
+
+/// `dialer SUBCOMMAND ACTION CAMPAIGN.toml`, e.g. `campaign pause` or `report`.
+async fn dialer(campaign: &TestCampaign, args: &[&str]) -> RunOutput {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+        .args(args)
+        .arg(&campaign.file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("dialer starts");
+    output(child).await
+}
+
+fn was_called(sandbox: &Sandbox, to: &str) -> bool {
+    sandbox.stats().creates_by_to.contains_key(to)
+}
+
+#[tokio::test]
+async fn a_run_outside_the_calling_window_dials_nobody_and_exits_4() {
+    let sandbox = fast_sandbox().await;
+    let window = six_to_six_in(&zone_where_it_is(0));
+    let campaign = TestCampaign::new(30, &numbers(5), &window);
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert_eq!(sandbox.stats().creates, 0);
+    assert_eq!(campaign.rows_in("pending").await, 5);
+    assert!(
+        out.stdout.contains("every calling window is closed"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn each_person_is_called_only_inside_the_window_of_their_own_timezone() {
+    let sandbox = fast_sandbox().await;
+    let (noon, midnight) = (zone_where_it_is(12), zone_where_it_is(0));
+    let list = format!("to,timezone\n+14155550001,{noon}\n+14155550002,{midnight}\n");
+    let campaign = TestCampaign::new(30, &list, &six_to_six_in(&midnight));
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
+    assert!(!was_called(&sandbox, "+14155550002"));
+    assert_eq!(campaign.rows_in("pending").await, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_timezone_is_rejected_with_its_line_number() {
+    let sandbox = fast_sandbox().await;
+    let list = "to,timezone\n+14155550001,Europe/Paris\n+14155550002,Mars/Olympus\n";
+    let campaign = TestCampaign::new(30, list, "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert!(
+        out.stderr.contains("list.csv:3: invalid timezone"),
+        "{}",
+        out.stderr
+    );
+    assert!(was_called(&sandbox, "+14155550001"));
+    assert!(!was_called(&sandbox, "+14155550002"));
+}
+
+#[tokio::test]
+async fn numbers_on_a_do_not_call_list_never_reach_the_api_and_show_as_suppressed() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(30, &numbers(4), "[suppression]\nlists = [\"dnc.csv\"]\n");
+    let dnc = "name,to\nAda,+1 415 555 0001\nBob,not-a-number\nCy,+14155550003\n";
+    std::fs::write(campaign.dir.path().join("dnc.csv"), dnc).unwrap();
+
+    let out = campaign.run(&sandbox, &[]).await;
+    let report = dialer(&campaign, &["report"]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(
+        out.stderr.contains("dnc.csv:3: not a number"),
+        "{}",
+        out.stderr
+    );
+    let called: Vec<String> = sandbox.stats().creates_by_to.into_keys().collect();
+    assert_eq!(called, ["+14155550000", "+14155550002"]);
+    assert_eq!(campaign.rows_in("suppressed").await, 2);
+    assert!(
+        report.stdout.contains("suppressed: on dnc.csv"),
+        "{}",
+        report.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_number_added_to_the_do_not_call_list_after_import_is_never_dialed() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(30, &numbers(3), "[suppression]\nlists = [\"dnc.txt\"]\n");
+    let dnc = campaign.dir.path().join("dnc.txt");
+    std::fs::write(&dnc, "+14155550000\n").unwrap();
+    dialer(&campaign, &["campaign", "pause"]).await;
+    let paused = campaign.run(&sandbox, &[]).await;
+    std::fs::write(&dnc, "+14155550000\n+14155550001\n").unwrap();
+    dialer(&campaign, &["campaign", "resume"]).await;
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(paused.code, STOPPED_EARLY, "{paused:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(!was_called(&sandbox, "+14155550000"));
+    assert!(!was_called(&sandbox, "+14155550001"));
+    assert!(was_called(&sandbox, "+14155550002"));
+    assert_eq!(campaign.rows_in("suppressed").await, 2);
+}
+
+#[tokio::test]
+async fn a_paused_campaign_dials_nobody_until_it_is_resumed() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(30, &numbers(3), "");
+
+    let pause = dialer(&campaign, &["campaign", "pause"]).await;
+    let paused = campaign.run(&sandbox, &[]).await;
+    let creates_while_paused = sandbox.stats().creates;
+    let resume = dialer(&campaign, &["campaign", "resume"]).await;
+    let resumed = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(pause.code, DONE, "{pause:?}");
+    assert_eq!(paused.code, STOPPED_EARLY, "{paused:?}");
+    assert!(paused.stdout.contains("paused"), "{}", paused.stdout);
+    assert_eq!(creates_while_paused, 0);
+    assert_eq!(resume.code, DONE, "{resume:?}");
+    assert_eq!(resumed.code, DONE, "{resumed:?}");
+    assert_eq!(sandbox.stats().creates, 3);
+}
+
+#[tokio::test]
+async fn pausing_a_running_campaign_stops_it_taking_rows() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(1, &numbers(60), "");
+    let child = campaign.command(&sandbox, &[]).spawn().unwrap();
+    until_creates(&sandbox, 1).await;
+
+    let pause = dialer(&campaign, &["campaign", "pause"]).await;
+    let out = output(child).await;
+
+    assert_eq!(pause.code, DONE, "{pause:?}");
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert!(sandbox.stats().creates < 60);
+    assert!(campaign.rows_in("pending").await > 0);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
+async fn cancel_makes_every_pending_row_canceled_for_good() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(30, &numbers(3), "");
+    dialer(&campaign, &["campaign", "pause"]).await;
+    campaign.run(&sandbox, &[]).await;
+
+    let cancel = dialer(&campaign, &["campaign", "cancel"]).await;
+    let resume = dialer(&campaign, &["campaign", "resume"]).await;
+    let after = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(cancel.code, DONE, "{cancel:?}");
+    assert_eq!(resume.code, CONFIG, "a cancel is final: {resume:?}");
+    assert_eq!(after.code, DONE, "{after:?}");
+    assert!(after.stdout.contains("canceled"), "{}", after.stdout);
+    assert_eq!(campaign.rows_in("canceled").await, 3);
+    assert_eq!(sandbox.stats().creates, 0);
+}
+
+/// The gate of a campaign whose window is closed now, over an empty list, with `dnc.txt`.
+async fn gate_over_an_empty_list(dnc: &str) -> (TestCampaign, Store, Gate) {
+    let window = six_to_six_in(&zone_where_it_is(0));
+    let extra = format!("[suppression]\nlists = [\"dnc.txt\"]\n{window}");
+    let campaign = TestCampaign::new(30, "to\n", &extra);
+    std::fs::write(campaign.dir.path().join("dnc.txt"), dnc).unwrap();
+    let loaded = Campaign::load(&campaign.file).unwrap();
+    let store = Store::open(&loaded.database).await.unwrap();
+    let gate = Gate::open(&loaded, &store, &Stop::default()).await.unwrap();
+    (campaign, store, gate)
+}
+
+async fn import(store: &Store, numbers: &[&str]) {
+    let rows: Vec<NewRow> = (0..)
+        .zip(numbers)
+        .map(|(i, to)| NewRow {
+            line: i + 2,
+            to: (*to).to_owned(),
+            label: format!("row-{i}"),
+            params: "{}".into(),
+        })
+        .collect();
+    store.import_rows(&rows).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_listed_number_is_suppressed_when_claimed_even_if_it_arrived_after_the_check() {
+    let (_campaign, store, gate) = gate_over_an_empty_list("+14155550009\n").await;
+    import(&store, &["+14155550009"]).await;
+    let claimed = store.claim_next().await.unwrap().unwrap();
+
+    let admission = gate.admit(&store, &claimed).await.unwrap();
+
+    let reason = "on dnc.txt".to_owned();
+    assert_eq!(admission, Admission::Suppress { reason });
+}
+
+#[tokio::test]
+async fn claiming_one_row_of_a_closed_zone_defers_the_whole_zone_in_one_go() {
+    let (_campaign, store, gate) = gate_over_an_empty_list("").await;
+    import(&store, &["+14155550001", "+14155550002", "+14155550003"]).await;
+    let claimed = store.claim_next().await.unwrap().unwrap();
+
+    let admission = gate.admit(&store, &claimed).await.unwrap();
+
+    let Admission::Defer { until_ms, .. } = admission else {
+        panic!("a closed zone must defer, got {admission:?}");
+    };
+    store.release(&claimed, until_ms, "outside").await.unwrap();
+    assert!(until_ms > dialer::store::now_ms());
+    assert!(
+        store.claim_next().await.unwrap().is_none(),
+        "the others wait too"
+    );
+    assert_eq!(store.next_pending_at().await.unwrap(), Some(until_ms));
+}
