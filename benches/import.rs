@@ -103,8 +103,8 @@ fn print_list(prepared: &Prepared, rows: u64) {
 
 fn print_table(table: &[Measured]) {
     println!(
-        "{:<34} {:>9} {:>9} {:>11} {:>13} {:>10}  {}",
-        "run", "rows", "time", "rows/s", "baseline RSS", "peak RSS", "outcome"
+        "{:<34} {:>9} {:>9} {:>11} {:>13} {:>10}  outcome",
+        "run", "rows", "time", "rows/s", "baseline RSS", "peak RSS"
     );
     for m in table {
         let (baseline, peak) = match m.memory {

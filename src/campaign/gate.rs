@@ -93,12 +93,7 @@ impl Gate {
         let window = campaign.rules.window.clone();
         if let Some(window) = &window {
             for zone in store.pending_timezones().await? {
-                let zone_time = zone_of(window, zone.as_deref());
-                if let Some(until) = closed_until(window, &zone_time) {
-                    let until = until.as_millisecond();
-                    store.defer_zone(zone.as_deref(), until).await?;
-                    state.remember_closed(zone, until);
-                }
+                state.defer_if_closed(store, window, zone).await?;
             }
         }
         state.watch_once(store, stop).await?;
@@ -128,46 +123,59 @@ impl Gate {
             return Ok(Admission::Dial);
         };
         let zone = store.row_timezone(claimed.row_id).await?;
-        let zone_time = zone_of(window, zone.as_deref());
-        let Some(until) = closed_until(window, &zone_time) else {
+        let Some(closed) = self.state.defer_if_closed(store, window, zone).await? else {
             return Ok(Admission::Dial);
         };
-        let until_ms = until.as_millisecond();
-        let deferred = store.defer_zone(zone.as_deref(), until_ms).await?;
-        let opens = local_time(until, &zone_time);
+        let opens = local_time(closed.until, &closed.zone);
         tracing::info!(
-            zone = zone_time.iana_name().unwrap_or("campaign"),
-            rows = deferred + 1,
+            zone = closed.zone.iana_name().unwrap_or("campaign"),
+            rows = closed.rows + 1,
             "outside the calling window; deferred until {opens}"
         );
-        self.state.remember_closed(zone, until_ms);
         Ok(Admission::Defer {
-            until_ms,
+            until_ms: closed.until.as_millisecond(),
             reason: format!("outside the calling window; opens {opens}"),
         })
     }
 }
 
-/// A row's zone: its own when known, else the window's.
-fn zone_of(window: &CallingWindow, zone: Option<&str>) -> TimeZone {
-    zone.and_then(|name| TimeZone::get(name).ok())
-        .unwrap_or_else(|| window.timezone.clone())
-}
-
-/// `None` while the window is open in `zone`, else when it opens next.
-fn closed_until(window: &CallingWindow, zone: &TimeZone) -> Option<Timestamp> {
-    let now = Timestamp::now();
-    match window_now(window, zone, now) {
-        WindowNow::Open => None,
-        WindowNow::OpensAt(at) => Some(at),
-        WindowNow::Never => Some(now + NEVER_OPEN_RECHECK),
-    }
+/// A zone found closed, and what was done about it.
+struct Closed {
+    zone: TimeZone,
+    until: Timestamp,
+    /// Pending rows deferred with it (besides a claimed row).
+    rows: u64,
 }
 
 impl Shared {
-    fn remember_closed(&self, zone: Option<String>, until_ms: i64) {
+    /// When the window is closed in `zone` (`None`: the campaign's), defers every pending
+    /// row of that zone to its next opening and remembers that opening.
+    async fn defer_if_closed(
+        &self,
+        store: &Store,
+        window: &CallingWindow,
+        zone: Option<String>,
+    ) -> Result<Option<Closed>, StoreError> {
+        let zone_time = zone
+            .as_deref()
+            .and_then(|name| TimeZone::get(name).ok())
+            .unwrap_or_else(|| window.timezone.clone());
+        let now = Timestamp::now();
+        let until = match window_now(window, &zone_time, now) {
+            WindowNow::Open => return Ok(None),
+            WindowNow::OpensAt(at) => at,
+            WindowNow::Never => now + NEVER_OPEN_RECHECK,
+        };
+        let rows = store
+            .defer_zone(zone.as_deref(), until.as_millisecond())
+            .await?;
         let mut openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
-        openings.insert(zone, until_ms);
+        openings.insert(zone, until.as_millisecond());
+        Ok(Some(Closed {
+            zone: zone_time,
+            until,
+            rows,
+        }))
     }
 
     /// Reads the campaign's status and stops the run when it is paused or canceled, or when
