@@ -1,5 +1,6 @@
 //! All integration tests build into this one binary.
 
+mod adaptive;
 mod campaign;
 mod compliance;
 mod helper_library;

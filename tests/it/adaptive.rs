@@ -1,0 +1,56 @@
+//! Adaptive pacing end to end: an account whose real CPS is lower than the campaign says.
+//! Twilio (here the sandbox) queues what arrives faster than the account's rate, and says so
+//! in `queue_time`; adaptive pacing must notice, slow down, and keep the queue short.
+
+use crate::support::campaign::{TestCampaign, assert_nobody_called_twice, numbers, sandbox};
+use dialer::domain::Cps;
+use dialer::sandbox::{SandboxConfig, SandboxStats};
+
+const ACCOUNT_CPS: u32 = 3;
+const CAMPAIGN_CPS: u32 = 15;
+const ROWS: usize = 36;
+
+/// One run of the whole list against a 3-CPS account with the campaign set to 15.
+async fn dial_over_the_account_rate(adaptive: bool) -> (SandboxStats, String) {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(ACCOUNT_CPS).unwrap(),
+        seed: Some(1),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    let campaign = TestCampaign::new(
+        CAMPAIGN_CPS,
+        &numbers(ROWS),
+        &format!("[pacing]\nadaptive = {adaptive}\n"),
+    );
+
+    let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
+
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(campaign.rows_in("created").await, ROWS);
+    assert_nobody_called_twice(&sandbox);
+    (sandbox.stats(), out.stdout)
+}
+
+#[tokio::test]
+async fn adaptive_pacing_keeps_twilios_queue_short_when_the_account_is_slower_than_configured() {
+    let (fixed, _) = dial_over_the_account_rate(false).await;
+    let (adaptive, stdout) = dial_over_the_account_rate(true).await;
+
+    // At a fixed 15 CPS the whole list is sent in ~2.4 s and the account, placing 3 a
+    // second, has the last call waiting ~9.6 s. Adapting must at least halve that.
+    let (fixed_max, adaptive_max) = (fixed.queue_time_ms.max, adaptive.queue_time_ms.max);
+    eprintln!("queue_time max: fixed {fixed_max} ms, adaptive {adaptive_max} ms");
+    assert!(
+        fixed_max > 5_000,
+        "without adaptation the queue grows: {fixed_max} ms"
+    );
+    assert!(
+        adaptive_max * 2 < fixed_max,
+        "adaptive pacing left a queue of {adaptive_max} ms (fixed rate: {fixed_max} ms)"
+    );
+    assert!(
+        stdout.contains("(pacing at "),
+        "the progress line shows the effective rate: {stdout}"
+    );
+}
