@@ -196,6 +196,25 @@ impl Campaign {
                     cause,
                 })?;
         }
+        for name in ParticipantOptions::NAMES {
+            let Some(var) = name.env_var() else { continue };
+            if file.participant.keys().any(|key| name.matches(key)) {
+                return Err(invalid(
+                    &format!("participant.{}", name.snake),
+                    Invalid::new(format!(
+                        "is a credential: set {var} in the environment, not in the campaign file"
+                    )),
+                ));
+            }
+            if let Some(value) = std::env::var(&var).ok().filter(|v| !v.is_empty()) {
+                defaults
+                    .set(name.wire, &value)
+                    .map_err(|cause| ConfigError::Param {
+                        path: shown.clone(),
+                        cause,
+                    })?;
+            }
+        }
         if defaults.label.is_some() {
             return Err(invalid(
                 "participant.label",
@@ -344,6 +363,10 @@ mod tests {
             ("cps = 5\n[participant]\nno_such = 1\n", "no_such"),
             ("cps = 5\n[retry]\ninitial = \"soon\"\n", "retry.initial"),
             ("cps = 5\ncolour = \"red\"\n", "colour"),
+            (
+                "cps = 5\n[participant]\nsip_auth_password = \"hunter2\"\n",
+                "participant.sip_auth_password is a credential: set DIALER_SIP_AUTH_PASSWORD",
+            ),
         ] {
             let err = load(&format!("{BASE}{extra}")).unwrap_err().to_string();
             assert!(err.contains(want), "{extra:?}: {err}");

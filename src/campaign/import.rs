@@ -205,8 +205,13 @@ fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
         let name =
             std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
         let name = name.trim().to_ascii_lowercase();
-        let known =
-            OWN_COLUMNS.contains(&name.as_str()) || ParticipantOptions::lookup(&name).is_some();
+        let param = ParticipantOptions::lookup(&name);
+        if let Some(var) = param.and_then(|p| p.env_var()) {
+            return Err(format!(
+                "has a {name:?} column: a credential is read from {var} in the environment, never from the list"
+            ));
+        }
+        let known = OWN_COLUMNS.contains(&name.as_str()) || param.is_some();
         if columns.iter().any(|c: &Column| c.name == name) {
             return Err(format!("has the column {name:?} twice"));
         }
@@ -339,4 +344,44 @@ fn write_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, Imp
     }
     writer.flush().map_err(|e| err(e.into()))?;
     Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_columns;
+
+    fn header(line: &str) -> Result<Vec<(String, bool)>, String> {
+        let record = csv::ByteRecord::from(line.split(',').collect::<Vec<_>>());
+        header_columns(&record).map(|cols| cols.into_iter().map(|c| (c.name, c.ignored)).collect())
+    }
+
+    #[test]
+    fn columns_are_known_parameters_own_columns_or_ignored() {
+        let cols = header(" To ,Timeout,conference,notes").unwrap();
+        assert_eq!(
+            cols,
+            [
+                ("to".into(), false),
+                ("timeout".into(), false),
+                ("conference".into(), false),
+                ("notes".into(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unusable_header_says_why() {
+        for (line, want) in [
+            ("from,timeout", "no `to` column"),
+            ("to,timeout,Timeout", "\"timeout\" twice"),
+            (
+                "to,sip_auth_password",
+                "DIALER_SIP_AUTH_PASSWORD in the environment",
+            ),
+            ("to,call_token", "DIALER_CALL_TOKEN"),
+        ] {
+            let err = header(line).unwrap_err();
+            assert!(err.contains(want), "{line}: {err}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! One command-line flag per Twilio parameter, generated from the parameter table so a new
 //! parameter needs no CLI change: `--status-callback-event initiated --status-callback-event
-//! answered`, `--timeout 20`, ...
+//! answered`, `--timeout 20`, ... Credentials among them (SipAuthPassword, CallToken) come from
+//! the environment instead (`DIALER_SIP_AUTH_PASSWORD`), so they never show in a process list.
 
 use crate::twilio::FormParams;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
@@ -10,7 +11,20 @@ pub struct ParamFlags<P>(pub P);
 
 impl<P: FormParams> Args for ParamFlags<P> {
     fn augment_args(cmd: Command) -> Command {
-        P::names().iter().fold(cmd, |cmd, name| {
+        let secrets: Vec<String> = P::names()
+            .iter()
+            .filter_map(|name| Some(format!("  {:<28} Twilio's {}", name.env_var()?, name.wire)))
+            .collect();
+        let cmd = if secrets.is_empty() {
+            cmd
+        } else {
+            cmd.after_help(format!(
+                "Credentials are read from the environment, never from the command line:\n{}",
+                secrets.join("\n")
+            ))
+        };
+        let flags = P::names().iter().filter(|name| !name.secret);
+        flags.fold(cmd, |cmd, name| {
             let action = if name.repeated {
                 ArgAction::Append
             } else {
@@ -44,14 +58,22 @@ impl<P: FormParams> FromArgMatches for ParamFlags<P> {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut params = P::default();
         for name in P::names() {
-            let Some(values) = matches.get_many::<String>(name.snake) else {
-                continue;
+            let (source, value) = if let Some(var) = name.env_var() {
+                match std::env::var(&var) {
+                    Ok(value) if !value.is_empty() => (var, value),
+                    _ => continue,
+                }
+            } else {
+                let Some(values) = matches.get_many::<String>(name.snake) else {
+                    continue;
+                };
+                let joined = values.map(String::as_str).collect::<Vec<_>>().join(" ");
+                (format!("--{}", name.kebab()), joined)
             };
-            let joined = values.map(String::as_str).collect::<Vec<_>>().join(" ");
-            params.set_param(name.wire, &joined).map_err(|e| {
+            params.set_param(name.wire, &value).map_err(|e| {
                 clap::Error::raw(
                     clap::error::ErrorKind::ValueValidation,
-                    format!("--{}: {e}\n", name.kebab()),
+                    format!("{source}: {e}\n"),
                 )
             })?;
         }

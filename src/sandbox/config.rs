@@ -29,15 +29,16 @@ pub struct SandboxConfig {
     /// The Account SID the sandbox serves.
     #[arg(long, default_value_t = demo_account())]
     pub account_sid: AccountSid,
-    /// The account's auth token (default: the public demo token).
-    #[arg(long, env = "SANDBOX_AUTH_TOKEN", hide_env_values = true, hide_default_value = true,
-          default_value = DEMO_AUTH_TOKEN, value_parser = parse_secret)]
+    /// The account's auth token: `SANDBOX_AUTH_TOKEN`, else the public demo token. Read from
+    /// the environment only, like every secret here, so it never shows in a process list.
+    #[arg(skip = secret_from_env("SANDBOX_AUTH_TOKEN").unwrap_or_else(|| DEMO_AUTH_TOKEN.into()))]
     pub auth_token: SecretString,
-    /// An API key (SK…) accepted in place of the Account SID, with --api-secret.
-    #[arg(long, requires = "api_secret")]
+    /// An API key (SK…) accepted in place of the Account SID, with its secret in
+    /// SANDBOX_API_SECRET.
+    #[arg(long)]
     pub api_key: Option<ApiKeySid>,
-    /// The API key's secret.
-    #[arg(long, env = "SANDBOX_API_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    /// The API key's secret, from `SANDBOX_API_SECRET`.
+    #[arg(skip = secret_from_env("SANDBOX_API_SECRET"))]
     pub api_secret: Option<SecretString>,
     /// The account's calls per second: creates beyond it are queued, as Twilio does.
     #[arg(long, default_value_t = default_cps())]
@@ -136,7 +137,7 @@ pub enum ConfigError {
     NotLoopback(SocketAddr),
     #[error("{what} shares add up to {sum}, more than 1")]
     SharesOverOne { what: &'static str, sum: f64 },
-    #[error("--api-key and --api-secret go together")]
+    #[error("--api-key needs SANDBOX_API_SECRET, and SANDBOX_API_SECRET needs --api-key")]
     HalfApiKey,
 }
 
@@ -207,8 +208,11 @@ fn default_cps() -> Cps {
     Cps::new(1).expect("1 is a valid CPS")
 }
 
-fn parse_secret(raw: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(raw.into())
+fn secret_from_env(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Into::into)
 }
 
 fn parse_share(raw: &str) -> Result<f64, String> {

@@ -13,6 +13,6 @@ pub use client::{ClientConfig, ListFilter, TwilioClient};
 pub use credentials::Credentials;
 pub use error::{ApiError, Disposition};
 pub use params::{
-    CreateParticipant, FormParams, ParamError, ParticipantOptions, ParticipantUpdate,
+    CreateParticipant, FormParams, ParamError, ParamName, ParticipantOptions, ParticipantUpdate,
 };
 pub use resource::{Call, ErrorBody, Participant};

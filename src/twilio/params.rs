@@ -29,11 +29,20 @@ pub struct ParamName {
     pub wire: &'static str,
     pub snake: &'static str,
     pub repeated: bool,
+    /// A credential (SipAuthPassword, CallToken): never taken from a command line.
+    pub secret: bool,
 }
 
 impl ParamName {
     pub fn kebab(&self) -> String {
         self.snake.replace('_', "-")
+    }
+
+    /// Where a credential parameter is read from (`DIALER_SIP_AUTH_PASSWORD`): the
+    /// environment only, never a command line, a campaign file or a list.
+    pub fn env_var(&self) -> Option<String> {
+        self.secret
+            .then(|| format!("DIALER_{}", self.snake.to_ascii_uppercase()))
     }
 
     pub fn matches(&self, name: &str) -> bool {
@@ -47,18 +56,22 @@ pub trait FormParams: Default + Clone + Send + Sync + 'static {
     fn set_param(&mut self, name: &str, raw: &str) -> Result<(), ParamError>;
 }
 
-trait Repeated {
+/// How a value type sits in the parameter table.
+trait Shape {
     const REPEATED: bool = false;
+    const SECRET: bool = false;
 }
-impl<W> Repeated for EventList<W> {
+impl<W> Shape for EventList<W> {
     const REPEATED: bool = true;
 }
-macro_rules! not_repeated { ($($t:ty),*) => { $(impl Repeated for $t {})* } }
-not_repeated!(
+impl Shape for Secret {
+    const SECRET: bool = true;
+}
+macro_rules! plain { ($($t:ty),*) => { $(impl Shape for $t {})* } }
+plain!(
     bool,
     CallbackUrl,
     WaitUrl,
-    Secret,
     CallSid,
     ByocSid,
     Caller,
@@ -73,8 +86,8 @@ not_repeated!(
     RecordingTrack,
     MachineDetection
 );
-impl<const A: i64, const B: i64> Repeated for Bounded<A, B> {}
-impl<const A: usize, const B: usize> Repeated for Text<A, B> {}
+impl<const A: i64, const B: i64> Shape for Bounded<A, B> {}
+impl<const A: usize, const B: usize> Shape for Text<A, B> {}
 
 impl ParamValue for Label {
     fn parse_param(raw: &str) -> Result<Self, Invalid> {
@@ -95,12 +108,13 @@ macro_rules! form_params {
             pub const NAMES: &'static [ParamName] = &[$(ParamName {
                 wire: $wire,
                 snake: stringify!($field),
-                repeated: <$ty as Repeated>::REPEATED,
+                repeated: <$ty as Shape>::REPEATED,
+                secret: <$ty as Shape>::SECRET,
             },)+];
 
             /// Sets one parameter by any of its names, replacing an earlier value.
             pub fn set(&mut self, name: &str, raw: &str) -> Result<(), ParamError> {
-                $(if (ParamName { wire: $wire, snake: stringify!($field), repeated: false }).matches(name) {
+                $(if (ParamName { wire: $wire, snake: stringify!($field), repeated: false, secret: false }).matches(name) {
                     self.$field = Some(<$ty>::parse_param(raw).map_err(|e| ParamError::new($wire, e))?);
                     return Ok(());
                 })+

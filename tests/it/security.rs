@@ -2,11 +2,16 @@
 //! level, with errors on the way, nothing the run wrote contains the auth token (plain or as
 //! the Basic credentials it travels in), and the logs hold no full phone number.
 
-use crate::support::campaign::{TestCampaign, numbers, sandbox, sandbox_config};
+use crate::support::campaign::{RunOutput, TestCampaign, numbers, output, sandbox, sandbox_config};
 use base64::Engine;
+use dialer::domain::ApiKeySid;
 use dialer::sandbox::{DEMO_ACCOUNT_SID, SandboxConfig};
 
 const TOKEN: &str = "tok-3f9a1c77e0d54b2b9e7d";
+const API_KEY: &str = "SK0123456789abcdef0123456789abcdef";
+const API_SECRET: &str = "sec-8d1e55b0c2a94f7e";
+const WRONG_SECRET: &str = "sec-not-this-one-4c1d";
+const BAD_CREDENTIALS: Option<i32> = Some(2);
 
 #[tokio::test]
 async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number() {
@@ -26,31 +31,13 @@ async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number
         .env("RUST_LOG", "trace")
         .spawn()
         .unwrap();
-    let run = crate::support::campaign::output(child).await;
-    let report = dialer_output(&campaign, "report").await;
-    let export = dialer_output(&campaign, "export").await;
+    let run = output(child).await;
 
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{DEMO_ACCOUNT_SID}:{TOKEN}"));
-    let mut written: Vec<(String, Vec<u8>)> = vec![
-        ("stdout".into(), run.stdout.clone().into_bytes()),
-        ("stderr".into(), run.stderr.clone().into_bytes()),
-        ("report".into(), report.into_bytes()),
-        ("export".into(), export.into_bytes()),
-    ];
-    // The database (and its WAL), the list, the rejects file, the campaign file.
-    for entry in std::fs::read_dir(campaign.dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-    }
-    for (name, bytes) in &written {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(!text.contains(TOKEN), "the token is in {name}");
-        assert!(
-            !text.contains(&basic),
-            "the Basic credentials are in {name}"
-        );
-    }
+    let written = everything_written(&campaign, &run).await;
+    assert_nowhere(
+        &[TOKEN, &basic_credentials(DEMO_ACCOUNT_SID, TOKEN)],
+        &written,
+    );
     assert!(
         run.stderr.lines().count() > 5,
         "the run logged: {}",
@@ -82,4 +69,115 @@ async fn dialer_output(campaign: &TestCampaign, command: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+#[tokio::test]
+async fn an_api_key_secret_accepted_or_refused_stays_out_of_every_output() {
+    let sandbox = sandbox(SandboxConfig {
+        api_key: Some(ApiKeySid::parse(API_KEY).unwrap()),
+        api_secret: Some(API_SECRET.to_string().into()),
+        share_drop: 0.2,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(10), "");
+    let with_secret = |secret: &str| {
+        let mut cmd = campaign.command(&sandbox, &[]);
+        cmd.env_remove("TWILIO_AUTH_TOKEN")
+            .env("TWILIO_API_KEY", API_KEY)
+            .env("TWILIO_API_SECRET", secret)
+            .env("RUST_LOG", "trace");
+        cmd
+    };
+
+    let refused = output(with_secret(WRONG_SECRET).spawn().unwrap()).await;
+    let run = output(with_secret(API_SECRET).spawn().unwrap()).await;
+
+    assert_eq!(refused.code, BAD_CREDENTIALS, "{refused:?}");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let mut written = everything_written(&campaign, &run).await;
+    written.push(("refused run's stdout".into(), refused.stdout.into_bytes()));
+    written.push(("refused run's stderr".into(), refused.stderr.into_bytes()));
+    assert_nowhere(
+        &[
+            API_SECRET,
+            WRONG_SECRET,
+            &basic_credentials(API_KEY, API_SECRET),
+            &basic_credentials(API_KEY, WRONG_SECRET),
+        ],
+        &written,
+    );
+}
+
+/// Secrets come from the environment or a credentials file only: no command has an option
+/// that would put one in the process list.
+#[test]
+fn no_command_takes_a_secret_as_an_argument() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["run"],
+        &["participants", "create"],
+        &["participants", "list"],
+        &["demo"],
+        &["sandbox"],
+        &["serve"],
+        &["sync"],
+        &["report"],
+        &["export"],
+        &["campaign", "pause"],
+    ];
+    for command in commands {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+            .args(*command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command:?} --help: {out:?}");
+        let help = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        let options: Vec<&str> = help
+            .split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .filter(|w| {
+                ["token", "secret", "password"]
+                    .iter()
+                    .any(|s| w.contains(s))
+            })
+            .collect();
+        assert!(options.is_empty(), "{command:?} takes {options:?}");
+    }
+}
+
+fn basic_credentials(user: &str, secret: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+}
+
+/// A run's output, the report and export after it, and every file in the campaign's folder
+/// (the database and its WAL, the list, the rejects file, the campaign file).
+async fn everything_written(campaign: &TestCampaign, run: &RunOutput) -> Vec<(String, Vec<u8>)> {
+    let mut written: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), run.stdout.clone().into_bytes()),
+        ("stderr".into(), run.stderr.clone().into_bytes()),
+        (
+            "report".into(),
+            dialer_output(campaign, "report").await.into_bytes(),
+        ),
+        (
+            "export".into(),
+            dialer_output(campaign, "export").await.into_bytes(),
+        ),
+    ];
+    for entry in std::fs::read_dir(campaign.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    written
+}
+
+fn assert_nowhere(secrets: &[&str], written: &[(String, Vec<u8>)]) {
+    for (name, bytes) in written {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret:?} is in {name}");
+        }
+    }
 }
