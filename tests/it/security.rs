@@ -181,3 +181,47 @@ fn assert_nowhere(secrets: &[&str], written: &[(String, Vec<u8>)]) {
         }
     }
 }
+
+/// SQL lives in the store only, and every statement is a literal with bound parameters: no
+/// query text is ever built from data.
+#[test]
+fn sql_is_only_in_the_store_and_only_literal_statements() {
+    let mut checked = 0;
+    for path in rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let in_store = path.components().any(|c| c.as_os_str() == "store");
+        if !in_store {
+            assert!(!text.contains("sqlx::"), "{} uses sqlx", path.display());
+            continue;
+        }
+        for (at, _) in text.match_indices("sqlx::query") {
+            let call = &text[at..];
+            let open = call.find('(').unwrap();
+            let argument = call[open + 1..].trim_start();
+            assert!(
+                argument.starts_with('"') || argument.starts_with("r#\""),
+                "{}: a query whose text is not a literal: {}",
+                path.display(),
+                &call[..call.len().min(80)]
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 20,
+        "found only {checked} queries: is the scan right?"
+    );
+}
+
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
