@@ -1,5 +1,6 @@
 //! A campaign: the campaign file, the list's import, pacing, retries, and the dial loop.
 
+pub mod account_slots;
 pub mod adaptive;
 pub mod config;
 pub mod engine;

@@ -5,16 +5,23 @@
 //! late wake-up and runs below the limit); after a pause longer than one interval the schedule
 //! restarts from now, so no burst ever builds up. Any 1-second window holds at most CPS slots,
 //! plus one for timer jitter.
+//!
+//! Everything that dials on one account shares one schedule: in this process through one
+//! `Pacer` per account, and across processes (two campaigns' cron runs) through the
+//! account's slot file, when it can be opened.
 
+use super::account_slots::AccountSlots;
 use crate::domain::{AccountSid, Cps};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 #[derive(Debug)]
 pub struct Pacer {
     schedule: Mutex<Schedule>,
+    /// The account's schedule shared with other processes; `None`: this process's only.
+    shared: Option<AccountSlots>,
 }
 
 #[derive(Debug)]
@@ -22,6 +29,7 @@ struct Schedule {
     ceiling: Cps,
     interval: Duration,
     next: Option<Instant>,
+    shared_failed: bool,
 }
 
 impl Pacer {
@@ -31,24 +39,38 @@ impl Pacer {
                 ceiling: cps,
                 interval: cps.interval(),
                 next: None,
+                shared_failed: false,
             }),
+            shared: None,
         }
     }
 
-    /// One pacer per account in this process: everything that dials on the account shares it.
-    pub fn for_account(account: &AccountSid, cps: Cps) -> Arc<Self> {
-        static PACERS: OnceLock<Mutex<HashMap<AccountSid, Weak<Pacer>>>> = OnceLock::new();
+    /// One pacer per account (at one API base) in this process, sharing the account's slot
+    /// file with other processes: everything that dials on the account shares it.
+    pub fn for_account(account: &AccountSid, api_base: &url::Url, cps: Cps) -> Arc<Self> {
+        static PACERS: OnceLock<Mutex<HashMap<String, Weak<Pacer>>>> = OnceLock::new();
+        let key = format!("{account} {api_base}");
         let mut pacers = PACERS
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         pacers.retain(|_, pacer| pacer.strong_count() > 0);
-        if let Some(pacer) = pacers.get(account).and_then(Weak::upgrade) {
+        if let Some(pacer) = pacers.get(&key).and_then(Weak::upgrade) {
             pacer.lower_ceiling(cps);
             return pacer;
         }
-        let pacer = Arc::new(Self::new(cps));
-        pacers.insert(account.clone(), Arc::downgrade(&pacer));
+        let shared = AccountSlots::open(&std::env::temp_dir(), account.as_str(), api_base)
+            .inspect_err(|e| {
+                tracing::warn!(
+                    "cannot share the account's pacing with other runs ({e}); pacing this run alone"
+                )
+            })
+            .ok();
+        let pacer = Arc::new(Self {
+            shared,
+            ..Self::new(cps)
+        });
+        pacers.insert(key, Arc::downgrade(&pacer));
         pacer
     }
 
@@ -60,6 +82,21 @@ impl Pacer {
 
     fn take_slot(&self, now: Instant) -> Instant {
         let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = self.shared.as_ref().filter(|_| !s.shared_failed) {
+            match shared.take(s.interval) {
+                Ok(at) => {
+                    let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+                    return now + wait;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "the account's slot file {} failed ({e}); pacing this run alone",
+                        shared.path().display()
+                    );
+                    s.shared_failed = true;
+                }
+            }
+        }
         let slot = match s.next {
             Some(next) if next + s.interval >= now => next,
             _ => now,

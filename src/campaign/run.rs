@@ -48,7 +48,11 @@ pub async fn run(
     let import = import::import(campaign, &store).await?;
     let gate = Gate::open(campaign, &store, &stop).await?;
     on_imported(&import, &store.state_counts().await?);
-    let pacer = Pacer::for_account(client.credentials().account(), campaign.cps);
+    let pacer = Pacer::for_account(
+        client.credentials().account(),
+        client.api_base(),
+        campaign.cps,
+    );
     let adaptive = campaign
         .rules
         .adaptive_pacing

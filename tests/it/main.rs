@@ -1,10 +1,10 @@
 //! All integration tests build into this one binary.
 
-mod adaptive;
 mod campaign;
 mod compliance;
 mod helper_library;
 mod outcomes;
+mod pacing;
 mod participants_cli;
 mod prism;
 mod sandbox;

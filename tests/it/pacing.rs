@@ -1,8 +1,10 @@
-//! Adaptive pacing end to end: an account whose real CPS is lower than the campaign says.
-//! Twilio (here the sandbox) queues what arrives faster than the account's rate, and says so
-//! in `queue_time`; adaptive pacing must notice, slow down, and keep the queue short.
+//! Pacing end to end, judged where Twilio sees it: the sandbox queues what arrives faster than
+//! the account's CPS and says so in `queue_time`. Two campaigns on one account share its CPS;
+//! when the account is slower than configured, adaptive pacing slows down.
 
-use crate::support::campaign::{TestCampaign, assert_nobody_called_twice, numbers, sandbox};
+use crate::support::campaign::{
+    TestCampaign, assert_nobody_called_twice, numbers, output, sandbox,
+};
 use dialer::domain::Cps;
 use dialer::sandbox::{SandboxConfig, SandboxStats};
 
@@ -52,5 +54,41 @@ async fn adaptive_pacing_keeps_twilios_queue_short_when_the_account_is_slower_th
     assert!(
         stdout.contains("(pacing at "),
         "the progress line shows the effective rate: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn two_campaigns_run_at_once_on_one_account_share_its_cps() {
+    const CPS: u32 = 5;
+    const ROWS: usize = 15;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(CPS).unwrap(),
+        seed: Some(1),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    // Each campaign says the account's full CPS; without sharing, together they would send
+    // 10 a second and the last calls would wait ~3 s in Twilio's queue.
+    let fixed = "[pacing]\nadaptive = false\n";
+    let first = TestCampaign::new(CPS, &numbers(ROWS), fixed);
+    // Other people, in another conference (both campaigns label their rows alike).
+    let others: String = (0..ROWS)
+        .map(|i| format!("+1415666{i:04},OtherRoom\n"))
+        .collect();
+    let second = TestCampaign::new(CPS, &format!("to,conference\n{others}"), fixed);
+
+    let (a, b) = tokio::join!(
+        output(first.command(&sandbox, &[]).spawn().unwrap()),
+        output(second.command(&sandbox, &[]).spawn().unwrap()),
+    );
+
+    assert_eq!((a.code, b.code), (Some(0), Some(0)), "{a:?} {b:?}");
+    let stats = sandbox.stats();
+    assert_eq!(stats.creates, (2 * ROWS) as u64);
+    assert_nobody_called_twice(&sandbox);
+    assert!(
+        stats.queue_time_ms.max < 1_000,
+        "calls queued at Twilio for up to {} ms: the two runs exceeded the account's CPS together",
+        stats.queue_time_ms.max
     );
 }

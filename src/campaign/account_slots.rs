@@ -1,0 +1,126 @@
+//! The account's call slots, shared by every process on this machine that dials on it.
+//!
+//! Twilio's CPS limit is the account's, not a campaign's: two cron runs of two campaigns on one
+//! account must share it. The next free slot lives in a small file named after the account and
+//! the API base, read and advanced under an OS file lock (a few microseconds; the kernel drops
+//! the lock if the process dies). Slots are wall-clock times, so every process agrees on them.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug)]
+pub struct AccountSlots {
+    file: File,
+    path: PathBuf,
+}
+
+impl AccountSlots {
+    /// The file for `account` at `api_base`, in `dir` (created owner-only if missing).
+    pub fn open(dir: &Path, account: &str, api_base: &url::Url) -> std::io::Result<Self> {
+        let host = api_base.host_str().unwrap_or("local");
+        let port = api_base.port_or_known_default().unwrap_or(0);
+        let path = dir.join(format!("dialer-{account}-{host}-{port}.slots"));
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
+        Ok(Self { file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the next slot for a caller pacing at `interval`, as a wall-clock time: the shared
+    /// next slot if it is still current, else now (after a pause, no burst builds up).
+    pub fn take(&self, interval: Duration) -> std::io::Result<SystemTime> {
+        self.file.lock()?;
+        let taken = self.take_locked(SystemTime::now(), interval);
+        let unlocked = self.file.unlock();
+        let slot = taken?;
+        unlocked?;
+        Ok(slot)
+    }
+
+    fn take_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<SystemTime> {
+        let mut file = &self.file;
+        // The file holds the next free slot: unix nanoseconds, 8 bytes little endian.
+        let mut bytes = [0u8; 8];
+        file.seek(SeekFrom::Start(0))?;
+        let next = (read_up_to(&mut file, &mut bytes)? == 8).then(|| u64::from_le_bytes(bytes));
+        let (now_ns, interval_ns) = (nanos(now), nanos(UNIX_EPOCH + interval));
+        let slot = match next {
+            Some(next) if next.saturating_add(interval_ns) >= now_ns => next,
+            _ => now_ns,
+        };
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&slot.saturating_add(interval_ns).to_le_bytes())?;
+        Ok(UNIX_EPOCH + Duration::from_nanos(slot))
+    }
+}
+
+fn read_up_to(file: &mut &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn nanos(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> url::Url {
+        "http://127.0.0.1:8099".parse().unwrap()
+    }
+
+    #[test]
+    fn two_holders_of_the_same_account_share_one_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let b = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let interval = Duration::from_millis(100);
+        let now = SystemTime::now();
+        let first = a.take_locked(now, interval).unwrap();
+        let second = b.take_locked(now, interval).unwrap();
+        let third = a.take_locked(now, interval).unwrap();
+        assert_eq!(second.duration_since(first).unwrap(), interval);
+        assert_eq!(third.duration_since(second).unwrap(), interval);
+    }
+
+    #[test]
+    fn other_accounts_and_api_bases_have_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let other_base: url::Url = "http://127.0.0.1:9000".parse().unwrap();
+        let paths = [
+            AccountSlots::open(dir.path(), "AC1", &base()).unwrap(),
+            AccountSlots::open(dir.path(), "AC2", &base()).unwrap(),
+            AccountSlots::open(dir.path(), "AC1", &other_base).unwrap(),
+        ]
+        .map(|s| s.path().to_owned());
+        assert!(paths[0] != paths[1] && paths[0] != paths[2] && paths[1] != paths[2]);
+    }
+
+    #[test]
+    fn after_a_pause_the_next_slot_is_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let interval = Duration::from_millis(100);
+        let start = SystemTime::now();
+        slots.take_locked(start, interval).unwrap();
+        let later = start + Duration::from_secs(5);
+        assert_eq!(slots.take_locked(later, interval).unwrap(), later);
+    }
+}
