@@ -9,6 +9,7 @@ use crate::campaign::stop::Stop;
 use crate::outcomes::Recorder;
 use crate::outcomes::poll::{PassSummary, Poller};
 use crate::store::{Store, now_ms};
+use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -41,29 +42,8 @@ pub async fn sync(args: SyncArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::R
     let stop = Stop::default();
     let deadline = args.deadline.map(|d| (Instant::now() + d).into());
     stop.watch_signals_and_deadline(deadline);
-    let poller = Poller::new(
-        client,
-        Recorder::new(store.clone(), &campaign),
-        campaign.cps,
-    );
     let every = Duration::from_secs(args.every.max(1));
-    let mut total = PassSummary::default();
-    let left = loop {
-        let pass = poller.pass(now_ms(), u64::MAX, &stop).await?;
-        total.polled += pass.polled;
-        total.ended += pass.ended;
-        total.errors += pass.errors;
-        let left = store
-            .awaiting_outcome(now_ms(), (i64::MIN, i64::MIN), 1)
-            .await?;
-        if left.is_empty() || stop.is_set() {
-            break !left.is_empty();
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.wait() => {}
-        }
-    };
+    let (total, left) = until_every_call_ended(&campaign, client, &store, &stop, every).await?;
     store.close().await;
     if !quiet {
         let still = if left {
@@ -77,4 +57,33 @@ pub async fn sync(args: SyncArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::R
         );
     }
     Ok(if left { Exit::StoppedEarly } else { Exit::Done })
+}
+
+/// Polls Twilio in passes, `every` apart, until every created call has a final status or
+/// `stop` is set; true in the second place when some calls are still going on.
+pub(super) async fn until_every_call_ended(
+    campaign: &Campaign,
+    client: TwilioClient,
+    store: &Store,
+    stop: &Stop,
+    every: Duration,
+) -> anyhow::Result<(PassSummary, bool)> {
+    let poller = Poller::new(client, Recorder::new(store.clone(), campaign), campaign.cps);
+    let mut total = PassSummary::default();
+    loop {
+        let pass = poller.pass(now_ms(), u64::MAX, stop).await?;
+        total.polled += pass.polled;
+        total.ended += pass.ended;
+        total.errors += pass.errors;
+        let left = store
+            .awaiting_outcome(now_ms(), (i64::MIN, i64::MIN), 1)
+            .await?;
+        if left.is_empty() || stop.is_set() {
+            return Ok((total, !left.is_empty()));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait() => {}
+        }
+    }
 }

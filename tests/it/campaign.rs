@@ -316,3 +316,40 @@ async fn refused_credentials_stop_the_run_with_the_config_code() {
     assert_eq!(sandbox.stats().creates, 0);
     assert!(!out.stderr.contains("wrong-token") && !out.stdout.contains("wrong-token"));
 }
+
+/// The README's first command: the demo campaign end to end on the built-in sandbox.
+#[tokio::test]
+async fn the_demo_runs_a_whole_campaign_and_reports_how_the_calls_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let out = output(child).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    for expected in [
+        "import: 50 lines read, 46 new",
+        "summary: campaign \"demo\" finished",
+        "40 created, 6 failed, 0 unknown, 0 left",
+        "calls ended 40: completed",
+        "answered by human",
+        "error 21211",
+        "duplicate of line 4",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing {expected:?} in {}",
+            out.stdout
+        );
+    }
+    assert!(dir.path().join("demo.sqlite").exists());
+}
