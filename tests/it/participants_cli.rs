@@ -1,11 +1,10 @@
 //! `dialer participants …` end to end: the real binary against an in-process sandbox, read
 //! back through its stdout, stderr, exit code and the sandbox's own counters.
 
-use crate::support::campaign::{RunOutput, output};
+use crate::support::campaign::{RunOutput, dialer_at, output};
 use crate::support::sandbox::steady;
-use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
+use dialer::sandbox::{DEMO_ACCOUNT_SID, Sandbox, SandboxConfig};
 use dialer::twilio::Participant;
-use std::process::Stdio;
 
 const DONE: Option<i32> = Some(0);
 const ERROR: Option<i32> = Some(1);
@@ -17,22 +16,10 @@ async fn sandbox(config: SandboxConfig) -> Sandbox {
     Sandbox::start(config).await.expect("the sandbox starts")
 }
 
-/// `dialer participants ARGS…` aimed at `sandbox`, with its demo credentials and nothing else
-/// from the environment that could change what the binary does.
+/// `dialer participants ARGS…` aimed at `sandbox`.
 fn dialer(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"));
-    cmd.arg("participants")
-        .args(args)
-        .env("TWILIO_API_BASE", sandbox.base_url())
-        .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
-        .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
-        .env_remove("TWILIO_API_KEY")
-        .env_remove("TWILIO_API_SECRET")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut cmd = dialer_at(sandbox, &["participants"]);
+    cmd.args(args);
     cmd
 }
 

@@ -91,20 +91,8 @@ impl TestCampaign {
         name: &str,
         args: &[&str],
     ) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"));
-        cmd.arg(name)
-            .arg(&self.file)
-            .args(args)
-            .env("TWILIO_API_BASE", sandbox.base_url())
-            .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
-            .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
-            .env_remove("TWILIO_API_KEY")
-            .env_remove("TWILIO_API_SECRET")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = dialer_at(sandbox, &[name]);
+        cmd.arg(&self.file).args(args);
         cmd
     }
 
@@ -127,6 +115,24 @@ impl TestCampaign {
             .filter(|r| r.state == state)
             .count()
     }
+}
+
+/// `dialer ARGS…` aimed at `sandbox` with its demo credentials, and nothing else from the
+/// environment that could change what the binary does; output piped, killed when dropped.
+pub fn dialer_at(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"));
+    cmd.args(args)
+        .env("TWILIO_API_BASE", sandbox.base_url())
+        .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
+        .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
+        .env_remove("TWILIO_API_KEY")
+        .env_remove("TWILIO_API_SECRET")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
 }
 
 pub async fn output(child: tokio::process::Child) -> RunOutput {
