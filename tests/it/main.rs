@@ -6,6 +6,7 @@ mod helper_library;
 mod outcomes;
 mod participants_cli;
 mod prism;
+mod reliability;
 mod sandbox;
 mod security;
 mod support;
