@@ -79,7 +79,11 @@ pub async fn check_database(db: &Path) -> BTreeMap<String, StoredRow> {
         .fetch_all(&pool)
         .await
         .expect("foreign_key_check runs");
-    assert!(dangling.is_empty(), "{} attempts without a row", dangling.len());
+    assert!(
+        dangling.is_empty(),
+        "{} attempts without a row",
+        dangling.len()
+    );
     let migrated: Option<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'rows'")
             .fetch_optional(&pool)
@@ -114,7 +118,10 @@ pub async fn check_database(db: &Path) -> BTreeMap<String, StoredRow> {
     .fetch_all(&pool)
     .await
     .expect("consistency query runs");
-    assert!(broken.is_empty(), "rows disagree with their attempts: {broken:?}");
+    assert!(
+        broken.is_empty(),
+        "rows disagree with their attempts: {broken:?}"
+    );
     let shared_sids: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) - COUNT(DISTINCT call_sid) FROM rows WHERE state = 'created'",
     )

@@ -57,7 +57,11 @@ async fn runs_started_together_one_dials_the_other_exits_locked_every_time() {
 
     let stored = check_database(&campaign.db).await;
     assert_recorded_before_dialed(&sandbox, &stored);
-    assert!(stored.values().all(|r| r.state == "created" && r.attempts == 1));
+    assert!(
+        stored
+            .values()
+            .all(|r| r.state == "created" && r.attempts == 1)
+    );
     eprintln!(
         "overlap: {rounds} rounds of two runs started together, {} rows, {} creates, {:.1}s",
         stored.len(),

@@ -113,7 +113,11 @@ async fn an_unwritable_database_stops_the_run_before_anyone_is_dialed() {
     assert_clear_database_error(&out);
     assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
     let stored = check_database(&campaign.db).await;
-    assert!(stored.values().all(|r| r.state == "pending" && r.attempts == 0));
+    assert!(
+        stored
+            .values()
+            .all(|r| r.state == "pending" && r.attempts == 0)
+    );
 
     let read_only = std::fs::Permissions::from_mode(0o444);
     std::fs::set_permissions(&campaign.db, read_only).unwrap();
