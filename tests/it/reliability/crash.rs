@@ -71,7 +71,7 @@ async fn kill_9_at_random_instants_until_the_campaign_finishes_calls_everyone_ex
     assert_nobody_called_twice(&sandbox);
     assert_eq!(stats.creates_by_to.len(), rows, "every row was called");
     eprintln!(
-        "crash: {kills} kills ({mid_request} with a request in flight), {rows} rows, {} creates, {} requests, {:.1}s",
+        "crash: {kills} kills (leaving {mid_request} rows mid-request in all), {rows} rows, {} creates, {} requests, {:.1}s",
         stats.creates,
         stats.requests,
         started.elapsed().as_secs_f64()
