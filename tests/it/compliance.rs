@@ -8,7 +8,7 @@
 //! local hour is known exactly), so each test is open or closed by hours, never by seconds.
 
 use crate::support::campaign::{
-    RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+    TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
     until_creates,
 };
 use dialer::campaign::Campaign;
@@ -49,20 +49,6 @@ async fn fast_sandbox() -> Sandbox {
         ..sandbox_config()
     })
     .await
-}
-
-/// `dialer SUBCOMMAND ACTION CAMPAIGN.toml`, e.g. `campaign pause` or `report`.
-async fn dialer(campaign: &TestCampaign, args: &[&str]) -> RunOutput {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
-        .args(args)
-        .arg(&campaign.file)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("dialer starts");
-    output(child).await
 }
 
 fn was_called(sandbox: &Sandbox, to: &str) -> bool {
@@ -127,7 +113,7 @@ async fn numbers_on_a_do_not_call_list_never_reach_the_api_and_show_as_suppresse
     std::fs::write(campaign.dir.path().join("dnc.csv"), dnc).unwrap();
 
     let out = campaign.run(&sandbox, &[]).await;
-    let report = dialer(&campaign, &["report"]).await;
+    let report = campaign.manage(&["report"]).await;
 
     assert_eq!(out.code, DONE, "{out:?}");
     assert!(
@@ -151,10 +137,10 @@ async fn a_number_added_to_the_do_not_call_list_after_import_is_never_dialed() {
     let campaign = TestCampaign::new(30, &numbers(3), "[suppression]\nlists = [\"dnc.txt\"]\n");
     let dnc = campaign.dir.path().join("dnc.txt");
     std::fs::write(&dnc, "+14155550000\n").unwrap();
-    dialer(&campaign, &["campaign", "pause"]).await;
+    campaign.manage(&["campaign", "pause"]).await;
     let paused = campaign.run(&sandbox, &[]).await;
     std::fs::write(&dnc, "+14155550000\n+14155550001\n").unwrap();
-    dialer(&campaign, &["campaign", "resume"]).await;
+    campaign.manage(&["campaign", "resume"]).await;
 
     let out = campaign.run(&sandbox, &[]).await;
 
@@ -171,10 +157,10 @@ async fn a_paused_campaign_dials_nobody_until_it_is_resumed() {
     let sandbox = fast_sandbox().await;
     let campaign = TestCampaign::new(30, &numbers(3), "");
 
-    let pause = dialer(&campaign, &["campaign", "pause"]).await;
+    let pause = campaign.manage(&["campaign", "pause"]).await;
     let paused = campaign.run(&sandbox, &[]).await;
     let creates_while_paused = sandbox.stats().creates;
-    let resume = dialer(&campaign, &["campaign", "resume"]).await;
+    let resume = campaign.manage(&["campaign", "resume"]).await;
     let resumed = campaign.run(&sandbox, &[]).await;
 
     assert_eq!(pause.code, DONE, "{pause:?}");
@@ -193,7 +179,7 @@ async fn pausing_a_running_campaign_stops_it_taking_rows() {
     let child = campaign.command(&sandbox, &[]).spawn().unwrap();
     until_creates(&sandbox, 1).await;
 
-    let pause = dialer(&campaign, &["campaign", "pause"]).await;
+    let pause = campaign.manage(&["campaign", "pause"]).await;
     let out = output(child).await;
 
     assert_eq!(pause.code, DONE, "{pause:?}");
@@ -207,11 +193,11 @@ async fn pausing_a_running_campaign_stops_it_taking_rows() {
 async fn cancel_makes_every_pending_row_canceled_for_good() {
     let sandbox = fast_sandbox().await;
     let campaign = TestCampaign::new(30, &numbers(3), "");
-    dialer(&campaign, &["campaign", "pause"]).await;
+    campaign.manage(&["campaign", "pause"]).await;
     campaign.run(&sandbox, &[]).await;
 
-    let cancel = dialer(&campaign, &["campaign", "cancel"]).await;
-    let resume = dialer(&campaign, &["campaign", "resume"]).await;
+    let cancel = campaign.manage(&["campaign", "cancel"]).await;
+    let resume = campaign.manage(&["campaign", "resume"]).await;
     let after = campaign.run(&sandbox, &[]).await;
 
     assert_eq!(cancel.code, DONE, "{cancel:?}");

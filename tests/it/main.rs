@@ -7,6 +7,7 @@ mod outcomes;
 mod pacing;
 mod participants_cli;
 mod prism;
+mod reliability;
 mod sandbox;
 mod security;
 mod support;

@@ -101,6 +101,20 @@ impl TestCampaign {
         output(child).await
     }
 
+    /// `dialer ARGS CAMPAIGN.toml` with no credentials, e.g. `campaign pause` or `report`.
+    pub async fn manage(&self, args: &[&str]) -> RunOutput {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+            .args(args)
+            .arg(&self.file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dialer starts");
+        output(child).await
+    }
+
     pub async fn rows(&self) -> Vec<RowExport> {
         let store = Store::open(&self.db).await.expect("database opens");
         let rows = store.export_rows().await.expect("rows read");

@@ -1,0 +1,81 @@
+//! Every fault at once, at rates worse than a bad day at Twilio: 429s with Retry-After, 5xx,
+//! calls created whose answer is dropped, answers that hang past the client's timeout, and
+//! slow, uneven latency. Each row ends created once, failed with its reason, or unknown and
+//! reported; nobody is called twice.
+
+use super::{assert_recorded_before_dialed, check_database, scale};
+use crate::support::campaign::{
+    TestCampaign, assert_nobody_called_twice, numbers, sandbox, sandbox_config,
+};
+use dialer::domain::Cps;
+use dialer::sandbox::SandboxConfig;
+use std::time::Instant;
+
+#[tokio::test]
+async fn under_every_fault_at_once_each_row_ends_created_once_failed_or_reported_unknown() {
+    let rows = scale(40, 300);
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        share_429: 0.10,
+        share_5xx: 0.10,
+        share_drop: 0.03,
+        share_hang: 0.02,
+        // The campaign's client gives up after 1 s (see TestCampaign).
+        hang_ms: 3_000,
+        latency_ms: 250,
+        latency_jitter_ms: 150,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(rows), "");
+    let started = Instant::now();
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    let elapsed = started.elapsed();
+    let stats = sandbox.stats();
+    assert!(
+        stats.too_many_requests + stats.server_errors + stats.drops + stats.hangs > 0,
+        "faults were injected: {stats:?}"
+    );
+    assert_nobody_called_twice(&sandbox);
+    let stored = check_database(&campaign.db).await;
+    assert_recorded_before_dialed(&sandbox, &stored);
+    assert_eq!(stored.len(), rows);
+    let (mut created, mut failed, mut unknown) = (0, 0, 0);
+    for (to, row) in &stored {
+        let calls = stats.creates_by_to.get(to).copied().unwrap_or(0);
+        match row.state.as_str() {
+            "created" => {
+                assert_eq!(calls, 1, "{to} is created: Twilio has its one call");
+                created += 1;
+            }
+            "failed" => {
+                assert_eq!(calls, 0, "{to} failed although Twilio created its call");
+                assert!(
+                    row.last_message.as_deref().is_some_and(|m| !m.is_empty()),
+                    "{to} failed without a reason"
+                );
+                failed += 1;
+            }
+            "unknown" => unknown += 1,
+            other => panic!("{to} ended {other}: {out:?}"),
+        }
+    }
+    let summary = format!("{created} created, {failed} failed, {unknown} unknown");
+    assert!(out.stdout.contains(&summary), "reported: {}", out.stdout);
+    let expected_code = if failed + unknown == 0 { 0 } else { 3 };
+    assert_eq!(out.code, Some(expected_code), "{out:?}");
+    let create_requests: i64 = stored.values().map(|r| r.attempts).sum();
+    eprintln!(
+        "faults: {rows} rows: {summary} in {:.1}s; {} requests ({create_requests} creates sent, {} 429, {} 5xx, {} dropped, {} hung): {:.2} requests and {:.2} create requests per created call",
+        elapsed.as_secs_f64(),
+        stats.requests,
+        stats.too_many_requests,
+        stats.server_errors,
+        stats.drops,
+        stats.hangs,
+        stats.requests as f64 / created.max(1) as f64,
+        create_requests as f64 / created.max(1) as f64,
+    );
+}

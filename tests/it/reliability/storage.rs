@@ -1,0 +1,135 @@
+//! A database that cannot be written: the run stops with a clear error, and nobody is dialed
+//! whose attempt is not on disk.
+//!
+//! How the disk is filled: a file-size limit (RLIMIT_FSIZE, `ulimit -f` in a POSIX `sh`, which
+//! counts 512-byte blocks) on the dialer's process, with SIGXFSZ ignored so that a write past
+//! the limit fails with EFBIG as a write to a full disk fails with ENOSPC. It works for any
+//! user, root included, needs no mount and no hook in the dialer. SQLite reports EFBIG as a
+//! disk I/O error rather than "database or disk is full"; both are the same failed write to
+//! the dialer. Read-only by file mode is checked too, where the user's permissions are enforced
+//! (root ignores them; there, a limit of zero makes the database just as unwritable).
+
+#![cfg(unix)]
+
+use super::{assert_recorded_before_dialed, check_database};
+use crate::support::campaign::{
+    RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+};
+use dialer::domain::Cps;
+use dialer::sandbox::{Sandbox, SandboxConfig};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+
+const ERROR: Option<i32> = Some(1);
+const STOPPED_EARLY: Option<i32> = Some(4);
+
+/// `command` run under a file-size limit of `bytes` (rounded down to 512-byte blocks).
+fn with_file_size_limit(command: tokio::process::Command, bytes: u64) -> tokio::process::Command {
+    let inner = command.as_std();
+    let mut limited = tokio::process::Command::new("sh");
+    limited
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f {} && trap '' XFSZ && exec \"$0\" \"$@\"",
+            bytes / 512
+        ))
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => limited.env(key, value),
+            None => limited.env_remove(key),
+        };
+    }
+    limited
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    limited
+}
+
+/// A campaign of `rows` imported and closed cleanly (its WAL checkpointed away), not yet dialed.
+async fn imported(sandbox: &Sandbox, rows: usize) -> TestCampaign {
+    let campaign = TestCampaign::new(30, &numbers(rows), "");
+    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, Some(0));
+    let first = campaign.run(sandbox, &["-q"]).await;
+    assert_eq!(first.code, STOPPED_EARLY, "paused: {first:?}");
+    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, Some(0));
+    assert_eq!(sandbox.stats().requests, 0);
+    campaign
+}
+
+fn assert_clear_database_error(out: &RunOutput) {
+    assert_eq!(out.code, ERROR, "{out:?}");
+    assert!(
+        out.stderr.contains("database"),
+        "the error names the database: {}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_disk_that_fills_mid_run_stops_it_with_every_call_recorded_and_the_next_run_finishes() {
+    let rows = 60;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        latency_ms: 20,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = imported(&sandbox, rows).await;
+
+    // Room for the run's start and a few dozen commits in the WAL (each a few 4 KiB pages).
+    let mut full = with_file_size_limit(campaign.command(&sandbox, &[]), 256 * 1024);
+    let out = output(full.spawn().expect("sh starts")).await;
+
+    assert_clear_database_error(&out);
+    let created = sandbox.stats().creates as usize;
+    assert!(
+        created > 0 && created < rows,
+        "the disk filled mid-run ({created} of {rows} created): {out:?}"
+    );
+    let stored = check_database(&campaign.db).await;
+    assert_recorded_before_dialed(&sandbox, &stored);
+
+    let next = campaign.run(&sandbox, &[]).await;
+    assert_eq!(next.code, Some(0), "{next:?}");
+    assert_eq!(campaign.rows_in("created").await, rows);
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(sandbox.stats().creates as usize, rows);
+    eprintln!("storage: the disk filled after {created} of {rows} calls; the next run finished");
+}
+
+#[tokio::test]
+async fn an_unwritable_database_stops_the_run_before_anyone_is_dialed() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = imported(&sandbox, 5).await;
+
+    let mut no_room = with_file_size_limit(campaign.command(&sandbox, &[]), 0);
+    let out = output(no_room.spawn().expect("sh starts")).await;
+
+    assert_clear_database_error(&out);
+    assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
+    let stored = check_database(&campaign.db).await;
+    assert!(
+        stored
+            .values()
+            .all(|r| r.state == "pending" && r.attempts == 0)
+    );
+
+    let read_only = std::fs::Permissions::from_mode(0o444);
+    std::fs::set_permissions(&campaign.db, read_only).unwrap();
+    let enforced = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&campaign.db)
+        .is_err();
+    if enforced {
+        let out = campaign.run(&sandbox, &[]).await;
+        assert_clear_database_error(&out);
+        assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
+    } else {
+        eprintln!("storage: file modes are not enforced for this user; read-only by mode not run");
+    }
+}
