@@ -15,6 +15,10 @@ const CLEAR_MS: u64 = 100;
 const RISING_MS: u64 = 250;
 /// A backlog this long is drained by running a little under the estimated rate.
 const BACKLOG_MS: u64 = 1000;
+/// The share of 429/20429 answers in a tick that means the account's concurrency is saturated.
+/// A stray one (another tool's burst, or Twilio's own noise) is retried without slowing down:
+/// backing off on every single 429 makes the rate collapse under a small random share of them.
+const SATURATED_SHARE: f64 = 0.25;
 const DECREASE: f64 = 0.75;
 const DRAIN: f64 = 0.95;
 /// Calls per second added per tick while the queue is clear.
@@ -44,7 +48,8 @@ pub struct State {
 pub fn next_rate(rate: f64, ceiling: f64, now: Signals, state: &mut State) -> f64 {
     let tick = TICK.as_secs_f64();
     let slope = (now.max_queue_ms as f64 - state.before.max_queue_ms as f64) / 1000.0 / tick;
-    let next = if now.too_many_requests > 0 {
+    let refused = f64::from(now.too_many_requests);
+    let next = if refused > 0.0 && refused >= SATURATED_SHARE * (refused + f64::from(now.answers)) {
         rate * DECREASE
     } else if slope > 0.0 && now.max_queue_ms > RISING_MS {
         let sent = f64::from(now.answers) / tick;
@@ -160,12 +165,21 @@ mod tests {
     }
 
     #[test]
-    fn a_concurrency_refusal_backs_off_even_without_a_queue() {
+    fn concurrency_refusals_back_off_even_without_a_queue() {
         let now = Signals {
-            too_many_requests: 1,
+            too_many_requests: 2,
             ..signals(5, 0)
         };
         assert_eq!(next_rate(20.0, 30.0, now, &mut State::default()), 15.0);
+    }
+
+    #[test]
+    fn a_stray_refusal_among_many_answers_does_not_slow_down() {
+        let now = Signals {
+            too_many_requests: 1,
+            ..signals(14, 0)
+        };
+        assert_eq!(next_rate(20.0, 30.0, now, &mut State::default()), 20.25);
     }
 
     #[test]

@@ -27,11 +27,24 @@ pub enum StoreError {
     #[error("could not open the campaign database {path}: {cause}")]
     Open { path: String, cause: sqlx::Error },
     #[error("could not bring the campaign database up to date: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("campaign database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     #[error("corrupt value in the campaign database: {0}")]
     Corrupt(String),
+}
+
+// The cause is in the message already; as a `source` too, every error chain printed it twice.
+impl From<sqlx::Error> for StoreError {
+    fn from(cause: sqlx::Error) -> Self {
+        Self::Sql(cause)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(cause: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(cause)
+    }
 }
 
 #[derive(Clone)]
