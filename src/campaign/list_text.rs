@@ -1,0 +1,135 @@
+//! The list's bytes as the CSV reader should see them. The reader counts lines by LF only and
+//! reads an unclosed quote to the end of the file without a word; a spreadsheet's old-Mac
+//! export (CR line ends) would then put every record on line 1, and one stray quote would hide
+//! every line after it inside a single field. So each line end (CRLF, LF or a lone CR) reaches
+//! the reader as one LF, and the same pass follows the quoting to tell where a quote was left
+//! open.
+
+use std::io::{self, Read};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field's end, or the first of `""`.
+    QuoteInQuoted,
+}
+
+pub struct LineEnds<R> {
+    inner: R,
+    after_cr: bool,
+    quoting: Quoting,
+    line: u64,
+    last: u8,
+    quote_opened_on: u64,
+}
+
+impl<R: Read> LineEnds<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            after_cr: false,
+            quoting: Quoting::FieldStart,
+            line: 1,
+            last: 0,
+            quote_opened_on: 0,
+        }
+    }
+
+    /// Once everything is read: the line of a quote never closed, if any.
+    pub fn unclosed_quote(&self) -> Option<u64> {
+        (self.quoting == Quoting::Quoted).then_some(self.quote_opened_on)
+    }
+
+    /// The number of the last line read (a final line end starts no new line).
+    pub fn last_line(&self) -> u64 {
+        self.line - u64::from(self.last == b'\n' && self.line > 1)
+    }
+
+    fn follow(&mut self, b: u8) {
+        use Quoting::*;
+        self.quoting = match (self.quoting, b) {
+            (FieldStart, b'"') => {
+                self.quote_opened_on = self.line;
+                Quoted
+            }
+            (FieldStart | Unquoted | QuoteInQuoted, b',' | b'\n') => FieldStart,
+            (Quoted, b'"') => QuoteInQuoted,
+            (QuoteInQuoted, b'"') | (Quoted, _) => Quoted,
+            (FieldStart | Unquoted | QuoteInQuoted, _) => Unquoted,
+        };
+        if b == b'\n' {
+            self.line += 1;
+        }
+        self.last = b;
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            let mut kept = 0;
+            for i in 0..n {
+                let raw = buf[i];
+                let after_cr = std::mem::replace(&mut self.after_cr, raw == b'\r');
+                if raw == b'\n' && after_cr {
+                    continue;
+                }
+                let b = if raw == b'\r' { b'\n' } else { raw };
+                self.follow(b);
+                buf[kept] = b;
+                kept += 1;
+            }
+            // A read that only dropped the LF of a CRLF is not the end of the file.
+            if kept > 0 || n == 0 {
+                return Ok(kept);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `bytes` through `LineEnds`, `chunk` bytes at a time.
+    fn through(bytes: &[u8], chunk: usize) -> (Vec<u8>, Option<u64>, u64) {
+        struct Chunks<'a>(&'a [u8], usize);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut reader = LineEnds::new(Chunks(bytes, chunk));
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        (out, reader.unclosed_quote(), reader.last_line())
+    }
+
+    #[test]
+    fn every_kind_of_line_end_becomes_one_lf_whatever_the_chunking() {
+        for chunk in [1, 2, 3, 64] {
+            let (out, open, last) = through(b"a\r\nb\rc\nd\r\r\ne\r", chunk);
+            assert_eq!(out, b"a\nb\nc\nd\n\ne\n", "chunk {chunk}");
+            assert_eq!((open, last), (None, 6));
+        }
+    }
+
+    #[test]
+    fn a_quote_left_open_is_found_with_its_line_and_closed_ones_are_not() {
+        assert_eq!(through(b"to,n\n+1,\"open\n+2,x\n", 7).1, Some(2));
+        for closed in [
+            &b"to,n\n+1,\"a \"\"b\"\"\nc\"\n"[..],
+            b"to\n+1\"5\"\n",
+            b"\"a\"b,\"\"\n",
+        ] {
+            let shown = String::from_utf8_lossy(closed);
+            assert_eq!(through(closed, 5).1, None, "{shown:?}");
+        }
+    }
+}
