@@ -148,9 +148,7 @@ impl Campaign {
             path: shown.clone(),
             cause,
         })?;
-        // Windows editors may save a byte order mark: it is not part of the TOML.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let file: CampaignFile = toml::from_str(text).map_err(|cause| ConfigError::Syntax {
+        let file: CampaignFile = toml::from_str(&text).map_err(|cause| ConfigError::Syntax {
             path: shown.clone(),
             cause,
         })?;

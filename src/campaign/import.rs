@@ -109,6 +109,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             cause: e,
         })?
         .clone();
+    reader.get_mut().next_record_start();
     let columns = header_columns(&header).map_err(|reason| ImportError::Unusable {
         path: shown.clone(),
         reason,
@@ -146,7 +147,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                 break;
             }
         }
-        let line = record.position().map_or(line_before, csv::Position::line);
+        let line = reader.get_mut().next_record_start().unwrap_or(line_before);
         last_line = line;
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {

@@ -1,10 +1,12 @@
 //! The list's bytes as the CSV reader should see them. The reader counts lines by LF only and
 //! reads an unclosed quote to the end of the file without a word; a spreadsheet's old-Mac
 //! export (CR line ends) would then put every record on line 1, and one stray quote would hide
-//! every line after it inside a single field. So each line end (CRLF, LF or a lone CR) reaches
-//! the reader as one LF, and the same pass follows the quoting to tell where a quote was left
-//! open.
+//! every line after it inside a single field; and it numbers a record that follows blank lines
+//! by the first blank one. So each line end (CRLF, LF or a lone CR) reaches the reader as one
+//! LF, and the same pass follows the quoting as the reader does, to tell the line each record
+//! starts on and where a quote was left open.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,9 @@ pub struct LineEnds<R> {
     line: u64,
     last: u8,
     quote_opened_on: u64,
+    at_record_start: bool,
+    /// Lines of the records read ahead by the reader's buffer, in order.
+    record_starts: VecDeque<u64>,
 }
 
 impl<R: Read> LineEnds<R> {
@@ -34,7 +39,14 @@ impl<R: Read> LineEnds<R> {
             line: 1,
             last: 0,
             quote_opened_on: 0,
+            at_record_start: true,
+            record_starts: VecDeque::new(),
         }
+    }
+
+    /// The line the next record (the header first) starts on: call once per record read.
+    pub fn next_record_start(&mut self) -> Option<u64> {
+        self.record_starts.pop_front()
     }
 
     /// Once everything is read: the line of a quote never closed, if any.
@@ -49,6 +61,14 @@ impl<R: Read> LineEnds<R> {
 
     fn follow(&mut self, b: u8) {
         use Quoting::*;
+        // Blank lines between records are skipped, as the reader skips them.
+        if self.at_record_start && b != b'\n' {
+            self.record_starts.push_back(self.line);
+            self.at_record_start = false;
+        }
+        if b == b'\n' && self.quoting != Quoted {
+            self.at_record_start = true;
+        }
         self.quoting = match (self.quoting, b) {
             (FieldStart, b'"') => {
                 self.quote_opened_on = self.line;
@@ -95,7 +115,7 @@ mod tests {
     use super::*;
 
     /// Reads `bytes` through `LineEnds`, `chunk` bytes at a time.
-    fn through(bytes: &[u8], chunk: usize) -> (Vec<u8>, Option<u64>, u64) {
+    fn through(bytes: &[u8], chunk: usize) -> (Vec<u8>, Option<u64>, u64, Vec<u64>) {
         struct Chunks<'a>(&'a [u8], usize);
         impl Read for Chunks<'_> {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -108,16 +128,23 @@ mod tests {
         let mut reader = LineEnds::new(Chunks(bytes, chunk));
         let mut out = Vec::new();
         reader.read_to_end(&mut out).unwrap();
-        (out, reader.unclosed_quote(), reader.last_line())
+        let starts = std::iter::from_fn(|| reader.next_record_start()).collect();
+        (out, reader.unclosed_quote(), reader.last_line(), starts)
     }
 
     #[test]
     fn every_kind_of_line_end_becomes_one_lf_whatever_the_chunking() {
         for chunk in [1, 2, 3, 64] {
-            let (out, open, last) = through(b"a\r\nb\rc\nd\r\r\ne\r", chunk);
+            let (out, open, last, _) = through(b"a\r\nb\rc\nd\r\r\ne\r", chunk);
             assert_eq!(out, b"a\nb\nc\nd\n\ne\n", "chunk {chunk}");
             assert_eq!((open, last), (None, 6));
         }
+    }
+
+    #[test]
+    fn records_start_after_blank_lines_and_span_quoted_line_ends() {
+        let (_, _, _, starts) = through(b"h\n\n\r\na\n\"b\n\nc\"\n  \nd", 3);
+        assert_eq!(starts, [1, 4, 5, 8, 9]);
     }
 
     #[test]
