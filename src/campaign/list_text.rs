@@ -1,10 +1,10 @@
-//! The list's bytes as the CSV reader should see them. The reader counts lines by LF only and
-//! reads an unclosed quote to the end of the file without a word; a spreadsheet's old-Mac
-//! export (CR line ends) would then put every record on line 1, and one stray quote would hide
-//! every line after it inside a single field; and it numbers a record that follows blank lines
-//! by the first blank one. So each line end (CRLF, LF or a lone CR) reaches the reader as one
-//! LF, and the same pass follows the quoting as the reader does, to tell the line each record
-//! starts on and where a quote was left open.
+//! The list's bytes as the CSV reader should see them. Left to itself, the reader counts
+//! lines by LF only (an old-Mac CR-only export is all "line 1"), numbers a record from where
+//! the previous one ended (a record after a blank line, or after a CRLF, one line early), and
+//! reads a quote never closed to the end of the file without a word (every line after it
+//! hidden in one field). So each line end (CRLF, LF or a lone CR) reaches the reader as one LF,
+//! and the same pass follows the quoting as the reader does, to give the line each record
+//! starts on and the line of a quote left open.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
