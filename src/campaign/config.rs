@@ -23,7 +23,7 @@ pub enum ConfigError {
         key: String,
         rule: Invalid,
     },
-    #[error("{path}: [participant] {cause}")]
+    #[error("{path}: participant.{}: {cause}", param_key(&cause.param))]
     Param { path: String, cause: ParamError },
 }
 
@@ -215,6 +215,10 @@ impl Campaign {
                     })?;
             }
         }
+        defaults.check_alone().map_err(|cause| ConfigError::Param {
+            path: shown.clone(),
+            cause,
+        })?;
         if defaults.label.is_some() {
             return Err(invalid(
                 "participant.label",
@@ -290,6 +294,11 @@ impl Campaign {
     }
 }
 
+/// A `[participant]` key as the file spells it, from the parameter's wire name.
+fn param_key(wire: &str) -> &str {
+    ParticipantOptions::lookup(wire).map_or(wire, |name| name.snake)
+}
+
 /// A TOML value as the text a form parameter takes; arrays become space-separated lists.
 fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
     match value {
@@ -358,8 +367,15 @@ mod tests {
             ("cps = 31\n", "campaign.cps"),
             ("cps = 0\n", "campaign.cps"),
             ("cps = 5\nmax_attempts = 0\n", "campaign.max_attempts"),
-            ("cps = 5\n[participant]\ntimeout = 4\n", "invalid Timeout"),
+            (
+                "cps = 5\n[participant]\ntimeout = 4\n",
+                "participant.timeout: invalid Timeout",
+            ),
             ("cps = 5\n[participant]\nbeep = \"loud\"\n", "invalid Beep"),
+            (
+                "cps = 5\n[participant]\ncoaching = true\n",
+                "participant.call_sid_to_coach: invalid CallSidToCoach",
+            ),
             ("cps = 5\n[participant]\nno_such = 1\n", "no_such"),
             ("cps = 5\n[retry]\ninitial = \"soon\"\n", "retry.initial"),
             ("cps = 5\ncolour = \"red\"\n", "colour"),

@@ -4,6 +4,7 @@
 //! Re-importing is idempotent: rows already imported are recognised by their `to`.
 
 use super::config::Campaign;
+use super::list_text::LineEnds;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::{Inserted, NewRow, Store, StoreError};
 use crate::twilio::{CreateParticipant, ParticipantOptions};
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const BATCH: usize = 1000;
+const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -28,6 +30,14 @@ pub enum ImportError {
     Rejects { path: String, cause: csv::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ImportError {
+    /// The list is missing or unusable as a whole (exit 2: fix the list, nothing was dialed),
+    /// rather than a failure while reading or storing it.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Self::Open { .. } | Self::Unusable { .. })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,15 +77,30 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             reason,
         });
     }
+    if bytes_start.is_empty() {
+        let reason = "is empty: it needs at least a header line naming a `to` column".to_string();
+        return Err(ImportError::Unusable {
+            path: shown,
+            reason,
+        });
+    }
+    let mut file = std::fs::File::open(path).map_err(|cause| ImportError::Open {
+        path: shown.clone(),
+        cause,
+    })?;
+    if bytes_start.starts_with(UTF8_BOM) {
+        use std::io::Read;
+        let mut bom = [0u8; 3];
+        file.read_exact(&mut bom)
+            .map_err(|cause| ImportError::Open {
+                path: shown.clone(),
+                cause,
+            })?;
+    }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| ImportError::Read {
-            path: shown.clone(),
-            line: 1,
-            cause: e,
-        })?;
+        .from_reader(LineEnds::new(file));
     let header = reader
         .byte_headers()
         .map_err(|e| ImportError::Read {
@@ -84,6 +109,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             cause: e,
         })?
         .clone();
+    reader.get_mut().next_record_start();
     let columns = header_columns(&header).map_err(|reason| ImportError::Unusable {
         path: shown.clone(),
         reason,
@@ -99,15 +125,20 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     let mut rejects = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
     let mut zones = Vec::with_capacity(BATCH);
-    let mut record = csv::ByteRecord::new();
+    // Two buffers: the last record read stays in `record` after the end of the file.
+    let (mut record, mut next) = (csv::ByteRecord::new(), csv::ByteRecord::new());
+    let mut last_line = 0;
     loop {
+        // Flushed before reading, so the last record is still at hand when the file ends.
+        if batch.len() >= BATCH {
+            store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
+        }
         let line_before = reader.position().line();
-        match reader.read_byte_record(&mut record) {
+        match reader.read_byte_record(&mut next) {
             Ok(false) => break,
-            Ok(true) => {}
+            Ok(true) => std::mem::swap(&mut record, &mut next),
             Err(e) => {
-                // A malformed record (e.g. an unterminated quote): report it and stop reading,
-                // since the reader cannot tell where the next record starts.
+                // Only I/O fails here (the reader is flexible and reads bytes): stop reading.
                 rejects.push(Reject {
                     line: line_before,
                     reason: format!("unreadable CSV: {e}"),
@@ -116,7 +147,8 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                 break;
             }
         }
-        let line = record.position().map_or(line_before, csv::Position::line);
+        let line = reader.get_mut().next_record_start().unwrap_or(line_before);
+        last_line = line;
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {
             Ok((row, zone)) => {
@@ -129,8 +161,33 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                 raw: raw_text(&record),
             }),
         }
-        if batch.len() >= BATCH {
-            store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
+    }
+    if let Some(opened) = reader.get_ref().unclosed_quote() {
+        // The quote swallowed every line after it into the last record: refuse that record,
+        // whatever it held, so the swallowed lines are seen in the rejects.
+        let end = reader.get_ref().last_line();
+        if summary.records == 0 {
+            let reason = format!(
+                "has a quote opened on line {opened} that is never closed: its header runs to line {end}"
+            );
+            return Err(ImportError::Unusable {
+                path: shown,
+                reason,
+            });
+        }
+        let reason = format!(
+            "a quote opened on line {opened} is never closed: lines {opened} to {end} were read as one field"
+        );
+        if batch.last().is_some_and(|row| row.line == last_line) {
+            batch.pop();
+            zones.pop();
+            rejects.push(Reject {
+                line: last_line,
+                reason,
+                raw: raw_text(&record),
+            });
+        } else if let Some(last) = rejects.iter_mut().rev().find(|r| r.line == last_line) {
+            last.reason = reason;
         }
     }
     store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
@@ -236,10 +293,11 @@ fn parse_record(
     line: u64,
 ) -> Result<(NewRow, Option<String>), String> {
     if record.len() != width {
-        return Err(format!(
-            "has {} fields, the header has {width}",
-            record.len()
-        ));
+        let fields = match record.len() {
+            1 => "1 field".to_string(),
+            n => format!("{n} fields"),
+        };
+        return Err(format!("has {fields}, the header has {width}"));
     }
     let mut own = BTreeMap::new();
     let mut options = ParticipantOptions::default();

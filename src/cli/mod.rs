@@ -99,7 +99,13 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
         cause.is::<crate::twilio::credentials::CredentialsError>()
             || cause.is::<crate::twilio::ParamError>()
             || cause.is::<crate::campaign::config::ConfigError>()
-            || cause.is::<crate::campaign::import::ImportError>()
+            || cause
+                .downcast_ref::<crate::campaign::import::ImportError>()
+                .is_some_and(|e| e.is_bad_input())
+            || matches!(
+                cause.downcast_ref::<crate::campaign::run::RunError>(),
+                Some(crate::campaign::run::RunError::Import(e)) if e.is_bad_input()
+            )
     });
     let aborted = error.chain().any(|cause| {
         cause

@@ -25,3 +25,12 @@ impl Invalid {
         Self(rule.into())
     }
 }
+
+/// A refused value as a message shows it: quoted, and cut after 40 characters, so that a
+/// huge CSV cell does not become a huge error line.
+pub fn quoted(raw: &str) -> String {
+    match raw.char_indices().nth(40) {
+        Some((end, _)) => format!("{:?}…", &raw[..end]),
+        None => format!("{raw:?}"),
+    }
+}

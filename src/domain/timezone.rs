@@ -67,7 +67,8 @@ pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<String>
     if let Some(name) = column.map(str::trim).filter(|n| !n.is_empty()) {
         let zone = TimeZone::get(name).map_err(|_| {
             Invalid(format!(
-                "is not an IANA time zone (e.g. Europe/Paris): {name:?}"
+                "is not an IANA time zone (e.g. Europe/Paris): {}",
+                super::quoted(name)
             ))
         })?;
         return Ok(Some(zone.iana_name().unwrap_or(name).to_owned()));

@@ -225,12 +225,18 @@ form_params!(
 impl ParticipantOptions {
     /// Rules between parameters, from the resource's documentation.
     pub fn check(&self, to: &Endpoint) -> Result<(), ParamError> {
-        check_coaching(self.coaching, self.call_sid_to_coach.as_ref())?;
         if let Some(caller_id) = &self.caller_id {
             caller_id
                 .check_pairing(to)
                 .map_err(|e| ParamError::new("CallerId", e))?;
         }
+        self.check_alone()
+    }
+
+    /// The rules between parameters that do not depend on `To`: a campaign's defaults must
+    /// keep them on their own, as every row inherits them.
+    pub fn check_alone(&self) -> Result<(), ParamError> {
+        check_coaching(self.coaching, self.call_sid_to_coach.as_ref())?;
         let has_amd_tuning = self.machine_detection_timeout.is_some()
             || self.machine_detection_speech_threshold.is_some()
             || self.machine_detection_speech_end_threshold.is_some()

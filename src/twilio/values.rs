@@ -2,7 +2,7 @@
 //! a form body gives, refusing what Twilio documents as invalid, and writes itself back as the
 //! wire text. One trait, so a parameter table can treat every field alike.
 
-use crate::domain::{ByocSid, CallSid, Caller, Invalid};
+use crate::domain::{ByocSid, CallSid, Caller, Invalid, quoted};
 use std::fmt;
 
 pub trait ParamValue: Sized {
@@ -16,7 +16,10 @@ impl ParamValue for bool {
         match raw.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(true),
             "false" => Ok(false),
-            _ => Err(Invalid(format!("must be true or false, got {raw:?}"))),
+            _ => Err(Invalid(format!(
+                "must be true or false, got {}",
+                quoted(raw)
+            ))),
         }
     }
     fn wire_values(&self) -> Vec<String> {
@@ -38,7 +41,8 @@ impl<const MIN: i64, const MAX: i64> ParamValue for Bounded<MIN, MAX> {
     fn parse_param(raw: &str) -> Result<Self, Invalid> {
         let n: i64 = raw.trim().parse().map_err(|_| {
             Invalid(format!(
-                "must be a whole number from {MIN} to {MAX}, got {raw:?}"
+                "must be a whole number from {MIN} to {MAX}, got {}",
+                quoted(raw)
             ))
         })?;
         if (MIN..=MAX).contains(&n) {
@@ -65,11 +69,16 @@ impl CallbackUrl {
 impl ParamValue for CallbackUrl {
     fn parse_param(raw: &str) -> Result<Self, Invalid> {
         let raw = raw.trim();
-        let url = url::Url::parse(raw)
-            .map_err(|e| Invalid(format!("must be an absolute URL ({e}), got {raw:?}")))?;
+        let url = url::Url::parse(raw).map_err(|e| {
+            Invalid(format!(
+                "must be an absolute URL ({e}), got {}",
+                quoted(raw)
+            ))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Invalid(format!(
-                "must be an http:// or https:// URL, got {raw:?}"
+                "must be an http:// or https:// URL, got {}",
+                quoted(raw)
             )));
         }
         Ok(Self(raw.to_owned()))
@@ -175,7 +184,11 @@ fn parse_word<W: WireWord>(raw: &str) -> Result<W, Invalid> {
         .map(|(v, _)| *v)
         .ok_or_else(|| {
             let words: Vec<&str> = W::ALL.iter().map(|(_, w)| *w).collect();
-            Invalid(format!("must be one of {}, got {raw:?}", words.join(", ")))
+            Invalid(format!(
+                "must be one of {}, got {}",
+                words.join(", "),
+                quoted(raw)
+            ))
         })
 }
 

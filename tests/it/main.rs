@@ -1,5 +1,6 @@
 //! All integration tests build into this one binary.
 
+mod bad_input;
 mod campaign;
 mod compliance;
 mod helper_library;
