@@ -8,4 +8,5 @@ mod participants_cli;
 mod prism;
 mod sandbox;
 mod security;
+mod store;
 mod support;
