@@ -36,9 +36,10 @@ async fn main() -> anyhow::Result<()> {
     println!("  run with: cargo bench --bench adaptive");
     println!();
     println!(
-        "{:<9} {:>8} {:>11} {:>10} {:>10} {:>10} {:>11}  sent/s by {} s",
+        "{:<9} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10} {:>11}  sent/s by {} s",
         "adaptive",
         "creates",
+        "refused",
         "sent/s",
         "last 15 s",
         "queue p50",
@@ -51,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         print_row(adaptive, &stats);
     }
     println!();
+    println!("refused: answers that were errors, by HTTP status (e.g. 400: conference full)");
     println!("sent/s: creates arriving at the sandbox per second, first to last arrival");
     println!("last 15 s: the same over the last 15 s of dialing, once adaptation has settled");
     println!(
@@ -115,9 +117,10 @@ fn print_row(adaptive: bool, stats: &SandboxStats) {
     }
     let q = &stats.queue_time_ms;
     println!(
-        "{:<9} {:>8} {:>11.1} {:>10.1} {:>7} ms {:>7} ms {:>8} ms  {}",
+        "{:<9} {:>8} {:>8} {:>11.1} {:>10.1} {:>7} ms {:>7} ms {:>8} ms  {}",
         adaptive,
         stats.creates,
+        refused(stats),
         common::achieved_rate(&arrivals),
         steady as f64 / STEADY.as_secs_f64(),
         q.p50,
@@ -125,4 +128,19 @@ fn print_row(adaptive: bool, stats: &SandboxStats) {
         q.max,
         steps.join(" ")
     );
+}
+
+/// Error answers by HTTP status, e.g. `400×12`; `0` when none.
+fn refused(stats: &SandboxStats) -> String {
+    let errors: Vec<String> = stats
+        .responses_by_status
+        .iter()
+        .filter(|(status, _)| **status >= 400)
+        .map(|(status, n)| format!("{status}×{n}"))
+        .collect();
+    if errors.is_empty() {
+        "0".to_owned()
+    } else {
+        errors.join(" ")
+    }
 }
