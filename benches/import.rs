@@ -108,7 +108,10 @@ fn print_table(table: &[Measured]) {
     );
     for m in table {
         let (baseline, peak) = match m.memory {
-            Some(mem) => (megabytes(mem.baseline_kb), megabytes(mem.peak_kb)),
+            Some(mem) => (
+                common::megabytes(mem.baseline_kb),
+                common::megabytes(mem.peak_kb),
+            ),
             None => ("-".to_owned(), "-".to_owned()),
         };
         println!(
@@ -135,10 +138,6 @@ fn print_notes(peak_resets: bool, sqlite3_skipped: Option<String>) {
     } else {
         println!("the peak could not be reset: each peak is the process's highest so far");
     }
-}
-
-fn megabytes(kb: u64) -> String {
-    format!("{:.1} MB", kb as f64 / 1024.0)
 }
 
 /// Writes the list and its campaign file; not part of any measurement.
@@ -187,16 +186,17 @@ async fn measured_import(
     store: &Store,
 ) -> anyhow::Result<(ImportSummary, Duration, Option<Memory>)> {
     reset_peak_rss();
-    let baseline_kb = status_kb("VmRSS");
+    let baseline_kb = common::status_kb("self", "VmRSS");
     let started = Instant::now();
     let summary = import::import(campaign, store).await?;
     let time = started.elapsed();
-    let memory = baseline_kb
-        .zip(status_kb("VmHWM"))
-        .map(|(baseline_kb, peak_kb)| Memory {
-            baseline_kb,
-            peak_kb,
-        });
+    let memory =
+        baseline_kb
+            .zip(common::status_kb("self", "VmHWM"))
+            .map(|(baseline_kb, peak_kb)| Memory {
+                baseline_kb,
+                peak_kb,
+            });
     Ok((summary, time, memory))
 }
 
@@ -254,13 +254,4 @@ fn sqlite3_count(db: &Path) -> String {
 /// Resets this process's VmHWM to its current RSS (Linux 4.0+); false where not possible.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// A `kB` line of `/proc/self/status`, e.g. `VmRSS` or `VmHWM`; `None` off Linux.
-fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }

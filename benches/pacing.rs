@@ -15,9 +15,8 @@ use dialer::campaign::Campaign;
 use dialer::campaign::progress::Progress;
 use dialer::campaign::run::{self, RunResult};
 use dialer::campaign::stop::Stop;
-use dialer::domain::{AccountSid, Cps};
-use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig, SandboxStats};
-use dialer::twilio::{ClientConfig, Credentials, TwilioClient};
+use dialer::domain::Cps;
+use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -145,7 +144,7 @@ async fn measure(cps: u32, jitter_ms: u64) -> anyhow::Result<PacingFigures> {
     let sandbox = Sandbox::start(sandbox_config(Cps::new(cps)?, jitter_ms)).await?;
     // The sandbox's arrival times count from its start: this is the same instant, within µs.
     let sandbox_started = Instant::now();
-    let client = client_for(&sandbox)?;
+    let client = common::client_for(&sandbox)?;
     let started = Instant::now();
     let result = run::run(
         &campaign,
@@ -177,19 +176,6 @@ fn sandbox_config(cps: Cps, jitter_ms: u64) -> SandboxConfig {
     }
 }
 
-fn client_for(sandbox: &Sandbox) -> anyhow::Result<TwilioClient> {
-    Ok(TwilioClient::new(
-        ClientConfig {
-            api_base: url::Url::parse(&sandbox.base_url())?,
-            ..ClientConfig::default()
-        },
-        Credentials::with_auth_token(
-            AccountSid::parse(DEMO_ACCOUNT_SID)?,
-            DEMO_AUTH_TOKEN.to_owned().into(),
-        ),
-    )?)
-}
-
 /// When the run started and ended, on the sandbox's clock (since it started).
 struct RunSpan {
     started: Duration,
@@ -211,8 +197,8 @@ fn figures(
         cps,
         rows,
         created: result.counts.created,
-        rate_share_of_cps: achieved_rate(&arrivals) / f64::from(cps),
-        max_in_any_second: max_in_window(&arrivals, WINDOW_MS),
+        rate_share_of_cps: common::achieved_rate(&arrivals) / f64::from(cps),
+        max_in_any_second: common::max_in_window(&arrivals, WINDOW_MS),
         queue_p50_ms: stats.queue_time_ms.p50,
         queue_p99_ms: stats.queue_time_ms.p99,
         queue_max_ms: stats.queue_time_ms.max,
@@ -220,27 +206,4 @@ fn figures(
         after_last_create: run.ended.saturating_sub(last),
         wall: run.ended - run.started,
     }
-}
-
-/// Creates per second from the first to the last arrival (`sorted`, in ms).
-fn achieved_rate(sorted: &[u64]) -> f64 {
-    match (sorted.first(), sorted.last()) {
-        (Some(first), Some(last)) if last > first => {
-            (sorted.len() - 1) as f64 / ((last - first) as f64 / 1_000.0)
-        }
-        _ => 0.0,
-    }
-}
-
-/// The most arrivals (`sorted`, in ms) in any window `[t, t + window_ms)`.
-fn max_in_window(sorted: &[u64], window_ms: u64) -> usize {
-    let mut end = 0;
-    let mut most = 0;
-    for (start, first) in sorted.iter().enumerate() {
-        while end < sorted.len() && sorted[end] < first + window_ms {
-            end += 1;
-        }
-        most = most.max(end - start);
-    }
-    most
 }

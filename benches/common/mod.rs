@@ -1,6 +1,11 @@
-//! What both benchmarks share: a campaign file and a generated list in a temporary folder,
-//! written the way a user would write them.
+//! What the benchmarks share: a campaign file and a generated list in a temporary folder,
+//! written the way a user would write them, a client for an in-process sandbox, the arrival
+//! figures read from the sandbox, and peak memory read from `/proc`. Each benchmark uses a
+//! part of it.
+#![allow(dead_code)]
 
+use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox};
+use dialer::twilio::{ClientConfig, Credentials, TwilioClient};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -10,10 +15,15 @@ pub const LIST_FILE: &str = "list.csv";
 
 /// Writes `campaign.toml` (list `list.csv`, database beside it) and returns its path.
 pub fn write_campaign(dir: &Path, cps: u32) -> std::io::Result<PathBuf> {
+    write_campaign_with(dir, cps, "")
+}
+
+/// The same campaign file with `extra` TOML (whole tables, e.g. `[pacing]`) after it.
+pub fn write_campaign_with(dir: &Path, cps: u32, extra: &str) -> std::io::Result<PathBuf> {
     let file = dir.join("campaign.toml");
     let campaign = format!(
         "[campaign]\nname = \"bench\"\nlist = \"{LIST_FILE}\"\nconference = \"BenchRoom\"\n\
-         from = \"+15017122661\"\ncps = {cps}\n"
+         from = \"+15017122661\"\ncps = {cps}\n{extra}"
     );
     std::fs::write(&file, campaign)?;
     Ok(file)
@@ -39,4 +49,55 @@ pub fn write_list(dir: &Path, rows: u64) -> std::io::Result<PathBuf> {
 /// A per-row `timeout` from 20 to 59 seconds, so every row carries a parameter of its own.
 fn ring_timeout_secs(index: u64) -> u64 {
     20 + index % 40
+}
+
+/// A client for `sandbox`'s account, with the sandbox's auth token.
+pub fn client_for(sandbox: &Sandbox) -> anyhow::Result<TwilioClient> {
+    Ok(TwilioClient::new(
+        ClientConfig {
+            api_base: url::Url::parse(&sandbox.base_url())?,
+            ..ClientConfig::default()
+        },
+        Credentials::with_auth_token(
+            sandbox.config().account_sid.clone(),
+            DEMO_AUTH_TOKEN.to_owned().into(),
+        ),
+    )?)
+}
+
+/// Creates per second from the first to the last arrival (`sorted`, in ms).
+pub fn achieved_rate(sorted: &[u64]) -> f64 {
+    match (sorted.first(), sorted.last()) {
+        (Some(first), Some(last)) if last > first => {
+            (sorted.len() - 1) as f64 / ((last - first) as f64 / 1_000.0)
+        }
+        _ => 0.0,
+    }
+}
+
+/// The most arrivals (`sorted`, in ms) in any window `[t, t + window_ms)`.
+pub fn max_in_window(sorted: &[u64], window_ms: u64) -> usize {
+    let mut end = 0;
+    let mut most = 0;
+    for (start, first) in sorted.iter().enumerate() {
+        while end < sorted.len() && sorted[end] < first + window_ms {
+            end += 1;
+        }
+        most = most.max(end - start);
+    }
+    most
+}
+
+/// A `kB` line of `/proc/<pid>/status` (`"self"` for this process), e.g. `VmRSS` or
+/// `VmHWM` (the peak); `None` off Linux or once the process is gone.
+pub fn status_kb(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+pub fn megabytes(kb: u64) -> String {
+    format!("{:.1} MB", kb as f64 / 1024.0)
 }

@@ -11,4 +11,5 @@ mod prism;
 mod reliability;
 mod sandbox;
 mod security;
+mod store;
 mod support;
