@@ -9,12 +9,14 @@ pub mod control;
 mod outcomes;
 mod report;
 mod rows;
+mod unresolved;
 
 pub use outcomes::{
     AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
 };
 pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
-pub use rows::{Claimed, Inserted, NewRow, Outcome, RowState, Unresolved};
+pub use rows::{Claimed, Inserted, NewRow, Outcome, RowState};
+pub use unresolved::Unresolved;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
