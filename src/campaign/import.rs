@@ -4,9 +4,10 @@
 //! Re-importing is idempotent: rows already imported are recognised by their `to`.
 
 use super::config::Campaign;
+use super::list_fingerprint;
 use super::list_text::LineEnds;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
-use crate::store::{Inserted, NewRow, Store, StoreError};
+use crate::store::{FinishedImport, Inserted, NewRow, Reject, Store, StoreError};
 use crate::twilio::{CreateParticipant, ParticipantOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,14 +50,8 @@ pub struct ImportSummary {
     pub rejected: u64,
     pub rejects_file: Option<PathBuf>,
     pub ignored_columns: Vec<String>,
-}
-
-/// A refused line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub line: u64,
-    pub reason: String,
-    pub raw: String,
+    /// The list and the campaign were as the last complete import read them: not read again.
+    pub unchanged: bool,
 }
 
 /// Columns dialer itself reads besides Twilio's parameters.
@@ -66,6 +61,15 @@ const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"]
 pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
     let path = &campaign.list;
     let shown = path.display().to_string();
+    let fingerprint = list_fingerprint::of(campaign).map_err(|cause| ImportError::Open {
+        path: shown.clone(),
+        cause,
+    })?;
+    if let Some(last) = store.last_import().await?
+        && last.fingerprint == fingerprint
+    {
+        return unchanged(campaign, store, last).await;
+    }
     let bytes_start = first_bytes(path).map_err(|cause| ImportError::Open {
         path: shown.clone(),
         cause,
@@ -193,16 +197,45 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
-    let stored: Vec<(u64, String, String)> = rejects
-        .iter()
-        .map(|r| (r.line, r.reason.clone(), r.raw.clone()))
-        .collect();
-    store.replace_rejects(&stored).await?;
-    summary.rejects_file = write_rejects(path, &rejects)?;
-    for reject in &rejects {
+    let finished = FinishedImport {
+        fingerprint,
+        records: summary.records,
+        accepted: summary.new + summary.already_imported,
+        duplicates: summary.duplicates,
+        ignored_columns: summary.ignored_columns.clone(),
+    };
+    store.finish_import(&finished, &rejects).await?;
+    summary.rejects_file = report_rejects(path, &rejects)?;
+    Ok(summary)
+}
+
+/// The list and the campaign are as the last complete import read them: every row it
+/// accepted is in the store, so the list is not read again; its rejects are reported again.
+async fn unchanged(
+    campaign: &Campaign,
+    store: &Store,
+    last: FinishedImport,
+) -> Result<ImportSummary, ImportError> {
+    let rejects = store.rejects().await?;
+    Ok(ImportSummary {
+        records: last.records,
+        new: 0,
+        already_imported: last.accepted,
+        duplicates: last.duplicates,
+        rejected: rejects.len() as u64 - last.duplicates,
+        rejects_file: report_rejects(&campaign.list, &rejects)?,
+        ignored_columns: last.ignored_columns,
+        unchanged: true,
+    })
+}
+
+/// Each reject on stderr with its line, and all of them in the rejects file.
+fn report_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
+    let shown = list.display();
+    for reject in rejects {
         eprintln!("dialer: {}:{}: {}", shown, reject.line, reject.reason);
     }
-    Ok(summary)
+    write_rejects(list, rejects)
 }
 
 async fn store_batch(

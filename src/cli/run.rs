@@ -62,10 +62,17 @@ pub async fn execute(
     let started = Instant::now();
     let result = run::run(campaign, client, stop, progress.clone(), |import, counts| {
         if !quiet {
-            println!(
-                "import: {} lines read, {} new, {} already imported, {} rejected, {} duplicates",
-                import.records, import.new, import.already_imported, import.rejected, import.duplicates
-            );
+            if import.unchanged {
+                println!(
+                    "import: list unchanged since its last import ({} lines, {} imported, {} rejected, {} duplicates): not read again",
+                    import.records, import.already_imported, import.rejected, import.duplicates
+                );
+            } else {
+                println!(
+                    "import: {} lines read, {} new, {} already imported, {} rejected, {} duplicates",
+                    import.records, import.new, import.already_imported, import.rejected, import.duplicates
+                );
+            }
             if !import.ignored_columns.is_empty() {
                 eprintln!("dialer: ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
             }

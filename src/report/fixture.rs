@@ -1,7 +1,7 @@
 //! A campaign database with a line in every state, built through the store's own API, for
 //! the report's and the export's tests.
 
-use crate::store::{NewRow, Outcome, Store, now_ms};
+use crate::store::{FinishedImport, NewRow, Outcome, Reject, Store, now_ms};
 use tempfile::TempDir;
 
 pub struct Fixture {
@@ -29,18 +29,25 @@ pub async fn campaign_in_every_state() -> Fixture {
         .collect();
     store.import_rows(&rows).await.unwrap();
     let rejects = [
-        (
-            11,
-            "duplicate of line 2: +15…02 is dialed once".to_owned(),
-            phone(2),
-        ),
-        (
-            12,
-            "invalid to: must be E.164".to_owned(),
-            "12345,Bob".to_owned(),
-        ),
+        Reject {
+            line: 11,
+            reason: "duplicate of line 2: +15…02 is dialed once".to_owned(),
+            raw: phone(2),
+        },
+        Reject {
+            line: 12,
+            reason: "invalid to: must be E.164".to_owned(),
+            raw: "12345,Bob".to_owned(),
+        },
     ];
-    store.replace_rejects(&rejects).await.unwrap();
+    let import = FinishedImport {
+        fingerprint: "fixture".into(),
+        records: 11,
+        accepted: 9,
+        duplicates: 1,
+        ignored_columns: Vec::new(),
+    };
+    store.finish_import(&import, &rejects).await.unwrap();
     let outcomes = [
         created(100),
         created(200),

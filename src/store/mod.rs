@@ -6,11 +6,13 @@
 //! was sent) or a `dialing` row that the next run reconciles with Twilio before any re-dial.
 
 pub mod control;
+mod list_import;
 mod outcomes;
 mod report;
 mod rows;
 mod unresolved;
 
+pub use list_import::{FinishedImport, Reject};
 pub use outcomes::{
     AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
 };

@@ -148,25 +148,6 @@ impl Store {
         Ok(results)
     }
 
-    /// Replaces the recorded rejects with this import's.
-    pub async fn replace_rejects(
-        &self,
-        rejects: &[(u64, String, String)],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM rejects").execute(&mut *tx).await?;
-        for (line, reason, raw) in rejects {
-            sqlx::query("INSERT OR REPLACE INTO rejects (line, reason, raw) VALUES (?, ?, ?)")
-                .bind(*line as i64)
-                .bind(reason)
-                .bind(raw)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// After a crash, a `dialing` row's request may have reached Twilio: it must be
     /// reconciled, never simply re-dialed. Only called while holding the campaign lock.
     pub async fn mark_orphans_unknown(&self) -> Result<u64, StoreError> {

@@ -112,6 +112,49 @@ async fn a_list_that_grows_between_runs_dials_only_the_new_rows() {
 }
 
 #[tokio::test]
+async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, "to\n+14155550001\n12345\n+14155550001\n", "");
+    let first = campaign.run(&sandbox, &[]).await;
+    assert!(first.stdout.contains("3 lines read, 1 new"), "{first:?}");
+    let rejects_file = campaign.dir.path().join("list.rejects.csv");
+    std::fs::remove_file(&rejects_file).unwrap();
+
+    let again = campaign.run(&sandbox, &[]).await;
+
+    assert!(
+        again.stdout.contains(
+            "import: list unchanged since its last import (3 lines, 1 imported, 1 rejected, 1 duplicates): not read again"
+        ),
+        "{again:?}"
+    );
+    assert!(
+        again.stderr.contains("list.csv:3: invalid to")
+            && again.stderr.contains("list.csv:4: duplicate of line 2"),
+        "{}",
+        again.stderr
+    );
+    let rejects = std::fs::read_to_string(&rejects_file).expect("rejects file written again");
+    assert_eq!(rejects.lines().count(), 3, "{rejects}");
+
+    // A change to the campaign (here its CPS) or to the list reads the whole list again.
+    let file = std::fs::read_to_string(&campaign.file).unwrap();
+    std::fs::write(&campaign.file, file.replace("cps = 30", "cps = 20")).unwrap();
+    let edited = campaign.run(&sandbox, &[]).await;
+    assert!(
+        edited
+            .stdout
+            .contains("3 lines read, 0 new, 1 already imported"),
+        "{edited:?}"
+    );
+    campaign.append("+14155550005\n");
+    let grown = campaign.run(&sandbox, &[]).await;
+    assert!(grown.stdout.contains("4 lines read, 1 new"), "{grown:?}");
+    assert_eq!(sandbox.stats().creates, 2);
+    assert_nobody_called_twice(&sandbox);
+}
+
+#[tokio::test]
 async fn rows_refused_with_429_or_5xx_are_retried_until_created_once() {
     let sandbox = sandbox(SandboxConfig {
         cps: Cps::new(30).unwrap(),
