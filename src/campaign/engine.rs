@@ -1,6 +1,7 @@
 //! The dial loop. For each due row: wait for a pacing slot and an in-flight permit, claim the
 //! row (its attempt is committed before the request leaves), send Create Participant, record
-//! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial.
+//! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial,
+//! by checks that run beside the dialing so that a batch of them does not stall the pace.
 
 use super::adaptive::Adaptive;
 use super::config::Campaign;
@@ -11,7 +12,7 @@ use super::reconcile::{self, Resolution};
 use super::retry;
 use super::stop::{Stop, StopReason};
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Label};
-use crate::store::{Claimed, Outcome, Store, StoreError, now_ms};
+use crate::store::{Claimed, Outcome, Store, StoreError, Unresolved, now_ms};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
 use crate::twilio::{ApiError, CreateParticipant, Disposition, ParamError, TwilioClient};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -41,10 +42,13 @@ pub struct Engine {
     pub progress: Arc<Progress>,
 }
 
-/// Rows in doubt that this run could not check, and how often each was tried.
+/// This run's checks of rows in doubt: those under way, those it gave up on (parked for the
+/// next run), and how often each was tried.
 #[derive(Default)]
-struct Parked {
-    rows: HashSet<i64>,
+struct Checks {
+    running: JoinSet<(Unresolved, Resolution)>,
+    checking: HashSet<i64>,
+    parked: HashSet<i64>,
     tries: HashMap<i64, u32>,
 }
 
@@ -65,22 +69,28 @@ impl Engine {
         }
         let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
         let mut in_flight = JoinSet::new();
-        let mut parked = Parked::default();
+        let mut checks = Checks::default();
         loop {
             while in_flight.try_join_next().is_some() {}
+            while let Some(Ok((row, resolution))) = checks.running.try_join_next() {
+                self.settle(&mut checks, row, resolution).await?;
+            }
             if self.stop.is_set() {
                 break;
             }
-            self.reconcile_due(&mut parked).await?;
+            self.start_checks(&permits, &mut checks).await?;
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
             let Some(claimed) = self.store.claim_next().await? else {
                 drop(permit);
-                if in_flight.is_empty() && self.nothing_left(&parked).await? {
+                if in_flight.is_empty()
+                    && checks.running.is_empty()
+                    && self.nothing_left(&checks).await?
+                {
                     break;
                 }
-                self.idle(&mut in_flight).await;
+                self.idle(&mut in_flight, &mut checks).await?;
                 continue;
             };
             // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
@@ -108,6 +118,11 @@ impl Engine {
                 drop(permit);
             });
         }
+        while let Some(done) = checks.running.join_next().await {
+            if let Ok((row, resolution)) = done {
+                self.settle(&mut checks, row, resolution).await?;
+            }
+        }
         while in_flight.join_next().await.is_some() {}
         Ok(match self.stop.reason() {
             Some(reason) => Ending::Stopped(reason),
@@ -115,62 +130,104 @@ impl Engine {
         })
     }
 
-    /// Called with nothing in flight, so no row of this run is `dialing`.
-    async fn nothing_left(&self, parked: &Parked) -> Result<bool, StoreError> {
+    /// Called with nothing in flight, so no row of this run is `dialing` or being checked.
+    async fn nothing_left(&self, checks: &Checks) -> Result<bool, StoreError> {
         // Recycled rows wait for a later run; retries are waited for.
         Ok(self.store.next_retry_at().await?.is_none()
-            && self.store.unknown_count().await? as usize <= parked.rows.len())
+            && self.store.unknown_count().await? as usize <= checks.parked.len())
     }
 
-    async fn idle(&self, in_flight: &mut JoinSet<()>) {
+    async fn idle(
+        &self,
+        in_flight: &mut JoinSet<()>,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
         tokio::select! {
             _ = tokio::time::sleep(IDLE_POLL) => {}
             _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = checks.running.join_next(), if !checks.running.is_empty() => {
+                if let Ok((row, resolution)) = done {
+                    self.settle(checks, row, resolution).await?;
+                }
+            }
             _ = self.stop.wait() => {}
         }
+        Ok(())
     }
 
-    async fn reconcile_due(&self, parked: &mut Parked) -> Result<(), StoreError> {
-        for row in self.store.due_unresolved(64).await? {
-            if parked.rows.contains(&row.row_id) || self.stop.is_set() {
+    /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
+    /// holds an in-flight permit (it is an API request too) but no pacing slot.
+    async fn start_checks(
+        &self,
+        permits: &Arc<Semaphore>,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
+        let limit = (self.campaign.max_in_flight + 64) as i64;
+        for row in self.store.due_unresolved(limit).await? {
+            if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
                 continue;
             }
-            match reconcile::resolve(&self.client, &self.store, &self.campaign, &row).await {
-                Resolution::Found {
-                    call_sid,
-                    conference_sid,
-                } => {
-                    tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
-                    self.store
-                        .resolve_found(&row, &call_sid, conference_sid.as_deref())
-                        .await?;
-                    self.progress.created(None);
-                }
-                Resolution::NotCreated => {
-                    tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
-                    self.store.resolve_not_created(&row, now_ms()).await?;
-                }
-                Resolution::Later { why, after } => {
-                    let tries = parked.tries.entry(row.row_id).or_default();
-                    *tries += 1;
-                    if *tries >= MAX_CHECKS_PER_RUN {
-                        tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
-                        self.store.postpone_unresolved(&row, now_ms(), &why).await?;
-                        parked.rows.insert(row.row_id);
-                    } else {
-                        let delay = retry::delay(&self.campaign.retry, *tries, after);
-                        self.store
-                            .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
-                            .await?;
-                    }
-                }
-                Resolution::Unreachable(why) => {
-                    tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
-                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
-                    parked.rows.insert(row.row_id);
-                }
-                Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                break;
+            };
+            checks.checking.insert(row.row_id);
+            let (client, store, campaign) = (
+                self.client.clone(),
+                self.store.clone(),
+                self.campaign.clone(),
+            );
+            checks.running.spawn(async move {
+                let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
+                drop(permit);
+                (row, resolution)
+            });
+        }
+        Ok(())
+    }
+
+    /// Records what a check found.
+    async fn settle(
+        &self,
+        checks: &mut Checks,
+        row: Unresolved,
+        resolution: Resolution,
+    ) -> Result<(), StoreError> {
+        checks.checking.remove(&row.row_id);
+        match resolution {
+            Resolution::Found {
+                call_sid,
+                conference_sid,
+            } => {
+                tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
+                self.store
+                    .resolve_found(&row, &call_sid, conference_sid.as_deref())
+                    .await?;
+                self.progress.created(None);
             }
+            Resolution::NotCreated => {
+                tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
+                self.store.resolve_not_created(&row, now_ms()).await?;
+            }
+            Resolution::Later { why, after } => {
+                let tries = checks.tries.entry(row.row_id).or_default();
+                *tries += 1;
+                if *tries >= MAX_CHECKS_PER_RUN {
+                    tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
+                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                    checks.parked.insert(row.row_id);
+                } else {
+                    let delay = retry::delay(&self.campaign.retry, *tries, after);
+                    self.store
+                        .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
+                        .await?;
+                }
+            }
+            Resolution::Unreachable(why) => {
+                tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
+                self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                checks.parked.insert(row.row_id);
+            }
+            Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
         }
         Ok(())
     }

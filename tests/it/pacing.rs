@@ -1,6 +1,7 @@
 //! Pacing end to end, judged where Twilio sees it: the sandbox queues what arrives faster than
 //! the account's CPS and says so in `queue_time`. Two campaigns on one account share its CPS;
-//! when the account is slower than configured, adaptive pacing slows down.
+//! when the account is slower than configured, adaptive pacing slows down; checks of rows in
+//! doubt do not hold the dialing up.
 
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, output, sandbox,
@@ -91,4 +92,40 @@ async fn two_campaigns_run_at_once_on_one_account_share_its_cps() {
         "calls queued at Twilio for up to {} ms: the two runs exceeded the account's CPS together",
         stats.queue_time_ms.max
     );
+}
+
+/// Rows left in doubt by a run that died mid-request are checked with Twilio before any
+/// re-dial. The checks are API requests like any other: they run side by side (within
+/// `max_in_flight`) and beside the dialing, so a batch of them does not hold the pace up.
+#[tokio::test]
+async fn rows_in_doubt_are_checked_side_by_side_not_one_after_another() {
+    const IN_DOUBT: usize = 16;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(1).unwrap(),
+        latency_ms: 200,
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    let campaign = TestCampaign::new(1, &numbers(IN_DOUBT), "");
+    // Imported, then claimed as a run does just before sending: as if killed mid-request.
+    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, Some(0));
+    assert_eq!(campaign.run(&sandbox, &["-q"]).await.code, Some(4));
+    let store = dialer::store::Store::open(&campaign.db).await.unwrap();
+    for _ in 0..IN_DOUBT {
+        store.claim_next().await.unwrap().expect("a pending row");
+    }
+    drop(store);
+    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, Some(0));
+
+    let out = campaign.run(&sandbox, &["--deadline", "3s"]).await;
+
+    assert_eq!(out.code, Some(4), "stopped by the deadline: {out:?}");
+    let stats = sandbox.stats();
+    assert!(
+        stats.max_in_flight as usize >= IN_DOUBT / 2,
+        "checks ran one after another: at most {} requests in flight",
+        stats.max_in_flight
+    );
+    assert!(stats.creates >= 1, "dialing went on: {stats:?}");
+    assert_nobody_called_twice(&sandbox);
 }
