@@ -46,6 +46,8 @@ pub struct Engine {
 /// next run), and how often each was tried.
 #[derive(Default)]
 struct Checks {
+    /// When the store may next be asked for due rows in doubt (not at every dial).
+    next_look: Option<tokio::time::Instant>,
     running: JoinSet<(Unresolved, Resolution)>,
     checking: HashSet<i64>,
     parked: HashSet<i64>,
@@ -54,6 +56,9 @@ struct Checks {
 
 /// Transient answers (429, 5xx) to a check before its row waits for the next run.
 const MAX_CHECKS_PER_RUN: u32 = 20;
+
+/// How often the dial loop asks the store for rows in doubt whose check is due.
+const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
 
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
@@ -162,6 +167,11 @@ impl Engine {
         permits: &Arc<Semaphore>,
         checks: &mut Checks,
     ) -> Result<(), StoreError> {
+        let now = tokio::time::Instant::now();
+        if checks.next_look.is_some_and(|at| now < at) {
+            return Ok(());
+        }
+        checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
         let limit = (self.campaign.max_in_flight + 64) as i64;
         for row in self.store.due_unresolved(limit).await? {
             if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {

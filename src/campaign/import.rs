@@ -4,7 +4,7 @@
 //! Re-importing is idempotent: rows already imported are recognised by their `to`.
 
 use super::config::Campaign;
-use super::list_fingerprint;
+use super::list_fingerprint::{self, Digesting, ListStamp};
 use super::list_text::LineEnds;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::{FinishedImport, Inserted, NewRow, Reject, Store, StoreError};
@@ -61,45 +61,38 @@ const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"]
 pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
     let path = &campaign.list;
     let shown = path.display().to_string();
-    let fingerprint = list_fingerprint::of(campaign).map_err(|cause| ImportError::Open {
+    let open_err = |cause| ImportError::Open {
         path: shown.clone(),
         cause,
-    })?;
+    };
+    let stamp = ListStamp::of(path).map_err(open_err)?;
     if let Some(last) = store.last_import().await?
-        && last.fingerprint == fingerprint
+        && last.list_size == stamp.size
+        && last.list_modified_ns == stamp.modified_ns
+        && last.fingerprint == list_fingerprint::of(campaign).map_err(open_err)?
     {
         return unchanged(campaign, store, last).await;
     }
-    let bytes_start = first_bytes(path).map_err(|cause| ImportError::Open {
-        path: shown.clone(),
-        cause,
-    })?;
+    let bytes_start = first_bytes(path).map_err(open_err)?;
     if bytes_start.starts_with(&[0xFF, 0xFE]) || bytes_start.starts_with(&[0xFE, 0xFF]) {
         let reason = "is UTF-16: save it as UTF-8 (CSV UTF-8 in spreadsheet programs)".to_string();
         return Err(ImportError::Unusable {
-            path: shown,
+            path: shown.clone(),
             reason,
         });
     }
     if bytes_start.is_empty() {
         let reason = "is empty: it needs at least a header line naming a `to` column".to_string();
         return Err(ImportError::Unusable {
-            path: shown,
+            path: shown.clone(),
             reason,
         });
     }
-    let mut file = std::fs::File::open(path).map_err(|cause| ImportError::Open {
-        path: shown.clone(),
-        cause,
-    })?;
+    let mut file = Digesting::new(std::fs::File::open(path).map_err(open_err)?, campaign);
     if bytes_start.starts_with(UTF8_BOM) {
         use std::io::Read;
         let mut bom = [0u8; 3];
-        file.read_exact(&mut bom)
-            .map_err(|cause| ImportError::Open {
-                path: shown.clone(),
-                cause,
-            })?;
+        file.read_exact(&mut bom).map_err(open_err)?;
     }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -132,6 +125,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     // Two buffers: the last record read stays in `record` after the end of the file.
     let (mut record, mut next) = (csv::ByteRecord::new(), csv::ByteRecord::new());
     let mut last_line = 0;
+    let mut read_to_the_end = true;
     loop {
         // Flushed before reading, so the last record is still at hand when the file ends.
         if batch.len() >= BATCH {
@@ -148,6 +142,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                     reason: format!("unreadable CSV: {e}"),
                     raw: String::new(),
                 });
+                read_to_the_end = false;
                 break;
             }
         }
@@ -197,14 +192,17 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
-    let finished = FinishedImport {
+    let fingerprint = reader.into_inner().into_inner().finish();
+    let finished = read_to_the_end.then(|| FinishedImport {
+        list_size: stamp.size,
+        list_modified_ns: stamp.modified_ns,
         fingerprint,
         records: summary.records,
         accepted: summary.new + summary.already_imported,
         duplicates: summary.duplicates,
         ignored_columns: summary.ignored_columns.clone(),
-    };
-    store.finish_import(&finished, &rejects).await?;
+    });
+    store.finish_import(&rejects, finished.as_ref()).await?;
     summary.rejects_file = report_rejects(path, &rejects)?;
     Ok(summary)
 }

@@ -1,29 +1,74 @@
-//! A digest of what an import reads: the list's bytes and the campaign as parsed (its
-//! defaults decide which rows are valid). Equal digests mean a new import would find exactly
-//! what the last one found, so a cron run over a large unchanged list starts dialing at once.
-//! Any change (a row appended, a default edited, another dialer version) reads it all again.
+//! What an import reads, told apart from what the last complete import read: the list's size
+//! and modification time (free to read) and a digest of its bytes and of the campaign as
+//! parsed (its defaults decide which rows are valid). When all match, a new import would find
+//! exactly what the last one found, so a cron run over a large unchanged list starts dialing at
+//! once. The digest is taken while the import reads the list, so the list is read once; only an
+//! unchanged stamp makes a run read it just to compare digests. Any change (a row appended, a
+//! default edited, another dialer version) reads it all again.
 
 use super::config::Campaign;
 use sha1::{Digest, Sha1};
-use std::io::Read;
+use std::io::{self, Read};
+use std::path::Path;
+use std::time::UNIX_EPOCH;
 
-pub fn of(campaign: &Campaign) -> std::io::Result<String> {
-    let mut digest = Sha1::new();
-    digest.update(env!("CARGO_PKG_VERSION").as_bytes());
-    // Debug shows every parsed value; secrets print as `[redacted]`, so only their presence counts.
-    digest.update(format!("{campaign:?}").as_bytes());
-    let mut list = std::fs::File::open(&campaign.list)?;
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = list.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        digest.update(&chunk[..n]);
+/// The list file's size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListStamp {
+    pub size: u64,
+    pub modified_ns: i64,
+}
+
+impl ListStamp {
+    pub fn of(list: &Path) -> io::Result<Self> {
+        let meta = std::fs::metadata(list)?;
+        let modified_ns = meta
+            .modified()?
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos() as i64);
+        Ok(Self {
+            size: meta.len(),
+            modified_ns,
+        })
     }
-    Ok(digest
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
+}
+
+/// A reader of the list that digests every byte it passes on.
+pub struct Digesting<R> {
+    inner: R,
+    digest: Sha1,
+}
+
+impl<R: Read> Digesting<R> {
+    pub fn new(inner: R, campaign: &Campaign) -> Self {
+        let mut digest = Sha1::new();
+        digest.update(env!("CARGO_PKG_VERSION").as_bytes());
+        // Debug shows every parsed value; secrets print as `[redacted]`: only their presence counts.
+        digest.update(format!("{campaign:?}").as_bytes());
+        Self { inner, digest }
+    }
+
+    /// The digest of the campaign and of every byte read.
+    pub fn finish(self) -> String {
+        self.digest
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+impl<R: Read> Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The digest of the whole list as it is now, as an import that read it all would get.
+pub fn of(campaign: &Campaign) -> io::Result<String> {
+    let mut list = Digesting::new(std::fs::File::open(&campaign.list)?, campaign);
+    io::copy(&mut list, &mut io::sink())?;
+    Ok(list.finish())
 }

@@ -44,6 +44,10 @@ impl<R: Read> LineEnds<R> {
         }
     }
 
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// The line the next record (the header first) starts on: call once per record read.
     pub fn next_record_start(&mut self) -> Option<u64> {
         self.record_starts.pop_front()

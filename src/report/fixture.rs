@@ -41,13 +41,15 @@ pub async fn campaign_in_every_state() -> Fixture {
         },
     ];
     let import = FinishedImport {
+        list_size: 0,
+        list_modified_ns: 0,
         fingerprint: "fixture".into(),
         records: 11,
         accepted: 9,
         duplicates: 1,
         ignored_columns: Vec::new(),
     };
-    store.finish_import(&import, &rejects).await.unwrap();
+    store.finish_import(&rejects, Some(&import)).await.unwrap();
     let outcomes = [
         created(100),
         created(200),

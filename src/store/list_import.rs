@@ -15,6 +15,8 @@ pub struct Reject {
 /// The counts of an import that read the list to its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinishedImport {
+    pub list_size: u64,
+    pub list_modified_ns: i64,
     pub fingerprint: String,
     pub records: u64,
     /// Rows imported by it or by an earlier import.
@@ -25,11 +27,12 @@ pub struct FinishedImport {
 
 impl Store {
     /// Records the import's rejects (replacing the previous import's) and, in the same
-    /// transaction, that it read the whole list: a run killed mid-import leaves neither.
+    /// transaction, what it read when it read the whole list (`None`: it stopped short, so the
+    /// next run reads it all again). A run killed mid-import changes neither.
     pub async fn finish_import(
         &self,
-        done: &FinishedImport,
         rejects: &[Reject],
+        done: Option<&FinishedImport>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM rejects").execute(&mut *tx).await?;
@@ -41,21 +44,28 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let ignored = serde_json::to_string(&done.ignored_columns)
-            .map_err(|e| StoreError::Corrupt(format!("ignored columns: {e}")))?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO list_import
-             (id, fingerprint, records, accepted, duplicates, ignored_columns, finished_at)
-             VALUES (1, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&done.fingerprint)
-        .bind(done.records as i64)
-        .bind(done.accepted as i64)
-        .bind(done.duplicates as i64)
-        .bind(ignored)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("DELETE FROM list_import")
+            .execute(&mut *tx)
+            .await?;
+        if let Some(done) = done {
+            let ignored = serde_json::to_string(&done.ignored_columns)
+                .map_err(|e| StoreError::Corrupt(format!("ignored columns: {e}")))?;
+            sqlx::query(
+                "INSERT INTO list_import (id, list_size, list_modified_ns, fingerprint, records,
+                 accepted, duplicates, ignored_columns, finished_at)
+                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(done.list_size as i64)
+            .bind(done.list_modified_ns)
+            .bind(&done.fingerprint)
+            .bind(done.records as i64)
+            .bind(done.accepted as i64)
+            .bind(done.duplicates as i64)
+            .bind(ignored)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -63,7 +73,8 @@ impl Store {
     /// The last import that read the whole list, if any.
     pub async fn last_import(&self) -> Result<Option<FinishedImport>, StoreError> {
         let Some(row) = sqlx::query(
-            "SELECT fingerprint, records, accepted, duplicates, ignored_columns
+            "SELECT list_size, list_modified_ns, fingerprint, records, accepted, duplicates,
+                    ignored_columns
              FROM list_import WHERE id = 1",
         )
         .fetch_optional(&self.pool)
@@ -73,6 +84,8 @@ impl Store {
         };
         let ignored: String = row.try_get("ignored_columns")?;
         Ok(Some(FinishedImport {
+            list_size: row.try_get::<i64, _>("list_size")? as u64,
+            list_modified_ns: row.try_get("list_modified_ns")?,
             fingerprint: row.try_get("fingerprint")?,
             records: row.try_get::<i64, _>("records")? as u64,
             accepted: row.try_get::<i64, _>("accepted")? as u64,

@@ -137,20 +137,43 @@ async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported(
     let rejects = std::fs::read_to_string(&rejects_file).expect("rejects file written again");
     assert_eq!(rejects.lines().count(), 3, "{rejects}");
 
-    // A change to the campaign (here its CPS) or to the list reads the whole list again.
+    // A change to the list, even one that keeps its size and modification time, or to the
+    // campaign (here its CPS) reads the whole list again.
+    let modified = std::fs::metadata(&campaign.list)
+        .unwrap()
+        .modified()
+        .unwrap();
+    let list = std::fs::read_to_string(&campaign.list).unwrap();
+    // Line 4, the duplicate, becomes a new number.
+    let last = list.rfind("+14155550001").unwrap();
+    let edited_list = format!("{}+14155550009\n", &list[..last]);
+    std::fs::write(&campaign.list, edited_list).unwrap();
+    let list_file = std::fs::File::options()
+        .write(true)
+        .open(&campaign.list)
+        .unwrap();
+    list_file.set_modified(modified).unwrap();
+    drop(list_file);
+    let same_stamp = campaign.run(&sandbox, &[]).await;
+    assert!(
+        same_stamp
+            .stdout
+            .contains("3 lines read, 1 new, 1 already imported"),
+        "{same_stamp:?}"
+    );
     let file = std::fs::read_to_string(&campaign.file).unwrap();
     std::fs::write(&campaign.file, file.replace("cps = 30", "cps = 20")).unwrap();
     let edited = campaign.run(&sandbox, &[]).await;
     assert!(
         edited
             .stdout
-            .contains("3 lines read, 0 new, 1 already imported"),
+            .contains("3 lines read, 0 new, 2 already imported"),
         "{edited:?}"
     );
     campaign.append("+14155550005\n");
     let grown = campaign.run(&sandbox, &[]).await;
     assert!(grown.stdout.contains("4 lines read, 1 new"), "{grown:?}");
-    assert_eq!(sandbox.stats().creates, 2);
+    assert_eq!(sandbox.stats().creates, 3);
     assert_nobody_called_twice(&sandbox);
 }
 
