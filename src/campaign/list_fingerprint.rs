@@ -1,6 +1,6 @@
 //! What an import reads, told apart from what the last complete import read: the list's size
-//! and modification time (free to read) and a digest of its bytes and of the campaign as
-//! parsed (its defaults decide which rows are valid). When all match, a new import would find
+//! and modification time (free to read) and a digest of its bytes and of what the import reads
+//! of the campaign (its name, caller and defaults decide each row's label and validity). When all match, a new import would find
 //! exactly what the last one found, so a cron run over a large unchanged list starts dialing at
 //! once. The digest is taken while the import reads the list, so the list is read once; only an
 //! unchanged stamp makes a run read it just to compare digests. Any change (a row appended, a
@@ -43,8 +43,10 @@ impl<R: Read> Digesting<R> {
     pub fn new(inner: R, campaign: &Campaign) -> Self {
         let mut digest = Sha1::new();
         digest.update(env!("CARGO_PKG_VERSION").as_bytes());
-        // Debug shows every parsed value; secrets print as `[redacted]`: only their presence counts.
-        digest.update(format!("{campaign:?}").as_bytes());
+        // What the import reads of the campaign, nothing incidental (a path written another
+        // way, the CPS). Secrets print as `[redacted]`: only their presence counts.
+        let read = (&campaign.name, &campaign.from, &campaign.defaults);
+        digest.update(format!("{read:?}").as_bytes());
         Self { inner, digest }
     }
 

@@ -138,7 +138,7 @@ async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported(
     assert_eq!(rejects.lines().count(), 3, "{rejects}");
 
     // A change to the list, even one that keeps its size and modification time, or to the
-    // campaign (here its CPS) reads the whole list again.
+    // campaign's defaults or caller reads the whole list again.
     let modified = std::fs::metadata(&campaign.list)
         .unwrap()
         .modified()
@@ -162,7 +162,11 @@ async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported(
         "{same_stamp:?}"
     );
     let file = std::fs::read_to_string(&campaign.file).unwrap();
-    std::fs::write(&campaign.file, file.replace("cps = 30", "cps = 20")).unwrap();
+    std::fs::write(
+        &campaign.file,
+        file.replace("from = \"+15017122661\"", "from = \"+15017122662\""),
+    )
+    .unwrap();
     let edited = campaign.run(&sandbox, &[]).await;
     assert!(
         edited
