@@ -28,7 +28,7 @@ use dialer::campaign::run;
 use dialer::campaign::stop::{Stop, StopReason};
 use dialer::domain::{AccountSid, Cps};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
-use dialer::store::{NewRow, Outcome, Store};
+use dialer::store::{ImportPass, NewRow, Outcome, Store};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -73,6 +73,7 @@ async fn store_headroom() -> anyhow::Result<()> {
     println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("store.sqlite")).await?;
+    let mut pass = ImportPass::default();
     for start in (0..STORE_ROWS).step_by(1000) {
         let batch: Vec<NewRow> = (start..start + 1000)
             .map(|i| NewRow {
@@ -82,7 +83,7 @@ async fn store_headroom() -> anyhow::Result<()> {
                 params: "{}".to_owned(),
             })
             .collect();
-        store.import_rows(&batch).await?;
+        store.import_rows(&mut pass, &batch).await?;
     }
     for tasks in STORE_TASKS {
         let until = Instant::now() + Duration::from_secs(STORE_SECONDS);

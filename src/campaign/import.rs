@@ -7,12 +7,14 @@ use super::config::Campaign;
 use super::list_fingerprint::{self, Digesting, ListStamp};
 use super::list_text::LineEnds;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
-use crate::store::{FinishedImport, Inserted, NewRow, Reject, Store, StoreError};
+use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use crate::twilio::{CreateParticipant, ParticipantOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const BATCH: usize = 1000;
+/// Suffixes tried for a generated label already taken before the row is refused.
+const MAX_RELABELS: u32 = 100;
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +123,8 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     };
     let mut rejects = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
-    let mut zones = Vec::with_capacity(BATCH);
+    let mut extras = Vec::with_capacity(BATCH);
+    let mut pass = ImportPass::default();
     // Two buffers: the last record read stays in `record` after the end of the file.
     let (mut record, mut next) = (csv::ByteRecord::new(), csv::ByteRecord::new());
     let mut last_line = 0;
@@ -129,7 +132,15 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     loop {
         // Flushed before reading, so the last record is still at hand when the file ends.
         if batch.len() >= BATCH {
-            store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
+            store_batch(
+                store,
+                &mut pass,
+                &mut batch,
+                &mut extras,
+                &mut summary,
+                &mut rejects,
+            )
+            .await?;
         }
         let line_before = reader.position().line();
         match reader.read_byte_record(&mut next) {
@@ -150,9 +161,9 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         last_line = line;
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {
-            Ok((row, zone)) => {
+            Ok((row, extra)) => {
                 batch.push(row);
-                zones.push(zone);
+                extras.push(extra);
             }
             Err(reason) => rejects.push(Reject {
                 line,
@@ -179,7 +190,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         );
         if batch.last().is_some_and(|row| row.line == last_line) {
             batch.pop();
-            zones.pop();
+            extras.pop();
             rejects.push(Reject {
                 line: last_line,
                 reason,
@@ -189,7 +200,15 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             last.reason = reason;
         }
     }
-    store_batch(store, &mut batch, &mut zones, &mut summary, &mut rejects).await?;
+    store_batch(
+        store,
+        &mut pass,
+        &mut batch,
+        &mut extras,
+        &mut summary,
+        &mut rejects,
+    )
+    .await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
     let fingerprint = reader.into_inner().into_inner().finish();
@@ -238,21 +257,31 @@ fn report_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, Im
 
 async fn store_batch(
     store: &Store,
+    pass: &mut ImportPass,
     batch: &mut Vec<NewRow>,
-    zones: &mut Vec<Option<String>>,
+    extras: &mut Vec<RowExtras>,
     summary: &mut ImportSummary,
     rejects: &mut Vec<Reject>,
 ) -> Result<(), ImportError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let results = store.import_rows(batch).await?;
+    let results = store.import_rows(pass, batch).await?;
     let mut known_zones = Vec::new();
-    for ((row, result), zone) in batch.drain(..).zip(results).zip(zones.drain(..)) {
+    for ((row, result), extra) in batch.drain(..).zip(results).zip(extras.drain(..)) {
+        let (row, result) = match result {
+            Inserted::LabelTaken(first) if extra.label_generated => {
+                match relabel(store, pass, &row).await? {
+                    Some(relabeled) => relabeled,
+                    None => (row, Inserted::LabelTaken(first)),
+                }
+            }
+            result => (row, result),
+        };
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
-                known_zones.extend(zone.map(|zone| (row.to, zone)));
+                known_zones.extend(extra.zone.map(|zone| (row.to, zone)));
                 continue;
             }
             Inserted::AlreadyImported => {
@@ -314,15 +343,22 @@ fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
     Ok(columns)
 }
 
-/// Checks one record as the request it will become, and keeps only its own values; the
-/// callee's zone comes back beside the row (`None`: the campaign's).
+/// What import knows of a row besides what it stores with it.
+struct RowExtras {
+    /// The callee's zone (`None`: the campaign's).
+    zone: Option<String>,
+    /// The list gave no label: dialer made one from the line.
+    label_generated: bool,
+}
+
+/// Checks one record as the request it will become, and keeps only its own values.
 fn parse_record(
     campaign: &Campaign,
     columns: &[Column],
     width: usize,
     record: &csv::ByteRecord,
     line: u64,
-) -> Result<(NewRow, Option<String>), String> {
+) -> Result<(NewRow, RowExtras), String> {
     if record.len() != width {
         let fields = match record.len() {
             1 => "1 field".to_string(),
@@ -357,6 +393,7 @@ fn parse_record(
     if let Some(raw) = own.get("conference") {
         ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}"))?;
     }
+    let label_generated = !own.contains_key("label");
     let label = match own.remove("label") {
         Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
         None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
@@ -374,7 +411,36 @@ fn parse_record(
         label: label.to_string(),
         params,
     };
-    Ok((row, zone))
+    Ok((
+        row,
+        RowExtras {
+            zone,
+            label_generated,
+        },
+    ))
+}
+
+/// A generated label (`<campaign>-<line>`) is taken when the list changed since an earlier
+/// import put someone else on this line (a line inserted above, a sort): the row gets the
+/// first free `<campaign>-<line>-<n>` rather than being refused. A label once given is never
+/// changed, since it is how an attempt is found at Twilio.
+async fn relabel(
+    store: &Store,
+    pass: &mut ImportPass,
+    row: &NewRow,
+) -> Result<Option<(NewRow, Inserted)>, ImportError> {
+    let mut relabeled = row.clone();
+    for n in 2..=MAX_RELABELS {
+        relabeled.label = format!("{}-{n}", row.label);
+        let result = store
+            .import_rows(pass, std::slice::from_ref(&relabeled))
+            .await?
+            .remove(0);
+        if !matches!(result, Inserted::LabelTaken(_)) {
+            return Ok(Some((relabeled, result)));
+        }
+    }
+    Ok(None)
 }
 
 /// Unique within the campaign, and recognisable in a shared conference.

@@ -1,7 +1,7 @@
 //! A campaign database with a line in every state, built through the store's own API, for
 //! the report's and the export's tests.
 
-use crate::store::{FinishedImport, NewRow, Outcome, Reject, Store, now_ms};
+use crate::store::{FinishedImport, ImportPass, NewRow, Outcome, Reject, Store, now_ms};
 use tempfile::TempDir;
 
 pub struct Fixture {
@@ -27,7 +27,10 @@ pub async fn campaign_in_every_state() -> Fixture {
             params: "{}".into(),
         })
         .collect();
-    store.import_rows(&rows).await.unwrap();
+    store
+        .import_rows(&mut ImportPass::default(), &rows)
+        .await
+        .unwrap();
     let rejects = [
         Reject {
             line: 11,

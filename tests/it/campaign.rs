@@ -112,6 +112,43 @@ async fn a_list_that_grows_between_runs_dials_only_the_new_rows() {
 }
 
 #[tokio::test]
+async fn a_list_reordered_with_a_new_person_on_top_dials_only_the_new_person() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, "to\n+14155550001\n+14155550002\n", "");
+    assert_eq!(campaign.run(&sandbox, &[]).await.code, DONE);
+
+    // A new person on line 2, where a generated label `test-2` was already given; the rest
+    // sorted the other way, each now on another line.
+    std::fs::write(
+        &campaign.list,
+        "to\n+14155550003\n+14155550002\n+14155550001\n",
+    )
+    .unwrap();
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("3 lines read, 1 new, 2 already imported, 0 rejected, 0 duplicates"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(sandbox.stats().creates, 3);
+    assert_nobody_called_twice(&sandbox);
+    let lines: Vec<(u64, String, String)> = campaign
+        .rows()
+        .await
+        .into_iter()
+        .map(|r| (r.line, r.to, r.label))
+        .collect();
+    assert!(
+        lines.contains(&(2, "+14155550003".into(), "test-2-2".into()))
+            && lines.contains(&(4, "+14155550001".into(), "test-2".into())),
+        "each row gives its line in the list as it is now, its label as first given: {lines:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported() {
     let sandbox = sandbox(sandbox_config()).await;
     let campaign = TestCampaign::new(30, "to\n+14155550001\n12345\n+14155550001\n", "");

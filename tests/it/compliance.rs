@@ -16,7 +16,7 @@ use dialer::campaign::gate::{Admission, Gate};
 use dialer::campaign::stop::Stop;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
-use dialer::store::{NewRow, Store};
+use dialer::store::{ImportPass, NewRow, Store};
 use jiff::tz::TimeZone;
 
 const DONE: Option<i32> = Some(0);
@@ -230,7 +230,10 @@ async fn import(store: &Store, numbers: &[&str]) {
             params: "{}".into(),
         })
         .collect();
-    store.import_rows(&rows).await.unwrap();
+    store
+        .import_rows(&mut ImportPass::default(), &rows)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The store's import, driven directly: one batch statement must still tell every row's fate.
 
-use dialer::store::{Inserted, NewRow, Store};
+use dialer::store::{ImportPass, Inserted, NewRow, Store};
 
 fn row(line: u64, to: &str, label: &str) -> NewRow {
     NewRow {
@@ -16,29 +16,46 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
     // Arrange
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("c.sqlite")).await.unwrap();
-    let first = [row(2, "+14155550100", "a"), row(3, "+14155550101", "b")];
+    let first = [
+        row(2, "+14155550100", "a"),
+        row(3, "+14155550101", "b"),
+        row(4, "+14155550100", "x"),
+    ];
     assert_eq!(
-        store.import_rows(&first).await.unwrap(),
-        [Inserted::New, Inserted::New]
+        store
+            .import_rows(&mut ImportPass::default(), &first)
+            .await
+            .unwrap(),
+        [Inserted::New, Inserted::New, Inserted::DuplicateOf(2)]
     );
 
-    // Act
+    // Act: the list as a later run reads it, in two batches.
+    let mut pass = ImportPass::default();
     let second = [
         row(2, "+14155550100", "a"),
         row(4, "+14155550102", "c"),
         row(5, "+14155550101", "d"),
+    ];
+    let third = [
         row(6, "+14155550102", "e"),
         row(7, "+14155550103", "b"),
+        row(8, "+14155550101", "f"),
     ];
-    let got = store.import_rows(&second).await.unwrap();
+    let got = [
+        store.import_rows(&mut pass, &second).await.unwrap(),
+        store.import_rows(&mut pass, &third).await.unwrap(),
+    ]
+    .concat();
 
     // Assert
     let want = [
         Inserted::AlreadyImported,
         Inserted::New,
-        Inserted::DuplicateOf(3),
+        // Moved from line 3 to line 5 since the first import: the same person, not a duplicate.
+        Inserted::AlreadyImported,
         Inserted::DuplicateOf(4),
-        Inserted::LabelTaken(3),
+        Inserted::LabelTaken(5),
+        Inserted::DuplicateOf(5),
     ];
     assert_eq!(got, want);
     let counts = store.state_counts().await.unwrap();
