@@ -2,8 +2,9 @@
 //!
 //! Generates a `to,timeout` list of distinct numbers (1,000,000 rows unless
 //! `DIALER_BENCH_ROWS` says otherwise) in a temporary folder, then imports it with the real
-//! code path (`import::import` into a fresh store), imports it again into the same store (a
-//! cron re-run: everything is already there), and, for scale, loads the same file with the
+//! code path (`import::import` into a fresh store), imports it again into the same store as
+//! cron re-runs would (the list unchanged, one row appended, then sorted backwards so every
+//! row moves), and, for scale, loads the same file with the
 //! `sqlite3` command-line tool's `.import --csv`. A 10,000-row import runs first, so its peak
 //! memory can be set beside the large one's. Figures only, no pass/fail.
 //! Run with `cargo bench --bench import` (quick: `DIALER_BENCH_ROWS=20000 cargo bench --bench import`).
@@ -65,9 +66,14 @@ async fn main() -> anyhow::Result<()> {
     print_list(&large, rows);
     let (first, store) = import_fresh(&large).await?;
     table.push(first);
-    table.push(import_again(&large, &store).await?);
-    store.close().await;
+    // Before the list is rewritten below, so sqlite3 loads the same file.
     let sqlite3 = sqlite3_import(&large, rows);
+    table.push(import_again(&large, &store, "unchanged").await?);
+    rewrite_list(&large, 0..=rows)?;
+    table.push(import_again(&large, &store, "a row appended").await?);
+    rewrite_list(&large, (0..=rows).rev())?;
+    table.push(import_again(&large, &store, "sorted backwards").await?);
+    store.close().await;
     if let Ok(measured) = &sqlite3 {
         table.push(measured.clone());
     }
@@ -86,7 +92,8 @@ fn rows_from_env() -> anyhow::Result<u64> {
 fn print_header(rows: u64) {
     println!("import: a {rows}-row list (to, timeout) into a fresh campaign database");
     println!("  the real path (CSV read, every row checked as its request, SQLite with WAL");
-    println!("  and synchronous=FULL), then a re-run over the same store, then sqlite3's own");
+    println!("  and synchronous=FULL), then re-runs over the same store (unchanged, one row");
+    println!("  appended, sorted backwards), then sqlite3's own");
     println!("  .import --csv of the same file for scale");
     println!("  run with: cargo bench --bench import    ({ROWS_VAR}=N for another size)");
     println!();
@@ -169,16 +176,29 @@ async fn import_fresh(prepared: &Prepared) -> anyhow::Result<(Measured, Store)> 
     Ok((measured, store))
 }
 
-/// The same list again: every row is already imported (a cron job's next run).
-async fn import_again(prepared: &Prepared, store: &Store) -> anyhow::Result<Measured> {
+/// The list again, as a cron job's next run finds it: unchanged (not read again), or changed
+/// (read again: every row already there is recognised by its number).
+async fn import_again(prepared: &Prepared, store: &Store, what: &str) -> anyhow::Result<Measured> {
     let (summary, time, memory) = measured_import(&prepared.campaign, store).await?;
     Ok(Measured {
-        what: "dialer import, re-run (all there)".to_owned(),
+        what: format!("dialer re-import, {what}"),
         rows: summary.records,
         time,
         outcome: describe(&summary),
         memory,
     })
+}
+
+/// Rewrites the list with the rows of these indexes, in this order (streamed, untimed).
+fn rewrite_list(prepared: &Prepared, indexes: impl Iterator<Item = u64>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&prepared.campaign.list)?);
+    writeln!(out, "to,timeout")?;
+    for index in indexes {
+        writeln!(out, "{},20", common::number(index))?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 async fn measured_import(
