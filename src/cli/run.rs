@@ -6,10 +6,12 @@ use crate::campaign::Campaign;
 use crate::campaign::config::duration;
 use crate::campaign::engine::Ending;
 use crate::campaign::gate::GateError;
+use crate::campaign::import::ImportError;
 use crate::campaign::lock::LockError;
 use crate::campaign::progress::Progress;
 use crate::campaign::run::{self, RunError, RunResult};
 use crate::campaign::stop::{Stop, StopReason};
+use crate::store::StoreError;
 use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
@@ -98,7 +100,21 @@ pub async fn execute(
             eprintln!("dialer: {e}; nothing was dialed");
             Ok(Exit::Config)
         }
+        Err(e) if in_the_database(&e) => {
+            // An on-call engineer's first question: which file.
+            Err(anyhow::Error::new(e).context(campaign.database.display().to_string()))
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A failure reading or writing the campaign database once open (opening names it already).
+fn in_the_database(error: &RunError) -> bool {
+    match error {
+        RunError::Store(e) | RunError::Import(ImportError::Store(e)) => {
+            !matches!(e, StoreError::Open { .. })
+        }
+        _ => false,
     }
 }
 

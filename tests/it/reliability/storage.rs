@@ -6,8 +6,8 @@
 //! the limit fails with EFBIG as a write to a full disk fails with ENOSPC. It works for any
 //! user, root included, needs no mount and no hook in the dialer. SQLite reports EFBIG as a
 //! disk I/O error rather than "database or disk is full"; both are the same failed write to
-//! the dialer. Read-only by file mode is checked too, where the user's permissions are enforced
-//! (root ignores them; there, a limit of zero makes the database just as unwritable).
+//! the dialer. A read-only database is checked too: by file mode, or for root (which ignores
+//! modes) by the immutable attribute (`chattr +i`) where the filesystem has it.
 
 #![cfg(unix)]
 
@@ -60,11 +60,11 @@ async fn imported(sandbox: &Sandbox, rows: usize) -> TestCampaign {
     campaign
 }
 
-fn assert_clear_database_error(out: &RunOutput) {
+fn assert_clear_database_error(out: &RunOutput, campaign: &TestCampaign) {
     assert_eq!(out.code, ERROR, "{out:?}");
     assert!(
-        out.stderr.contains("database"),
-        "the error names the database: {}",
+        out.stderr.contains("database") && out.stderr.contains(&*campaign.db.to_string_lossy()),
+        "the error names the database file: {}",
         out.stderr
     );
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
@@ -85,7 +85,7 @@ async fn a_disk_that_fills_mid_run_stops_it_with_every_call_recorded_and_the_nex
     let mut full = with_file_size_limit(campaign.command(&sandbox, &[]), 256 * 1024);
     let out = output(full.spawn().expect("sh starts")).await;
 
-    assert_clear_database_error(&out);
+    assert_clear_database_error(&out, &campaign);
     let created = sandbox.stats().creates as usize;
     assert!(
         created > 0 && created < rows,
@@ -110,7 +110,7 @@ async fn an_unwritable_database_stops_the_run_before_anyone_is_dialed() {
     let mut no_room = with_file_size_limit(campaign.command(&sandbox, &[]), 0);
     let out = output(no_room.spawn().expect("sh starts")).await;
 
-    assert_clear_database_error(&out);
+    assert_clear_database_error(&out, &campaign);
     assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
     let stored = check_database(&campaign.db).await;
     assert!(
@@ -121,15 +121,46 @@ async fn an_unwritable_database_stops_the_run_before_anyone_is_dialed() {
 
     let read_only = std::fs::Permissions::from_mode(0o444);
     std::fs::set_permissions(&campaign.db, read_only).unwrap();
-    let enforced = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&campaign.db)
-        .is_err();
-    if enforced {
+    // Root ignores file modes, not the immutable attribute.
+    let _immutable = (!read_only_for_us(&campaign.db))
+        .then(|| Immutable::set(&campaign.db))
+        .flatten();
+    if read_only_for_us(&campaign.db) {
         let out = campaign.run(&sandbox, &[]).await;
-        assert_clear_database_error(&out);
+        assert_clear_database_error(&out, &campaign);
         assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
     } else {
-        eprintln!("storage: file modes are not enforced for this user; read-only by mode not run");
+        eprintln!(
+            "storage: neither file modes nor chattr +i hold for this user here; read-only not run"
+        );
+    }
+}
+
+fn read_only_for_us(path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_err()
+}
+
+/// `chattr +i` on a file for as long as this lives (where the filesystem has the attribute),
+/// taken off again on drop so the temporary folder can be removed.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(path: &std::path::Path) -> Option<Self> {
+        let set = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        set.then(|| Self(path.to_owned()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
     }
 }
