@@ -6,8 +6,6 @@ pub mod config;
 pub mod engine;
 pub mod gate;
 pub mod import;
-pub mod list_fingerprint;
-pub mod list_text;
 pub mod lock;
 pub mod pacer;
 pub mod progress;

@@ -3,13 +3,17 @@
 //! imported or rejected with its line number and reason; the good rows always go on.
 //! Re-importing is idempotent: rows already imported are recognised by their `to`.
 
+mod list_fingerprint;
+mod list_text;
+mod record;
+mod rejects;
+
 use super::config::Campaign;
-use super::list_fingerprint::{self, Digesting, ListStamp};
-use super::list_text::LineEnds;
-use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
-use crate::twilio::{CreateParticipant, ParticipantOptions};
-use std::collections::BTreeMap;
+use list_fingerprint::{Digesting, ListStamp};
+use list_text::LineEnds;
+use record::{RowExtras, header_columns, mask, parse_record, raw_text};
+use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
 const BATCH: usize = 1000;
@@ -55,10 +59,6 @@ pub struct ImportSummary {
     /// The list and the campaign were as the last complete import read them: not read again.
     pub unchanged: bool,
 }
-
-/// Columns dialer itself reads besides Twilio's parameters.
-/// `timezone` is the callee's IANA zone, for the calling window.
-const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"];
 
 pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary, ImportError> {
     let path = &campaign.list;
@@ -246,15 +246,6 @@ async fn unchanged(
     })
 }
 
-/// Each reject on stderr with its line, and all of them in the rejects file.
-fn report_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
-    let shown = list.display();
-    for reject in rejects {
-        eprintln!("dialer: {}:{}: {}", shown, reject.line, reject.reason);
-    }
-    write_rejects(list, rejects)
-}
-
 async fn store_batch(
     store: &Store,
     pass: &mut ImportPass,
@@ -311,115 +302,6 @@ async fn store_batch(
     Ok(())
 }
 
-struct Column {
-    name: String,
-    ignored: bool,
-}
-
-fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
-    let mut columns = Vec::with_capacity(header.len());
-    for field in header {
-        let name =
-            std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
-        let name = name.trim().to_ascii_lowercase();
-        let param = ParticipantOptions::lookup(&name);
-        if let Some(var) = param.and_then(|p| p.env_var()) {
-            return Err(format!(
-                "has a {name:?} column: a credential is read from {var} in the environment, never from the list"
-            ));
-        }
-        let known = OWN_COLUMNS.contains(&name.as_str()) || param.is_some();
-        if columns.iter().any(|c: &Column| c.name == name) {
-            return Err(format!("has the column {name:?} twice"));
-        }
-        columns.push(Column {
-            name,
-            ignored: !known,
-        });
-    }
-    if !columns.iter().any(|c| c.name == "to") {
-        return Err("has no `to` column in its header line".to_string());
-    }
-    Ok(columns)
-}
-
-/// What import knows of a row besides what it stores with it.
-struct RowExtras {
-    /// The callee's zone (`None`: the campaign's).
-    zone: Option<String>,
-    /// The list gave no label: dialer made one from the line.
-    label_generated: bool,
-}
-
-/// Checks one record as the request it will become, and keeps only its own values.
-fn parse_record(
-    campaign: &Campaign,
-    columns: &[Column],
-    width: usize,
-    record: &csv::ByteRecord,
-    line: u64,
-) -> Result<(NewRow, RowExtras), String> {
-    if record.len() != width {
-        let fields = match record.len() {
-            1 => "1 field".to_string(),
-            n => format!("{n} fields"),
-        };
-        return Err(format!("has {fields}, the header has {width}"));
-    }
-    let mut own = BTreeMap::new();
-    let mut options = ParticipantOptions::default();
-    for (column, field) in columns.iter().zip(record) {
-        if column.ignored {
-            continue;
-        }
-        let value = std::str::from_utf8(field)
-            .map_err(|_| format!("{}: is not valid UTF-8", column.name))?;
-        if value.is_empty() {
-            continue;
-        }
-        if !OWN_COLUMNS.contains(&column.name.as_str()) {
-            options
-                .set(&column.name, value)
-                .map_err(|e| e.to_string())?;
-        }
-        own.insert(column.name.clone(), value.to_owned());
-    }
-    let to = own.get("to").ok_or("missing `to`")?;
-    let to = Endpoint::parse(to).map_err(|e| format!("invalid to: {e}"))?;
-    let from = match own.get("from") {
-        Some(raw) => Caller::parse(raw).map_err(|e| format!("invalid from: {e}"))?,
-        None => campaign.from.clone(),
-    };
-    if let Some(raw) = own.get("conference") {
-        ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}"))?;
-    }
-    let label_generated = !own.contains_key("label");
-    let label = match own.remove("label") {
-        Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
-        None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
-    };
-    options.label = Some(label.clone());
-    CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))
-        .map_err(|e| e.to_string())?;
-    let zone = callee_zone(own.remove("timezone").as_deref(), &to)
-        .map_err(|e| format!("invalid timezone: {e}"))?;
-    own.remove("to");
-    let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
-    let row = NewRow {
-        line,
-        to: to.to_string(),
-        label: label.to_string(),
-        params,
-    };
-    Ok((
-        row,
-        RowExtras {
-            zone,
-            label_generated,
-        },
-    ))
-}
-
 /// A generated label (`<campaign>-<line>`) is taken when the list changed since an earlier
 /// import put someone else on this line (a line inserted above, a sort): the row gets the
 /// first free `<campaign>-<line>-<n>` rather than being refused. A label once given is never
@@ -443,100 +325,9 @@ async fn relabel(
     Ok(None)
 }
 
-/// Unique within the campaign, and recognisable in a shared conference.
-fn generated_label(campaign: &str, line: u64) -> Result<Label, Invalid> {
-    let slug: String = campaign
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(40)
-        .collect();
-    Label::parse(&format!("{slug}-{line}"))
-}
-
-fn raw_text(record: &csv::ByteRecord) -> String {
-    record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn mask(to: &str) -> String {
-    Endpoint::parse(to).map(|e| e.masked()).unwrap_or_default()
-}
-
 fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut start = [0u8; 4];
     let n = std::fs::File::open(path)?.read(&mut start)?;
     Ok(start[..n].to_vec())
-}
-
-/// `list.csv` → `list.rejects.csv` beside it (removed when nothing is rejected).
-fn write_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
-    let stem = list
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "list".into());
-    let path = list.with_file_name(format!("{stem}.rejects.csv"));
-    if rejects.is_empty() {
-        let _ = std::fs::remove_file(&path);
-        return Ok(None);
-    }
-    let shown = path.display().to_string();
-    let err = |cause| ImportError::Rejects {
-        path: shown.clone(),
-        cause,
-    };
-    let mut writer = csv::Writer::from_path(&path).map_err(err)?;
-    writer
-        .write_record(["line", "reason", "raw"])
-        .map_err(err)?;
-    for r in rejects {
-        writer
-            .write_record([r.line.to_string().as_str(), &r.reason, &r.raw])
-            .map_err(err)?;
-    }
-    writer.flush().map_err(|e| err(e.into()))?;
-    Ok(Some(path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::header_columns;
-
-    fn header(line: &str) -> Result<Vec<(String, bool)>, String> {
-        let record = csv::ByteRecord::from(line.split(',').collect::<Vec<_>>());
-        header_columns(&record).map(|cols| cols.into_iter().map(|c| (c.name, c.ignored)).collect())
-    }
-
-    #[test]
-    fn columns_are_known_parameters_own_columns_or_ignored() {
-        let cols = header(" To ,Timeout,conference,notes").unwrap();
-        assert_eq!(
-            cols,
-            [
-                ("to".into(), false),
-                ("timeout".into(), false),
-                ("conference".into(), false),
-                ("notes".into(), true)
-            ]
-        );
-    }
-
-    #[test]
-    fn an_unusable_header_says_why() {
-        for (line, want) in [
-            ("from,timeout", "no `to` column"),
-            ("to,timeout,Timeout", "\"timeout\" twice"),
-            (
-                "to,sip_auth_password",
-                "DIALER_SIP_AUTH_PASSWORD in the environment",
-            ),
-            ("to,call_token", "DIALER_CALL_TOKEN"),
-        ] {
-            let err = header(line).unwrap_err();
-            assert!(err.contains(want), "{line}: {err}");
-        }
-    }
 }

@@ -1,0 +1,183 @@
+//! One record of the list, checked as the Create Participant request it will become: the
+//! header's columns, the row's own values, its label and its callee's zone.
+
+use crate::campaign::Campaign;
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
+use crate::store::NewRow;
+use crate::twilio::{CreateParticipant, ParticipantOptions};
+use std::collections::BTreeMap;
+
+/// Columns dialer itself reads besides Twilio's parameters.
+/// `timezone` is the callee's IANA zone, for the calling window.
+const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"];
+
+pub struct Column {
+    pub name: String,
+    pub ignored: bool,
+}
+
+pub fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
+    let mut columns = Vec::with_capacity(header.len());
+    for field in header {
+        let name =
+            std::str::from_utf8(field).map_err(|_| "has a header that is not UTF-8".to_string())?;
+        let name = name.trim().to_ascii_lowercase();
+        let param = ParticipantOptions::lookup(&name);
+        if let Some(var) = param.and_then(|p| p.env_var()) {
+            return Err(format!(
+                "has a {name:?} column: a credential is read from {var} in the environment, never from the list"
+            ));
+        }
+        let known = OWN_COLUMNS.contains(&name.as_str()) || param.is_some();
+        if columns.iter().any(|c: &Column| c.name == name) {
+            return Err(format!("has the column {name:?} twice"));
+        }
+        columns.push(Column {
+            name,
+            ignored: !known,
+        });
+    }
+    if !columns.iter().any(|c| c.name == "to") {
+        return Err("has no `to` column in its header line".to_string());
+    }
+    Ok(columns)
+}
+
+/// What import knows of a row besides what it stores with it.
+pub struct RowExtras {
+    /// The callee's zone (`None`: the campaign's).
+    pub zone: Option<String>,
+    /// The list gave no label: dialer made one from the line.
+    pub label_generated: bool,
+}
+
+/// Checks one record as the request it will become, and keeps only its own values.
+pub fn parse_record(
+    campaign: &Campaign,
+    columns: &[Column],
+    width: usize,
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<(NewRow, RowExtras), String> {
+    if record.len() != width {
+        let fields = match record.len() {
+            1 => "1 field".to_string(),
+            n => format!("{n} fields"),
+        };
+        return Err(format!("has {fields}, the header has {width}"));
+    }
+    let mut own = BTreeMap::new();
+    let mut options = ParticipantOptions::default();
+    for (column, field) in columns.iter().zip(record) {
+        if column.ignored {
+            continue;
+        }
+        let value = std::str::from_utf8(field)
+            .map_err(|_| format!("{}: is not valid UTF-8", column.name))?;
+        if value.is_empty() {
+            continue;
+        }
+        if !OWN_COLUMNS.contains(&column.name.as_str()) {
+            options
+                .set(&column.name, value)
+                .map_err(|e| e.to_string())?;
+        }
+        own.insert(column.name.clone(), value.to_owned());
+    }
+    let to = own.get("to").ok_or("missing `to`")?;
+    let to = Endpoint::parse(to).map_err(|e| format!("invalid to: {e}"))?;
+    let from = match own.get("from") {
+        Some(raw) => Caller::parse(raw).map_err(|e| format!("invalid from: {e}"))?,
+        None => campaign.from.clone(),
+    };
+    if let Some(raw) = own.get("conference") {
+        ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}"))?;
+    }
+    let label_generated = !own.contains_key("label");
+    let label = match own.remove("label") {
+        Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
+        None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
+    };
+    options.label = Some(label.clone());
+    CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))
+        .map_err(|e| e.to_string())?;
+    let zone = callee_zone(own.remove("timezone").as_deref(), &to)
+        .map_err(|e| format!("invalid timezone: {e}"))?;
+    own.remove("to");
+    let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
+    let row = NewRow {
+        line,
+        to: to.to_string(),
+        label: label.to_string(),
+        params,
+    };
+    Ok((
+        row,
+        RowExtras {
+            zone,
+            label_generated,
+        },
+    ))
+}
+
+/// Unique within the campaign, and recognisable in a shared conference.
+fn generated_label(campaign: &str, line: u64) -> Result<Label, Invalid> {
+    let slug: String = campaign
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    Label::parse(&format!("{slug}-{line}"))
+}
+
+pub fn raw_text(record: &csv::ByteRecord) -> String {
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn mask(to: &str) -> String {
+    Endpoint::parse(to).map(|e| e.masked()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_columns;
+
+    fn header(line: &str) -> Result<Vec<(String, bool)>, String> {
+        let record = csv::ByteRecord::from(line.split(',').collect::<Vec<_>>());
+        header_columns(&record).map(|cols| cols.into_iter().map(|c| (c.name, c.ignored)).collect())
+    }
+
+    #[test]
+    fn columns_are_known_parameters_own_columns_or_ignored() {
+        let cols = header(" To ,Timeout,conference,notes").unwrap();
+        assert_eq!(
+            cols,
+            [
+                ("to".into(), false),
+                ("timeout".into(), false),
+                ("conference".into(), false),
+                ("notes".into(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unusable_header_says_why() {
+        for (line, want) in [
+            ("from,timeout", "no `to` column"),
+            ("to,timeout,Timeout", "\"timeout\" twice"),
+            (
+                "to,sip_auth_password",
+                "DIALER_SIP_AUTH_PASSWORD in the environment",
+            ),
+            ("to,call_token", "DIALER_CALL_TOKEN"),
+        ] {
+            let err = header(line).unwrap_err();
+            assert!(err.contains(want), "{line}: {err}");
+        }
+    }
+}
