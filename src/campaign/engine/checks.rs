@@ -1,0 +1,133 @@
+//! Rows in doubt, checked with Twilio beside the dialing: each check is an API request, so it
+//! holds an in-flight permit, but no pacing slot (it creates no call).
+
+use super::Engine;
+use crate::campaign::reconcile::{self, Resolution};
+use crate::campaign::retry;
+use crate::campaign::stop::StopReason;
+use crate::store::{StoreError, Unresolved, now_ms};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// This run's checks of rows in doubt: those under way, those it gave up on (parked for the
+/// next run), and how often each was tried.
+#[derive(Default)]
+pub(super) struct Checks {
+    /// When the store may next be asked for due rows in doubt (not at every dial).
+    next_look: Option<tokio::time::Instant>,
+    pub(super) running: JoinSet<(Unresolved, Resolution)>,
+    checking: HashSet<i64>,
+    pub(super) parked: HashSet<i64>,
+    tries: HashMap<i64, u32>,
+}
+
+/// Transient answers (429, 5xx) to a check before its row waits for the next run.
+const MAX_CHECKS_PER_RUN: u32 = 20;
+
+/// How often the dial loop asks the store for rows in doubt whose check is due.
+const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
+
+impl Engine {
+    /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
+    /// holds an in-flight permit (it is an API request too) but no pacing slot.
+    pub(super) async fn start_checks(
+        &self,
+        permits: &Arc<Semaphore>,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
+        let now = tokio::time::Instant::now();
+        if checks.next_look.is_some_and(|at| now < at) {
+            return Ok(());
+        }
+        checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
+        let limit = (self.campaign.max_in_flight + 64) as i64;
+        for row in self.store.due_unresolved(limit).await? {
+            if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
+                continue;
+            }
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                break;
+            };
+            checks.checking.insert(row.row_id);
+            let (client, store, campaign) = (
+                self.client.clone(),
+                self.store.clone(),
+                self.campaign.clone(),
+            );
+            checks.running.spawn(async move {
+                let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
+                drop(permit);
+                (row, resolution)
+            });
+        }
+        Ok(())
+    }
+
+    /// Records what a check found.
+    pub(super) async fn settle(
+        &self,
+        checks: &mut Checks,
+        row: Unresolved,
+        resolution: Resolution,
+    ) -> Result<(), StoreError> {
+        checks.checking.remove(&row.row_id);
+        match resolution {
+            Resolution::Found {
+                call_sid,
+                conference_sid,
+            } => {
+                tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
+                self.store
+                    .resolve_found(&row, &call_sid, conference_sid.as_deref())
+                    .await?;
+                self.progress.created(None);
+            }
+            Resolution::NotCreated => {
+                tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
+                self.store.resolve_not_created(&row, now_ms()).await?;
+            }
+            Resolution::Later { why, after } => {
+                let tries = checks.tries.entry(row.row_id).or_default();
+                *tries += 1;
+                if *tries >= MAX_CHECKS_PER_RUN {
+                    tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
+                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                    checks.parked.insert(row.row_id);
+                } else {
+                    let delay = retry::delay(&self.campaign.retry, *tries, after);
+                    self.store
+                        .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
+                        .await?;
+                }
+            }
+            Resolution::Unreachable(why) => {
+                tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
+                self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                checks.parked.insert(row.row_id);
+            }
+            Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
+        }
+        Ok(())
+    }
+
+    /// Records the checks that have finished, without waiting.
+    pub(super) async fn settle_finished(&self, checks: &mut Checks) -> Result<(), StoreError> {
+        while let Some(Ok((row, resolution))) = checks.running.try_join_next() {
+            self.settle(checks, row, resolution).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every check under way and records it.
+    pub(super) async fn settle_all(&self, checks: &mut Checks) -> Result<(), StoreError> {
+        while let Some(done) = checks.running.join_next().await {
+            if let Ok((row, resolution)) = done {
+                self.settle(checks, row, resolution).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! One create request: sent, answered (or not), and its outcome recorded.
+
+use crate::campaign::adaptive::Adaptive;
+use crate::campaign::config::Campaign;
+use crate::campaign::progress::Progress;
+use crate::campaign::retry;
+use crate::campaign::stop::{Stop, StopReason};
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Label};
+use crate::store::{Claimed, Outcome, Store, now_ms};
+use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
+use crate::twilio::{ApiError, CreateParticipant, Disposition, ParamError, TwilioClient};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tracing::Instrument;
+
+pub(super) struct DialTask {
+    pub(super) adaptive: Option<Arc<Adaptive>>,
+    pub(super) campaign: Campaign,
+    pub(super) store: Store,
+    pub(super) client: TwilioClient,
+    pub(super) stop: Stop,
+    pub(super) progress: Arc<Progress>,
+}
+
+impl DialTask {
+    pub(super) async fn dial(self, claimed: Claimed) {
+        let span = tracing::info_span!("dial", label = %claimed.label, attempt = claimed.attempt);
+        self.dial_in_span(claimed).instrument(span).await;
+    }
+
+    async fn dial_in_span(self, claimed: Claimed) {
+        let outcome = match build_request(&self.campaign, &claimed) {
+            Ok((conference, request)) => {
+                let answer = self.client.create_participant(&conference, &request).await;
+                if let Ok(p) = &answer
+                    && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
+                        (&conference, &p.conference_sid)
+                    && let Err(e) = self.store.remember_conference(name, sid).await
+                {
+                    tracing::warn!("could not remember the conference SID: {e}");
+                }
+                self.outcome(&claimed, answer)
+            }
+            // The row was valid at import; the campaign's defaults may have changed since.
+            Err(e) => Outcome::Failed {
+                http_status: None,
+                code: None,
+                message: e.to_string(),
+            },
+        };
+        self.progress.record(&outcome);
+        if let Err(e) = self.store.record(&claimed, &outcome).await {
+            tracing::error!("could not record the outcome: {e}");
+            self.stop.trigger(StopReason::Storage(e.to_string()));
+        }
+    }
+
+    fn outcome(
+        &self,
+        claimed: &Claimed,
+        answer: Result<crate::twilio::Participant, ApiError>,
+    ) -> Outcome {
+        if let Some(adaptive) = &self.adaptive {
+            match &answer {
+                Ok(p) => adaptive.created(p.queue_time_ms()),
+                Err(e)
+                    if e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429) =>
+                {
+                    adaptive.too_many_requests()
+                }
+                Err(_) => {}
+            }
+        }
+        let error = match answer {
+            Ok(p) => {
+                return Outcome::Created {
+                    queue_time_ms: p.queue_time_ms().map(|q| q as i64),
+                    call_sid: p.call_sid.unwrap_or_default(),
+                    conference_sid: p.conference_sid,
+                    status: 201,
+                };
+            }
+            Err(e) => e,
+        };
+        let (http_status, code, message) = (error.http_status(), error.code(), error.to_string());
+        match error.disposition() {
+            Disposition::Retry { after } => {
+                // Twilio's concurrency limit and a full conference say nothing about the row.
+                let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL))
+                    && http_status != Some(429);
+                let failures = claimed.failures as u32 + u32::from(counts);
+                if counts && failures >= self.campaign.max_attempts {
+                    let message = format!("gave up after {failures} attempts: {message}");
+                    return Outcome::Failed {
+                        http_status,
+                        code,
+                        message,
+                    };
+                }
+                let delay = retry::delay(&self.campaign.retry, failures.max(1), after);
+                Outcome::Retry {
+                    at: now_ms() + delay.as_millis() as i64,
+                    counts,
+                    http_status,
+                    code,
+                    message,
+                }
+            }
+            Disposition::Fail => Outcome::Failed {
+                http_status,
+                code,
+                message,
+            },
+            Disposition::Abort => {
+                self.stop.trigger(StopReason::Abort(message.clone()));
+                Outcome::Retry {
+                    at: now_ms(),
+                    counts: false,
+                    http_status,
+                    code,
+                    message,
+                }
+            }
+            Disposition::Unknown => {
+                tracing::warn!("{message}; will check with Twilio before any re-dial");
+                let check_at = now_ms() + self.campaign.retry.reconcile_after.as_millis() as i64;
+                Outcome::Unknown {
+                    check_at,
+                    http_status,
+                    code,
+                    message,
+                }
+            }
+        }
+    }
+}
+
+/// The request for a row: its own columns over the campaign's defaults.
+fn build_request(
+    campaign: &Campaign,
+    row: &Claimed,
+) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
+    let own: BTreeMap<String, String> = serde_json::from_str(&row.params).map_err(|e| {
+        ParamError::new(
+            "row",
+            crate::domain::Invalid(format!("stored parameters unreadable: {e}")),
+        )
+    })?;
+    let mut options = crate::twilio::ParticipantOptions::default();
+    let mut from = campaign.from.clone();
+    let mut conference = campaign.conference.clone();
+    for (key, value) in &own {
+        match key.as_str() {
+            "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
+            "conference" => {
+                conference =
+                    ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?
+            }
+            _ => options.set(key, value)?,
+        }
+    }
+    options.label = Some(Label::parse(&row.label).map_err(|e| ParamError::new("Label", e))?);
+    let to = Endpoint::parse(&row.to).map_err(|e| ParamError::new("To", e))?;
+    let request = CreateParticipant::new(from, to, options.or_defaults(&campaign.defaults))?;
+    Ok((conference, request))
+}

@@ -1,0 +1,148 @@
+//! The dial loop. For each due row: wait for a pacing slot and an in-flight permit, claim the
+//! row (its attempt is committed before the request leaves), send Create Participant, record
+//! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial,
+//! by checks that run beside the dialing so that a batch of them does not stall the pace.
+
+mod checks;
+mod dial;
+
+use super::adaptive::Adaptive;
+use super::config::Campaign;
+use super::gate::{Admission, Gate};
+use super::pacer::Pacer;
+use super::progress::Progress;
+use super::stop::{Stop, StopReason};
+use crate::store::{Store, StoreError, now_ms};
+use crate::twilio::TwilioClient;
+use checks::Checks;
+use dial::DialTask;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How the dial loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// No row is due any more (some may be unknown, parked for the next run).
+    Finished,
+    Stopped(StopReason),
+}
+
+pub struct Engine {
+    pub campaign: Campaign,
+    pub store: Store,
+    pub client: TwilioClient,
+    pub pacer: Arc<Pacer>,
+    pub gate: Gate,
+    /// Present when the campaign's pacing adapts to what Twilio's answers show.
+    pub adaptive: Option<Arc<Adaptive>>,
+    pub stop: Stop,
+    pub progress: Arc<Progress>,
+}
+
+/// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+impl Engine {
+    pub async fn run(&self) -> Result<Ending, StoreError> {
+        let orphans = self.store.mark_orphans_unknown().await?;
+        if orphans > 0 {
+            tracing::warn!(
+                rows = orphans,
+                "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial"
+            );
+        }
+        let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
+        let mut in_flight = JoinSet::new();
+        let mut checks = Checks::default();
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            self.settle_finished(&mut checks).await?;
+            if self.stop.is_set() {
+                break;
+            }
+            self.start_checks(&permits, &mut checks).await?;
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            let Some(claimed) = self.store.claim_next().await? else {
+                drop(permit);
+                if in_flight.is_empty()
+                    && checks.running.is_empty()
+                    && self.nothing_left(&checks).await?
+                {
+                    break;
+                }
+                self.idle(&mut in_flight, &mut checks).await?;
+                continue;
+            };
+            // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
+            match self.gate.admit(&self.store, &claimed).await? {
+                Admission::Dial => {}
+                Admission::Defer { until_ms, reason } => {
+                    self.store.release(&claimed, until_ms, &reason).await?;
+                    continue;
+                }
+                Admission::Suppress { reason } => {
+                    self.store.suppress(&claimed, &reason).await?;
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.pacer.acquire() => {}
+                _ = self.stop.wait() => {
+                    self.store.release(&claimed, now_ms(), "the run stopped before it was sent").await?;
+                    break;
+                }
+            }
+            let dialer = self.dial_task();
+            in_flight.spawn(async move {
+                dialer.dial(claimed).await;
+                drop(permit);
+            });
+        }
+        self.settle_all(&mut checks).await?;
+        while in_flight.join_next().await.is_some() {}
+        Ok(match self.stop.reason() {
+            Some(reason) => Ending::Stopped(reason),
+            None => Ending::Finished,
+        })
+    }
+
+    /// Called with nothing in flight, so no row of this run is `dialing` or being checked.
+    async fn nothing_left(&self, checks: &Checks) -> Result<bool, StoreError> {
+        // Recycled rows wait for a later run; retries are waited for.
+        Ok(self.store.next_retry_at().await?.is_none()
+            && self.store.unknown_count().await? as usize <= checks.parked.len())
+    }
+
+    async fn idle(
+        &self,
+        in_flight: &mut JoinSet<()>,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
+        tokio::select! {
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = checks.running.join_next(), if !checks.running.is_empty() => {
+                if let Ok((row, resolution)) = done {
+                    self.settle(checks, row, resolution).await?;
+                }
+            }
+            _ = self.stop.wait() => {}
+        }
+        Ok(())
+    }
+
+    fn dial_task(&self) -> DialTask {
+        DialTask {
+            adaptive: self.adaptive.clone(),
+            campaign: self.campaign.clone(),
+            store: self.store.clone(),
+            client: self.client.clone(),
+            stop: self.stop.clone(),
+            progress: self.progress.clone(),
+        }
+    }
+}
