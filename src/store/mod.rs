@@ -12,12 +12,12 @@ mod report;
 mod rows;
 mod unresolved;
 
-pub use list_import::{FinishedImport, Reject};
+pub use list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use outcomes::{
     AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
 };
 pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
-pub use rows::{Claimed, ImportPass, Inserted, NewRow, Outcome, RowState};
+pub use rows::{Claimed, Outcome, RowState};
 pub use unresolved::Unresolved;
 
 use sqlx::sqlite::{
