@@ -122,25 +122,15 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         ..ImportSummary::default()
     };
     let mut rejects = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut extras = Vec::with_capacity(BATCH);
-    let mut pass = ImportPass::default();
+    let mut batch = Batch::default();
     // Two buffers: the last record read stays in `record` after the end of the file.
     let (mut record, mut next) = (csv::ByteRecord::new(), csv::ByteRecord::new());
     let mut last_line = 0;
     let mut read_to_the_end = true;
     loop {
         // Flushed before reading, so the last record is still at hand when the file ends.
-        if batch.len() >= BATCH {
-            store_batch(
-                store,
-                &mut pass,
-                &mut batch,
-                &mut extras,
-                &mut summary,
-                &mut rejects,
-            )
-            .await?;
+        if batch.rows.len() >= BATCH {
+            store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
         }
         let line_before = reader.position().line();
         match reader.read_byte_record(&mut next) {
@@ -162,8 +152,8 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         summary.records += 1;
         match parse_record(campaign, &columns, header.len(), &record, line) {
             Ok((row, extra)) => {
-                batch.push(row);
-                extras.push(extra);
+                batch.rows.push(row);
+                batch.extras.push(extra);
             }
             Err(reason) => rejects.push(Reject {
                 line,
@@ -188,9 +178,9 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         let reason = format!(
             "a quote opened on line {opened} is never closed: lines {opened} to {end} were read as one field"
         );
-        if batch.last().is_some_and(|row| row.line == last_line) {
-            batch.pop();
-            extras.pop();
+        if batch.rows.last().is_some_and(|row| row.line == last_line) {
+            batch.rows.pop();
+            batch.extras.pop();
             rejects.push(Reject {
                 line: last_line,
                 reason,
@@ -200,15 +190,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             last.reason = reason;
         }
     }
-    store_batch(
-        store,
-        &mut pass,
-        &mut batch,
-        &mut extras,
-        &mut summary,
-        &mut rejects,
-    )
-    .await?;
+    store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
     let fingerprint = reader.into_inner().into_inner().finish();
@@ -246,23 +228,30 @@ async fn unchanged(
     })
 }
 
+/// Rows read and checked, waiting to be stored together, and the import's pass over the store.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<NewRow>,
+    extras: Vec<RowExtras>,
+    pass: ImportPass,
+}
+
 async fn store_batch(
     store: &Store,
-    pass: &mut ImportPass,
-    batch: &mut Vec<NewRow>,
-    extras: &mut Vec<RowExtras>,
+    batch: &mut Batch,
     summary: &mut ImportSummary,
     rejects: &mut Vec<Reject>,
 ) -> Result<(), ImportError> {
-    if batch.is_empty() {
+    if batch.rows.is_empty() {
         return Ok(());
     }
-    let results = store.import_rows(pass, batch).await?;
+    let results = store.import_rows(&mut batch.pass, &batch.rows).await?;
     let mut known_zones = Vec::new();
-    for ((row, result), extra) in batch.drain(..).zip(results).zip(extras.drain(..)) {
+    let (rows, extras) = (batch.rows.drain(..), batch.extras.drain(..));
+    for ((row, result), extra) in rows.zip(results).zip(extras) {
         let (row, result) = match result {
             Inserted::LabelTaken(first) if extra.label_generated => {
-                match relabel(store, pass, &row).await? {
+                match relabel(store, &mut batch.pass, &row).await? {
                     Some(relabeled) => relabeled,
                     None => (row, Inserted::LabelTaken(first)),
                 }
