@@ -1,6 +1,7 @@
 //! The command line: clap types, and the exit codes that are part of the interface.
 
 pub mod campaign;
+pub mod check;
 mod demo;
 mod param_flags;
 pub mod participants;
@@ -59,6 +60,8 @@ pub enum Command {
     Participants(participants::ParticipantsCommand),
     /// Run a campaign: import new list rows, dial every due row, exit (cron-safe).
     Run(run::RunArgs),
+    /// Check a campaign file and its whole list as a run would, without dialing anyone.
+    Check(check::CheckArgs),
     /// Pause, resume or cancel a campaign, even while a run is dialing.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
@@ -83,6 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .await
             .map(|()| Exit::Done),
         Command::Run(args) => run::run(args, &cli.twilio, cli.quiet).await,
+        Command::Check(args) => check::check(args).await,
         Command::Campaign(command) => campaign::run(command).await,
         Command::Demo(args) => demo::run(args, cli.quiet).await,
         Command::Sandbox(config) => crate::sandbox::run(*config).await.map(|()| Exit::Done),

@@ -83,6 +83,24 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// A store in memory, thrown away with it: for checking a list as an import would, without
+    /// touching the campaign's database. One connection, kept open, holds the whole database.
+    pub async fn open_scratch() -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(SqliteConnectOptions::new().in_memory(true))
+            .await
+            .map_err(|cause| StoreError::Open {
+                path: "(in memory)".to_owned(),
+                cause,
+            })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod campaign;
+mod check;
 mod compliance;
 mod helper_library;
 mod outcomes;
