@@ -74,3 +74,33 @@ pub fn of(campaign: &Campaign) -> io::Result<String> {
     io::copy(&mut list, &mut io::sink())?;
     Ok(list.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(campaign_extra: &str, participant: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("l.csv"), "to\n+14155550100\n").unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[campaign]\nname = \"n\"\nlist = \"l.csv\"\nconference = \"Room\"\nfrom = \"+15017122661\"\n{campaign_extra}\n[participant]\n{participant}\n"
+            ),
+        )
+        .unwrap();
+        of(&Campaign::load(&file).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn only_what_the_import_reads_of_the_campaign_changes_the_digest() {
+        let base = digest("cps = 30", "beep = \"onEnter\"");
+        assert_eq!(
+            base,
+            digest("cps = 5\nmax_attempts = 9", "beep = \"onEnter\"")
+        );
+        assert_ne!(base, digest("cps = 30", "beep = \"onExit\""));
+        assert_eq!(base.len(), 40, "hex SHA-1");
+    }
+}
