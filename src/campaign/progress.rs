@@ -12,11 +12,13 @@ pub struct Progress {
     retried: AtomicU64,
     failed: AtomicU64,
     unknown: AtomicU64,
-    /// (seconds since start, queue_time ms) of recent creates, for the rate and p95.
+    /// Create requests answered (created, refused, retried or unknown): what the CPS paces.
+    requests: AtomicU64,
+    /// (seconds since start, queue_time ms if created) of recent answers, for the rate and p95.
     recent: Mutex<Vec<(f64, Option<i64>)>>,
     /// The pacer's rate when adaptive pacing has moved it (f64 bits; 0 = not set).
     pacing_rate: AtomicU64,
-    /// Seconds since start of the first and the last create.
+    /// Seconds since start of the first and the last answer.
     span: Mutex<Option<(f64, f64)>>,
 }
 
@@ -27,7 +29,7 @@ pub struct Snapshot {
     pub retried: u64,
     pub failed: u64,
     pub unknown: u64,
-    /// Creates per second over the last few seconds.
+    /// Create requests per second over the last few seconds (what the CPS limits).
     pub current_cps: f64,
     pub queue_time_p95_ms: Option<i64>,
     /// The rate adaptive pacing runs at, once it has run.
@@ -45,6 +47,7 @@ impl Default for Progress {
             retried: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unknown: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             recent: Mutex::new(Vec::new()),
             span: Mutex::new(None),
             pacing_rate: AtomicU64::new(0),
@@ -53,17 +56,25 @@ impl Default for Progress {
 }
 
 impl Progress {
+    /// The answer to one create request.
     pub fn record(&self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Created { queue_time_ms, .. } => self.created(*queue_time_ms),
-            Outcome::Retry { .. } => _ = self.retried.fetch_add(1, Ordering::Relaxed),
-            Outcome::Failed { .. } => _ = self.failed.fetch_add(1, Ordering::Relaxed),
-            Outcome::Unknown { .. } => _ = self.unknown.fetch_add(1, Ordering::Relaxed),
-        }
+        let (counter, queue_time_ms) = match outcome {
+            Outcome::Created { queue_time_ms, .. } => (&self.created, *queue_time_ms),
+            Outcome::Retry { .. } => (&self.retried, None),
+            Outcome::Failed { .. } => (&self.failed, None),
+            Outcome::Unknown { .. } => (&self.unknown, None),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.answered(queue_time_ms);
     }
 
-    pub fn created(&self, queue_time_ms: Option<i64>) {
+    /// A call found at Twilio after an unknown outcome: created, by no new request.
+    pub fn found_created(&self) {
         self.created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn answered(&self, queue_time_ms: Option<i64>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let now = self.started.elapsed().as_secs_f64();
         let mut span = self.span.lock().unwrap_or_else(|e| e.into_inner());
         *span = Some(span.map_or((now, now), |(first, _)| (first, now)));
@@ -76,11 +87,17 @@ impl Progress {
         self.pacing_rate.store(rate.to_bits(), Ordering::Relaxed);
     }
 
-    /// Creates per second from the first create of this run to the last; None under two.
-    pub fn achieved_cps(&self) -> Option<f64> {
-        let created = self.created.load(Ordering::Relaxed);
+    /// Create requests answered in this run.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Create requests per second from the first answer of this run to the last (the rate
+    /// the CPS limits: refused and retried requests take their slot too); None under two.
+    pub fn request_rate(&self) -> Option<f64> {
+        let requests = self.requests();
         let (first, last) = (*self.span.lock().unwrap_or_else(|e| e.into_inner()))?;
-        (created >= 2 && last > first).then(|| (created - 1) as f64 / (last - first))
+        (requests >= 2 && last > first).then(|| (requests - 1) as f64 / (last - first))
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -123,5 +140,30 @@ mod tests {
         assert_eq!(percentile(&v, 95.0), Some(95));
         assert_eq!(percentile(&v, 100.0), Some(100));
         assert_eq!(percentile(&[], 95.0), None);
+    }
+
+    #[test]
+    fn every_answered_request_counts_towards_the_rate_and_a_call_found_later_does_not() {
+        let progress = Progress::default();
+        progress.record(&Outcome::Created {
+            call_sid: "CA1".into(),
+            conference_sid: None,
+            queue_time_ms: Some(40),
+            status: 201,
+        });
+        progress.record(&Outcome::Failed {
+            http_status: Some(400),
+            code: Some(21211),
+            message: "Invalid 'To' Phone Number".into(),
+        });
+        progress.found_created();
+
+        let s = progress.snapshot();
+        assert_eq!((s.created, s.failed, progress.requests()), (2, 1, 2));
+        assert_eq!(
+            s.queue_time_p95_ms,
+            Some(40),
+            "only creates have a queue_time"
+        );
     }
 }

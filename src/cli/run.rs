@@ -140,9 +140,9 @@ fn summarize(
     let c = &result.counts;
     let s = progress.snapshot();
     let rate = progress
-        .achieved_cps()
-        .map(|r| format!("{r:.2} cps"))
-        .unwrap_or_else(|| "- cps".into());
+        .request_rate()
+        .map(|r| format!("{r:.2}/s"))
+        .unwrap_or_else(|| "-/s".into());
     let left = c.pending + c.dialing;
     let exit = match &result.ending {
         Ending::Stopped(StopReason::Abort(why)) => {
@@ -177,7 +177,7 @@ fn summarize(
         Ending::Stopped(_) => "stopped".to_string(),
     };
     println!(
-        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created at {rate} (configured {}), exit {}",
+        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created, {} requests at {rate} (CPS {}), exit {}",
         campaign.name,
         elapsed.as_secs_f64(),
         c.rows(),
@@ -188,6 +188,7 @@ fn summarize(
         c.rejected,
         result.import.duplicates,
         s.created,
+        progress.requests(),
         campaign.cps,
         exit as u8,
     );

@@ -131,6 +131,17 @@ impl Poller {
         let answer = match self.client.fetch_call(&sid).await {
             Ok(answer) => answer,
             Err(e) if e.disposition() == Disposition::Abort => return Err(PollError::Refused(e)),
+            // Busy (429), a timeout or a passing server error: a GET changes nothing, and the
+            // call is asked about again on the next pass.
+            Err(e)
+                if matches!(
+                    e.disposition(),
+                    Disposition::Retry { .. } | Disposition::Unknown
+                ) =>
+            {
+                tracing::debug!(call_sid = %sid, "Twilio could not answer about the call now: {e}");
+                return Ok(Polled::Failed);
+            }
             Err(e) => {
                 tracing::warn!(call_sid = %sid, "could not ask Twilio about the call: {e}");
                 return Ok(Polled::Failed);

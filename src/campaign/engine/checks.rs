@@ -83,7 +83,7 @@ impl Engine {
                 self.store
                     .resolve_found(&row, &call_sid, conference_sid.as_deref())
                     .await?;
-                self.progress.created(None);
+                self.progress.found_created();
             }
             Resolution::NotCreated => {
                 tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
