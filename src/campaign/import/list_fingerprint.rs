@@ -22,9 +22,11 @@ pub struct ListStamp {
 impl ListStamp {
     pub fn of(list: &Path) -> io::Result<Self> {
         let meta = std::fs::metadata(list)?;
+        // Where the filesystem keeps no time, the digest alone decides.
         let modified_ns = meta
-            .modified()?
-            .duration_since(UNIX_EPOCH)
+            .modified()
+            .ok()
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |since| since.as_nanos() as i64);
         Ok(Self {
             size: meta.len(),
