@@ -73,6 +73,10 @@ fn default_max_in_flight() -> i64 {
     32
 }
 
+/// Twilio publishes no bound on how late its call log shows a new call; seconds are common.
+/// Two minutes is a wide margin over that, and the README says what it costs.
+const DEFAULT_CALL_LOG_GRACE: &str = "2m";
+
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct RetrySection {
@@ -82,6 +86,8 @@ struct RetrySection {
     jitter: bool,
     /// How long after an unknown outcome to ask Twilio whether the call exists.
     reconcile_after: String,
+    /// How long after a lost answer Twilio's call log is trusted to show the call.
+    call_log_grace: String,
 }
 
 impl Default for RetrySection {
@@ -92,6 +98,7 @@ impl Default for RetrySection {
             multiplier: 2.0,
             jitter: true,
             reconcile_after: "5s".into(),
+            call_log_grace: DEFAULT_CALL_LOG_GRACE.into(),
         }
     }
 }
@@ -119,6 +126,9 @@ pub struct RetryPolicy {
     pub multiplier: f32,
     pub jitter: bool,
     pub reconcile_after: Duration,
+    /// An attempt in doubt is judged never created only by a check made this long after its
+    /// answer was lost: Twilio's call log is not read-your-writes.
+    pub call_log_grace: Duration,
 }
 
 /// A campaign, valid as a whole.
@@ -232,6 +242,8 @@ impl Campaign {
             jitter: file.retry.jitter,
             reconcile_after: duration(&file.retry.reconcile_after)
                 .map_err(|e| invalid("retry.reconcile_after", e))?,
+            call_log_grace: duration(&file.retry.call_log_grace)
+                .map_err(|e| invalid("retry.call_log_grace", e))?,
         };
         if !(1.0..=10.0).contains(&retry.multiplier) {
             return Err(invalid(
@@ -357,6 +369,7 @@ mod tests {
         let c = load(&format!("{BASE}cps = 30\n")).unwrap();
         assert_eq!(c.max_attempts, 3);
         assert_eq!(c.retry.initial, Duration::from_secs(2));
+        assert_eq!(c.retry.call_log_grace, Duration::from_secs(120));
         assert!(c.list.ends_with("l.csv") && c.list.is_absolute());
         assert!(c.database.ends_with("c.sqlite"));
     }
@@ -378,6 +391,10 @@ mod tests {
             ),
             ("cps = 5\n[participant]\nno_such = 1\n", "no_such"),
             ("cps = 5\n[retry]\ninitial = \"soon\"\n", "retry.initial"),
+            (
+                "cps = 5\n[retry]\ncall_log_grace = \"later\"\n",
+                "retry.call_log_grace",
+            ),
             ("cps = 5\ncolour = \"red\"\n", "colour"),
             (
                 "cps = 5\n[participant]\nsip_auth_password = \"hunter2\"\n",

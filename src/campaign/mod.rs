@@ -10,6 +10,7 @@ pub mod lock;
 pub mod pacer;
 pub mod progress;
 pub mod reconcile;
+pub mod request;
 pub mod retry;
 pub mod rules;
 pub mod run;

@@ -1,9 +1,13 @@
-//! Was a call created although we never saw the answer? Asked of Twilio before any re-dial:
-//! first the participant by its label (Twilio lists only active participants), then the
-//! account's call log for the number since the attempt started.
+//! Was a call created although we never saw the answer? Every signal is asked before any
+//! re-dial: a status callback that named the attempt (the receiver records it), the participant
+//! by its label (Twilio lists only participants still in the conference), and the call log by
+//! `To`, `From` and the attempt's start. A positive signal is final. Negative ones prove nothing
+//! until the call log has had time to show the call (`retry.call_log_grace` after the answer
+//! was lost, since Twilio's lists are not read-your-writes): until then the row stays in doubt.
 
 use super::config::Campaign;
-use crate::domain::{ConferenceSid, ConferenceTarget, Label, ParticipantId};
+use super::request::row_request;
+use crate::domain::{Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
 use crate::store::{Store, Unresolved};
 use crate::twilio::{ApiError, Disposition, TwilioClient};
 
@@ -14,6 +18,10 @@ pub enum Resolution {
         conference_sid: Option<String>,
     },
     NotCreated,
+    /// No signal shows a call, but the call log may not show it yet: ask again at `at_ms`.
+    NotYet {
+        at_ms: i64,
+    },
     /// Twilio answered with a transient error (429, 5xx): ask again shortly.
     Later {
         why: String,
@@ -25,6 +33,71 @@ pub enum Resolution {
     Abort(String),
 }
 
+/// What one look (at our own records or at Twilio) says about the attempt in doubt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Call {
+        call_sid: String,
+        conference_sid: Option<String>,
+    },
+    NoCall,
+    /// The look could not be made.
+    Failed(Failure),
+}
+
+/// Why a look could not be made, as it bears on the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Transient {
+        why: String,
+        after: Option<std::time::Duration>,
+    },
+    Unreachable(String),
+    Refused(String),
+}
+
+/// The decision. Any call seen is final. A look that failed leaves the row in doubt. Only
+/// looks that all say "no call", made once the call log has settled, prove that the attempt
+/// never took effect; before that, the row waits for the log.
+pub fn verdict(signals: &[Signal], checked_at_ms: i64, log_settled_at_ms: i64) -> Resolution {
+    let call = signals.iter().find_map(|signal| match signal {
+        Signal::Call {
+            call_sid,
+            conference_sid,
+        } => Some(Resolution::Found {
+            call_sid: call_sid.clone(),
+            conference_sid: conference_sid.clone(),
+        }),
+        _ => None,
+    });
+    if let Some(found) = call {
+        return found;
+    }
+    let worst = signals
+        .iter()
+        .filter_map(|signal| match signal {
+            Signal::Failed(failure) => Some(failure),
+            _ => None,
+        })
+        .max_by_key(|failure| match failure {
+            Failure::Transient { .. } => 0,
+            Failure::Unreachable(_) => 1,
+            Failure::Refused(_) => 2,
+        });
+    match worst {
+        Some(Failure::Refused(why)) => Resolution::Abort(why.clone()),
+        Some(Failure::Unreachable(why)) => Resolution::Unreachable(why.clone()),
+        Some(Failure::Transient { why, after }) => Resolution::Later {
+            why: why.clone(),
+            after: *after,
+        },
+        None if signals.is_empty() || checked_at_ms < log_settled_at_ms => Resolution::NotYet {
+            at_ms: log_settled_at_ms,
+        },
+        None => Resolution::NotCreated,
+    }
+}
+
 /// Clock skew allowed between us and Twilio when matching the call log's dates.
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
@@ -34,47 +107,38 @@ pub async fn resolve(
     campaign: &Campaign,
     row: &Unresolved,
 ) -> Resolution {
-    match by_label(client, store, campaign, row).await {
-        Ok(Some(found)) => return found,
-        Ok(None) => {}
-        Err(e) => return failed(e),
-    }
-    let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    // Twilio filters the call log by date: ask from the start of that day, match exactly here.
-    let day_start = since
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .start_of_day()
-        .map(|z| z.timestamp())
-        .unwrap_or(since);
-    match client.list_calls_to(&row.to, day_start).await {
-        Ok(calls) => {
-            let found = calls.into_iter().find(|call| {
-                call.date_created
-                    .as_deref()
-                    .and_then(parse_rfc2822)
-                    .is_some_and(|created| created >= since)
-            });
-            match found.and_then(|call| call.sid) {
-                Some(call_sid) => Resolution::Found {
-                    call_sid,
-                    conference_sid: None,
-                },
-                None => Resolution::NotCreated,
-            }
+    // A run stopped mid-request: its request could have reached Twilio until it timed out.
+    let lost_at = row
+        .attempt_finished_at
+        .unwrap_or(row.attempt_started_at + client.request_timeout().as_millis() as i64);
+    let settled_at = lost_at + campaign.retry.call_log_grace.as_millis() as i64;
+    let mut signals = Vec::new();
+    if let Some(call_sid) = &row.callback_call_sid {
+        signals.push(Signal::Call {
+            call_sid: call_sid.clone(),
+            conference_sid: None,
+        });
+    } else {
+        let (conference, from) = match row_request(campaign, &row.to, &row.label, &row.params, None)
+        {
+            Ok((conference, request)) => (conference, request.from().clone()),
+            Err(_) => (campaign.conference.clone(), campaign.from.clone()),
+        };
+        signals.push(by_label(client, store, &conference, &row.label).await);
+        if !matches!(signals[0], Signal::Call { .. }) {
+            signals.push(in_call_log(client, row, &from).await);
         }
-        Err(e) => failed(e),
     }
+    verdict(&signals, crate::store::now_ms(), settled_at)
 }
 
 async fn by_label(
     client: &TwilioClient,
     store: &Store,
-    campaign: &Campaign,
-    row: &Unresolved,
-) -> Result<Option<Resolution>, ApiError> {
-    let target = row_conference(campaign, &row.params);
-    let sid = match &target {
+    conference: &ConferenceTarget,
+    label: &str,
+) -> Signal {
+    let sid = match conference {
         ConferenceTarget::Sid(sid) => Some(sid.clone()),
         ConferenceTarget::FriendlyName(name) => store
             .conference_sid(name)
@@ -83,43 +147,69 @@ async fn by_label(
             .flatten()
             .and_then(|s| ConferenceSid::parse(&s).ok()),
     };
-    let (Some(sid), Ok(label)) = (sid, Label::parse(&row.label)) else {
-        return Ok(None);
+    // No conference SID known: no call of this campaign reached that conference yet.
+    let (Some(sid), Ok(label)) = (sid, Label::parse(label)) else {
+        return Signal::NoCall;
     };
     match client
         .fetch_participant(&sid, &ParticipantId::Label(label))
         .await
     {
-        Ok(p) => Ok(p.call_sid.map(|call_sid| Resolution::Found {
-            call_sid,
-            conference_sid: Some(sid.to_string()),
-        })),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
+        Ok(p) => match p.call_sid {
+            Some(call_sid) => Signal::Call {
+                call_sid,
+                conference_sid: Some(sid.to_string()),
+            },
+            None => Signal::NoCall,
+        },
+        Err(e) if e.is_not_found() => Signal::NoCall,
+        Err(e) => Signal::Failed(failure(e)),
     }
 }
 
-fn row_conference(campaign: &Campaign, params: &str) -> ConferenceTarget {
-    serde_json::from_str::<std::collections::BTreeMap<String, String>>(params)
-        .ok()
-        .and_then(|own| {
-            own.get("conference")
-                .and_then(|c| ConferenceTarget::parse(c).ok())
-        })
-        .unwrap_or_else(|| campaign.conference.clone())
+async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: &Caller) -> Signal {
+    let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    // Twilio filters the call log by date: ask from the start of that day, match exactly here.
+    let day_start = since
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .map(|z| z.timestamp())
+        .unwrap_or(since);
+    // The call log shows a phone caller as dialed; other callers are matched by `To` alone.
+    let from = match from {
+        Caller::Phone(_) => Some(from.as_str()),
+        _ => None,
+    };
+    match client.list_calls_to(&row.to, from, day_start).await {
+        Ok(calls) => calls
+            .into_iter()
+            .find(|call| {
+                call.date_created
+                    .as_deref()
+                    .and_then(parse_rfc2822)
+                    .is_some_and(|created| created >= since)
+            })
+            .and_then(|call| call.sid)
+            .map_or(Signal::NoCall, |call_sid| Signal::Call {
+                call_sid,
+                conference_sid: None,
+            }),
+        Err(e) => Signal::Failed(failure(e)),
+    }
 }
 
-fn failed(e: ApiError) -> Resolution {
+fn failure(e: ApiError) -> Failure {
     match (&e, e.disposition()) {
-        (_, Disposition::Abort) => Resolution::Abort(e.to_string()),
+        (_, Disposition::Abort) => Failure::Refused(e.to_string()),
         (ApiError::Connect { .. } | ApiError::Timeout(_) | ApiError::Dropped(_), _) => {
-            Resolution::Unreachable(e.to_string())
+            Failure::Unreachable(e.to_string())
         }
-        (_, Disposition::Retry { after }) => Resolution::Later {
+        (_, Disposition::Retry { after }) => Failure::Transient {
             why: e.to_string(),
             after,
         },
-        _ => Resolution::Later {
+        _ => Failure::Transient {
             why: e.to_string(),
             after: None,
         },
@@ -140,5 +230,92 @@ mod tests {
         let t = parse_rfc2822("Fri, 18 Feb 2011 21:07:19 +0000").unwrap();
         assert_eq!(t.as_second(), 1_298_063_239);
         assert!(parse_rfc2822("yesterday").is_none());
+    }
+
+    const LOST: i64 = 1_000_000;
+    const SETTLED: i64 = LOST + 120_000;
+
+    fn call(sid: &str) -> Signal {
+        Signal::Call {
+            call_sid: sid.into(),
+            conference_sid: None,
+        }
+    }
+
+    fn transient() -> Signal {
+        Signal::Failed(Failure::Transient {
+            why: "HTTP 503".into(),
+            after: None,
+        })
+    }
+
+    #[test]
+    fn a_call_seen_anywhere_is_final_whatever_else_was_seen_and_whenever() {
+        let sid = "CA00000000000000000000000000000001";
+        for signals in [
+            vec![call(sid)],
+            vec![Signal::NoCall, call(sid)],
+            vec![transient(), call(sid)],
+            vec![
+                Signal::Failed(Failure::Unreachable("refused".into())),
+                call(sid),
+            ],
+        ] {
+            for checked_at in [LOST + 100, SETTLED, SETTLED + 1] {
+                assert_eq!(
+                    verdict(&signals, checked_at, SETTLED),
+                    Resolution::Found {
+                        call_sid: sid.into(),
+                        conference_sid: None
+                    },
+                    "{signals:?} at {checked_at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_call_anywhere_proves_nothing_until_the_call_log_has_settled() {
+        let nothing = [Signal::NoCall, Signal::NoCall];
+
+        assert_eq!(
+            verdict(&nothing, LOST + 5_000, SETTLED),
+            Resolution::NotYet { at_ms: SETTLED }
+        );
+        assert_eq!(
+            verdict(&nothing, SETTLED - 1, SETTLED),
+            Resolution::NotYet { at_ms: SETTLED }
+        );
+        assert_eq!(verdict(&nothing, SETTLED, SETTLED), Resolution::NotCreated);
+        assert_eq!(
+            verdict(&[], SETTLED + 1, SETTLED),
+            Resolution::NotYet { at_ms: SETTLED },
+            "no look at all is no proof"
+        );
+    }
+
+    #[test]
+    fn a_look_that_failed_keeps_the_row_in_doubt_even_after_the_grace() {
+        assert_eq!(
+            verdict(&[Signal::NoCall, transient()], SETTLED + 1, SETTLED),
+            Resolution::Later {
+                why: "HTTP 503".into(),
+                after: None
+            }
+        );
+        let unreachable = Signal::Failed(Failure::Unreachable("connection refused".into()));
+        assert_eq!(
+            verdict(&[transient(), unreachable.clone()], SETTLED + 1, SETTLED),
+            Resolution::Unreachable("connection refused".into())
+        );
+        let refused = Signal::Failed(Failure::Refused("HTTP 401".into()));
+        assert_eq!(
+            verdict(
+                &[unreachable, refused, Signal::NoCall],
+                SETTLED + 1,
+                SETTLED
+            ),
+            Resolution::Abort("HTTP 401".into())
+        );
     }
 }

@@ -33,6 +33,7 @@ mod tests {
             multiplier: 2.0,
             jitter,
             reconcile_after: Duration::from_secs(5),
+            call_log_grace: Duration::from_secs(120),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Domain values that parse once at the edge: after `parse`, an invalid SID, number, rate or
 //! label cannot exist, so the rest of the program never re-checks them.
 
+mod attempt;
 mod conference;
 mod cps;
 mod endpoint;
@@ -8,6 +9,7 @@ mod label;
 mod sid;
 mod timezone;
 
+pub use attempt::AttemptToken;
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
 pub use endpoint::{Caller, Endpoint, PhoneNumber};

@@ -156,6 +156,7 @@ impl Poller {
             return Ok(Polled::Failed);
         };
         let seen = CallObservation {
+            attempt: None,
             call_sid: call.call_sid.clone(),
             source: EventSource::Poll,
             sequence_number: status.progress(),

@@ -2,9 +2,10 @@
 //! to the campaign's `[callbacks] public_url`. A request is believed only if its
 //! `X-Twilio-Signature` matches the auth token over the *public* URL (what Twilio signed, not
 //! the local address behind a proxy); anything else is refused with 403 and leaves no trace.
+//! The URL's query carries the attempt's token (see `AttemptToken`), signed with the rest.
 
 use super::{CallStatus, Recorder};
-use crate::domain::CallSid;
+use crate::domain::{AttemptToken, CallSid};
 use crate::store::{CallObservation, EventSource};
 use crate::twilio::signature;
 use axum::Router;
@@ -111,7 +112,9 @@ impl Receiver {
         if !signature::verify(self.auth_token.expose_secret(), url.as_str(), signed, given) {
             return Err(Refusal::Forged);
         }
-        observation(params, EventSource::Callback)
+        let mut seen = observation(params, EventSource::Callback)?;
+        seen.attempt = query.and_then(AttemptToken::from_query);
+        Ok(seen)
     }
 }
 
@@ -147,6 +150,7 @@ fn observation(
         .collect();
     Ok(CallObservation {
         call_sid: call_sid.as_str().to_owned(),
+        attempt: None,
         source,
         sequence_number: number("SequenceNumber")?.unwrap_or(status.progress()),
         status,

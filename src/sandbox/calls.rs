@@ -1,6 +1,7 @@
 //! The call log and conferences as Twilio shows them. Every created call stays in the log with
 //! its final status, and a call still queued is listed by its creation date: a dialer that lost
-//! a create's answer must always find the call again by `To` and time.
+//! a create's answer finds the call again by `To` and time, once the log shows it
+//! (`--call-log-lag-ms` makes it show late, as Twilio's may).
 
 use super::clock::TimeFilter;
 use super::failure::{CODE_INVALID_PARAMETER, Failure};
@@ -10,7 +11,7 @@ use crate::domain::{CallSid, ConferenceSid};
 use crate::twilio::Call;
 use jiff::Timestamp;
 use serde::Serialize;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Twilio's conference resource (the fields a dialer reads).
 #[derive(Debug, Clone, Serialize)]
@@ -92,10 +93,14 @@ impl State {
         Ok(self.call_json(&self.calls[index], now))
     }
 
-    /// Matching calls, newest first as Twilio lists them.
-    pub fn list_calls(&self, filter: &CallFilter, now: Instant) -> Vec<Call> {
+    /// Matching calls, newest first as Twilio lists them; a call shows only `lag` after its
+    /// creation.
+    pub fn list_calls(&self, filter: &CallFilter, lag: Duration, now: Instant) -> Vec<Call> {
         let admits = |call: &CallRecord| {
             let timeline = &call.timeline;
+            if timeline.created + lag > now {
+                return false;
+            }
             let started = timeline.start_time(now).unwrap_or(timeline.created);
             filter.from.as_ref().is_none_or(|from| *from == call.from)
                 && filter

@@ -52,9 +52,14 @@ pub struct SandboxConfig {
     /// How long a call rings before it is answered (or fails).
     #[arg(long, default_value_t = DEFAULT_RING_MS)]
     pub ring_ms: u64,
-    /// How long an answered call lasts.
+    /// How long an answered call lasts; with --ring-ms, --busy and --failed, how soon a
+    /// participant leaves its conference (and so is no longer found by its label).
     #[arg(long, default_value_t = DEFAULT_TALK_MS)]
     pub talk_ms: u64,
+    /// The call log (List Calls) shows a new call only this long after its creation, as
+    /// Twilio's list endpoints are not read-your-writes. Fetching a call by SID is not delayed.
+    #[arg(long, default_value_t = 0)]
+    pub call_log_lag_ms: u64,
     /// Delay added before every answer.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -112,6 +117,7 @@ impl Default for SandboxConfig {
             queue_limit_secs: DEFAULT_QUEUE_LIMIT_SECS,
             ring_ms: DEFAULT_RING_MS,
             talk_ms: DEFAULT_TALK_MS,
+            call_log_lag_ms: 0,
             latency_ms: 0,
             latency_jitter_ms: 0,
             share_429: 0.0,
@@ -185,6 +191,10 @@ impl SandboxConfig {
 
     pub(crate) fn talk(&self) -> Duration {
         Duration::from_millis(self.talk_ms)
+    }
+
+    pub(crate) fn call_log_lag(&self) -> Duration {
+        Duration::from_millis(self.call_log_lag_ms)
     }
 
     pub(crate) fn queue_limit(&self) -> Duration {

@@ -193,7 +193,8 @@ async fn list_calls(
     let pairs = query_pairs(query)?;
     let page = PageRequest::from_query(&pairs)?;
     let filter = CallFilter::from_query(&pairs)?;
-    let all = shared.state().list_calls(&filter, Instant::now());
+    let lag = shared.config.call_log_lag();
+    let all = shared.state().list_calls(&filter, lag, Instant::now());
     let (calls, meta) = page.cut(all, uri.path());
     Ok(Json(CallPage { calls, meta }))
 }

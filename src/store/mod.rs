@@ -26,6 +26,9 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
+/// A transaction on the campaign database, for statements shared by several changes.
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("could not open the campaign database {path}: {cause}")]

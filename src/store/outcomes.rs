@@ -8,6 +8,7 @@
 //! call clears it when created.
 
 use super::{Store, StoreError, now_ms};
+use crate::domain::AttemptToken;
 use crate::outcomes::CallStatus;
 use sqlx::Row;
 use std::time::Duration;
@@ -36,6 +37,8 @@ impl EventSource {
 #[derive(Debug, Clone)]
 pub struct CallObservation {
     pub call_sid: String,
+    /// The attempt the callback URL named, when it came through a signed callback.
+    pub attempt: Option<AttemptToken>,
     pub source: EventSource,
     /// Twilio's SequenceNumber for callbacks; the status's progress for polls.
     pub sequence_number: i64,
@@ -97,6 +100,9 @@ impl Store {
         .rows_affected();
         if inserted == 0 {
             return Ok(Recorded::Duplicate);
+        }
+        if let Some(token) = seen.attempt {
+            super::unresolved::name_attempt_call(&mut tx, token, &seen.call_sid).await?;
         }
         let attempt = sqlx::query("SELECT row_id, call_status FROM attempts WHERE call_sid = ?")
             .bind(&seen.call_sid)

@@ -212,9 +212,10 @@ impl Store {
                 None,
             ),
         };
+        // A callback may have named this attempt's call while its request was in flight.
         sqlx::query(
             "UPDATE attempts SET outcome = ?, finished_at = ?, http_status = ?, twilio_code = ?, message = ?,
-             call_sid = ?, queue_time_ms = ? WHERE row_id = ? AND number = ?",
+             call_sid = COALESCE(?, call_sid), queue_time_ms = ? WHERE row_id = ? AND number = ?",
         )
         .bind(attempt_outcome)
         .bind(now)

@@ -1,11 +1,12 @@
 //! Rows in doubt: an attempt whose outcome is unknown (a timeout, a dropped connection, a 5xx,
 //! a kill mid-request) is reconciled against Twilio before anyone is dialed again.
 //!
-//! unknown --found at Twilio--> created
-//!         --not at Twilio----> pending (may be dialed again)
-//!         --Twilio unreachable--> unknown (checked again later)
+//! unknown --a callback names the attempt, or found at Twilio--> created
+//!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
+//!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
 
-use super::{Store, StoreError, now_ms};
+use super::{Store, StoreError, Tx, now_ms};
+use crate::domain::AttemptToken;
 use sqlx::Row;
 
 /// A row whose last attempt may or may not have created a call.
@@ -15,17 +16,24 @@ pub struct Unresolved {
     pub to: String,
     pub label: String,
     pub params: String,
+    /// The number of the attempt in doubt.
+    pub attempt: i64,
     /// When the attempt in doubt was started (unix ms).
     pub attempt_started_at: i64,
+    /// When its answer was lost (unix ms); `None` when the run stopped mid-request.
+    pub attempt_finished_at: Option<i64>,
+    /// The call a status callback named for this attempt, if one came.
+    pub callback_call_sid: Option<String>,
 }
 
 impl Store {
     /// Rows in doubt whose check is due.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.to_endpoint, r.label, r.params,
-                    (SELECT MAX(a.started_at) FROM attempts a WHERE a.row_id = r.id) AS started_at
-             FROM rows r WHERE r.state = 'unknown' AND r.next_attempt_at <= ?
+            "SELECT r.id, r.to_endpoint, r.label, r.params, r.attempts,
+                    a.started_at, a.finished_at, a.call_sid
+             FROM rows r JOIN attempts a ON a.row_id = r.id AND a.number = r.attempts
+             WHERE r.state = 'unknown' AND r.next_attempt_at <= ?
              ORDER BY r.next_attempt_at, r.id LIMIT ?",
         )
         .bind(now_ms())
@@ -39,7 +47,10 @@ impl Store {
                     to: row.try_get("to_endpoint")?,
                     label: row.try_get("label")?,
                     params: row.try_get("params")?,
+                    attempt: row.try_get("attempts")?,
                     attempt_started_at: row.try_get("started_at")?,
+                    attempt_finished_at: row.try_get("finished_at")?,
+                    callback_call_sid: row.try_get("call_sid")?,
                 })
             })
             .collect()
@@ -52,31 +63,15 @@ impl Store {
         call_sid: &str,
         conference_sid: Option<&str>,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE attempts SET outcome = 'found', call_sid = ?, finished_at = COALESCE(finished_at, ?)
-             WHERE row_id = ? AND number = (SELECT attempts FROM rows WHERE id = ?)",
-        )
-        .bind(call_sid)
-        .bind(now)
-        .bind(row.row_id)
-        .bind(row.row_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
-             last_message = 'found at Twilio after an unknown outcome', created_at = ?, updated_at = ?,
-             call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = 0
-             WHERE id = ? AND state = 'unknown'",
-        )
-        .bind(call_sid)
-        .bind(conference_sid)
-        .bind(now)
-        .bind(now)
-        .bind(row.row_id)
-        .execute(&mut *tx)
-        .await?;
+        let found = Found {
+            row_id: row.row_id,
+            attempt: row.attempt,
+            call_sid,
+            conference_sid,
+            how: "found at Twilio after an unknown outcome",
+        };
+        found.mark(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -84,22 +79,26 @@ impl Store {
     /// Twilio has no such call: the attempt never took effect, the row may be dialed again at `at`.
     pub async fn resolve_not_created(&self, row: &Unresolved, at: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE attempts SET outcome = 'not_created' WHERE row_id = ? AND number = (SELECT attempts FROM rows WHERE id = ?)",
-        )
-        .bind(row.row_id)
-        .bind(row.row_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE rows SET state = 'pending', failures = failures + 1, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'unknown'",
+             WHERE id = ? AND state = 'unknown' AND attempts = ?",
         )
         .bind(at)
         .bind(now_ms())
         .bind(row.row_id)
+        .bind(row.attempt)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query(
+                "UPDATE attempts SET outcome = 'not_created' WHERE row_id = ? AND number = ?",
+            )
+            .bind(row.row_id)
+            .bind(row.attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -128,4 +127,86 @@ impl Store {
             .await?;
         Ok(n as u64)
     }
+}
+
+/// Proof that an attempt in doubt created its call.
+pub(super) struct Found<'a> {
+    pub row_id: i64,
+    pub attempt: i64,
+    pub call_sid: &'a str,
+    pub conference_sid: Option<&'a str>,
+    /// What proved it, for the row's last message.
+    pub how: &'static str,
+}
+
+impl Found<'_> {
+    /// Marks the attempt found and its row created; fenced on the row still being in doubt
+    /// on that attempt (0 rows changed = someone else settled it first).
+    pub(super) async fn mark(&self, tx: &mut Tx<'_>) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let changed = sqlx::query(
+            "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
+             last_message = ?, created_at = ?, updated_at = ?,
+             call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = 0
+             WHERE id = ? AND state = 'unknown' AND attempts = ?",
+        )
+        .bind(self.call_sid)
+        .bind(self.conference_sid)
+        .bind(self.how)
+        .bind(now)
+        .bind(now)
+        .bind(self.row_id)
+        .bind(self.attempt)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query(
+                "UPDATE attempts SET outcome = 'found', call_sid = ?, finished_at = COALESCE(finished_at, ?)
+                 WHERE row_id = ? AND number = ?",
+            )
+            .bind(self.call_sid)
+            .bind(now)
+            .bind(self.row_id)
+            .bind(self.attempt)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(changed == 1)
+    }
+}
+
+/// A signed status callback named `token`'s attempt and its call: the attempt has that call,
+/// and a row in doubt on that attempt is created at once (the create's answer was lost, the
+/// call was not).
+pub(super) async fn name_attempt_call(
+    tx: &mut Tx<'_>,
+    token: AttemptToken,
+    call_sid: &str,
+) -> Result<(), StoreError> {
+    let outcome: Option<String> = sqlx::query_scalar(
+        "UPDATE attempts SET call_sid = COALESCE(call_sid, ?) WHERE row_id = ? AND number = ?
+         RETURNING outcome",
+    )
+    .bind(call_sid)
+    .bind(token.row_id)
+    .bind(token.number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if outcome.as_deref() == Some("not_created") {
+        tracing::warn!(
+            attempt = %token,
+            %call_sid,
+            "a status callback shows a call for an attempt judged never created: the row may have been dialed twice (raise retry.call_log_grace)"
+        );
+    }
+    let found = Found {
+        row_id: token.row_id,
+        attempt: token.number,
+        call_sid,
+        conference_sid: None,
+        how: "a status callback named the attempt in doubt",
+    };
+    found.mark(tx).await?;
+    Ok(())
 }

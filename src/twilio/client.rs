@@ -73,6 +73,10 @@ impl TwilioClient {
         &self.credentials
     }
 
+    pub fn request_timeout(&self) -> Duration {
+        self.config.request_timeout
+    }
+
     pub fn api_base(&self) -> &Url {
         &self.config.api_base
     }
@@ -154,18 +158,20 @@ impl TwilioClient {
         self.send(self.http.get(self.url(&["Calls", &name]))).await
     }
 
-    /// Calls to `to` that started at or after `since` (every page).
+    /// Calls to `to` (from `from`, if given) that started at or after `since` (every page).
     pub async fn list_calls_to(
         &self,
         to: &str,
+        from: Option<&str>,
         since: jiff::Timestamp,
     ) -> Result<Vec<Call>, ApiError> {
         let since = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let query = [
+        let mut query = vec![
             ("To", to),
             ("StartTime>", since.as_str()),
             ("PageSize", "1000"),
         ];
+        query.extend(from.map(|from| ("From", from)));
         let mut page: CallPage = self
             .send(self.http.get(self.url(&["Calls.json"])).query(&query))
             .await?;

@@ -216,7 +216,7 @@ async fn fetch_list_update_delete_and_the_call_reads_pass_twilios_definition() {
     );
     mock.ok(
         "list calls",
-        client.list_calls_to("+15558675310", since).await,
+        client.list_calls_to("+15558675310", None, since).await,
     );
 
     // Assert

@@ -86,8 +86,13 @@ impl Engine {
                 self.progress.found_created();
             }
             Resolution::NotCreated => {
-                tracing::info!(label = %row.label, "Twilio has no such call; dialing again");
+                tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
                 self.store.resolve_not_created(&row, now_ms()).await?;
+            }
+            Resolution::NotYet { at_ms } => {
+                tracing::debug!(label = %row.label, "no call found yet; asking again once Twilio's call log has caught up");
+                let why = "no call found yet: checking again once Twilio's call log has caught up";
+                self.store.postpone_unresolved(&row, at_ms, why).await?;
             }
             Resolution::Later { why, after } => {
                 let tries = checks.tries.entry(row.row_id).or_default();

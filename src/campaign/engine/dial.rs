@@ -3,13 +3,13 @@
 use crate::campaign::adaptive::Adaptive;
 use crate::campaign::config::Campaign;
 use crate::campaign::progress::Progress;
+use crate::campaign::request::row_request;
 use crate::campaign::retry;
 use crate::campaign::stop::{Stop, StopReason};
-use crate::domain::{Caller, ConferenceTarget, Endpoint, Label};
+use crate::domain::{AttemptToken, ConferenceTarget};
 use crate::store::{Claimed, Outcome, Store, now_ms};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
-use crate::twilio::{ApiError, CreateParticipant, Disposition, ParamError, TwilioClient};
-use std::collections::BTreeMap;
+use crate::twilio::{ApiError, Disposition, TwilioClient};
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -29,7 +29,18 @@ impl DialTask {
     }
 
     async fn dial_in_span(self, claimed: Claimed) {
-        let outcome = match build_request(&self.campaign, &claimed) {
+        let token = AttemptToken {
+            row_id: claimed.row_id,
+            number: claimed.attempt,
+        };
+        let built = row_request(
+            &self.campaign,
+            &claimed.to,
+            &claimed.label,
+            &claimed.params,
+            Some(token),
+        );
+        let outcome = match built {
             Ok((conference, request)) => {
                 let answer = self.client.create_participant(&conference, &request).await;
                 if let Ok(p) = &answer
@@ -133,34 +144,4 @@ impl DialTask {
             }
         }
     }
-}
-
-/// The request for a row: its own columns over the campaign's defaults.
-fn build_request(
-    campaign: &Campaign,
-    row: &Claimed,
-) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
-    let own: BTreeMap<String, String> = serde_json::from_str(&row.params).map_err(|e| {
-        ParamError::new(
-            "row",
-            crate::domain::Invalid(format!("stored parameters unreadable: {e}")),
-        )
-    })?;
-    let mut options = crate::twilio::ParticipantOptions::default();
-    let mut from = campaign.from.clone();
-    let mut conference = campaign.conference.clone();
-    for (key, value) in &own {
-        match key.as_str() {
-            "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
-            "conference" => {
-                conference =
-                    ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?
-            }
-            _ => options.set(key, value)?,
-        }
-    }
-    options.label = Some(Label::parse(&row.label).map_err(|e| ParamError::new("Label", e))?);
-    let to = Endpoint::parse(&row.to).map_err(|e| ParamError::new("To", e))?;
-    let request = CreateParticipant::new(from, to, options.or_defaults(&campaign.defaults))?;
-    Ok((conference, request))
 }

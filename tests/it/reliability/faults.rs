@@ -1,7 +1,8 @@
 //! Every fault at once, at rates worse than a bad day at Twilio: 429s with Retry-After, 5xx,
 //! calls created whose answer is dropped, answers that hang past the client's timeout, and
-//! slow, uneven latency. Each row ends created once, failed with its reason, or unknown and
-//! reported; nobody is called twice.
+//! slow, uneven latency; once with a call log that is up to date, once with one that shows
+//! calls late while participants leave early (short calls). Each row ends created once,
+//! failed with its reason, or unknown and reported; nobody is called twice.
 
 use super::{assert_recorded_before_dialed, check_database, scale};
 use crate::support::campaign::{
@@ -13,8 +14,26 @@ use std::time::Instant;
 
 #[tokio::test]
 async fn under_every_fault_at_once_each_row_ends_created_once_failed_or_reported_unknown() {
+    every_fault_at_once(0, "300ms").await;
+}
+
+#[tokio::test]
+async fn under_every_fault_with_a_call_log_behind_each_row_is_still_created_once() {
+    // Calls last 250 ms (see `sandbox`): a dropped answer's participant has left long before
+    // the call log shows the call.
+    let (lag_ms, grace) = if super::long() {
+        (8_000, "10s")
+    } else {
+        (1_500, "2s")
+    };
+    every_fault_at_once(lag_ms, grace).await;
+}
+
+/// Runs the fault mix with the call log `lag_ms` behind and the campaign's `call_log_grace`.
+async fn every_fault_at_once(lag_ms: u64, grace: &str) {
     let rows = scale(40, 300);
     let sandbox = sandbox(SandboxConfig {
+        call_log_lag_ms: lag_ms,
         cps: Cps::new(30).unwrap(),
         share_429: 0.10,
         share_5xx: 0.10,
@@ -28,6 +47,7 @@ async fn under_every_fault_at_once_each_row_ends_created_once_failed_or_reported
     })
     .await;
     let campaign = TestCampaign::new(30, &numbers(rows), "");
+    campaign.set("call_log_grace", &format!("{grace:?}"));
     let started = Instant::now();
 
     let out = campaign.run(&sandbox, &[]).await;
@@ -68,7 +88,7 @@ async fn under_every_fault_at_once_each_row_ends_created_once_failed_or_reported
     assert_eq!(out.code, Some(expected_code), "{out:?}");
     let create_requests: i64 = stored.values().map(|r| r.attempts).sum();
     eprintln!(
-        "faults: {rows} rows: {summary} in {:.1}s; {} requests ({create_requests} creates sent, {} 429, {} 5xx, {} dropped, {} hung): {:.2} requests and {:.2} create requests per created call",
+        "faults, call log {lag_ms} ms behind: {rows} rows: {summary} in {:.1}s; {} requests ({create_requests} creates sent, {} 429, {} 5xx, {} dropped, {} hung): {:.2} requests and {:.2} create requests per created call",
         elapsed.as_secs_f64(),
         stats.requests,
         stats.too_many_requests,

@@ -1,13 +1,14 @@
-//! Reliability suites: kill -9 at random instants, a mix of every fault Twilio can throw,
-//! overlapping cron runs, and a database that cannot be written. Each drives the real binary
-//! against the in-process sandbox and judges it by the sandbox's own record and by the
-//! database as the next run would find it.
+//! Reliability suites: kill -9 at random instants, a mix of every fault Twilio can throw, a
+//! call log that lags behind, overlapping cron runs, and a database that cannot be written.
+//! Each drives the real binary against the in-process sandbox and judges it by the sandbox's
+//! own record and by the database as the next run would find it.
 //!
 //! Short by default, so `cargo test` stays quick; `DIALER_LONG_SUITES=1` selects the long
 //! form (more kills, rows and overlaps). `DIALER_SEED=n` replays a run's random instants.
 
 mod crash;
 mod faults;
+mod lagging_log;
 mod overlap;
 mod storage;
 

@@ -169,7 +169,10 @@ async fn a_queued_call_is_found_by_to_and_time_before_it_starts() {
             .unwrap();
     }
 
-    let calls = client.list_calls_to("+15550100002", since).await.unwrap();
+    let calls = client
+        .list_calls_to("+15550100002", None, since)
+        .await
+        .unwrap();
 
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].status.as_deref(), Some("queued"));

@@ -57,7 +57,7 @@ impl TestCampaign {
         std::fs::write(&list_path, list).expect("write list");
         let campaign = format!(
             "[campaign]\nname = \"test\"\nlist = \"list.csv\"\nconference = \"TestRoom\"\nfrom = \"+15017122661\"\ncps = {cps}\n{extra}\n\
-             [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\n\
+             [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\ncall_log_grace = \"300ms\"\n\
              [twilio]\nrequest_timeout = \"1s\"\n"
         );
         std::fs::write(&file, campaign).expect("write campaign");
@@ -68,6 +68,27 @@ impl TestCampaign {
             list: list_path,
             db,
         }
+    }
+
+    /// Sets `key` (a line of the template, e.g. `call_log_grace`) to `value` (TOML).
+    pub fn set(&self, key: &str, value: &str) {
+        let text = std::fs::read_to_string(&self.file).expect("read campaign");
+        let prefix = format!("{key} = ");
+        assert!(
+            text.lines().any(|l| l.starts_with(&prefix)),
+            "no {key} line"
+        );
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(&prefix) {
+                    format!("{prefix}{value}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&self.file, text).expect("write campaign");
     }
 
     pub fn append(&self, lines: &str) {

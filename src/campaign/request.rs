@@ -1,0 +1,113 @@
+//! A row's Create Participant request: its own columns over the campaign's defaults. Built in
+//! one place, so that the dial and the check of a dial in doubt agree on its conference and
+//! its caller.
+
+use super::config::Campaign;
+use crate::domain::{AttemptToken, Caller, ConferenceTarget, Endpoint, Invalid, Label};
+use crate::twilio::{CreateParticipant, ParamError, ParticipantOptions};
+use std::collections::BTreeMap;
+
+/// The request for a row as stored (`to`, `label`, its `params` JSON). With `attempt`, calls
+/// whose status callbacks go to the campaign's receiver carry that attempt's token.
+pub fn row_request(
+    campaign: &Campaign,
+    to: &str,
+    label: &str,
+    params: &str,
+    attempt: Option<AttemptToken>,
+) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
+    let own: BTreeMap<String, String> = serde_json::from_str(params).map_err(|e| {
+        ParamError::new("row", Invalid(format!("stored parameters unreadable: {e}")))
+    })?;
+    let mut options = ParticipantOptions::default();
+    let mut from = campaign.from.clone();
+    let mut conference = campaign.conference.clone();
+    for (key, value) in &own {
+        match key.as_str() {
+            "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
+            "conference" => {
+                conference =
+                    ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?
+            }
+            _ => options.set(key, value)?,
+        }
+    }
+    options.label = Some(Label::parse(label).map_err(|e| ParamError::new("Label", e))?);
+    let to = Endpoint::parse(to).map_err(|e| ParamError::new("To", e))?;
+    let mut options = options.or_defaults(&campaign.defaults);
+    if let (Some(token), Some(callbacks)) = (attempt, &campaign.rules.callbacks)
+        && options
+            .status_callback
+            .as_ref()
+            .is_some_and(|url| url.as_str() == callbacks.public_url.as_str())
+    {
+        options.set("StatusCallback", token.tag(&callbacks.public_url).as_str())?;
+    }
+    let request = CreateParticipant::new(from, to, options)?;
+    Ok((conference, request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn campaign(extra: &str) -> Campaign {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let text = format!(
+            "[campaign]\nname = \"c\"\nlist = \"l.csv\"\nconference = \"Room\"\nfrom = \"+15017122661\"\ncps = 5\n{extra}"
+        );
+        std::fs::write(&path, text).unwrap();
+        Campaign::load(&path).unwrap()
+    }
+
+    fn status_callback(request: &CreateParticipant) -> Option<String> {
+        let mut wire = Vec::new();
+        request.options().encode(&mut wire);
+        wire.into_iter()
+            .find(|(key, _)| *key == "StatusCallback")
+            .map(|(_, value)| value)
+    }
+
+    const RECEIVER: &str = "[callbacks]\nlisten = \"127.0.0.1:8080\"\npublic_url = \"https://dialer.example.com/status\"\n";
+    const TOKEN: AttemptToken = AttemptToken {
+        row_id: 7,
+        number: 2,
+    };
+
+    #[test]
+    fn callbacks_to_the_receiver_name_the_attempt_and_others_are_left_alone() {
+        let receiving = campaign(RECEIVER);
+        let (_, tagged) = row_request(&receiving, "+15558675310", "a", "{}", Some(TOKEN)).unwrap();
+        let (_, checking) = row_request(&receiving, "+15558675310", "a", "{}", None).unwrap();
+        let own = r#"{"status_callback": "https://elsewhere.example.com/cb"}"#;
+        let (_, elsewhere) =
+            row_request(&receiving, "+15558675310", "a", own, Some(TOKEN)).unwrap();
+        let (_, no_receiver) =
+            row_request(&campaign(""), "+15558675310", "a", "{}", Some(TOKEN)).unwrap();
+
+        assert_eq!(
+            status_callback(&tagged).as_deref(),
+            Some("https://dialer.example.com/status?dialer_attempt=7-2")
+        );
+        assert_eq!(
+            status_callback(&checking).as_deref(),
+            Some("https://dialer.example.com/status")
+        );
+        assert_eq!(
+            status_callback(&elsewhere).as_deref(),
+            Some("https://elsewhere.example.com/cb")
+        );
+        assert_eq!(status_callback(&no_receiver), None);
+    }
+
+    #[test]
+    fn a_rows_own_caller_and_conference_win_over_the_campaigns() {
+        let own = r#"{"from": "+15017122662", "conference": "Other"}"#;
+        let (conference, request) =
+            row_request(&campaign(""), "+15558675310", "a", own, None).unwrap();
+
+        assert_eq!(request.from().as_str(), "+15017122662");
+        assert_eq!(conference, ConferenceTarget::parse("Other").unwrap());
+    }
+}
