@@ -56,10 +56,23 @@ pub enum Failure {
     Refused(String),
 }
 
+/// When the answer of the attempt in doubt was lost, and when the call log is trusted to show
+/// a call created before that (unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doubt {
+    pub lost_at_ms: i64,
+    pub settled_at_ms: i64,
+}
+
+/// The shortest wait between two checks of one row while the call log catches up.
+const MIN_RECHECK_MS: i64 = 1_000;
+
 /// The decision. Any call seen is final. A look that failed leaves the row in doubt. Only
 /// looks that all say "no call", made once the call log has settled, prove that the attempt
-/// never took effect; before that, the row waits for the log.
-pub fn verdict(signals: &[Signal], checked_at_ms: i64, log_settled_at_ms: i64) -> Resolution {
+/// never took effect. Before that the row is checked again, each time after as long again as
+/// it has been in doubt (5 s, 10 s, 20 s, …), so that a call the log shows late is found as
+/// soon as it shows, and a create that took no effect costs a few lookups, not one a second.
+pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resolution {
     let call = signals.iter().find_map(|signal| match signal {
         Signal::Call {
             call_sid,
@@ -91,9 +104,12 @@ pub fn verdict(signals: &[Signal], checked_at_ms: i64, log_settled_at_ms: i64) -
             why: why.clone(),
             after: *after,
         },
-        None if signals.is_empty() || checked_at_ms < log_settled_at_ms => Resolution::NotYet {
-            at_ms: log_settled_at_ms,
-        },
+        None if signals.is_empty() || checked_at_ms < doubt.settled_at_ms => {
+            let in_doubt = (checked_at_ms - doubt.lost_at_ms).max(MIN_RECHECK_MS);
+            Resolution::NotYet {
+                at_ms: (checked_at_ms + in_doubt).min(doubt.settled_at_ms),
+            }
+        }
         None => Resolution::NotCreated,
     }
 }
@@ -108,10 +124,13 @@ pub async fn resolve(
     row: &Unresolved,
 ) -> Resolution {
     // A run stopped mid-request: its request could have reached Twilio until it timed out.
-    let lost_at = row
+    let lost_at_ms = row
         .attempt_finished_at
         .unwrap_or(row.attempt_started_at + client.request_timeout().as_millis() as i64);
-    let settled_at = lost_at + campaign.retry.call_log_grace.as_millis() as i64;
+    let doubt = Doubt {
+        lost_at_ms,
+        settled_at_ms: lost_at_ms + campaign.retry.call_log_grace.as_millis() as i64,
+    };
     let mut signals = Vec::new();
     if let Some(call_sid) = &row.callback_call_sid {
         signals.push(Signal::Call {
@@ -129,7 +148,7 @@ pub async fn resolve(
             signals.push(in_call_log(client, row, &from).await);
         }
     }
-    verdict(&signals, crate::store::now_ms(), settled_at)
+    verdict(&signals, crate::store::now_ms(), doubt)
 }
 
 async fn by_label(
@@ -234,6 +253,10 @@ mod tests {
 
     const LOST: i64 = 1_000_000;
     const SETTLED: i64 = LOST + 120_000;
+    const DOUBT: Doubt = Doubt {
+        lost_at_ms: LOST,
+        settled_at_ms: SETTLED,
+    };
 
     fn call(sid: &str) -> Signal {
         Signal::Call {
@@ -263,7 +286,7 @@ mod tests {
         ] {
             for checked_at in [LOST + 100, SETTLED, SETTLED + 1] {
                 assert_eq!(
-                    verdict(&signals, checked_at, SETTLED),
+                    verdict(&signals, checked_at, DOUBT),
                     Resolution::Found {
                         call_sid: sid.into(),
                         conference_sid: None
@@ -277,19 +300,24 @@ mod tests {
     #[test]
     fn no_call_anywhere_proves_nothing_until_the_call_log_has_settled() {
         let nothing = [Signal::NoCall, Signal::NoCall];
+        let next_check = |checked_at| match verdict(&nothing, checked_at, DOUBT) {
+            Resolution::NotYet { at_ms } => Some(at_ms - LOST),
+            _ => None,
+        };
 
+        // Asked again after as long again as the row has been in doubt, never past the grace.
+        assert_eq!(next_check(LOST + 5_000), Some(10_000));
+        assert_eq!(next_check(LOST + 10_000), Some(20_000));
+        assert_eq!(next_check(LOST + 80_000), Some(120_000));
         assert_eq!(
-            verdict(&nothing, LOST + 5_000, SETTLED),
-            Resolution::NotYet { at_ms: SETTLED }
+            next_check(LOST + 100),
+            Some(1_100),
+            "at least a second apart"
         );
-        assert_eq!(
-            verdict(&nothing, SETTLED - 1, SETTLED),
-            Resolution::NotYet { at_ms: SETTLED }
-        );
-        assert_eq!(verdict(&nothing, SETTLED, SETTLED), Resolution::NotCreated);
-        assert_eq!(
-            verdict(&[], SETTLED + 1, SETTLED),
-            Resolution::NotYet { at_ms: SETTLED },
+        assert_eq!(next_check(SETTLED - 1), Some(120_000));
+        assert_eq!(verdict(&nothing, SETTLED, DOUBT), Resolution::NotCreated);
+        assert!(
+            matches!(verdict(&[], SETTLED + 1, DOUBT), Resolution::NotYet { .. }),
             "no look at all is no proof"
         );
     }
@@ -297,7 +325,7 @@ mod tests {
     #[test]
     fn a_look_that_failed_keeps_the_row_in_doubt_even_after_the_grace() {
         assert_eq!(
-            verdict(&[Signal::NoCall, transient()], SETTLED + 1, SETTLED),
+            verdict(&[Signal::NoCall, transient()], SETTLED + 1, DOUBT),
             Resolution::Later {
                 why: "HTTP 503".into(),
                 after: None
@@ -305,16 +333,12 @@ mod tests {
         );
         let unreachable = Signal::Failed(Failure::Unreachable("connection refused".into()));
         assert_eq!(
-            verdict(&[transient(), unreachable.clone()], SETTLED + 1, SETTLED),
+            verdict(&[transient(), unreachable.clone()], SETTLED + 1, DOUBT),
             Resolution::Unreachable("connection refused".into())
         );
         let refused = Signal::Failed(Failure::Refused("HTTP 401".into()));
         assert_eq!(
-            verdict(
-                &[unreachable, refused, Signal::NoCall],
-                SETTLED + 1,
-                SETTLED
-            ),
+            verdict(&[unreachable, refused, Signal::NoCall], SETTLED + 1, DOUBT),
             Resolution::Abort("HTTP 401".into())
         );
     }
