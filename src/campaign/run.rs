@@ -10,7 +10,6 @@ use super::lock::{CampaignLock, LockError};
 use super::pacer::Pacer;
 use super::progress::Progress;
 use super::stop::Stop;
-use crate::outcomes::poll::end_of_run_pass;
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
 use std::sync::Arc;
@@ -72,18 +71,11 @@ pub async fn run(
         progress,
     };
     let ending = engine.run().await;
-    let (client, stop) = (engine.client.clone(), engine.stop.clone());
     drop(engine);
     if let Some(task) = adapting {
         task.abort();
     }
     let ending = ending?;
-    // No callback receiver: one bounded pass learns how the older calls ended (never waits).
-    if campaign.rules.callbacks.is_none()
-        && let Err(e) = end_of_run_pass(campaign, &store, client, &stop).await
-    {
-        tracing::warn!("could not ask Twilio how calls ended: {e}");
-    }
     let counts = store.state_counts().await?;
     let stopped = matches!(ending, Ending::Stopped(_));
     store

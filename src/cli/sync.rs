@@ -68,7 +68,7 @@ pub(super) async fn until_every_call_ended(
     stop: &Stop,
     every: Duration,
 ) -> anyhow::Result<(PassSummary, bool)> {
-    let poller = Poller::new(client, Recorder::new(store.clone(), campaign), campaign.cps);
+    let poller = Poller::new(client, Recorder::new(store.clone(), campaign));
     let mut total = PassSummary::default();
     loop {
         let pass = poller.pass(now_ms(), u64::MAX, stop).await?;

@@ -1,16 +1,12 @@
 //! Polling, for setups Twilio cannot reach: ask Twilio (`GET /Calls/{sid}.json`) how each
-//! created call is doing, oldest first, and record what it says like a callback. GETs are
-//! paced at the campaign's CPS with a few in flight, so polling never crowds out dialing in
-//! the account's API budget.
+//! created call is doing, oldest first, and record what it says like a callback. A GET
+//! creates no call, so the CPS does not apply to it: polling is bounded by requests in flight
+//! (Twilio limits concurrent requests), a few here, and during a run by the run's permits.
 
 use super::{CallStatus, Recorder};
-use crate::campaign::Campaign;
-use crate::campaign::pacer::Pacer;
 use crate::campaign::stop::Stop;
-use crate::domain::{CallSid, Cps};
-use crate::store::{
-    AwaitingCall, CallObservation, EventSource, Recorded, Store, StoreError, now_ms,
-};
+use crate::domain::CallSid;
+use crate::store::{AwaitingCall, CallObservation, EventSource, Recorded, Store, StoreError};
 use crate::twilio::{ApiError, Disposition, TwilioClient};
 use futures::StreamExt;
 use std::time::Duration;
@@ -38,38 +34,22 @@ pub struct PassSummary {
     pub errors: u64,
 }
 
-/// At the end of a run, only calls at least this old are asked about: younger ones are
-/// likely still ringing, and the run does not wait for them.
-pub const END_OF_RUN_MIN_AGE: Duration = Duration::from_secs(10);
-/// At most this many GETs at the end of a run (`dialer sync` takes the rest).
-pub const END_OF_RUN_LIMIT: u64 = 500;
-
-/// One bounded pass for a run without a callback receiver: the oldest calls old enough to
-/// have ended, at most `END_OF_RUN_LIMIT`, and nothing once the run is stopping.
-pub async fn end_of_run_pass(
-    campaign: &Campaign,
-    store: &Store,
-    client: TwilioClient,
-    stop: &Stop,
-) -> Result<PassSummary, PollError> {
-    let poller = Poller::new(client, Recorder::new(store.clone(), campaign), campaign.cps);
-    let created_before = now_ms() - END_OF_RUN_MIN_AGE.as_millis() as i64;
-    poller.pass(created_before, END_OF_RUN_LIMIT, stop).await
-}
+/// During a run, only calls at least this old are asked about: younger ones are likely
+/// still ringing. Each is asked about once per run; `dialer sync` follows the rest.
+pub const IN_RUN_MIN_AGE: Duration = Duration::from_secs(10);
 
 pub struct Poller {
     client: TwilioClient,
     recorder: Recorder,
-    pacer: Pacer,
 }
 
 impl Poller {
-    pub fn new(client: TwilioClient, recorder: Recorder, cps: Cps) -> Self {
-        Self {
-            client,
-            recorder,
-            pacer: Pacer::new(cps),
-        }
+    pub fn new(client: TwilioClient, recorder: Recorder) -> Self {
+        Self { client, recorder }
+    }
+
+    pub fn store(&self) -> &Store {
+        self.recorder.store()
     }
 
     /// Asks once about each call created at or before `created_before` (unix ms) still
@@ -92,7 +72,7 @@ impl Poller {
             let Some(last) = page.last() else { break };
             after = (last.created_at, last.row_id);
             let mut answers = futures::stream::iter(&page)
-                .map(|call| self.poll_one(call, stop))
+                .map(|call| self.poll_unless_stopped(call, stop))
                 .buffer_unordered(IN_FLIGHT);
             while let Some(answer) = answers.next().await {
                 match answer? {
@@ -119,15 +99,23 @@ impl Poller {
         Ok(summary)
     }
 
-    async fn poll_one(&self, call: &AwaitingCall, stop: &Stop) -> Result<Polled, PollError> {
+    async fn poll_unless_stopped(
+        &self,
+        call: &AwaitingCall,
+        stop: &Stop,
+    ) -> Result<Polled, PollError> {
         if stop.is_set() {
             return Ok(Polled::Skipped);
         }
+        self.poll(call).await
+    }
+
+    /// Asks Twilio about one call and records the answer.
+    pub async fn poll(&self, call: &AwaitingCall) -> Result<Polled, PollError> {
         let Ok(sid) = CallSid::parse(&call.call_sid) else {
             tracing::warn!(call_sid = %call.call_sid, "not a call SID; not polled");
             return Ok(Polled::Failed);
         };
-        self.pacer.acquire().await;
         let answer = match self.client.fetch_call(&sid).await {
             Ok(answer) => answer,
             Err(e) if e.disposition() == Disposition::Abort => return Err(PollError::Refused(e)),
@@ -172,7 +160,7 @@ impl Poller {
     }
 }
 
-enum Polled {
+pub enum Polled {
     Skipped,
     Failed,
     Recorded(Recorded),

@@ -1,10 +1,12 @@
 //! The dial loop. For each due row: wait for a pacing slot and an in-flight permit, claim the
 //! row (its attempt is committed before the request leaves), send Create Participant, record
 //! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial,
-//! by checks that run beside the dialing so that a batch of them does not stall the pace.
+//! by checks that run beside the dialing so that a batch of them does not stall the pace;
+//! without a callback receiver, how older calls ended is asked beside the dialing too.
 
 mod checks;
 mod dial;
+mod polls;
 
 use super::adaptive::Adaptive;
 use super::config::Campaign;
@@ -16,6 +18,7 @@ use crate::store::{Store, StoreError, now_ms};
 use crate::twilio::TwilioClient;
 use checks::Checks;
 use dial::DialTask;
+use polls::Polls;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -56,13 +59,16 @@ impl Engine {
         let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
         let mut in_flight = JoinSet::new();
         let mut checks = Checks::default();
+        let mut polls = self.polls();
         loop {
             while in_flight.try_join_next().is_some() {}
             self.settle_finished(&mut checks).await?;
+            self.settle_polls(&mut polls);
             if self.stop.is_set() {
                 break;
             }
             self.start_checks(&permits, &mut checks).await?;
+            self.start_polls(&permits, &mut polls).await?;
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
@@ -74,7 +80,7 @@ impl Engine {
                 {
                     break;
                 }
-                self.idle(&mut in_flight, &mut checks).await?;
+                self.idle(&mut in_flight, &mut checks, &mut polls).await?;
                 continue;
             };
             // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
@@ -103,6 +109,7 @@ impl Engine {
             });
         }
         self.settle_all(&mut checks).await?;
+        self.settle_all_polls(&mut polls).await;
         while in_flight.join_next().await.is_some() {}
         Ok(match self.stop.reason() {
             Some(reason) => Ending::Stopped(reason),
@@ -121,10 +128,14 @@ impl Engine {
         &self,
         in_flight: &mut JoinSet<()>,
         checks: &mut Checks,
+        polls: &mut Polls,
     ) -> Result<(), StoreError> {
         tokio::select! {
             _ = tokio::time::sleep(IDLE_POLL) => {}
             _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = polls.running.join_next(), if !polls.running.is_empty() => {
+                self.settle_poll(done);
+            }
             Some(done) = checks.running.join_next(), if !checks.running.is_empty() => {
                 if let Ok((row, resolution)) = done {
                     self.settle(checks, row, resolution).await?;
