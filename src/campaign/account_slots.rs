@@ -45,6 +45,34 @@ impl AccountSlots {
         Ok(slot)
     }
 
+    /// Returns one slot of `interval` that placed no call: the next free slot moves one
+    /// interval earlier, never before now.
+    pub fn give_back(&self, interval: Duration) -> std::io::Result<()> {
+        self.file.lock()?;
+        let given = self.give_back_locked(SystemTime::now(), interval);
+        let unlocked = self.file.unlock();
+        given?;
+        unlocked
+    }
+
+    fn give_back_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<()> {
+        let mut file = &self.file;
+        let mut bytes = [0u8; 8];
+        file.seek(SeekFrom::Start(0))?;
+        if read_up_to(&mut file, &mut bytes)? != 8 {
+            return Ok(());
+        }
+        let next = u64::from_le_bytes(bytes);
+        let earlier = next
+            .saturating_sub(nanos(UNIX_EPOCH + interval))
+            .max(nanos(now));
+        if earlier < next {
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&earlier.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
     fn take_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<SystemTime> {
         let mut file = &self.file;
         // The file holds the next free slot: unix nanoseconds, 8 bytes little endian.

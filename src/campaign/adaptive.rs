@@ -1,38 +1,50 @@
-//! Adaptive pacing: when Twilio's answers show calls queuing (`queue_time` growing) or its
-//! concurrency limit (20429) answers, the account's real rate is lower than configured, or
-//! another system shares it. Back off multiplicatively, drain the backlog, then probe back up
-//! additively toward the configured CPS; never above it.
+//! Adaptive pacing: each signal in Twilio's answers is answered by the knob that our own sending
+//! controls. `queue_time` growing means we send faster than the account places calls (its real
+//! CPS is lower than configured, or another system shares it): the call rate backs off to the
+//! estimated real rate, drains the backlog, then climbs back toward the configured CPS; never
+//! above it. 429/20429 is Twilio's limit on requests *in flight*, not on calls per second: it
+//! is answered by fewer requests in flight (`in_flight`), never by a lower call rate.
+//!
+//! Signals are judged over windows of enough answers (at least `MIN_ANSWERS` over a tick or
+//! more, or `MAX_WINDOW` at a low rate), so that one answer does not steer the rate.
 
+use super::in_flight::InFlightLimit;
 use super::pacer::Pacer;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How often the rate is reconsidered.
+/// How often the answers are looked at.
 pub const TICK: Duration = Duration::from_millis(500);
+/// A window is judged once it holds this many answers (queue_time is Twilio's own measure of
+/// its backlog, so a few answers tell it; the noisy signal, 20429, is judged over many more in
+/// `in_flight`)…
+const MIN_ANSWERS: u32 = 3;
+/// …or once it is this long, whatever it holds.
+const MAX_WINDOW: Duration = Duration::from_secs(3);
 /// queue_time below this is "no queue" (answers carry a little jitter from the network).
 const CLEAR_MS: u64 = 100;
 /// queue_time above this, and rising, means we are faster than the account.
 const RISING_MS: u64 = 250;
 /// A backlog this long is drained by running a little under the estimated rate.
 const BACKLOG_MS: u64 = 1000;
-/// The share of 429/20429 answers in a tick that means the account's concurrency is saturated.
-/// A stray one (another tool's burst, or Twilio's own noise) is retried without slowing down:
-/// backing off on every single 429 makes the rate collapse under a small random share of them.
-const SATURATED_SHARE: f64 = 0.25;
 const DECREASE: f64 = 0.75;
 const DRAIN: f64 = 0.95;
-/// Calls per second added per tick while the queue is clear.
-const INCREASE_PER_TICK: f64 = 0.25;
+/// While the queue is clear, the rate climbs by this share of the configured CPS per second
+/// (from half the CPS back to all of it in 5 s)…
+const CLIMB_SHARE_PER_SEC: f64 = 0.1;
+/// …and by this many calls per second per second once near the account's estimated rate.
+const PROBE_PER_SEC: f64 = 0.1;
 
-/// What the answers of one tick showed.
+/// What the answers of one window showed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Signals {
     pub answers: u32,
     pub max_queue_ms: u64,
-    pub too_many_requests: u32,
+    /// How long the window lasted.
+    pub span: Duration,
 }
 
-/// The controller's memory between ticks.
+/// The controller's memory between windows.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct State {
     pub before: Signals,
@@ -40,19 +52,16 @@ pub struct State {
     pub estimate: Option<f64>,
 }
 
-/// The next rate from the current one and this tick's signals.
+/// The next rate from the current one and this window's signals.
 ///
 /// While the queue grows, Twilio places calls at `c` while we send at `r`, and each second
 /// the queue_time grows by `(r - c) / c` seconds: so `c = r / (1 + slope)`. Backing off to that
 /// estimate (within bounds) lands near the real rate at once, instead of a blind halving.
 pub fn next_rate(rate: f64, ceiling: f64, now: Signals, state: &mut State) -> f64 {
-    let tick = TICK.as_secs_f64();
-    let slope = (now.max_queue_ms as f64 - state.before.max_queue_ms as f64) / 1000.0 / tick;
-    let refused = f64::from(now.too_many_requests);
-    let next = if refused > 0.0 && refused >= SATURATED_SHARE * (refused + f64::from(now.answers)) {
-        rate * DECREASE
-    } else if slope > 0.0 && now.max_queue_ms > RISING_MS {
-        let sent = f64::from(now.answers) / tick;
+    let span = now.span.as_secs_f64().max(TICK.as_secs_f64());
+    let slope = (now.max_queue_ms as f64 - state.before.max_queue_ms as f64) / 1000.0 / span;
+    let next = if slope > 0.0 && now.max_queue_ms > RISING_MS {
+        let sent = f64::from(now.answers) / span;
         let estimate = sent / (1.0 + slope);
         state.estimate = Some(estimate);
         estimate.clamp(rate * 0.5, rate * DECREASE.max(DRAIN))
@@ -61,11 +70,12 @@ pub fn next_rate(rate: f64, ceiling: f64, now: Signals, state: &mut State) -> f6
     } else if now.answers > 0 && now.max_queue_ms < CLEAR_MS {
         // Climb fast up to the last estimate, then probe gently.
         let near = state.estimate.is_some_and(|e| rate >= e * 0.95);
-        rate + if near {
-            INCREASE_PER_TICK / 5.0
+        let per_sec = if near {
+            PROBE_PER_SEC
         } else {
-            INCREASE_PER_TICK
-        }
+            CLIMB_SHARE_PER_SEC * ceiling
+        };
+        rate + per_sec * span
     } else {
         rate
     };
@@ -73,57 +83,101 @@ pub fn next_rate(rate: f64, ceiling: f64, now: Signals, state: &mut State) -> f6
     next.clamp(1.0, ceiling)
 }
 
-/// Collects signals from the dial tasks and adjusts the pacer every tick.
+/// What adaptive pacing holds below the configuration now, for the progress line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Held {
+    /// The call rate, when below the configured CPS (Twilio queued calls).
+    pub rate: Option<f64>,
+    /// Creates in flight, when below `max_in_flight` (Twilio answered 20429).
+    pub in_flight_cap: Option<usize>,
+}
+
+/// What this window holds so far.
+#[derive(Debug)]
+struct Window {
+    signals: Signals,
+    started: tokio::time::Instant,
+}
+
+/// Collects signals from the dial tasks and adjusts the pacer and the in-flight limit.
 #[derive(Debug)]
 pub struct Adaptive {
     pacer: Arc<Pacer>,
+    pub in_flight: InFlightLimit,
     tick: Mutex<Signals>,
 }
 
 impl Adaptive {
-    pub fn new(pacer: Arc<Pacer>) -> Arc<Self> {
+    pub fn new(pacer: Arc<Pacer>, max_in_flight: usize) -> Arc<Self> {
         Arc::new(Self {
             pacer,
+            in_flight: InFlightLimit::new(max_in_flight),
             tick: Mutex::new(Signals::default()),
         })
     }
 
-    pub fn created(&self, queue_time_ms: Option<u64>) {
+    /// A create answered with a call.
+    pub fn created(&self, queue_time_ms: Option<u64>, in_flight: usize) {
         let mut t = self.tick.lock().unwrap_or_else(|e| e.into_inner());
         t.answers += 1;
         t.max_queue_ms = t.max_queue_ms.max(queue_time_ms.unwrap_or(0));
+        drop(t);
+        self.in_flight.answered(false, in_flight);
     }
 
-    pub fn too_many_requests(&self) {
-        self.tick
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .too_many_requests += 1;
+    /// A create refused by Twilio's concurrency limit (429/20429): nothing was placed.
+    pub fn too_many_requests(&self, in_flight: usize) {
+        self.in_flight.answered(true, in_flight);
     }
 
-    /// Runs until aborted; `on_rate` sees each new rate (for the progress line).
+    /// Runs until aborted; `on_change` sees what is held down after each window.
     pub fn spawn(
         self: &Arc<Self>,
-        on_rate: impl Fn(f64) + Send + 'static,
+        on_change: impl Fn(Held) + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut state = State::default();
             let mut ticks = tokio::time::interval(TICK);
             ticks.tick().await;
+            let mut window = Window {
+                signals: Signals::default(),
+                started: tokio::time::Instant::now(),
+            };
             loop {
                 ticks.tick().await;
                 let now = std::mem::take(&mut *this.tick.lock().unwrap_or_else(|e| e.into_inner()));
-                if now.answers == 0 && now.too_many_requests == 0 {
+                window.signals.answers += now.answers;
+                window.signals.max_queue_ms = window.signals.max_queue_ms.max(now.max_queue_ms);
+                window.signals.span = window.started.elapsed();
+                if window.signals.answers == 0 {
+                    // Nothing sent: nothing to judge, and an idle spell is no evidence.
+                    window.started = tokio::time::Instant::now();
+                    continue;
+                }
+                if window.signals.answers < MIN_ANSWERS && window.signals.span < MAX_WINDOW {
                     continue;
                 }
                 let ceiling = f64::from(this.pacer.ceiling().get().get());
-                let rate = next_rate(this.pacer.rate(), ceiling, now, &mut state);
+                let rate = next_rate(this.pacer.rate(), ceiling, window.signals, &mut state);
                 if (rate - this.pacer.rate()).abs() > f64::EPSILON {
-                    tracing::debug!(rate, max_queue_ms = now.max_queue_ms, "adaptive pacing");
+                    tracing::debug!(
+                        rate,
+                        max_queue_ms = window.signals.max_queue_ms,
+                        "adaptive pacing"
+                    );
                     this.pacer.set_rate(rate);
                 }
-                on_rate(this.pacer.rate());
+                let rate = this.pacer.rate();
+                on_change(Held {
+                    // The pacer rounds its interval up: 30 CPS reads 29.99999.
+                    rate: (rate < ceiling - 0.05).then_some(rate),
+                    in_flight_cap: this.in_flight.cap(),
+                });
+                window = Window {
+                    signals: Signals::default(),
+                    started: tokio::time::Instant::now(),
+                };
             }
         })
     }
@@ -133,11 +187,13 @@ impl Adaptive {
 mod tests {
     use super::*;
 
+    const HALF_SECOND: Duration = Duration::from_millis(500);
+
     fn signals(answers: u32, max_queue_ms: u64) -> Signals {
         Signals {
             answers,
             max_queue_ms,
-            too_many_requests: 0,
+            span: HALF_SECOND,
         }
     }
 
@@ -165,32 +221,15 @@ mod tests {
     }
 
     #[test]
-    fn concurrency_refusals_back_off_even_without_a_queue() {
-        let now = Signals {
-            too_many_requests: 2,
-            ..signals(5, 0)
-        };
-        assert_eq!(next_rate(20.0, 30.0, now, &mut State::default()), 15.0);
-    }
-
-    #[test]
-    fn a_stray_refusal_among_many_answers_does_not_slow_down() {
-        let now = Signals {
-            too_many_requests: 1,
-            ..signals(14, 0)
-        };
-        assert_eq!(next_rate(20.0, 30.0, now, &mut State::default()), 20.25);
-    }
-
-    #[test]
-    fn a_steady_backlog_drains_and_a_clear_queue_probes_up() {
+    fn a_steady_backlog_drains_and_a_clear_queue_climbs_fast_to_the_cps() {
         assert_eq!(
             next_rate(10.0, 30.0, signals(5, 2000), &mut after(signals(5, 2000))),
             9.5
         );
+        // 10% of 30 per second, for half a second.
         assert_eq!(
             next_rate(10.0, 30.0, signals(5, 0), &mut State::default()),
-            10.25
+            11.5
         );
         assert_eq!(
             next_rate(10.0, 30.0, signals(5, 500), &mut after(signals(5, 600))),
@@ -206,6 +245,16 @@ mod tests {
             10.05,
             "gently near the estimate"
         );
+    }
+
+    #[test]
+    fn from_half_the_cps_a_clear_queue_is_back_at_the_cps_within_five_seconds() {
+        let mut state = State::default();
+        let mut rate = 15.0;
+        for _ in 0..10 {
+            rate = next_rate(rate, 30.0, signals(10, 0), &mut state);
+        }
+        assert_eq!(rate, 30.0);
     }
 
     #[test]

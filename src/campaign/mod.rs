@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod gate;
 pub mod import;
+pub mod in_flight;
 pub mod lock;
 pub mod pacer;
 pub mod progress;

@@ -9,6 +9,11 @@
 //! Everything that dials on one account shares one schedule: in this process through one
 //! `Pacer` per account, and across processes (two campaigns' cron runs) through the
 //! account's slot file, when it can be opened.
+//!
+//! A request refused by Twilio's concurrency limit (429/20429) placed no call, and the CPS
+//! counts placed calls: its slot is given back (`give_back`), so a share of refusals does not
+//! lower the rate of calls placed. Its retry will place a call, so it takes a slot like any
+//! create. A 5xx or a dropped answer may have placed one: its slot stays spent.
 
 use super::account_slots::AccountSlots;
 use crate::domain::{AccountSid, Cps};
@@ -103,6 +108,28 @@ impl Pacer {
         };
         s.next = Some(slot + s.interval);
         slot
+    }
+
+    /// Gives back a slot that placed no call: the next slot comes one interval earlier, never
+    /// before now. At most one extra create lands in a second for each slot given back, and
+    /// the refused one placed nothing there.
+    pub fn give_back(&self) {
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = self.shared.as_ref().filter(|_| !s.shared_failed) {
+            if let Err(e) = shared.give_back(s.interval) {
+                tracing::warn!(
+                    "the account's slot file {} failed ({e}); pacing this run alone",
+                    shared.path().display()
+                );
+                s.shared_failed = true;
+            }
+            return;
+        }
+        let now = Instant::now();
+        let interval = s.interval;
+        s.next = s
+            .next
+            .map(|next| next.checked_sub(interval).unwrap_or(now).max(now));
     }
 
     /// The configured CPS: the rate is never set above it.
@@ -214,5 +241,20 @@ mod tests {
                 "{in_window} slots in the second after {first:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_slot_given_back_comes_again_but_never_before_now() {
+        let pacer = Pacer::new(Cps::new(10).unwrap());
+        let start = Instant::now();
+        let taken = slots(&pacer, start, &[Duration::ZERO; 3]);
+        assert_eq!(taken, [0, 100, 200].map(Duration::from_millis));
+
+        pacer.give_back();
+
+        // The next free slot was 300 ms; given back, it is 200 ms (never before now).
+        let next = pacer.take_slot(start) - start;
+        assert!(next <= Duration::from_millis(200), "{next:?}");
+        assert!(pacer.take_slot(start) - start <= Duration::from_millis(300));
     }
 }

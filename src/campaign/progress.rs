@@ -16,8 +16,10 @@ pub struct Progress {
     requests: AtomicU64,
     /// (seconds since start, queue_time ms if created) of recent answers, for the rate and p95.
     recent: Mutex<Vec<(f64, Option<i64>)>>,
-    /// The pacer's rate when adaptive pacing has moved it (f64 bits; 0 = not set).
+    /// The pacer's rate while adaptive pacing holds it below the CPS (f64 bits; 0 = not).
     pacing_rate: AtomicU64,
+    /// Create requests allowed in flight while Twilio's 20429s hold it down (0 = not).
+    in_flight_cap: AtomicU64,
     /// Seconds since start of the first and the last answer.
     span: Mutex<Option<(f64, f64)>>,
 }
@@ -32,8 +34,10 @@ pub struct Snapshot {
     /// Create requests per second over the last few seconds (what the CPS limits).
     pub current_cps: f64,
     pub queue_time_p95_ms: Option<i64>,
-    /// The rate adaptive pacing runs at, once it has run.
+    /// The rate adaptive pacing runs at, while below the CPS because Twilio queued calls.
     pub pacing_rate: Option<f64>,
+    /// The limit on creates in flight, while below the maximum because Twilio answered 20429.
+    pub in_flight_cap: Option<u64>,
 }
 
 /// The window the current rate and queue_time p95 are measured over.
@@ -51,6 +55,7 @@ impl Default for Progress {
             recent: Mutex::new(Vec::new()),
             span: Mutex::new(None),
             pacing_rate: AtomicU64::new(0),
+            in_flight_cap: AtomicU64::new(0),
         }
     }
 }
@@ -83,8 +88,13 @@ impl Progress {
         recent.push((now, queue_time_ms));
     }
 
-    pub fn set_pacing_rate(&self, rate: f64) {
+    /// What adaptive pacing holds down now: the call rate below the CPS, the creates in
+    /// flight below the maximum (`None`: not held).
+    pub fn set_held(&self, rate: Option<f64>, in_flight_cap: Option<usize>) {
+        let rate = rate.filter(|r| *r > 0.0).unwrap_or(0.0);
         self.pacing_rate.store(rate.to_bits(), Ordering::Relaxed);
+        let cap = in_flight_cap.map_or(0, |c| c as u64);
+        self.in_flight_cap.store(cap, Ordering::Relaxed);
     }
 
     /// Create requests answered in this run.
@@ -116,6 +126,7 @@ impl Progress {
             queue_time_p95_ms: percentile(&queue, 95.0),
             pacing_rate: Some(f64::from_bits(self.pacing_rate.load(Ordering::Relaxed)))
                 .filter(|r| *r > 0.0),
+            in_flight_cap: Some(self.in_flight_cap.load(Ordering::Relaxed)).filter(|c| *c > 0),
         }
     }
 }

@@ -55,10 +55,10 @@ pub async fn run(
     let adaptive = campaign
         .rules
         .adaptive_pacing
-        .then(|| Adaptive::new(pacer.clone()));
+        .then(|| Adaptive::new(pacer.clone(), campaign.max_in_flight));
     let adapting = adaptive.as_ref().map(|a| {
         let progress = progress.clone();
-        a.spawn(move |rate| progress.set_pacing_rate(rate))
+        a.spawn(move |held| progress.set_held(held.rate, held.in_flight_cap))
     });
     let engine = Engine {
         campaign: campaign.clone(),

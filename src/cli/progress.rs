@@ -96,6 +96,17 @@ fn line(s: &Snapshot, total: u64, done_before: u64, to_do: u64, elapsed: Duratio
     format!("progress: {done}/{total} done, {} eta {eta}", details(s))
 }
 
+/// Why the rate is below the CPS, when it is.
+pub fn held(s: &Snapshot) -> String {
+    let rate = s
+        .pacing_rate
+        .map(|r| format!(" (pacing at {r:.1}: Twilio queued calls)"));
+    let cap = s
+        .in_flight_cap
+        .map(|c| format!(" (in flight capped at {c}: Twilio answered 20429)"));
+    [rate, cap].into_iter().flatten().collect()
+}
+
 fn details(s: &Snapshot) -> String {
     let p95 = s
         .queue_time_p95_ms
@@ -106,10 +117,7 @@ fn details(s: &Snapshot) -> String {
     } else {
         ""
     };
-    let pacing = s
-        .pacing_rate
-        .map(|r| format!(" (pacing at {r:.1})"))
-        .unwrap_or_default();
+    let pacing = held(s);
     format!(
         "created {} retrying {} failed {} unknown {}, {:.1} cps{pacing}, queue_time p95 {p95}{queuing},",
         s.created, s.retried, s.failed, s.unknown, s.current_cps

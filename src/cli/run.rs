@@ -177,7 +177,7 @@ fn summarize(
         Ending::Stopped(_) => "stopped".to_string(),
     };
     println!(
-        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created, {} requests at {rate} (CPS {}), exit {}",
+        "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created, {} requests at {rate} (CPS {}){}, exit {}",
         campaign.name,
         elapsed.as_secs_f64(),
         c.rows(),
@@ -190,6 +190,7 @@ fn summarize(
         s.created,
         progress.requests(),
         campaign.cps,
+        super::progress::held(&s),
         exit as u8,
     );
     exit

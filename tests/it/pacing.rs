@@ -129,3 +129,59 @@ async fn rows_in_doubt_are_checked_side_by_side_not_one_after_another() {
     assert!(stats.creates >= 1, "dialing went on: {stats:?}");
     assert_nobody_called_twice(&sandbox);
 }
+
+/// 10% of creates refused at random with 20429 while Twilio queues nothing: the refusals are
+/// not caused by our rate or our concurrency, so neither is lowered.
+#[tokio::test]
+async fn a_steady_share_of_random_429s_with_a_clear_queue_lowers_neither_rate_nor_concurrency() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        share_429: 0.10,
+        latency_ms: 100,
+        seed: Some(3),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(240), "");
+
+    let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
+
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(sandbox.stats().too_many_requests > 10, "429s were injected");
+    assert_nobody_called_twice(&sandbox);
+    for held in ["pacing at", "in flight capped"] {
+        assert!(!out.stdout.contains(held), "{held}: {}", out.stdout);
+    }
+}
+
+/// An account that takes 3 requests at once, answering each in 300 ms: at 30 CPS about 9
+/// would be in flight, and those beyond 3 are refused. Adapting lowers requests in flight.
+#[tokio::test]
+async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() {
+    async fn refusals(adaptive: bool) -> (u64, String) {
+        let sandbox = sandbox(SandboxConfig {
+            cps: Cps::new(30).unwrap(),
+            max_in_flight: 3,
+            latency_ms: 300,
+            seed: Some(3),
+            ..SandboxConfig::ephemeral()
+        })
+        .await;
+        let extra = format!("max_attempts = 10\n[pacing]\nadaptive = {adaptive}\n");
+        let campaign = TestCampaign::new(30, &numbers(120), &extra);
+        let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_nobody_called_twice(&sandbox);
+        (sandbox.stats().too_many_requests, out.stdout)
+    }
+
+    let (fixed, _) = refusals(false).await;
+    let (adapted, stdout) = refusals(true).await;
+
+    eprintln!("429s: fixed {fixed}, adaptive {adapted}");
+    assert!(
+        adapted * 2 < fixed,
+        "adapting halves the 429s: {adapted} against {fixed}"
+    );
+    assert!(stdout.contains("in flight capped at"), "{stdout}");
+}

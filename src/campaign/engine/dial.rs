@@ -2,6 +2,7 @@
 
 use crate::campaign::adaptive::Adaptive;
 use crate::campaign::config::Campaign;
+use crate::campaign::pacer::Pacer;
 use crate::campaign::progress::Progress;
 use crate::campaign::request::row_request;
 use crate::campaign::retry;
@@ -15,6 +16,9 @@ use tracing::Instrument;
 
 pub(super) struct DialTask {
     pub(super) adaptive: Option<Arc<Adaptive>>,
+    pub(super) pacer: Arc<Pacer>,
+    /// Create requests in flight when this one was sent, itself included.
+    pub(super) in_flight: usize,
     pub(super) campaign: Campaign,
     pub(super) store: Store,
     pub(super) client: TwilioClient,
@@ -71,14 +75,17 @@ impl DialTask {
         claimed: &Claimed,
         answer: Result<crate::twilio::Participant, ApiError>,
     ) -> Outcome {
+        let refused = answer.as_ref().err().is_some_and(|e| {
+            e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429)
+        });
+        if refused {
+            // Never processed: its slot placed no call (see the pacer).
+            self.pacer.give_back();
+        }
         if let Some(adaptive) = &self.adaptive {
             match &answer {
-                Ok(p) => adaptive.created(p.queue_time_ms()),
-                Err(e)
-                    if e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429) =>
-                {
-                    adaptive.too_many_requests()
-                }
+                Ok(p) => adaptive.created(p.queue_time_ms(), self.in_flight),
+                Err(_) if refused => adaptive.too_many_requests(self.in_flight),
                 Err(_) => {}
             }
         }

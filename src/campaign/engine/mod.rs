@@ -69,6 +69,10 @@ impl Engine {
             }
             self.start_checks(&permits, &mut checks).await?;
             self.start_polls(&permits, &mut polls).await?;
+            // Twilio's concurrency limit answered 20429: fewer creates in flight.
+            while in_flight.len() >= self.in_flight_limit() {
+                in_flight.join_next().await;
+            }
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
@@ -102,7 +106,7 @@ impl Engine {
                     break;
                 }
             }
-            let dialer = self.dial_task();
+            let dialer = self.dial_task(in_flight.len() + 1);
             in_flight.spawn(async move {
                 dialer.dial(claimed).await;
                 drop(permit);
@@ -115,6 +119,15 @@ impl Engine {
             Some(reason) => Ending::Stopped(reason),
             None => Ending::Finished,
         })
+    }
+
+    /// Create requests allowed in flight now.
+    pub(super) fn in_flight_limit(&self) -> usize {
+        self.adaptive
+            .as_ref()
+            .map_or(self.campaign.max_in_flight, |a| {
+                a.in_flight.limit().min(self.campaign.max_in_flight)
+            })
     }
 
     /// Called with nothing in flight, so no row of this run is `dialing` or being checked.
@@ -146,9 +159,11 @@ impl Engine {
         Ok(())
     }
 
-    fn dial_task(&self) -> DialTask {
+    fn dial_task(&self, in_flight: usize) -> DialTask {
         DialTask {
             adaptive: self.adaptive.clone(),
+            pacer: self.pacer.clone(),
+            in_flight,
             campaign: self.campaign.clone(),
             store: self.store.clone(),
             client: self.client.clone(),

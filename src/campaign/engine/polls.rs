@@ -69,7 +69,7 @@ impl Engine {
             }
             polls.waiting.extend(page);
         }
-        let most = (self.campaign.max_in_flight / 2).max(1);
+        let most = (self.in_flight_limit() / 2).max(1);
         while polls.running.len() < most && !polls.waiting.is_empty() {
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
