@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    dialer::telemetry::init(cli.quiet);
+    let telemetry = dialer::telemetry::init(cli.quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -19,5 +19,12 @@ fn main() -> ExitCode {
             cli::exit_for(&error)
         }
     };
+    let dropped = telemetry.dropped_lines();
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "log lines were dropped in all: stderr was not keeping up"
+        );
+    }
     ExitCode::from(exit as u8)
 }

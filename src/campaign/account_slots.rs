@@ -4,11 +4,22 @@
 //! account must share it. The next free slot lives in a small file named after the account and
 //! the API base, read and advanced under an OS file lock (a few microseconds; the kernel drops
 //! the lock if the process dies). Slots are wall-clock times, so every process agrees on them.
+//!
+//! A step of the system clock back (an NTP step at boot, a VM restored from a snapshot) would
+//! leave the file's next slot far in the future and every run waiting for the clock to catch
+//! up. No schedule puts the next slot further ahead than one interval for each request that
+//! can wait on it, so a slot beyond `MAX_WAITERS` intervals plus a margin is stale: the schedule
+//! restarts from now, and says so once.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// More requests than ever wait on one account's slots at once (every run's `max_in_flight`).
+const MAX_WAITERS: u32 = 256;
+/// Allowed on top, for scheduling jitter.
+const STALE_MARGIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub struct AccountSlots {
@@ -80,7 +91,16 @@ impl AccountSlots {
         file.seek(SeekFrom::Start(0))?;
         let next = (read_up_to(&mut file, &mut bytes)? == 8).then(|| u64::from_le_bytes(bytes));
         let (now_ns, interval_ns) = (nanos(now), nanos(UNIX_EPOCH + interval));
+        let stale_after =
+            now_ns.saturating_add(nanos(UNIX_EPOCH + interval * MAX_WAITERS + STALE_MARGIN));
         let slot = match next {
+            Some(next) if next > stale_after => {
+                tracing::warn!(
+                    ahead_s = (next - now_ns) / 1_000_000_000,
+                    "the account's next call slot lay further ahead than any schedule explains (the clock was stepped back?); pacing restarts from now"
+                );
+                now_ns
+            }
             Some(next) if next.saturating_add(interval_ns) >= now_ns => next,
             _ => now_ns,
         };
@@ -150,5 +170,51 @@ mod tests {
         slots.take_locked(start, interval).unwrap();
         let later = start + Duration::from_secs(5);
         assert_eq!(slots.take_locked(later, interval).unwrap(), later);
+    }
+
+    #[test]
+    fn a_next_slot_far_ahead_after_the_clock_stepped_back_restarts_from_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let interval = Duration::from_millis(100);
+        let before_step = SystemTime::now() + Duration::from_secs(3600);
+        slots.take_locked(before_step, interval).unwrap();
+
+        // The clock is an hour behind what wrote the file.
+        let now = before_step - Duration::from_secs(3600);
+        assert_eq!(slots.take_locked(now, interval).unwrap(), now);
+        assert_eq!(slots.take_locked(now, interval).unwrap(), now + interval);
+    }
+
+    #[test]
+    fn a_long_queue_of_waiters_is_not_mistaken_for_a_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let interval = Duration::from_secs(1);
+        let now = SystemTime::now();
+        let taken: Vec<_> = (0..100)
+            .map(|_| slots.take_locked(now, interval).unwrap())
+            .collect();
+        assert_eq!(taken[99].duration_since(now).unwrap(), interval * 99);
+    }
+
+    #[test]
+    fn a_slot_given_back_is_taken_again_but_never_before_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = AccountSlots::open(dir.path(), "AC1", &base()).unwrap();
+        let interval = Duration::from_secs(1);
+        let now = SystemTime::now();
+        for _ in 0..3 {
+            slots.take_locked(now, interval).unwrap();
+        }
+        slots.give_back_locked(now, interval).unwrap();
+        assert_eq!(
+            slots.take_locked(now, interval).unwrap(),
+            now + interval * 2
+        );
+        for _ in 0..5 {
+            slots.give_back_locked(now, interval).unwrap();
+        }
+        assert!(slots.take_locked(now, interval).unwrap() >= now);
     }
 }

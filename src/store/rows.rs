@@ -62,6 +62,9 @@ pub enum Outcome {
     },
 }
 
+/// Changes this far "in the future" are read as a clock step back, not as clock jitter.
+const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
+
 impl Store {
     /// After a crash, a `dialing` row's request may have reached Twilio: it must be
     /// reconciled, never simply re-dialed. Only called while holding the campaign lock.
@@ -77,6 +80,23 @@ impl Store {
             .rows_affected();
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// A row changed "in the future" was changed before the system clock stepped back (an NTP
+    /// step, a VM restored from a snapshot): its due time moves back by the same step, so the
+    /// step delays nothing. Returns how many rows moved.
+    pub async fn undo_clock_step(&self) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let moved = sqlx::query(
+            "UPDATE rows SET next_attempt_at = next_attempt_at - (updated_at - ?1), updated_at = ?1
+             WHERE updated_at > ?1 + ?2",
+        )
+        .bind(now)
+        .bind(CLOCK_STEP_MARGIN_MS)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(moved)
     }
 
     /// Claims the next due pending row and records its attempt, durably, in one transaction.

@@ -185,3 +185,44 @@ async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() 
     );
     assert!(stdout.contains("in flight capped at"), "{stdout}");
 }
+
+/// The account's slot file says the next slot is an hour away, as it does after the system
+/// clock was stepped back an hour: the run sees that no schedule explains it and dials now.
+#[tokio::test]
+async fn a_slot_file_an_hour_ahead_after_a_clock_step_does_not_hold_the_run() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    let campaign = TestCampaign::new(10, &numbers(10), "");
+    let tmp = tempfile::tempdir().unwrap();
+    let base: url::Url = sandbox.base_url().parse().unwrap();
+    let file = tmp.path().join(format!(
+        "dialer-{}-{}-{}.slots",
+        dialer::sandbox::DEMO_ACCOUNT_SID,
+        base.host_str().unwrap(),
+        base.port().unwrap()
+    ));
+    let hour_ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let nanos = hour_ahead
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    std::fs::write(&file, nanos.to_le_bytes()).unwrap();
+
+    let child = campaign
+        .command(&sandbox, &["--deadline", "30s"])
+        .env("TMPDIR", tmp.path())
+        .spawn()
+        .unwrap();
+    let out = output(child).await;
+
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(sandbox.stats().creates, 10);
+    assert!(
+        out.stderr.contains("pacing restarts from now"),
+        "the step is said once: {}",
+        out.stderr
+    );
+}

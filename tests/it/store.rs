@@ -64,3 +64,40 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
     assert_eq!((claimed.line, claimed.label.as_str()), (2, "a"));
     assert_eq!(claimed.params, r#"{"timeout":"20"}"#, "params kept as text");
 }
+
+#[tokio::test]
+async fn due_times_set_before_the_clock_stepped_back_move_back_with_it() {
+    // Arrange: a row put off by a second, an hour ago by a clock that was then an hour ahead.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    store
+        .import_rows(&mut ImportPass::default(), &[row(2, "+14155550100", "a")])
+        .await
+        .unwrap();
+    let now = dialer::store::now_ms();
+    let ahead = now + 3_600_000;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE rows SET updated_at = ?, next_attempt_at = ?")
+        .bind(ahead)
+        .bind(ahead + 1_000)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // Act
+    let moved = store.undo_clock_step().await.unwrap();
+
+    // Assert: due a second from now, not an hour and a second.
+    assert_eq!(moved, 1);
+    let due = store.next_retry_at().await.unwrap().expect("a pending row");
+    assert!(
+        (now..=now + 5_000).contains(&due),
+        "due {} ms from now",
+        due - now
+    );
+    assert_eq!(store.undo_clock_step().await.unwrap(), 0, "once only");
+}

@@ -49,6 +49,13 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 
 impl Engine {
     pub async fn run(&self) -> Result<Ending, StoreError> {
+        let stepped = self.store.undo_clock_step().await?;
+        if stepped > 0 {
+            tracing::warn!(
+                rows = stepped,
+                "rows were changed later than now: the clock was stepped back; their due times move back with it"
+            );
+        }
         let orphans = self.store.mark_orphans_unknown().await?;
         if orphans > 0 {
             tracing::warn!(

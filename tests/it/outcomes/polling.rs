@@ -85,3 +85,29 @@ async fn busy_rows_are_called_again_after_their_delay_and_never_beyond_max_attem
         "both calls of every row stay in the history"
     );
 }
+
+#[tokio::test]
+async fn a_run_asks_how_older_calls_ended_beside_the_dialing_and_ends_with_its_dialing() {
+    // At 2 CPS, 26 rows take 12.5 s: the first calls are 10 s old while the run still dials.
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(2).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(2, &numbers(26), "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    let rows = campaign.rows().await;
+    let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    assert_eq!(
+        first.call_status.as_deref(),
+        Some("completed"),
+        "asked about during the run: {first:?}"
+    );
+    assert_eq!(
+        last.call_status, None,
+        "too young to ask about, and the run did not wait for it: {last:?}"
+    );
+}
