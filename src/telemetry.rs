@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Lines waiting for stderr before new ones are dropped.
-const BUFFERED_LINES: usize = 10_000;
+const BUFFERED_LINES: usize = 2_000;
 
 /// Keeps the log's writer thread alive; dropping it flushes what is buffered.
 pub struct Telemetry {

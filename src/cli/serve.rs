@@ -6,6 +6,8 @@ use crate::campaign::Campaign;
 use crate::campaign::stop::Stop;
 use crate::outcomes::Recorder;
 use crate::outcomes::receiver::{self, Receiver};
+use crate::outcomes::refusals::{Refusals, SUMMARY_EVERY};
+use crate::outcomes::server;
 use crate::store::Store;
 use crate::twilio::Credentials;
 use anyhow::Context;
@@ -13,6 +15,7 @@ use clap::Args;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -47,18 +50,27 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
         "dialer: receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {})",
         campaign.name, callbacks.public_url
     );
+    let refusals = Arc::new(Refusals::default());
     let app = receiver::router(Receiver {
         recorder: Recorder::new(store.clone(), &campaign),
         auth_token,
         public_url: callbacks.public_url,
+        refusals: refusals.clone(),
     });
     let stop = Stop::default();
     stop.watch_signals_and_deadline(None);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.wait().await })
-        .await;
+    let summing_up = tokio::spawn(async move {
+        let mut every = tokio::time::interval(SUMMARY_EVERY);
+        loop {
+            every.tick().await;
+            if let Some(line) = refusals.summary() {
+                tracing::warn!("{line}");
+            }
+        }
+    });
+    server::serve(listener, app, stop).await;
+    summing_up.abort();
     store.close().await;
-    served.context("the receiver stopped")?;
     Ok(Exit::Done)
 }
 

@@ -6,6 +6,8 @@
 pub mod poll;
 pub mod receiver;
 pub mod recycle;
+pub mod refusals;
+pub mod server;
 pub mod status;
 
 pub use recycle::Recorder;

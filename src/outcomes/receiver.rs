@@ -3,18 +3,25 @@
 //! `X-Twilio-Signature` matches the auth token over the *public* URL (what Twilio signed, not
 //! the local address behind a proxy); anything else is refused with 403 and leaves no trace.
 //! The URL's query carries the attempt's token (see `AttemptToken`), signed with the rest.
+//! A body must be small and arrive promptly; refusals are counted (`refusals`), not logged one
+//! by one.
 
+use super::refusals::{Refusals, Refused};
+use super::server::Peer;
 use super::{CallStatus, Recorder};
 use crate::domain::{AttemptToken, CallSid};
 use crate::store::{CallObservation, EventSource};
 use crate::twilio::signature;
+use axum::Extension;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Everything a callback is checked and recorded with.
 pub struct Receiver {
@@ -22,7 +29,13 @@ pub struct Receiver {
     /// The account's auth token: Twilio signs callbacks with it.
     pub auth_token: SecretString,
     pub public_url: url::Url,
+    pub refusals: Arc<Refusals>,
 }
+
+/// Twilio's callbacks are a few kilobytes; anything much larger is not one.
+pub const MAX_BODY: usize = 64 * 1024;
+/// A body must have arrived this long after its headers.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a callback was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +44,30 @@ enum Refusal {
     Forged,
     #[error("{0}")]
     Malformed(String),
+    #[error("body over {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("body not sent within {BODY_TIMEOUT:?}")]
+    TooSlow,
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Forged => StatusCode::FORBIDDEN,
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    fn counted_as(&self) -> Refused {
+        match self {
+            Self::Forged => Refused::BadSignature,
+            Self::Malformed(_) => Refused::Malformed,
+            Self::TooLarge => Refused::TooLarge,
+            Self::TooSlow => Refused::TooSlow,
+        }
+    }
 }
 
 /// The routes: POST (Twilio's default) and GET at the public URL's path.
@@ -43,25 +80,35 @@ pub fn router(receiver: Receiver) -> Router {
 
 async fn receive_form(
     State(receiver): State<Arc<Receiver>>,
+    peer: Option<Extension<Peer>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> StatusCode {
+    let peer = peer.map(|Extension(Peer(ip))| ip);
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return receiver.refuse(Refusal::TooLarge, peer),
+        Err(_) => return receiver.refuse(Refusal::TooSlow, peer),
+    };
     let params = pairs(&body);
     receiver
-        .receive(&headers, query.as_deref(), &params, &params)
+        .receive(&headers, query.as_deref(), &params, &params, peer)
         .await
 }
 
 /// By GET the parameters are in the query, which the signature covers as part of the URL.
 async fn receive_query(
     State(receiver): State<Arc<Receiver>>,
+    peer: Option<Extension<Peer>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> StatusCode {
+    let peer = peer.map(|Extension(Peer(ip))| ip);
     let params = pairs(query.as_deref().unwrap_or_default().as_bytes());
     receiver
-        .receive(&headers, query.as_deref(), &[], &params)
+        .receive(&headers, query.as_deref(), &[], &params, peer)
         .await
 }
 
@@ -76,16 +123,11 @@ impl Receiver {
         query: Option<&str>,
         signed: &[(String, String)],
         params: &[(String, String)],
+        peer: Option<IpAddr>,
     ) -> StatusCode {
         let seen = match self.check(headers, query, signed, params) {
             Ok(seen) => seen,
-            Err(refusal) => {
-                tracing::warn!("status callback refused: {refusal}");
-                return match refusal {
-                    Refusal::Forged => StatusCode::FORBIDDEN,
-                    Refusal::Malformed(_) => StatusCode::BAD_REQUEST,
-                };
-            }
+            Err(refusal) => return self.refuse(refusal, peer),
         };
         match self.recorder.record(&seen).await {
             Ok(_) => StatusCode::OK,
@@ -94,6 +136,17 @@ impl Receiver {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
+    }
+
+    fn refuse(&self, refusal: Refusal, peer: Option<IpAddr>) -> StatusCode {
+        let status = refusal.status();
+        if let Some(line) = self
+            .refusals
+            .refused(refusal.counted_as(), &refusal.to_string(), peer)
+        {
+            tracing::warn!("{line}");
+        }
+        status
     }
 
     fn check(

@@ -3,6 +3,7 @@
 //! The helpers here drive the real binary; the tests are in the two modules below.
 
 mod callbacks;
+mod flood;
 mod polling;
 
 use crate::support::campaign::{RunOutput, TestCampaign, output};

@@ -164,3 +164,30 @@ impl Drop for Immutable {
             .status();
     }
 }
+
+/// stderr a pipe that nobody reads (a stalled log shipper): once its buffer is full every
+/// write to it would block, yet the run dials every row and ends.
+#[tokio::test]
+async fn a_log_nobody_reads_never_stalls_a_run() {
+    let sandbox = crate::support::campaign::sandbox(dialer::sandbox::SandboxConfig {
+        cps: dialer::domain::Cps::new(30).unwrap(),
+        ..crate::support::campaign::sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, &numbers(400), "");
+
+    // Every trace line of every crate: far more than the pipe and the log's buffer hold.
+    let mut child = campaign
+        .command(&sandbox, &[])
+        .env("RUST_LOG", "trace")
+        .spawn()
+        .expect("dialer starts");
+    let _unread = child.stderr.take();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+        .await
+        .expect("the run ends although its log is blocked")
+        .unwrap();
+
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(campaign.rows_in("created").await, 400);
+}
