@@ -42,7 +42,7 @@ async fn flood(url: &str, clients: usize, each: usize, large: bool) -> Vec<u16> 
             tokio::spawn(async move {
                 let mut statuses = Vec::new();
                 for i in 0..each {
-                    let body = if large && (c * each + i) % 10 == 0 {
+                    let body = if large && (c * each + i).is_multiple_of(10) {
                         format!("CallSid={GENUINE_SID}&pad={big}")
                     } else {
                         format!("CallSid={GENUINE_SID}&CallStatus=completed")
