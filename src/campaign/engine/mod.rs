@@ -49,20 +49,7 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 
 impl Engine {
     pub async fn run(&self) -> Result<Ending, StoreError> {
-        let stepped = self.store.undo_clock_step().await?;
-        if stepped > 0 {
-            tracing::warn!(
-                rows = stepped,
-                "rows were changed later than now: the clock was stepped back; their due times move back with it"
-            );
-        }
-        let orphans = self.store.mark_orphans_unknown().await?;
-        if orphans > 0 {
-            tracing::warn!(
-                rows = orphans,
-                "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial"
-            );
-        }
+        self.recover().await?;
         let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
         let mut in_flight = JoinSet::new();
         let mut checks = Checks::default();
@@ -126,6 +113,25 @@ impl Engine {
             Some(reason) => Ending::Stopped(reason),
             None => Ending::Finished,
         })
+    }
+
+    /// What an earlier run or the clock left behind, put right before anything is dialed.
+    async fn recover(&self) -> Result<(), StoreError> {
+        let stepped = self.store.undo_clock_step().await?;
+        if stepped > 0 {
+            tracing::warn!(
+                rows = stepped,
+                "rows were changed later than now: the clock was stepped back; their due times move back with it"
+            );
+        }
+        let orphans = self.store.mark_orphans_unknown().await?;
+        if orphans > 0 {
+            tracing::warn!(
+                rows = orphans,
+                "an earlier run stopped mid-request; checking those rows with Twilio before any re-dial"
+            );
+        }
+        Ok(())
     }
 
     /// Create requests allowed in flight now.
