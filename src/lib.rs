@@ -9,6 +9,7 @@ pub mod domain;
 pub mod outcomes;
 pub mod report;
 pub mod sandbox;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 pub mod twilio;

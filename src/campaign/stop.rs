@@ -69,31 +69,9 @@ impl Stop {
                 }
             };
             tokio::select! {
-                _ = shutdown_signal() => stop.trigger(StopReason::Signal),
+                _ = crate::shutdown::requested() => stop.trigger(StopReason::Signal),
                 _ = deadline => stop.trigger(StopReason::Deadline),
             }
         });
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

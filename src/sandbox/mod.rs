@@ -147,23 +147,9 @@ pub async fn run(config: SandboxConfig) -> anyhow::Result<()> {
         sandbox.base_url()
     );
     std::io::Write::flush(&mut std::io::stdout()).context("stdout")?;
-    stop_requested().await.context("waiting for Ctrl-C")?;
+    crate::shutdown::requested().await;
     sandbox.shutdown().await;
     Ok(())
-}
-
-async fn stop_requested() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
 }
 
 fn callback_client() -> reqwest::Result<reqwest::Client> {

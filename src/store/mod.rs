@@ -17,7 +17,7 @@ pub use outcomes::{
     AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
 };
 pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
-pub use rows::{Claimed, Outcome, RowState};
+pub use rows::{Claimed, Outcome};
 pub use unresolved::Unresolved;
 
 use sqlx::sqlite::{

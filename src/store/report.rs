@@ -131,16 +131,6 @@ impl Store {
         Ok(counts)
     }
 
-    /// Queue times of the calls created since `since_ms`, for the progress line.
-    pub async fn recent_queue_times(&self, since_ms: i64) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT queue_time_ms FROM rows WHERE created_at >= ? AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Failed and unknown rows grouped by Twilio code and message.
     pub async fn failure_groups(&self) -> Result<Vec<FailureGroup>, StoreError> {
         let rows = sqlx::query(

@@ -8,15 +8,6 @@
 use super::{Store, StoreError, now_ms};
 use sqlx::Row;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowState {
-    Pending,
-    Dialing,
-    Created,
-    Failed,
-    Unknown,
-}
-
 /// A row claimed for one create request; its attempt is already on disk.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -302,17 +293,6 @@ impl Store {
             )));
         }
         tx.commit().await?;
-        Ok(())
-    }
-
-    /// A pending row that has used up its attempts.
-    pub async fn give_up(&self, row_id: i64, why: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rows SET state = 'failed', last_message = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'dialing')")
-            .bind(why)
-            .bind(now_ms())
-            .bind(row_id)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 

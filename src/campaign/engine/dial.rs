@@ -91,12 +91,22 @@ impl DialTask {
         }
         let error = match answer {
             Ok(p) => {
-                return Outcome::Created {
-                    queue_time_ms: p.queue_time_ms().map(|q| q as i64),
-                    call_sid: p.call_sid.unwrap_or_default(),
-                    conference_sid: p.conference_sid,
-                    status: 201,
-                };
+                let queue_time_ms = p.queue_time_ms().map(|q| q as i64);
+                match p.call_sid {
+                    Some(call_sid) => {
+                        return Outcome::Created {
+                            queue_time_ms,
+                            call_sid,
+                            conference_sid: p.conference_sid,
+                            status: 201,
+                        };
+                    }
+                    // Created, but which call? The check finds it by label, as for a lost answer.
+                    None => ApiError::Unreadable {
+                        status: 201,
+                        detail: "the participant has no call_sid".into(),
+                    },
+                }
             }
             Err(e) => e,
         };
