@@ -17,6 +17,8 @@ const GENUINE_EACH: usize = 100;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // reqwest is built without a default TLS provider (see the Twilio client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
     common::write_list(dir.path(), 1)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
