@@ -99,35 +99,29 @@ struct Window {
     started: tokio::time::Instant,
 }
 
-/// Collects signals from the dial tasks and adjusts the pacer and the in-flight limit.
+/// Collects queue signals from the dial tasks and adjusts the pacer; reports what the
+/// in-flight limit holds down too.
 #[derive(Debug)]
 pub struct Adaptive {
     pacer: Arc<Pacer>,
-    pub in_flight: InFlightLimit,
+    in_flight: Arc<InFlightLimit>,
     tick: Mutex<Signals>,
 }
 
 impl Adaptive {
-    pub fn new(pacer: Arc<Pacer>, max_in_flight: usize) -> Arc<Self> {
+    pub fn new(pacer: Arc<Pacer>, in_flight: Arc<InFlightLimit>) -> Arc<Self> {
         Arc::new(Self {
             pacer,
-            in_flight: InFlightLimit::new(max_in_flight),
+            in_flight,
             tick: Mutex::new(Signals::default()),
         })
     }
 
     /// A create answered with a call.
-    pub fn created(&self, queue_time_ms: Option<u64>, in_flight: usize) {
+    pub fn created(&self, queue_time_ms: Option<u64>) {
         let mut t = self.tick.lock().unwrap_or_else(|e| e.into_inner());
         t.answers += 1;
         t.max_queue_ms = t.max_queue_ms.max(queue_time_ms.unwrap_or(0));
-        drop(t);
-        self.in_flight.answered(false, in_flight);
-    }
-
-    /// A create refused by Twilio's concurrency limit (429/20429): nothing was placed.
-    pub fn too_many_requests(&self, in_flight: usize) {
-        self.in_flight.answered(true, in_flight);
     }
 
     /// Runs until aborted; `on_change` sees what is held down after each window.

@@ -1,7 +1,7 @@
 //! How many create requests may be in flight, adapted to Twilio's limit on concurrent requests
 //! (429 / 20429: never processed, safe to resend). A share of refusals that means saturation,
 //! in two windows running, cuts the limit below what was in flight; a clear window raises it by one, though not back to
-//! the level that saturated for a while (`HOLD`). If the share does not fall after a cut, the
+//! the level that saturated for a while (`HOLD`). If the share does not fall after two cuts, the
 //! refusals are not caused by our concurrency (another tool, or noise at Twilio): the limit goes
 //! back to the maximum and cuts pause for a while, since slowing down would cost the pace and
 //! fix nothing.
@@ -26,6 +26,9 @@ const HOLD: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct InFlightLimit {
     max: usize,
+    /// With `[pacing] adaptive = false` the limit stays at the maximum; refusals are still
+    /// counted, for `gives_back`.
+    adapts: bool,
     state: Mutex<LimitState>,
 }
 
@@ -38,22 +41,26 @@ struct LimitState {
     suspect: bool,
     /// The refusal share that caused the last cut, while its effect is being judged.
     cut_at_share: Option<f64>,
+    /// A cut after which the share did not fall: one more such, and the refusals are not ours.
+    cut_in_vain: bool,
     paused_until: Option<Instant>,
     /// The requests in flight that last saturated, and until when the limit stays under it.
     saturated: Option<(usize, Instant)>,
 }
 
 impl InFlightLimit {
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, adapts: bool) -> Self {
         let max = max.max(1);
         Self {
             max,
+            adapts,
             state: Mutex::new(LimitState {
                 limit: max,
                 answers: 0,
                 refused: 0,
                 suspect: false,
                 cut_at_share: None,
+                cut_in_vain: false,
                 paused_until: None,
                 saturated: None,
             }),
@@ -82,8 +89,21 @@ impl InFlightLimit {
         s.answers += 1;
         s.refused += u32::from(refused);
         if s.answers >= WINDOW {
-            judge(&mut s, self.max, in_flight, now);
+            if self.adapts {
+                judge(&mut s, self.max, in_flight, now);
+            } else {
+                (s.answers, s.refused) = (0, 0);
+            }
         }
+    }
+
+    /// Whether a refused create gives its pacing slot back: yes for a stray refusal, no while
+    /// refusals look like saturation (giving slots back then would only send more requests
+    /// into the limit, faster).
+    pub fn gives_back(&self) -> bool {
+        let s = self.lock();
+        let share = f64::from(s.refused) / f64::from(s.answers.max(1));
+        s.cut_at_share.is_none() && !s.suspect && (s.answers < 10 || share < SATURATED_SHARE)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
@@ -96,6 +116,7 @@ fn judge(s: &mut LimitState, max: usize, in_flight: usize, now: Instant) {
     (s.answers, s.refused) = (0, 0);
     if share < SATURATED_SHARE {
         s.cut_at_share = None;
+        s.cut_in_vain = false;
         s.suspect = false;
         let held = s
             .saturated
@@ -113,22 +134,25 @@ fn judge(s: &mut LimitState, max: usize, in_flight: usize, now: Instant) {
         s.suspect = true;
         return;
     }
-    if s.cut_at_share
-        .is_some_and(|before| share >= before * DID_NOT_FALL)
-    {
+    let in_vain = s
+        .cut_at_share
+        .is_some_and(|before| share >= before * DID_NOT_FALL);
+    if in_vain && s.cut_in_vain {
         tracing::debug!(
             share,
-            "20429s did not fall with fewer requests in flight: not ours"
+            "20429s did not fall with fewer requests in flight, twice: not ours"
         );
         *s = LimitState {
             limit: max,
             cut_at_share: None,
+            cut_in_vain: false,
             paused_until: Some(now + NOT_OURS_PAUSE),
             saturated: None,
             ..*s
         };
         return;
     }
+    s.cut_in_vain = in_vain;
     let level = s.limit.min(in_flight.max(1));
     s.limit = ((level as f64 * CUT).floor() as usize).max(1);
     s.saturated = Some((level, now + HOLD));
@@ -153,7 +177,7 @@ mod tests {
     const WINDOW_TIME: Duration = Duration::from_secs(3);
 
     fn run(share: f64, windows: usize, in_flight: impl Fn(usize) -> usize) -> Vec<usize> {
-        let limit = InFlightLimit::new(32);
+        let limit = InFlightLimit::new(32, true);
         let mut rng = StdRng::seed_from_u64(7);
         let start = Instant::now();
         (0..windows)
@@ -178,7 +202,7 @@ mod tests {
     fn a_real_concurrency_limit_lowers_requests_in_flight_until_the_refusals_stop() {
         // The account takes 6 requests at once; we would have 9 in flight: a request beyond
         // the 6th is refused.
-        let limit = InFlightLimit::new(32);
+        let limit = InFlightLimit::new(32, true);
         let mut limits = Vec::new();
         let mut refusals = Vec::new();
         let start = Instant::now();
@@ -207,12 +231,12 @@ mod tests {
 
     #[test]
     fn refusals_that_do_not_fall_with_fewer_in_flight_restore_the_limit() {
-        // 40% refused whatever we do: confirmed in a second window, one cut that changes
+        // 40% refused whatever we do: confirmed in a second window, two cuts that change
         // nothing, then back to the maximum, and no more cuts for a while.
-        let limits = run(0.40, 8, |limit| limit.min(9));
+        let limits = run(0.40, 9, |limit| limit.min(9));
         assert_eq!(limits[0], 32, "one window is not yet a pattern: {limits:?}");
-        assert!(limits[1] < 32, "{limits:?}");
-        assert_eq!(&limits[2..], &[32; 6], "{limits:?}");
+        assert!(limits[1] < limits[0] && limits[2] < limits[1], "{limits:?}");
+        assert_eq!(&limits[3..], &[32; 6], "{limits:?}");
     }
 
     #[test]
@@ -223,10 +247,25 @@ mod tests {
             refused: 0,
             suspect: false,
             cut_at_share: Some(0.5),
+            cut_in_vain: false,
             paused_until: None,
             saturated: None,
         };
         judge(&mut s, 32, 5, Instant::now());
         assert_eq!((s.limit, s.cut_at_share), (6, None));
+    }
+
+    #[test]
+    fn a_refused_create_gives_its_slot_back_only_while_refusals_are_stray() {
+        let limit = InFlightLimit::new(32, false);
+        for i in 0..50 {
+            limit.answered(i % 20 == 0, 9);
+        }
+        assert!(limit.gives_back(), "5% refused");
+        for _ in 0..30 {
+            limit.answered(true, 9);
+        }
+        assert!(!limit.gives_back(), "40% refused: saturation, no slot back");
+        assert_eq!(limit.limit(), 32, "not adapting: the limit stays");
     }
 }

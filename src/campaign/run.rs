@@ -6,6 +6,7 @@ use super::config::Campaign;
 use super::engine::{Ending, Engine};
 use super::gate::{Gate, GateError};
 use super::import::{self, ImportError, ImportSummary};
+use super::in_flight::InFlightLimit;
 use super::lock::{CampaignLock, LockError};
 use super::pacer::Pacer;
 use super::progress::Progress;
@@ -52,10 +53,14 @@ pub async fn run(
         client.api_base(),
         campaign.cps,
     );
+    let in_flight = Arc::new(InFlightLimit::new(
+        campaign.max_in_flight,
+        campaign.rules.adaptive_pacing,
+    ));
     let adaptive = campaign
         .rules
         .adaptive_pacing
-        .then(|| Adaptive::new(pacer.clone(), campaign.max_in_flight));
+        .then(|| Adaptive::new(pacer.clone(), in_flight.clone()));
     let adapting = adaptive.as_ref().map(|a| {
         let progress = progress.clone();
         a.spawn(move |held| progress.set_held(held.rate, held.in_flight_cap))
@@ -65,6 +70,7 @@ pub async fn run(
         store: store.clone(),
         pacer,
         adaptive,
+        in_flight,
         gate,
         client,
         stop,

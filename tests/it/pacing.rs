@@ -154,7 +154,7 @@ async fn a_steady_share_of_random_429s_with_a_clear_queue_lowers_neither_rate_no
     }
 }
 
-/// An account that takes 3 requests at once, answering each in 300 ms: at 30 CPS about 9
+/// An account that takes 3 requests at once, answering each in 200 ms: at 30 CPS about 6
 /// would be in flight, and those beyond 3 are refused. Adapting lowers requests in flight.
 #[tokio::test]
 async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() {
@@ -162,13 +162,13 @@ async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() 
         let sandbox = sandbox(SandboxConfig {
             cps: Cps::new(30).unwrap(),
             max_in_flight: 3,
-            latency_ms: 300,
+            latency_ms: 200,
             seed: Some(3),
             ..SandboxConfig::ephemeral()
         })
         .await;
         let extra = format!("max_attempts = 10\n[pacing]\nadaptive = {adaptive}\n");
-        let campaign = TestCampaign::new(30, &numbers(120), &extra);
+        let campaign = TestCampaign::new(30, &numbers(150), &extra);
         let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
         assert_eq!(out.code, Some(0), "{out:?}");
         assert_nobody_called_twice(&sandbox);
@@ -180,10 +180,17 @@ async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() 
 
     eprintln!("429s: fixed {fixed}, adaptive {adapted}");
     assert!(
-        adapted * 2 < fixed,
-        "adapting halves the 429s: {adapted} against {fixed}"
+        adapted * 3 < fixed * 2,
+        "adapting cuts the 429s by a third at least: {adapted} against {fixed}"
     );
-    assert!(stdout.contains("in flight capped at"), "{stdout}");
+    let capped = stdout
+        .split("in flight capped at ")
+        .filter_map(|rest| rest.split(':').next()?.parse::<u32>().ok())
+        .min();
+    assert!(
+        capped.is_some_and(|c| c <= 4),
+        "requests in flight came down to the account's 3: {stdout}"
+    );
 }
 
 /// The account's slot file says the next slot is an hour away, as it does after the system

@@ -2,6 +2,7 @@
 
 use crate::campaign::adaptive::Adaptive;
 use crate::campaign::config::Campaign;
+use crate::campaign::in_flight::InFlightLimit;
 use crate::campaign::pacer::Pacer;
 use crate::campaign::progress::Progress;
 use crate::campaign::request::row_request;
@@ -17,6 +18,7 @@ use tracing::Instrument;
 pub(super) struct DialTask {
     pub(super) adaptive: Option<Arc<Adaptive>>,
     pub(super) pacer: Arc<Pacer>,
+    pub(super) limit: Arc<InFlightLimit>,
     /// Create requests in flight when this one was sent, itself included.
     pub(super) in_flight: usize,
     pub(super) campaign: Campaign,
@@ -78,16 +80,15 @@ impl DialTask {
         let refused = answer.as_ref().err().is_some_and(|e| {
             e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429)
         });
-        if refused {
+        if refused && self.limit.gives_back() {
             // Never processed: its slot placed no call (see the pacer).
             self.pacer.give_back();
         }
-        if let Some(adaptive) = &self.adaptive {
-            match &answer {
-                Ok(p) => adaptive.created(p.queue_time_ms(), self.in_flight),
-                Err(_) if refused => adaptive.too_many_requests(self.in_flight),
-                Err(_) => {}
-            }
+        if refused || answer.is_ok() {
+            self.limit.answered(refused, self.in_flight);
+        }
+        if let (Some(adaptive), Ok(p)) = (&self.adaptive, &answer) {
+            adaptive.created(p.queue_time_ms());
         }
         let error = match answer {
             Ok(p) => {

@@ -11,6 +11,7 @@ mod polls;
 use super::adaptive::Adaptive;
 use super::config::Campaign;
 use super::gate::{Admission, Gate};
+use super::in_flight::InFlightLimit;
 use super::pacer::Pacer;
 use super::progress::Progress;
 use super::stop::{Stop, StopReason};
@@ -40,6 +41,8 @@ pub struct Engine {
     pub gate: Gate,
     /// Present when the campaign's pacing adapts to what Twilio's answers show.
     pub adaptive: Option<Arc<Adaptive>>,
+    /// Creates allowed in flight (lowered by Twilio's 20429s when pacing adapts).
+    pub in_flight: Arc<InFlightLimit>,
     pub stop: Stop,
     pub progress: Arc<Progress>,
 }
@@ -136,11 +139,7 @@ impl Engine {
 
     /// Create requests allowed in flight now.
     pub(super) fn in_flight_limit(&self) -> usize {
-        self.adaptive
-            .as_ref()
-            .map_or(self.campaign.max_in_flight, |a| {
-                a.in_flight.limit().min(self.campaign.max_in_flight)
-            })
+        self.in_flight.limit().min(self.campaign.max_in_flight)
     }
 
     /// Called with nothing in flight, so no row of this run is `dialing` or being checked.
@@ -176,6 +175,7 @@ impl Engine {
         DialTask {
             adaptive: self.adaptive.clone(),
             pacer: self.pacer.clone(),
+            limit: self.in_flight.clone(),
             in_flight,
             campaign: self.campaign.clone(),
             store: self.store.clone(),
