@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit,
         Err(error) => {
             eprintln!("dialer: {error:#}");
-            cli::exit_for(&error)
+            Exit::from(&error)
         }
     };
     let dropped = telemetry.dropped_lines();

@@ -19,13 +19,7 @@ pub struct CheckArgs {
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let suppression = match SuppressionLists::load(&campaign.rules.suppression) {
-        Ok(lists) => lists,
-        Err(e) => {
-            eprintln!("dialer: {e}");
-            return Ok(Exit::Config);
-        }
-    };
+    let suppression = SuppressionLists::load(&campaign.rules.suppression)?;
     let scratch = Store::open_scratch().await?;
     let found = import::import(&campaign, &scratch).await;
     scratch.close().await;

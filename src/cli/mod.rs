@@ -1,8 +1,10 @@
-//! The command line: clap types, and the exit codes that are part of the interface.
+//! The command line: clap types, one module per command, and the exit codes (`exit`) that
+//! are part of the interface.
 
 pub mod campaign;
 pub mod check;
 mod demo;
+mod exit;
 mod param_flags;
 pub mod participants;
 mod progress;
@@ -11,6 +13,8 @@ pub mod run;
 pub mod serve;
 pub mod sync;
 
+pub use exit::Exit;
+
 use crate::campaign::Campaign;
 use crate::twilio::{ClientConfig, Credentials, TwilioClient};
 use anyhow::Context;
@@ -18,24 +22,6 @@ use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
 pub use param_flags::ParamFlags;
-
-/// Exit codes (documented in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Exit {
-    /// Everything asked for was done.
-    Done = 0,
-    /// An error stopped the command (Twilio refused a request, I/O, ...).
-    Error = 1,
-    /// Bad arguments, configuration or credentials: nothing was dialed.
-    Config = 2,
-    /// The run finished, but some rows failed or their outcome is unknown.
-    DoneWithFailures = 3,
-    /// Stopped early (deadline, signal, pause, calling window) with rows left for the next run.
-    StoppedEarly = 4,
-    /// Another run holds this campaign's lock.
-    Locked = 5,
-}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,32 +80,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Export(args) => report::export(args).await,
         Command::Serve(args) => serve::serve(args, &cli.twilio).await,
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,
-    }
-}
-
-/// The exit code for an error that ended a command.
-pub fn exit_for(error: &anyhow::Error) -> Exit {
-    let is_config = error.chain().any(|cause| {
-        cause.is::<crate::twilio::credentials::CredentialsError>()
-            || cause.is::<crate::twilio::ParamError>()
-            || cause.is::<crate::campaign::config::ConfigError>()
-            || cause
-                .downcast_ref::<crate::campaign::import::ImportError>()
-                .is_some_and(|e| e.is_bad_input())
-            || matches!(
-                cause.downcast_ref::<crate::campaign::run::RunError>(),
-                Some(crate::campaign::run::RunError::Import(e)) if e.is_bad_input()
-            )
-    });
-    let aborted = error.chain().any(|cause| {
-        cause
-            .downcast_ref::<crate::twilio::ApiError>()
-            .is_some_and(|e| e.disposition() == crate::twilio::Disposition::Abort)
-    });
-    if is_config || aborted {
-        Exit::Config
-    } else {
-        Exit::Error
     }
 }
 

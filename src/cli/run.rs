@@ -94,11 +94,11 @@ pub async fn execute(
                 campaign.name,
                 path.display()
             );
-            Ok(Exit::Locked)
+            Ok(Exit::from(&RunError::Lock(LockError::Held(path))))
         }
-        Err(RunError::Gate(GateError::Suppression(e))) => {
+        Err(e @ RunError::Gate(GateError::Suppression(_))) => {
             eprintln!("dialer: {e}; nothing was dialed");
-            Ok(Exit::Config)
+            Ok(Exit::from(&e))
         }
         Err(e) if in_the_database(&e) => {
             // An on-call engineer's first question: which file.
@@ -144,20 +144,16 @@ fn summarize(
         .map(|r| format!("{r:.2}/s"))
         .unwrap_or_else(|| "-/s".into());
     let left = c.pending + c.dialing;
-    let exit = match &result.ending {
+    let exit = Exit::of_run(&result.ending, c);
+    match &result.ending {
         Ending::Stopped(StopReason::Abort(why)) => {
             eprintln!("dialer: Twilio refused the credentials, stopping: {why}");
-            Exit::Config
         }
         Ending::Stopped(StopReason::Storage(why)) => {
             eprintln!("dialer: stopped, the campaign database could not record an outcome: {why}");
-            Exit::Error
         }
-        Ending::Stopped(StopReason::Canceled) => Exit::Done,
-        Ending::Stopped(_) if left + c.unknown > 0 => Exit::StoppedEarly,
-        _ if c.failed + c.unknown + c.rejected > 0 || left > 0 => Exit::DoneWithFailures,
-        _ => Exit::Done,
-    };
+        _ => {}
+    }
     let never_dialed = if c.suppressed + c.canceled > 0 {
         format!(", {} suppressed, {} canceled", c.suppressed, c.canceled)
     } else {

@@ -4,14 +4,9 @@ use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
     until_creates,
 };
+use crate::support::exit::{CONFIG, DONE, DONE_WITH_FAILURES, LOCKED, STOPPED_EARLY};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
-
-const DONE: Option<i32> = Some(0);
-const CONFIG: Option<i32> = Some(2);
-const DONE_WITH_FAILURES: Option<i32> = Some(3);
-const STOPPED_EARLY: Option<i32> = Some(4);
-const LOCKED: Option<i32> = Some(5);
 
 #[tokio::test]
 async fn a_full_run_creates_every_row_once_and_exits_zero() {

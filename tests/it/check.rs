@@ -2,6 +2,7 @@
 //! credentials, no Twilio, and the campaign's database left alone.
 
 use crate::support::campaign::TestCampaign;
+use crate::support::exit::{CONFIG, DONE, DONE_WITH_FAILURES};
 
 #[tokio::test]
 async fn a_list_with_bad_lines_is_reported_line_by_line_and_nothing_is_written_to_the_campaign() {
@@ -13,7 +14,7 @@ async fn a_list_with_bad_lines_is_reported_line_by_line_and_nothing_is_written_t
 
     let out = campaign.manage(&["check"]).await;
 
-    assert_eq!(out.code, Some(3), "{out:?}");
+    assert_eq!(out.code, DONE_WITH_FAILURES, "{out:?}");
     assert!(
         out.stdout.contains(
             "campaign \"test\" is valid; its list has 4 lines: 1 to dial, 2 rejected, 1 duplicates"
@@ -43,7 +44,7 @@ async fn a_list_with_bad_lines_is_reported_line_by_line_and_nothing_is_written_t
 async fn a_good_campaign_exits_zero_and_a_bad_one_two() {
     let good = TestCampaign::new(30, "to\n+14155550001\n+14155550002\n", "");
     let out = good.manage(&["check"]).await;
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert!(
         out.stdout.contains("2 to dial, 0 rejected"),
         "{}",
@@ -52,6 +53,6 @@ async fn a_good_campaign_exits_zero_and_a_bad_one_two() {
 
     let bad = TestCampaign::new(31, "to\n+14155550001\n", "");
     let out = bad.manage(&["check"]).await;
-    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(out.code, CONFIG, "{out:?}");
     assert!(out.stderr.contains("campaign.cps"), "{}", out.stderr);
 }

@@ -11,6 +11,7 @@ use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
     until_creates,
 };
+use crate::support::exit::{CONFIG, DONE, STOPPED_EARLY};
 use dialer::campaign::Campaign;
 use dialer::campaign::gate::{Admission, Gate};
 use dialer::campaign::stop::Stop;
@@ -18,10 +19,6 @@ use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
 use dialer::store::{ImportPass, NewRow, Store};
 use jiff::tz::TimeZone;
-
-const DONE: Option<i32> = Some(0);
-const CONFIG: Option<i32> = Some(2);
-const STOPPED_EARLY: Option<i32> = Some(4);
 
 /// A fixed-offset zone where the local hour is `hour` right now (Etc/GMT names invert the sign).
 fn zone_where_it_is(hour: i64) -> String {

@@ -12,8 +12,6 @@ use dialer::sandbox::Sandbox;
 use dialer::store::{RowExport, Store};
 use dialer::twilio::signature;
 
-const DONE: Option<i32> = Some(0);
-
 /// A `dialer serve` child process on a free loopback port, killed when dropped.
 pub(crate) struct Receiver {
     pub url: String,

@@ -6,6 +6,7 @@
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, output, sandbox,
 };
+use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
 use dialer::sandbox::{SandboxConfig, SandboxStats};
 
@@ -29,7 +30,7 @@ async fn dial_over_the_account_rate(adaptive: bool) -> (SandboxStats, String) {
 
     let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert_eq!(campaign.rows_in("created").await, ROWS);
     assert_nobody_called_twice(&sandbox);
     (sandbox.stats(), out.stdout)
@@ -83,7 +84,7 @@ async fn two_campaigns_run_at_once_on_one_account_share_its_cps() {
         output(second.command(&sandbox, &[]).spawn().unwrap()),
     );
 
-    assert_eq!((a.code, b.code), (Some(0), Some(0)), "{a:?} {b:?}");
+    assert_eq!((a.code, b.code), (DONE, DONE), "{a:?} {b:?}");
     let stats = sandbox.stats();
     assert_eq!(stats.creates, (2 * ROWS) as u64);
     assert_nobody_called_twice(&sandbox);
@@ -108,18 +109,18 @@ async fn rows_in_doubt_are_checked_side_by_side_not_one_after_another() {
     .await;
     let campaign = TestCampaign::new(1, &numbers(IN_DOUBT), "");
     // Imported, then claimed as a run does just before sending: as if killed mid-request.
-    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, Some(0));
-    assert_eq!(campaign.run(&sandbox, &["-q"]).await.code, Some(4));
+    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, DONE);
+    assert_eq!(campaign.run(&sandbox, &["-q"]).await.code, STOPPED_EARLY);
     let store = dialer::store::Store::open(&campaign.db).await.unwrap();
     for _ in 0..IN_DOUBT {
         store.claim_next().await.unwrap().expect("a pending row");
     }
     drop(store);
-    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, Some(0));
+    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, DONE);
 
     let out = campaign.run(&sandbox, &["--deadline", "3s"]).await;
 
-    assert_eq!(out.code, Some(4), "stopped by the deadline: {out:?}");
+    assert_eq!(out.code, STOPPED_EARLY, "stopped by the deadline: {out:?}");
     let stats = sandbox.stats();
     assert!(
         stats.max_in_flight as usize >= IN_DOUBT / 2,
@@ -146,7 +147,7 @@ async fn a_steady_share_of_random_429s_with_a_clear_queue_lowers_neither_rate_no
 
     let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert!(sandbox.stats().too_many_requests > 10, "429s were injected");
     assert_nobody_called_twice(&sandbox);
     for held in ["pacing at", "in flight capped"] {
@@ -170,7 +171,7 @@ async fn a_real_concurrency_limit_lowers_requests_in_flight_and_the_429s_fall() 
         let extra = format!("max_attempts = 10\n[pacing]\nadaptive = {adaptive}\n");
         let campaign = TestCampaign::new(30, &numbers(150), &extra);
         let out = campaign.run(&sandbox, &["--progress-every", "1"]).await;
-        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_eq!(out.code, DONE, "{out:?}");
         assert_nobody_called_twice(&sandbox);
         (sandbox.stats().too_many_requests, out.stdout)
     }
@@ -225,7 +226,7 @@ async fn a_slot_file_an_hour_ahead_after_a_clock_step_does_not_hold_the_run() {
         .unwrap();
     let out = output(child).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert_eq!(sandbox.stats().creates, 10);
     assert!(
         out.stderr.contains("pacing restarts from now"),

@@ -2,13 +2,10 @@
 //! back through its stdout, stderr, exit code and the sandbox's own counters.
 
 use crate::support::campaign::{RunOutput, dialer_at, output};
+use crate::support::exit::{CONFIG, DONE, ERROR};
 use crate::support::sandbox::steady;
 use dialer::sandbox::{DEMO_ACCOUNT_SID, Sandbox, SandboxConfig};
 use dialer::twilio::Participant;
-
-const DONE: Option<i32> = Some(0);
-const ERROR: Option<i32> = Some(1);
-const CONFIG: Option<i32> = Some(2);
 
 const FROM: &str = "+15017122661";
 

@@ -3,6 +3,7 @@
 //! the Basic credentials it travels in), and the logs hold no full phone number.
 
 use crate::support::campaign::{RunOutput, TestCampaign, numbers, output, sandbox, sandbox_config};
+use crate::support::exit::{CONFIG, DONE, DONE_WITH_FAILURES};
 use base64::Engine;
 use dialer::domain::ApiKeySid;
 use dialer::sandbox::{DEMO_ACCOUNT_SID, SandboxConfig};
@@ -11,7 +12,6 @@ const TOKEN: &str = "tok-3f9a1c77e0d54b2b9e7d";
 const API_KEY: &str = "SK0123456789abcdef0123456789abcdef";
 const API_SECRET: &str = "sec-8d1e55b0c2a94f7e";
 const WRONG_SECRET: &str = "sec-not-this-one-4c1d";
-const BAD_CREDENTIALS: Option<i32> = Some(2);
 
 #[tokio::test]
 async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number() {
@@ -61,7 +61,7 @@ async fn dialer_output(campaign: &TestCampaign, command: &str) -> String {
         .await
         .unwrap();
     assert!(
-        out.status.success() || out.status.code() == Some(3),
+        out.status.success() || out.status.code() == DONE_WITH_FAILURES,
         "{command}: {out:?}"
     );
     format!(
@@ -93,8 +93,8 @@ async fn an_api_key_secret_accepted_or_refused_stays_out_of_every_output() {
     let refused = output(with_secret(WRONG_SECRET).spawn().unwrap()).await;
     let run = output(with_secret(API_SECRET).spawn().unwrap()).await;
 
-    assert_eq!(refused.code, BAD_CREDENTIALS, "{refused:?}");
-    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(refused.code, CONFIG, "{refused:?}");
+    assert_eq!(run.code, DONE, "{run:?}");
     let mut written = everything_written(&campaign, &run).await;
     written.push(("refused run's stdout".into(), refused.stdout.into_bytes()));
     written.push(("refused run's stderr".into(), refused.stderr.into_bytes()));

@@ -4,6 +4,7 @@
 //! value here fails the coverage test.
 
 use crate::support::campaign::{TestCampaign, numbers, sandbox, sandbox_config};
+use crate::support::exit::CONFIG;
 use dialer::twilio::ParticipantOptions;
 use futures::StreamExt;
 
@@ -267,7 +268,7 @@ async fn every_bad_participant_default_exits_2_naming_the_key_before_any_request
                 let out = campaign.run(sandbox, &[]).await;
                 let named = format!("participant.{key}");
                 let refused =
-                    out.code == Some(2) && out.stderr.contains(&named) && out.stderr.contains(rule);
+                    out.code == CONFIG && out.stderr.contains(&named) && out.stderr.contains(rule);
                 (!refused).then(|| {
                     format!("{lines}: expected exit 2 naming {named} and {rule:?}: {out:?}")
                 })

@@ -1,8 +1,9 @@
 //! `dialer serve`: signed callbacks recorded, forged ones refused, duplicates and late
 //! events never undoing a newer status.
 
-use super::{DONE, event_count, free_port, get, only_row, post, serve, with_callbacks};
+use super::{event_count, free_port, get, only_row, post, serve, with_callbacks};
 use crate::support::campaign::{TestCampaign, numbers, sandbox, sandbox_config};
+use crate::support::exit::DONE;
 use crate::support::sandbox::eventually;
 use dialer::domain::Cps;
 use dialer::sandbox::{DEMO_AUTH_TOKEN, SandboxConfig};

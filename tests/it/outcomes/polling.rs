@@ -1,7 +1,8 @@
 //! `dialer sync` learning outcomes from Twilio, and busy rows recycled by later runs.
 
-use super::{DONE, created_calls, report_json, sync};
+use super::{created_calls, report_json, sync};
 use crate::support::campaign::{TestCampaign, numbers, sandbox, sandbox_config};
+use crate::support::exit::DONE;
 use crate::support::sandbox::eventually;
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;

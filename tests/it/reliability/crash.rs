@@ -6,6 +6,7 @@ use super::{assert_recorded_before_dialed, check_database, rng, scale};
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, sandbox, sandbox_config,
 };
+use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
 use rand::Rng;
@@ -68,7 +69,7 @@ async fn kill_9_at_random_instants_until_the_campaign_finishes_calls_everyone_ex
     }
     let out = campaign.run(&sandbox, &[]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     let stored = check_database(&campaign.db).await;
     assert_eq!(stored.len(), rows, "every list row is in the database");
     let not_created: Vec<_> = stored
@@ -98,7 +99,7 @@ async fn kill_9_during_a_large_import_leaves_an_intact_database_and_loses_no_row
     start_over(&campaign).await;
     let probe = Instant::now();
     let first = campaign.run(&sandbox, &["-q"]).await;
-    assert_eq!(first.code, Some(4), "{first:?}");
+    assert_eq!(first.code, STOPPED_EARLY, "{first:?}");
     let import_ms = probe.elapsed().as_millis() as u64;
     start_over(&campaign).await;
 
@@ -121,7 +122,10 @@ async fn kill_9_during_a_large_import_leaves_an_intact_database_and_loses_no_row
     }
     let last = campaign.run(&sandbox, &["-q"]).await;
 
-    assert_eq!(last.code, Some(4), "paused, with every row left: {last:?}");
+    assert_eq!(
+        last.code, STOPPED_EARLY,
+        "paused, with every row left: {last:?}"
+    );
     let stored = check_database(&campaign.db).await;
     assert_eq!(stored.len(), rows, "no row lost, none twice");
     assert!(
@@ -142,7 +146,7 @@ async fn start_over(campaign: &TestCampaign) {
         let _ = std::fs::remove_file(path);
     }
     let paused = campaign.manage(&["campaign", "pause"]).await;
-    assert_eq!(paused.code, Some(0), "{paused:?}");
+    assert_eq!(paused.code, DONE, "{paused:?}");
 }
 
 fn numbers_only(n: usize) -> std::collections::BTreeSet<String> {

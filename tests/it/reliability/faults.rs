@@ -8,6 +8,7 @@ use super::{assert_recorded_before_dialed, check_database, scale};
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, sandbox, sandbox_config,
 };
+use crate::support::exit::{DONE, DONE_WITH_FAILURES};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
 use std::time::Instant;
@@ -84,8 +85,12 @@ async fn every_fault_at_once(lag_ms: u64, grace: &str) {
     }
     let summary = format!("{created} created, {failed} failed, {unknown} unknown");
     assert!(out.stdout.contains(&summary), "reported: {}", out.stdout);
-    let expected_code = if failed + unknown == 0 { 0 } else { 3 };
-    assert_eq!(out.code, Some(expected_code), "{out:?}");
+    let expected_code = if failed + unknown == 0 {
+        DONE
+    } else {
+        DONE_WITH_FAILURES
+    };
+    assert_eq!(out.code, expected_code, "{out:?}");
     let create_requests: i64 = stored.values().map(|r| r.attempts).sum();
     eprintln!(
         "faults, call log {lag_ms} ms behind: {rows} rows: {summary} in {:.1}s; {} requests ({create_requests} creates sent, {} 429, {} 5xx, {} dropped, {} hung): {:.2} requests and {:.2} create requests per created call",

@@ -8,6 +8,7 @@ use crate::outcomes::{free_port, serve, with_callbacks};
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, sandbox, sandbox_config,
 };
+use crate::support::exit::{DONE, DONE_WITH_FAILURES};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -45,7 +46,7 @@ async fn dropped_answers_on_short_calls_are_never_dialed_twice_while_the_call_lo
 
     let out = campaign.run(&sandbox, &[]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     let stats = sandbox.stats();
     assert!(stats.drops > 0, "answers were dropped: {stats:?}");
     assert_nobody_called_twice(&sandbox);
@@ -68,7 +69,7 @@ async fn a_create_that_created_nothing_is_dialed_again_only_after_the_grace() {
 
     let out = campaign.run(&sandbox, &[]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert!(sandbox.stats().server_errors > 0, "5xx were injected");
     assert_nobody_called_twice(&sandbox);
     let stored = check_database(&campaign.db).await;
@@ -98,7 +99,7 @@ async fn a_create_that_never_left_is_retried_without_waiting_for_the_grace() {
         .expect("dialer starts");
     let out = crate::support::campaign::output(child).await;
 
-    assert_eq!(out.code, Some(3), "{out:?}");
+    assert_eq!(out.code, DONE_WITH_FAILURES, "{out:?}");
     for row in campaign.rows().await {
         assert_eq!((row.state.as_str(), row.attempts), ("failed", 2), "{row:?}");
     }
@@ -121,7 +122,7 @@ async fn a_status_callback_for_an_attempt_in_doubt_settles_it_at_once() {
 
     let out = campaign.run(&sandbox, &["--deadline", "30s"]).await;
 
-    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
     assert_nobody_called_twice(&sandbox);
     let called = sandbox.stats().creates_by_to;
     for row in campaign.rows().await {

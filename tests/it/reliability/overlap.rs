@@ -5,12 +5,11 @@ use super::{assert_recorded_before_dialed, check_database, scale};
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
 };
+use crate::support::exit::{DONE, LOCKED};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
 use std::time::Instant;
 
-const DONE: Option<i32> = Some(0);
-const LOCKED: Option<i32> = Some(5);
 /// Rows added before each pair of runs: at this CPS the winner holds the lock for over a
 /// second, far longer than two processes started together take to reach it.
 const ROWS_PER_ROUND: usize = 8;

@@ -15,13 +15,11 @@ use super::{assert_recorded_before_dialed, check_database};
 use crate::support::campaign::{
     RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
 };
+use crate::support::exit::{DONE, ERROR, STOPPED_EARLY};
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
-
-const ERROR: Option<i32> = Some(1);
-const STOPPED_EARLY: Option<i32> = Some(4);
 
 /// `command` run under a file-size limit of `bytes` (rounded down to 512-byte blocks).
 fn with_file_size_limit(command: tokio::process::Command, bytes: u64) -> tokio::process::Command {
@@ -52,10 +50,10 @@ fn with_file_size_limit(command: tokio::process::Command, bytes: u64) -> tokio::
 /// A campaign of `rows` imported and closed cleanly (its WAL checkpointed away), not yet dialed.
 async fn imported(sandbox: &Sandbox, rows: usize) -> TestCampaign {
     let campaign = TestCampaign::new(30, &numbers(rows), "");
-    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, Some(0));
+    assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, DONE);
     let first = campaign.run(sandbox, &["-q"]).await;
     assert_eq!(first.code, STOPPED_EARLY, "paused: {first:?}");
-    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, Some(0));
+    assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, DONE);
     assert_eq!(sandbox.stats().requests, 0);
     campaign
 }
@@ -95,7 +93,7 @@ async fn a_disk_that_fills_mid_run_stops_it_with_every_call_recorded_and_the_nex
     assert_recorded_before_dialed(&sandbox, &stored);
 
     let next = campaign.run(&sandbox, &[]).await;
-    assert_eq!(next.code, Some(0), "{next:?}");
+    assert_eq!(next.code, DONE, "{next:?}");
     assert_eq!(campaign.rows_in("created").await, rows);
     assert_nobody_called_twice(&sandbox);
     assert_eq!(sandbox.stats().creates as usize, rows);
@@ -188,6 +186,6 @@ async fn a_log_nobody_reads_never_stalls_a_run() {
         .expect("the run ends although its log is blocked")
         .unwrap();
 
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), DONE);
     assert_eq!(campaign.rows_in("created").await, 400);
 }

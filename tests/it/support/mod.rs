@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
 pub mod campaign;
+pub mod exit;
 pub mod sandbox;
 pub mod tools;
