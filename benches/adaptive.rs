@@ -12,9 +12,9 @@ mod common;
 use dialer::campaign::Campaign;
 use dialer::campaign::progress::Progress;
 use dialer::campaign::run;
-use dialer::campaign::stop::{Stop, StopReason};
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
+use dialer::stop::{Stop, StopReason};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -11,9 +11,9 @@ mod common;
 use dialer::campaign::Campaign;
 use dialer::campaign::progress::Progress;
 use dialer::campaign::run;
-use dialer::campaign::stop::Stop;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
+use dialer::stop::Stop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -14,9 +14,9 @@ mod common;
 use dialer::campaign::Campaign;
 use dialer::campaign::progress::Progress;
 use dialer::campaign::run::{self, RunResult};
-use dialer::campaign::stop::Stop;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
+use dialer::stop::Stop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -10,6 +10,7 @@ pub mod outcomes;
 pub mod report;
 pub mod sandbox;
 pub mod shutdown;
+pub mod stop;
 pub mod store;
 pub mod telemetry;
 pub mod twilio;

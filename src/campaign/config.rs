@@ -2,7 +2,7 @@
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
 use super::rules;
-use crate::domain::{Caller, ConferenceTarget, Cps, Invalid};
+use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, duration};
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -152,6 +152,11 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// Records how calls ended into `store`, with this campaign's recycling rules.
+    pub fn recorder(&self, store: crate::store::Store) -> crate::outcomes::Recorder {
+        crate::outcomes::Recorder::new(store, self.rules.recycle.clone(), self.max_attempts)
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
@@ -278,12 +283,12 @@ impl Campaign {
         .map_err(|(key, rule)| invalid(&key, rule))?;
         // Every row's request inherits the defaults: the one place calls learn where to report.
         if let Some(callbacks) = &rules.callbacks {
-            crate::outcomes::route_status_callbacks(&mut defaults, callbacks).map_err(|cause| {
-                ConfigError::Param {
+            callbacks
+                .route(&mut defaults)
+                .map_err(|cause| ConfigError::Param {
                     path: shown.clone(),
                     cause,
-                }
-            })?;
+                })?;
         }
         Ok(Self {
             name: c.name.trim().to_owned(),
@@ -327,16 +332,6 @@ fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
             other.type_str()
         ))),
     }
-}
-
-/// "2s", "5m", "1h 30m", or ISO 8601 ("PT5M").
-pub fn duration(raw: &str) -> Result<Duration, Invalid> {
-    let parsed: jiff::SignedDuration = raw.trim().parse().map_err(|_| {
-        Invalid(format!(
-            "must be a duration like \"30s\", \"5m\" or \"1h\", got {raw:?}"
-        ))
-    })?;
-    Duration::try_from(parsed).map_err(|_| Invalid(format!("must not be negative, got {raw:?}")))
 }
 
 fn slug(name: &str) -> String {

@@ -8,9 +8,9 @@
 
 use super::config::Campaign;
 use super::rules::CallingWindow;
-use super::stop::{Stop, StopReason};
 use super::suppression::{SuppressionError, SuppressionLists};
 use super::window::{WindowNow, local_time, window_now};
+use crate::stop::{Stop, StopReason};
 use crate::store::control::CampaignStatus;
 use crate::store::{Claimed, Store, StoreError, now_ms};
 use jiff::Timestamp;

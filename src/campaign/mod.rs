@@ -15,7 +15,6 @@ pub mod request;
 pub mod retry;
 pub mod rules;
 pub mod run;
-pub mod stop;
 pub mod suppression;
 pub mod window;
 

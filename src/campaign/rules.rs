@@ -2,8 +2,10 @@
 //! call a busy or unanswered person again, the hours people may be called, the numbers never
 //! to call, and how pacing adapts. Parsed with the rest of the file, before anything is dialed.
 
-use super::config::duration;
 use crate::domain::Invalid;
+use crate::domain::duration;
+pub use crate::outcomes::Recycle;
+use crate::twilio::{ParamError, ParticipantOptions};
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
@@ -76,25 +78,21 @@ pub struct Callbacks {
     pub public_url: url::Url,
 }
 
-/// When to call again after a final call status; `None` is "never".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recycle {
-    pub busy: Option<Duration>,
-    pub no_answer: Option<Duration>,
-    pub failed: Option<Duration>,
-    pub canceled: Option<Duration>,
-}
+/// The call-progress events asked for when the campaign names none.
+pub const DEFAULT_EVENTS: &str = "initiated ringing answered completed";
 
-impl Recycle {
-    /// The delay for a final call status, if that status is recycled.
-    pub fn delay_for(&self, call_status: &str) -> Option<Duration> {
-        match call_status {
-            "busy" => self.busy,
-            "no-answer" => self.no_answer,
-            "failed" => self.failed,
-            "canceled" => self.canceled,
-            _ => None,
+impl Callbacks {
+    /// Points every call's status callbacks at the receiver, unless the campaign file already
+    /// sends them elsewhere; a row's own `status_callback` column still wins over both.
+    pub fn route(&self, defaults: &mut ParticipantOptions) -> Result<(), ParamError> {
+        if defaults.status_callback.is_some() {
+            return Ok(());
         }
+        defaults.set("StatusCallback", self.public_url.as_str())?;
+        if defaults.status_callback_event.is_none() {
+            defaults.set("StatusCallbackEvent", DEFAULT_EVENTS)?;
+        }
+        Ok(())
     }
 }
 
@@ -228,4 +226,56 @@ fn parse_days(raw: Option<&[String]>) -> Result<Vec<Weekday>, Invalid> {
             ))),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn callbacks() -> Callbacks {
+        Callbacks {
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            public_url: "https://dialer.example.com/twilio/status".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn calls_report_to_the_receiver_with_every_progress_event() {
+        let mut defaults = ParticipantOptions::default();
+
+        callbacks().route(&mut defaults).unwrap();
+
+        let mut wire = Vec::new();
+        defaults.encode(&mut wire);
+        assert!(wire.contains(&(
+            "StatusCallback",
+            "https://dialer.example.com/twilio/status".to_owned()
+        )));
+        let events: Vec<&str> = wire
+            .iter()
+            .filter(|(k, _)| *k == "StatusCallbackEvent")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(events, ["initiated", "ringing", "answered", "completed"]);
+    }
+
+    #[test]
+    fn a_campaigns_own_status_callback_and_events_are_kept() {
+        let mut own = ParticipantOptions::default();
+        own.set("StatusCallback", "https://elsewhere.example.com/cb")
+            .unwrap();
+        let mut events_only = ParticipantOptions::default();
+        events_only.set("StatusCallbackEvent", "completed").unwrap();
+        let expected_events = events_only.status_callback_event.clone();
+
+        callbacks().route(&mut own).unwrap();
+        callbacks().route(&mut events_only).unwrap();
+
+        assert_eq!(
+            own.status_callback.map(|u| u.as_str().to_owned()),
+            Some("https://elsewhere.example.com/cb".to_owned())
+        );
+        assert_eq!(own.status_callback_event, None);
+        assert_eq!(events_only.status_callback_event, expected_events);
+    }
 }

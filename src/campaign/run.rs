@@ -10,7 +10,7 @@ use super::in_flight::InFlightLimit;
 use super::lock::{CampaignLock, LockError};
 use super::pacer::Pacer;
 use super::progress::Progress;
-use super::stop::Stop;
+use crate::stop::Stop;
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
 use std::sync::Arc;

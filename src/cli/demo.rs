@@ -4,9 +4,9 @@
 
 use super::Exit;
 use crate::campaign::Campaign;
-use crate::campaign::stop::Stop;
 use crate::domain::AccountSid;
 use crate::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
+use crate::stop::Stop;
 use crate::twilio::{ClientConfig, Credentials, TwilioClient};
 use anyhow::Context;
 use clap::Args;

@@ -3,14 +3,14 @@
 use super::progress::ProgressView;
 use super::{Exit, TwilioArgs};
 use crate::campaign::Campaign;
-use crate::campaign::config::duration;
 use crate::campaign::engine::Ending;
 use crate::campaign::gate::GateError;
 use crate::campaign::import::ImportError;
 use crate::campaign::lock::LockError;
 use crate::campaign::progress::Progress;
 use crate::campaign::run::{self, RunError, RunResult};
-use crate::campaign::stop::{Stop, StopReason};
+use crate::domain::duration;
+use crate::stop::{Stop, StopReason};
 use crate::store::StoreError;
 use crate::twilio::TwilioClient;
 use anyhow::Context;

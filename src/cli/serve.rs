@@ -3,11 +3,10 @@
 
 use super::{Exit, TwilioArgs};
 use crate::campaign::Campaign;
-use crate::campaign::stop::Stop;
-use crate::outcomes::Recorder;
 use crate::outcomes::receiver::{self, Receiver};
 use crate::outcomes::refusals::{Refusals, SUMMARY_EVERY};
 use crate::outcomes::server;
+use crate::stop::Stop;
 use crate::store::Store;
 use crate::twilio::Credentials;
 use anyhow::Context;
@@ -52,7 +51,7 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
     );
     let refusals = Arc::new(Refusals::default());
     let app = receiver::router(Receiver {
-        recorder: Recorder::new(store.clone(), &campaign),
+        recorder: campaign.recorder(store.clone()),
         auth_token,
         public_url: callbacks.public_url,
         refusals: refusals.clone(),

@@ -4,10 +4,9 @@
 
 use super::{Exit, TwilioArgs};
 use crate::campaign::Campaign;
-use crate::campaign::config::duration;
-use crate::campaign::stop::Stop;
-use crate::outcomes::Recorder;
+use crate::domain::duration;
 use crate::outcomes::poll::{PassSummary, Poller};
+use crate::stop::Stop;
 use crate::store::{Store, now_ms};
 use crate::twilio::TwilioClient;
 use anyhow::Context;
@@ -68,7 +67,7 @@ pub(super) async fn until_every_call_ended(
     stop: &Stop,
     every: Duration,
 ) -> anyhow::Result<(PassSummary, bool)> {
-    let poller = Poller::new(client, Recorder::new(store.clone(), campaign));
+    let poller = Poller::new(client, campaign.recorder(store.clone()));
     let mut total = PassSummary::default();
     loop {
         let pass = poller.pass(now_ms(), u64::MAX, stop).await?;

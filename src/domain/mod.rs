@@ -2,16 +2,20 @@
 //! label cannot exist, so the rest of the program never re-checks them.
 
 mod attempt;
+mod call_status;
 mod conference;
 mod cps;
+mod duration;
 mod endpoint;
 mod label;
 mod sid;
 mod timezone;
 
 pub use attempt::AttemptToken;
+pub use call_status::CallStatus;
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
+pub use duration::duration;
 pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};

@@ -4,8 +4,8 @@
 //! (Twilio limits concurrent requests), a few here, and during a run by the run's permits.
 
 use super::{CallStatus, Recorder};
-use crate::campaign::stop::Stop;
 use crate::domain::CallSid;
+use crate::stop::Stop;
 use crate::store::{AwaitingCall, CallObservation, EventSource, Recorded, Store, StoreError};
 use crate::twilio::{ApiError, Disposition, TwilioClient};
 use futures::StreamExt;

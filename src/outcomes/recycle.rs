@@ -4,9 +4,30 @@
 //! the row once it is due. `completed` is never recycled.
 
 use super::CallStatus;
-use crate::campaign::Campaign;
-use crate::campaign::rules::Recycle;
 use crate::store::{CallObservation, Recorded, Redial, Store, StoreError};
+use std::time::Duration;
+
+/// When to call again after a final call status; `None` is "never".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recycle {
+    pub busy: Option<Duration>,
+    pub no_answer: Option<Duration>,
+    pub failed: Option<Duration>,
+    pub canceled: Option<Duration>,
+}
+
+impl Recycle {
+    /// The delay for a final call status, if that status is recycled.
+    pub fn delay_for(&self, status: CallStatus) -> Option<Duration> {
+        match status {
+            CallStatus::Busy => self.busy,
+            CallStatus::NoAnswer => self.no_answer,
+            CallStatus::Failed => self.failed,
+            CallStatus::Canceled => self.canceled,
+            _ => None,
+        }
+    }
+}
 
 /// Records observations of calls with the campaign's recycling rules.
 #[derive(Clone)]
@@ -17,11 +38,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(store: Store, campaign: &Campaign) -> Self {
+    /// Records into `store`, recycling by `recycle` while a row has had fewer than
+    /// `max_attempts` attempts.
+    pub fn new(store: Store, recycle: Recycle, max_attempts: u32) -> Self {
         Self {
             store,
-            recycle: campaign.rules.recycle.clone(),
-            max_attempts: campaign.max_attempts,
+            recycle,
+            max_attempts,
         }
     }
 
@@ -67,7 +90,7 @@ pub fn redial_for(recycle: &Recycle, max_attempts: u32, status: CallStatus) -> O
     if status == CallStatus::Completed || !status.is_final() {
         return None;
     }
-    recycle.delay_for(status.as_str()).map(|after| Redial {
+    recycle.delay_for(status).map(|after| Redial {
         after,
         max_attempts,
     })

@@ -3,7 +3,7 @@
 //! `HEADER_TIMEOUT` (its body is bounded in the handler). Twilio sends small requests at once
 //! and waits up to 15 s for an answer, so none of its callbacks meets these bounds.
 
-use crate::campaign::stop::Stop;
+use crate::stop::Stop;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;

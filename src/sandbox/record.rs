@@ -2,7 +2,6 @@
 //! drawn from the configured shares, and its status callback plan.
 
 use super::config::SandboxConfig;
-use super::state::State;
 use super::timeline::{Outcome, Timeline};
 use crate::domain::{CallSid, ConferenceSid, Label};
 use crate::twilio::params::CreateParticipant;
@@ -55,17 +54,25 @@ pub(crate) fn choose<T: Copy>(draw: f64, shares: &[(f64, T)]) -> Option<T> {
         .map(|(_, choice)| *choice)
 }
 
-impl State {
-    pub(super) fn new_record(
-        &mut self,
+/// The random draws a new call is decided by, each from 0 to 1.
+pub(super) struct Draws {
+    pub outcome: f64,
+    pub machine: f64,
+}
+
+impl CallRecord {
+    /// The call a create places: its outcome and answerer drawn, its callbacks planned.
+    pub(super) fn new(
+        sid: CallSid,
+        draws: Draws,
         conference: ConferenceSid,
         request: &CreateParticipant,
         config: &SandboxConfig,
         now: Instant,
         slot: Instant,
-    ) -> CallRecord {
+    ) -> Self {
         let options = request.options();
-        let outcome_draw = self.draw();
+        let outcome_draw = draws.outcome;
         let outcome = choose(
             outcome_draw,
             &[
@@ -75,7 +82,7 @@ impl State {
             ],
         )
         .unwrap_or(Outcome::Completed);
-        let machine_draw = self.draw();
+        let machine_draw = draws.machine;
         let answered_by = options.machine_detection.map(|_| {
             if machine_draw < config.machine {
                 "machine_start"
@@ -97,8 +104,8 @@ impl State {
             },
             wake: Arc::new(Notify::new()),
         });
-        CallRecord {
-            sid: self.mint("CA", CallSid::parse),
+        Self {
+            sid,
             conference,
             from: request.from().to_string(),
             to: request.to().to_string(),

@@ -5,7 +5,7 @@
 use super::clock::Clock;
 use super::config::SandboxConfig;
 use super::failure::Failure;
-use super::record::CallRecord;
+use super::record::{CallRecord, Draws};
 use crate::domain::{AccountSid, CallSid, ConferenceSid, ConferenceTarget, Invalid, Label};
 use crate::twilio::Participant;
 use crate::twilio::params::CreateParticipant;
@@ -141,7 +141,12 @@ impl State {
             Some(sid) => sid,
             None => self.open_conference(target.as_str(), request, now),
         };
-        let record = self.new_record(conference, request, config, now, slot);
+        let draws = Draws {
+            outcome: self.draw(),
+            machine: self.draw(),
+        };
+        let sid = self.mint("CA", CallSid::parse);
+        let record = CallRecord::new(sid, draws, conference, request, config, now, slot);
         let created = Created {
             participant: self.participant_json(&record, now),
             call: record.sid.clone(),

@@ -9,7 +9,7 @@
 
 use super::{Store, StoreError, now_ms};
 use crate::domain::AttemptToken;
-use crate::outcomes::CallStatus;
+use crate::domain::CallStatus;
 use sqlx::Row;
 use std::time::Duration;
 

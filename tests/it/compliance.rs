@@ -14,9 +14,9 @@ use crate::support::campaign::{
 use crate::support::exit::{CONFIG, DONE, STOPPED_EARLY};
 use dialer::campaign::Campaign;
 use dialer::campaign::gate::{Admission, Gate};
-use dialer::campaign::stop::Stop;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
+use dialer::stop::Stop;
 use dialer::store::{ImportPass, NewRow, Store};
 use jiff::tz::TimeZone;
 

@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::campaign::reconcile::{self, Resolution};
 use crate::campaign::retry;
-use crate::campaign::stop::StopReason;
+use crate::stop::StopReason;
 use crate::store::{StoreError, Unresolved, now_ms};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

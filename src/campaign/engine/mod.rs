@@ -14,7 +14,7 @@ use super::gate::{Admission, Gate};
 use super::in_flight::InFlightLimit;
 use super::pacer::Pacer;
 use super::progress::Progress;
-use super::stop::{Stop, StopReason};
+use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError, now_ms};
 use crate::twilio::TwilioClient;
 use checks::Checks;

@@ -5,9 +5,8 @@
 //! without a tail of status requests.
 
 use super::Engine;
-use crate::campaign::stop::StopReason;
-use crate::outcomes::Recorder;
 use crate::outcomes::poll::{IN_RUN_MIN_AGE, PollError, Polled, Poller};
+use crate::stop::StopReason;
 use crate::store::{AwaitingCall, StoreError, now_ms};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,7 +33,7 @@ const PAGE: i64 = 100;
 impl Engine {
     pub(super) fn polls(&self) -> Polls {
         let poller = self.campaign.rules.callbacks.is_none().then(|| {
-            let recorder = Recorder::new(self.store.clone(), &self.campaign);
+            let recorder = self.campaign.recorder(self.store.clone());
             Arc::new(Poller::new(self.client.clone(), recorder))
         });
         Polls {

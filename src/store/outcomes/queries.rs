@@ -1,7 +1,7 @@
 //! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
 //! counts the report shows, and a call's event history.
 
-use crate::outcomes::CallStatus;
+use crate::domain::CallStatus;
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
