@@ -8,6 +8,7 @@ mod cps;
 mod duration;
 mod endpoint;
 mod label;
+mod row_state;
 mod sid;
 mod timezone;
 
@@ -18,6 +19,7 @@ pub use cps::Cps;
 pub use duration::duration;
 pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
+pub use row_state::RowState;
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
 pub use timezone::{callee_zone, country_zone};
 

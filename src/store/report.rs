@@ -1,6 +1,7 @@
 //! Read-only queries for progress lines, the report and the export.
 
 use super::{Store, StoreError};
+use crate::domain::RowState;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -85,18 +86,17 @@ impl Store {
         .await?;
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
-            match row.try_get::<String, _>("state")?.as_str() {
-                "pending" => {
+            match row.try_get::<RowState, _>("state")? {
+                RowState::Pending => {
                     counts.pending = n;
                     counts.retrying = row.try_get::<i64, _>("tried")? as u64;
                 }
-                "dialing" => counts.dialing = n,
-                "created" => counts.created = n,
-                "failed" => counts.failed = n,
-                "unknown" => counts.unknown = n,
-                "suppressed" => counts.suppressed = n,
-                "canceled" => counts.canceled = n,
-                other => return Err(StoreError::Corrupt(format!("row state {other:?}"))),
+                RowState::Dialing => counts.dialing = n,
+                RowState::Created => counts.created = n,
+                RowState::Failed => counts.failed = n,
+                RowState::Unknown => counts.unknown = n,
+                RowState::Suppressed => counts.suppressed = n,
+                RowState::Canceled => counts.canceled = n,
             }
         }
         counts.rejected = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects")

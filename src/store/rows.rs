@@ -6,6 +6,7 @@
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
 use super::{Store, StoreError, now_ms};
+use crate::domain::RowState;
 use sqlx::Row;
 
 /// A row claimed for one create request; its attempt is already on disk.
@@ -129,18 +130,18 @@ impl Store {
     /// Undoes a claim whose request was never sent: the attempt is removed and the row is
     /// pending again from `at`.
     pub async fn release(&self, claimed: &Claimed, at: i64, why: &str) -> Result<(), StoreError> {
-        self.unclaim(claimed, "pending", at, why).await
+        self.unclaim(claimed, RowState::Pending, at, why).await
     }
 
     /// Undoes a claim for a number that must never be dialed.
     pub async fn suppress(&self, claimed: &Claimed, why: &str) -> Result<(), StoreError> {
-        self.unclaim(claimed, "suppressed", 0, why).await
+        self.unclaim(claimed, RowState::Suppressed, 0, why).await
     }
 
     async fn unclaim(
         &self,
         claimed: &Claimed,
-        state: &str,
+        state: RowState,
         at: i64,
         why: &str,
     ) -> Result<(), StoreError> {
