@@ -138,14 +138,15 @@ pub async fn resolve(
             conference_sid: None,
         });
     } else {
-        let (conference, from) = match row_request(campaign, &row.to, &row.label, &row.params, None)
-        {
-            Ok((conference, request)) => (conference, request.from().clone()),
-            Err(_) => (campaign.conference.clone(), campaign.from.clone()),
-        };
-        signals.push(by_label(client, store, &conference, &row.label).await);
-        if !matches!(signals[0], Signal::Call { .. }) {
-            signals.push(in_call_log(client, row, &from).await);
+        // A row whose request no longer builds (the campaign file changed) has no conference
+        // or caller to trust: the call log by `To` alone still answers, after the grace.
+        let built = row_request(campaign, &row.to, &row.label, &row.params, None).ok();
+        if let Some((conference, _)) = &built {
+            signals.push(by_label(client, store, conference, &row.label).await);
+        }
+        if !signals.iter().any(|s| matches!(s, Signal::Call { .. })) {
+            let from = built.as_ref().map(|(_, request)| request.from());
+            signals.push(in_call_log(client, row, from).await);
         }
     }
     verdict(&signals, crate::store::now_ms(), doubt)
@@ -186,7 +187,7 @@ async fn by_label(
     }
 }
 
-async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: &Caller) -> Signal {
+async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: Option<&Caller>) -> Signal {
     let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // Twilio filters the call log by date: ask from the start of that day, match exactly here.
@@ -197,7 +198,7 @@ async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: &Caller) -> 
         .unwrap_or(since);
     // The call log shows a phone caller as dialed; other callers are matched by `To` alone.
     let from = match from {
-        Caller::Phone(_) => Some(from.as_str()),
+        Some(caller @ Caller::Phone(_)) => Some(caller.as_str()),
         _ => None,
     };
     match client.list_calls_to(&row.to, from, day_start).await {
