@@ -80,7 +80,7 @@ async fn store_headroom() -> anyhow::Result<()> {
                 line: i + 2,
                 to: common::number(i),
                 label: format!("bench-{i}"),
-                params: "{}".to_owned(),
+                params: Default::default(),
             })
             .collect();
         store.import_rows(&mut pass, &batch).await?;

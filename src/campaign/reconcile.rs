@@ -140,7 +140,11 @@ pub async fn resolve(
     } else {
         // A row whose request no longer builds (the campaign file changed) has no conference
         // or caller to trust: the call log by `To` alone still answers, after the grace.
-        let built = row_request(campaign, &row.to, &row.label, &row.params, None).ok();
+        let built = row
+            .params
+            .as_ref()
+            .ok()
+            .and_then(|own| row_request(campaign, &row.to, &row.label, own, None).ok());
         if let Some((conference, _)) = &built {
             signals.push(by_label(client, store, conference, &row.label).await);
         }

@@ -1,37 +1,26 @@
-//! A row's Create Participant request: its own columns over the campaign's defaults. Built in
+//! A row's Create Participant request: its own values over the campaign's defaults. Built in
 //! one place, so that the dial and the check of a dial in doubt agree on its conference and
 //! its caller.
 
 use super::config::Campaign;
-use crate::domain::{AttemptToken, Caller, ConferenceTarget, Endpoint, Invalid, Label};
-use crate::twilio::{CreateParticipant, ParamError, ParticipantOptions};
-use std::collections::BTreeMap;
+use crate::domain::{AttemptToken, ConferenceTarget, Endpoint, Label};
+use crate::twilio::{CreateParticipant, ParamError, RowOverrides};
 
-/// The request for a row as stored (`to`, `label`, its `params` JSON). With `attempt`, calls
+/// The request for a row as stored (`to`, `label`, its own values). With `attempt`, calls
 /// whose status callbacks go to the campaign's receiver carry that attempt's token.
 pub fn row_request(
     campaign: &Campaign,
     to: &str,
     label: &str,
-    params: &str,
+    own: &RowOverrides,
     attempt: Option<AttemptToken>,
 ) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
-    let own: BTreeMap<String, String> = serde_json::from_str(params).map_err(|e| {
-        ParamError::new("row", Invalid(format!("stored parameters unreadable: {e}")))
-    })?;
-    let mut options = ParticipantOptions::default();
-    let mut from = campaign.from.clone();
-    let mut conference = campaign.conference.clone();
-    for (key, value) in &own {
-        match key.as_str() {
-            "from" => from = Caller::parse(value).map_err(|e| ParamError::new("From", e))?,
-            "conference" => {
-                conference =
-                    ConferenceTarget::parse(value).map_err(|e| ParamError::new("conference", e))?
-            }
-            _ => options.set(key, value)?,
-        }
-    }
+    let from = own.from.clone().unwrap_or_else(|| campaign.from.clone());
+    let conference = own
+        .conference
+        .clone()
+        .unwrap_or_else(|| campaign.conference.clone());
+    let mut options = own.options.clone();
     options.label = Some(Label::parse(label).map_err(|e| ParamError::new("Label", e))?);
     let to = Endpoint::parse(to).map_err(|e| ParamError::new("To", e))?;
     let mut options = options.or_defaults(&campaign.defaults);
@@ -69,6 +58,10 @@ mod tests {
             .map(|(_, value)| value)
     }
 
+    fn own(json: &str) -> RowOverrides {
+        RowOverrides::from_json(json).unwrap()
+    }
+
     const RECEIVER: &str = "[callbacks]\nlisten = \"127.0.0.1:8080\"\npublic_url = \"https://dialer.example.com/status\"\n";
     const TOKEN: AttemptToken = AttemptToken {
         row_id: 7,
@@ -78,13 +71,20 @@ mod tests {
     #[test]
     fn callbacks_to_the_receiver_name_the_attempt_and_others_are_left_alone() {
         let receiving = campaign(RECEIVER);
-        let (_, tagged) = row_request(&receiving, "+15558675310", "a", "{}", Some(TOKEN)).unwrap();
-        let (_, checking) = row_request(&receiving, "+15558675310", "a", "{}", None).unwrap();
-        let own = r#"{"status_callback": "https://elsewhere.example.com/cb"}"#;
-        let (_, elsewhere) =
-            row_request(&receiving, "+15558675310", "a", own, Some(TOKEN)).unwrap();
+        let (_, tagged) =
+            row_request(&receiving, "+15558675310", "a", &own("{}"), Some(TOKEN)).unwrap();
+        let (_, checking) = row_request(&receiving, "+15558675310", "a", &own("{}"), None).unwrap();
+        let elsewhere_json = r#"{"status_callback": "https://elsewhere.example.com/cb"}"#;
+        let (_, elsewhere) = row_request(
+            &receiving,
+            "+15558675310",
+            "a",
+            &own(elsewhere_json),
+            Some(TOKEN),
+        )
+        .unwrap();
         let (_, no_receiver) =
-            row_request(&campaign(""), "+15558675310", "a", "{}", Some(TOKEN)).unwrap();
+            row_request(&campaign(""), "+15558675310", "a", &own("{}"), Some(TOKEN)).unwrap();
 
         assert_eq!(
             status_callback(&tagged).as_deref(),
@@ -103,9 +103,9 @@ mod tests {
 
     #[test]
     fn a_rows_own_caller_and_conference_win_over_the_campaigns() {
-        let own = r#"{"from": "+15017122662", "conference": "Other"}"#;
+        let mine = own(r#"{"from": "+15017122662", "conference": "Other"}"#);
         let (conference, request) =
-            row_request(&campaign(""), "+15558675310", "a", own, None).unwrap();
+            row_request(&campaign(""), "+15558675310", "a", &mine, None).unwrap();
 
         assert_eq!(request.from().as_str(), "+15017122662");
         assert_eq!(conference, ConferenceTarget::parse("Other").unwrap());

@@ -3,8 +3,9 @@
 //! pending → dialing → created | failed | unknown (in doubt, checked with Twilio) | pending
 //! (retried); pending → suppressed (do-not-call) | canceled (the campaign was canceled).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+use super::Invalid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
     Pending,
     Dialing,
@@ -13,4 +14,49 @@ pub enum RowState {
     Unknown,
     Suppressed,
     Canceled,
+}
+
+impl RowState {
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Dialing,
+        Self::Created,
+        Self::Failed,
+        Self::Unknown,
+        Self::Suppressed,
+        Self::Canceled,
+    ];
+
+    /// The name the database stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dialing => "dialing",
+            Self::Created => "created",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+            Self::Suppressed => "suppressed",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == raw)
+            .ok_or_else(|| Invalid(format!("not a row state: {raw:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_reads_back_as_itself_and_nothing_else_reads() {
+        for state in RowState::ALL {
+            assert_eq!(RowState::parse(state.as_str()).unwrap(), state);
+        }
+        assert!(RowState::parse("rejected").is_err());
+    }
 }

@@ -24,7 +24,7 @@ pub async fn campaign_in_every_state() -> Fixture {
             line,
             to: phone(line),
             label: format!("spring-{line}"),
-            params: "{}".into(),
+            params: Default::default(),
         })
         .collect();
     store

@@ -3,6 +3,7 @@
 //! unchanged list need not read it again).
 
 use super::{Store, StoreError, now_ms};
+use crate::twilio::RowOverrides;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -12,8 +13,8 @@ pub struct NewRow {
     pub line: u64,
     pub to: String,
     pub label: String,
-    /// JSON object of this row's own parameter values.
-    pub params: String,
+    /// This row's own values over the campaign's.
+    pub params: RowOverrides,
 }
 
 /// What import did with a row.
@@ -79,7 +80,7 @@ impl Store {
     ) -> Result<Vec<Inserted>, StoreError> {
         let batch: Vec<_> = rows
             .iter()
-            .map(|r| (r.line, &r.to, &r.label, &r.params))
+            .map(|r| (r.line, &r.to, &r.label, r.params.to_json()))
             .collect();
         let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
         let mut tx = self.pool.begin().await?;

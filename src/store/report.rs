@@ -86,7 +86,8 @@ impl Store {
         .await?;
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
-            match row.try_get::<RowState, _>("state")? {
+            let state = row.try_get::<&str, _>("state")?;
+            match RowState::parse(state).map_err(|e| StoreError::Corrupt(e.to_string()))? {
                 RowState::Pending => {
                     counts.pending = n;
                     counts.retrying = row.try_get::<i64, _>("tried")? as u64;

@@ -7,6 +7,7 @@
 
 use super::{Store, StoreError, now_ms};
 use crate::domain::RowState;
+use crate::twilio::{ParamError, RowOverrides};
 use sqlx::Row;
 
 /// A row claimed for one create request; its attempt is already on disk.
@@ -16,7 +17,8 @@ pub struct Claimed {
     pub line: u64,
     pub to: String,
     pub label: String,
-    pub params: String,
+    /// The row's own values, or why they no longer read (the row then fails, with that reason).
+    pub params: Result<RowOverrides, ParamError>,
     pub attempt: i64,
     pub failures: i64,
     pub started_at: i64,
@@ -112,7 +114,7 @@ impl Store {
             line: row.try_get::<i64, _>("line")? as u64,
             to: row.try_get("to_endpoint")?,
             label: row.try_get("label")?,
-            params: row.try_get("params")?,
+            params: RowOverrides::from_json(row.try_get::<&str, _>("params")?),
             attempt: row.try_get("attempts")?,
             failures: row.try_get("failures")?,
             started_at: now,
@@ -155,7 +157,7 @@ impl Store {
             "UPDATE rows SET state = ?, attempts = attempts - 1, next_attempt_at = ?, last_message = ?, updated_at = ?
              WHERE id = ? AND state = 'dialing' AND attempts = ?",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(at)
         .bind(why)
         .bind(now_ms())

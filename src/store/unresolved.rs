@@ -7,6 +7,7 @@
 
 use super::{Store, StoreError, Tx, now_ms};
 use crate::domain::AttemptToken;
+use crate::twilio::{ParamError, RowOverrides};
 use sqlx::Row;
 
 /// A row whose last attempt may or may not have created a call.
@@ -15,7 +16,8 @@ pub struct Unresolved {
     pub row_id: i64,
     pub to: String,
     pub label: String,
-    pub params: String,
+    /// The row's own values, or why they no longer read.
+    pub params: Result<RowOverrides, ParamError>,
     /// The number of the attempt in doubt.
     pub attempt: i64,
     /// When the attempt in doubt was started (unix ms).
@@ -46,7 +48,7 @@ impl Store {
                     row_id: row.try_get("id")?,
                     to: row.try_get("to_endpoint")?,
                     label: row.try_get("label")?,
-                    params: row.try_get("params")?,
+                    params: RowOverrides::from_json(row.try_get::<&str, _>("params")?),
                     attempt: row.try_get("attempts")?,
                     attempt_started_at: row.try_get("started_at")?,
                     attempt_finished_at: row.try_get("finished_at")?,

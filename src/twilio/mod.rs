@@ -4,6 +4,7 @@
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod overrides;
 pub mod params;
 pub mod resource;
 pub mod signature;
@@ -12,6 +13,7 @@ pub mod values;
 pub use client::{ClientConfig, ListFilter, TwilioClient};
 pub use credentials::Credentials;
 pub use error::{ApiError, Disposition};
+pub use overrides::RowOverrides;
 pub use params::{
     CreateParticipant, FormParams, ParamError, ParamName, ParticipantOptions, ParticipantUpdate,
 };

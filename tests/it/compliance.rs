@@ -224,7 +224,7 @@ async fn import(store: &Store, numbers: &[&str]) {
             line: i + 2,
             to: (*to).to_owned(),
             label: format!("row-{i}"),
-            params: "{}".into(),
+            params: Default::default(),
         })
         .collect();
     store

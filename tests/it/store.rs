@@ -7,7 +7,7 @@ fn row(line: u64, to: &str, label: &str) -> NewRow {
         line,
         to: to.to_owned(),
         label: label.to_owned(),
-        params: r#"{"timeout":"20"}"#.to_owned(),
+        params: dialer::twilio::RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
     }
 }
 
@@ -62,7 +62,11 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
     assert_eq!(counts.pending, 3);
     let claimed = store.claim_next().await.unwrap().unwrap();
     assert_eq!((claimed.line, claimed.label.as_str()), (2, "a"));
-    assert_eq!(claimed.params, r#"{"timeout":"20"}"#, "params kept as text");
+    assert_eq!(
+        claimed.params,
+        Ok(row(2, "+14155550100", "a").params),
+        "the row's own values kept"
+    );
 }
 
 #[tokio::test]

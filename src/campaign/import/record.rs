@@ -4,7 +4,7 @@
 use crate::campaign::Campaign;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::NewRow;
-use crate::twilio::{CreateParticipant, ParticipantOptions};
+use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
 use std::collections::BTreeMap;
 
 /// Columns dialer itself reads besides Twilio's parameters.
@@ -86,25 +86,31 @@ pub fn parse_record(
     }
     let to = own.get("to").ok_or("missing `to`")?;
     let to = Endpoint::parse(to).map_err(|e| format!("invalid to: {e}"))?;
-    let from = match own.get("from") {
-        Some(raw) => Caller::parse(raw).map_err(|e| format!("invalid from: {e}"))?,
-        None => campaign.from.clone(),
-    };
-    if let Some(raw) = own.get("conference") {
-        ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}"))?;
-    }
+    let own_from = own
+        .get("from")
+        .map(|raw| Caller::parse(raw).map_err(|e| format!("invalid from: {e}")))
+        .transpose()?;
+    let from = own_from.clone().unwrap_or_else(|| campaign.from.clone());
+    let conference = own
+        .get("conference")
+        .map(|raw| ConferenceTarget::parse(raw).map_err(|e| format!("invalid conference: {e}")))
+        .transpose()?;
     let label_generated = !own.contains_key("label");
     let label = match own.remove("label") {
         Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
         None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
     };
+    let own_options = options.clone();
     options.label = Some(label.clone());
     CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))
         .map_err(|e| e.to_string())?;
     let zone = callee_zone(own.remove("timezone").as_deref(), &to)
         .map_err(|e| format!("invalid timezone: {e}"))?;
-    own.remove("to");
-    let params = serde_json::to_string(&own).map_err(|e| e.to_string())?;
+    let params = RowOverrides {
+        from: own_from,
+        conference,
+        options: own_options,
+    };
     let row = NewRow {
         line,
         to: to.to_string(),
