@@ -32,6 +32,9 @@ pub struct RunResult {
     pub import: ImportSummary,
     pub ending: Ending,
     pub counts: StateCounts,
+    /// This run's record in the database; the caller records how it exited
+    /// (`Store::finish_run`), since the exit code is the command line's to decide.
+    pub run_id: i64,
 }
 
 /// Starts from the lock; a second run of the same campaign gets `RunError::Lock(Held)`.
@@ -83,14 +86,11 @@ pub async fn run(
     }
     let ending = ending?;
     let counts = store.state_counts().await?;
-    let stopped = matches!(ending, Ending::Stopped(_));
-    store
-        .finish_run(run_id, if stopped { 4 } else { 0 })
-        .await?;
     store.close().await;
     Ok(RunResult {
         import,
         ending,
         counts,
+        run_id,
     })
 }

@@ -11,7 +11,7 @@ use crate::campaign::progress::Progress;
 use crate::campaign::run::{self, RunError, RunResult};
 use crate::domain::duration;
 use crate::stop::{Stop, StopReason};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
@@ -87,7 +87,11 @@ pub async fn execute(
     }
     view.finish();
     match result {
-        Ok(result) => Ok(summarize(campaign, &result, &progress, started.elapsed())),
+        Ok(result) => {
+            let exit = summarize(campaign, &result, &progress, started.elapsed());
+            record_exit(campaign, result.run_id, exit).await;
+            Ok(exit)
+        }
         Err(RunError::Lock(LockError::Held(path))) => {
             eprintln!(
                 "dialer: another run of {:?} holds the lock {}; exiting",
@@ -105,6 +109,22 @@ pub async fn execute(
             Err(anyhow::Error::new(e).context(campaign.database.display().to_string()))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes how the run exited into its record; the summary is already out, so a failure here
+/// is only logged.
+async fn record_exit(campaign: &Campaign, run_id: i64, exit: Exit) {
+    let recorded = match Store::open(&campaign.database).await {
+        Ok(store) => {
+            let done = store.finish_run(run_id, exit.code()).await;
+            store.close().await;
+            done
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!("could not record how the run exited: {e}");
     }
 }
 

@@ -116,10 +116,10 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn finish_run(&self, run: i64, exit_code: u8) -> Result<(), StoreError> {
+    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?")
             .bind(now_ms())
-            .bind(i64::from(exit_code))
+            .bind(exit_code)
             .bind(run)
             .execute(&self.pool)
             .await?;

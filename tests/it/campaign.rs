@@ -262,6 +262,18 @@ async fn a_permanent_error_fails_the_row_at_once_with_its_code() {
         rows.iter().find(|r| r.to == "+14155550100").unwrap().state,
         "created"
     );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", campaign.db.display()))
+        .await
+        .unwrap();
+    let recorded: Option<i64> = sqlx::query_scalar("SELECT exit_code FROM runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded.map(|c| c as i32),
+        DONE_WITH_FAILURES,
+        "the run's record holds the exit the command gave"
+    );
 }
 
 #[tokio::test]
