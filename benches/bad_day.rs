@@ -9,12 +9,8 @@
 mod common;
 
 use dialer::campaign::Campaign;
-use dialer::campaign::progress::Progress;
-use dialer::campaign::run;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
-use dialer::stop::Stop;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CPS: u32 = 30;
@@ -129,14 +125,7 @@ async fn measure(day: &Day, adaptive: bool, n: u64) -> anyhow::Result<(Duration,
     .await?;
     let client = common::client_for(&sandbox)?;
     let started = Instant::now();
-    run::run(
-        &campaign,
-        client,
-        Stop::default(),
-        Arc::new(Progress::default()),
-        |_, _| {},
-    )
-    .await?;
+    common::run_to_the_end(&campaign, client).await?;
     let wall = started.elapsed();
     let stats = sandbox.stats();
     sandbox.shutdown().await;

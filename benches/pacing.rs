@@ -12,12 +12,9 @@
 mod common;
 
 use dialer::campaign::Campaign;
-use dialer::campaign::progress::Progress;
-use dialer::campaign::run::{self, RunResult};
+use dialer::campaign::run::RunResult;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
-use dialer::stop::Stop;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The CPS values measured, each for about `DIAL_SECONDS` of dialing.
@@ -146,14 +143,7 @@ async fn measure(cps: u32, jitter_ms: u64) -> anyhow::Result<PacingFigures> {
     let sandbox_started = Instant::now();
     let client = common::client_for(&sandbox)?;
     let started = Instant::now();
-    let result = run::run(
-        &campaign,
-        client,
-        Stop::default(),
-        Arc::new(Progress::default()),
-        |_, _| {},
-    )
-    .await?;
+    let result = common::run_to_the_end(&campaign, client).await?;
     let ended = Instant::now();
     let stats = sandbox.stats();
     sandbox.shutdown().await;

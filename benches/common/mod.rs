@@ -101,3 +101,13 @@ pub fn status_kb(pid: &str, field: &str) -> Option<u64> {
 pub fn megabytes(kb: u64) -> String {
     format!("{:.1} MB", kb as f64 / 1024.0)
 }
+
+/// One whole run of `campaign` as cron would start it: no progress output, no stop but its end.
+pub async fn run_to_the_end(
+    campaign: &dialer::campaign::Campaign,
+    client: TwilioClient,
+) -> anyhow::Result<dialer::campaign::run::RunResult> {
+    let progress = std::sync::Arc::new(dialer::campaign::progress::Progress::default());
+    let stop = dialer::stop::Stop::default();
+    Ok(dialer::campaign::run::run(campaign, client, stop, progress, |_, _| {}).await?)
+}
