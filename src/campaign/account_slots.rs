@@ -48,48 +48,54 @@ impl AccountSlots {
     /// Takes the next slot for a caller pacing at `interval`, as a wall-clock time: the shared
     /// next slot if it is still current, else now (after a pause, no burst builds up).
     pub fn take(&self, interval: Duration) -> std::io::Result<SystemTime> {
-        self.file.lock()?;
-        let taken = self.take_locked(SystemTime::now(), interval);
-        let unlocked = self.file.unlock();
-        let slot = taken?;
-        unlocked?;
-        Ok(slot)
+        self.locked(|| self.take_locked(SystemTime::now(), interval))
     }
 
     /// Returns one slot of `interval` that placed no call: the next free slot moves one
     /// interval earlier, never before now.
     pub fn give_back(&self, interval: Duration) -> std::io::Result<()> {
-        self.file.lock()?;
-        let given = self.give_back_locked(SystemTime::now(), interval);
-        let unlocked = self.file.unlock();
-        given?;
-        unlocked
+        self.locked(|| self.give_back_locked(SystemTime::now(), interval))
     }
 
-    fn give_back_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<()> {
+    /// Runs `f` under the file's lock, unlocking whatever `f` returned.
+    fn locked<T>(&self, f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+        self.file.lock()?;
+        let done = f();
+        let unlocked = self.file.unlock();
+        let value = done?;
+        unlocked?;
+        Ok(value)
+    }
+
+    /// The next free slot the file holds: unix nanoseconds, 8 bytes little endian.
+    fn read_next(&self) -> std::io::Result<Option<u64>> {
         let mut file = &self.file;
         let mut bytes = [0u8; 8];
         file.seek(SeekFrom::Start(0))?;
-        if read_up_to(&mut file, &mut bytes)? != 8 {
+        Ok((read_up_to(&mut file, &mut bytes)? == 8).then(|| u64::from_le_bytes(bytes)))
+    }
+
+    fn write_next(&self, next_ns: u64) -> std::io::Result<()> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&next_ns.to_le_bytes())
+    }
+
+    fn give_back_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<()> {
+        let Some(next) = self.read_next()? else {
             return Ok(());
-        }
-        let next = u64::from_le_bytes(bytes);
+        };
         let earlier = next
             .saturating_sub(nanos(UNIX_EPOCH + interval))
             .max(nanos(now));
         if earlier < next {
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(&earlier.to_le_bytes())?;
+            self.write_next(earlier)?;
         }
         Ok(())
     }
 
     fn take_locked(&self, now: SystemTime, interval: Duration) -> std::io::Result<SystemTime> {
-        let mut file = &self.file;
-        // The file holds the next free slot: unix nanoseconds, 8 bytes little endian.
-        let mut bytes = [0u8; 8];
-        file.seek(SeekFrom::Start(0))?;
-        let next = (read_up_to(&mut file, &mut bytes)? == 8).then(|| u64::from_le_bytes(bytes));
+        let next = self.read_next()?;
         let (now_ns, interval_ns) = (nanos(now), nanos(UNIX_EPOCH + interval));
         let stale_after =
             now_ns.saturating_add(nanos(UNIX_EPOCH + interval * MAX_WAITERS + STALE_MARGIN));
@@ -104,8 +110,7 @@ impl AccountSlots {
             Some(next) if next.saturating_add(interval_ns) >= now_ns => next,
             _ => now_ns,
         };
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(&slot.saturating_add(interval_ns).to_le_bytes())?;
+        self.write_next(slot.saturating_add(interval_ns))?;
         Ok(UNIX_EPOCH + Duration::from_nanos(slot))
     }
 }

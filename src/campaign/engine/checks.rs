@@ -90,8 +90,8 @@ impl Engine {
                 self.store.resolve_not_created(&row, now_ms()).await?;
             }
             Resolution::NotYet { at_ms } => {
-                tracing::debug!(label = %row.label, "no call found yet; asking again once Twilio's call log has caught up");
                 let why = "no call found yet: checking again once Twilio's call log has caught up";
+                tracing::debug!(label = %row.label, "{why}");
                 self.store.postpone_unresolved(&row, at_ms, why).await?;
             }
             Resolution::Later { why, after } => {

@@ -39,15 +39,19 @@ impl DialTask {
             row_id: claimed.row_id,
             number: claimed.attempt,
         };
-        let built = claimed.params.clone().and_then(|own| {
-            row_request(
-                &self.campaign,
-                &claimed.to,
-                &claimed.label,
-                &own,
-                Some(token),
-            )
-        });
+        let built = claimed
+            .params
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|own| {
+                row_request(
+                    &self.campaign,
+                    &claimed.to,
+                    &claimed.label,
+                    own,
+                    Some(token),
+                )
+            });
         let outcome = match built {
             Ok((conference, request)) => {
                 let answer = self.client.create_participant(&conference, &request).await;
