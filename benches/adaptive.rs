@@ -9,9 +9,9 @@
 
 mod common;
 
-use dialer::campaign::Campaign;
-use dialer::campaign::progress::Progress;
-use dialer::campaign::run;
+use dialer::campaign;
+use dialer::config::Campaign;
+use dialer::dialing::progress::Progress;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
 use dialer::stop::{Stop, StopReason};
@@ -81,7 +81,7 @@ async fn measure(adaptive: bool) -> anyhow::Result<SandboxStats> {
     let client = common::client_for(&sandbox)?;
     let stop = Stop::default();
     let progress = Arc::new(Progress::default());
-    let running = run::run(&campaign, client, stop.clone(), progress, |_, _| {});
+    let running = campaign::run(&campaign, client, stop.clone(), progress, |_, _| {});
     let watching = async {
         let started = Instant::now();
         // The dialing starts once the list is imported: stop DIAL after the first create.

@@ -8,7 +8,7 @@
 
 mod common;
 
-use dialer::campaign::Campaign;
+use dialer::config::Campaign;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
 use std::time::{Duration, Instant};

@@ -22,9 +22,9 @@
 
 mod common;
 
-use dialer::campaign::Campaign;
-use dialer::campaign::progress::Progress;
-use dialer::campaign::run;
+use dialer::campaign;
+use dialer::config::Campaign;
+use dialer::dialing::progress::Progress;
 use dialer::domain::{AccountSid, Cps};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use dialer::stop::{Stop, StopReason};
@@ -111,7 +111,8 @@ async fn claim_and_record(store: &Store, until: Instant) -> anyhow::Result<u64> 
             break;
         };
         let outcome = Outcome::Created {
-            call_sid: format!("CA{:032x}", claimed.row_id),
+            call_sid: dialer::domain::CallSid::parse(&format!("CA{:032x}", claimed.row_id))
+                .unwrap(),
             conference_sid: None,
             queue_time_ms: Some(0),
             status: 201,
@@ -208,7 +209,7 @@ async fn measure_campaigns(n: usize) -> anyhow::Result<f64> {
                 .enable_all()
                 .build()?;
             let progress = Arc::new(Progress::default());
-            runtime.block_on(run::run(&campaign, client, stop, progress, |_, _| {}))?;
+            runtime.block_on(campaign::run(&campaign, client, stop, progress, |_, _| {}))?;
             Ok(())
         }));
     }

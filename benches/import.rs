@@ -11,8 +11,8 @@
 
 mod common;
 
-use dialer::campaign::Campaign;
-use dialer::campaign::import::{self, ImportSummary};
+use dialer::config::Campaign;
+use dialer::import::{self, ImportSummary};
 use dialer::store::Store;
 use std::path::Path;
 use std::process::Command;

@@ -11,8 +11,8 @@
 
 mod common;
 
-use dialer::campaign::Campaign;
-use dialer::campaign::run::RunResult;
+use dialer::campaign::RunResult;
+use dialer::config::Campaign;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
 use std::time::{Duration, Instant};

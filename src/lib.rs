@@ -1,11 +1,17 @@
 //! dialer: outbound call campaigns on Twilio conferences.
 //!
-//! The modules follow the data: `campaign` (CSV → import → schedule/pace) → `store` (SQLite) →
-//! `twilio` (the API) → `report`. `sandbox` is a Twilio emulator sharing `twilio`'s types.
+//! The modules follow the data: `config` (the campaign file) → `import` (CSV → rows) → `store`
+//! (the database, the only SQL) → `compliance` (may this row be called now?) → `dialing` (pace,
+//! send, reconcile) → `twilio` (the API) → `outcomes` (how calls ended) → `report`; `campaign`
+//! runs them in order for one run. `sandbox` is a Twilio emulator sharing `twilio`'s types.
 
 pub mod campaign;
 pub mod cli;
+pub mod compliance;
+pub mod config;
+pub mod dialing;
 pub mod domain;
+pub mod import;
 pub mod outcomes;
 pub mod report;
 pub mod sandbox;

@@ -104,10 +104,10 @@ pub fn megabytes(kb: u64) -> String {
 
 /// One whole run of `campaign` as cron would start it: no progress output, no stop but its end.
 pub async fn run_to_the_end(
-    campaign: &dialer::campaign::Campaign,
+    campaign: &dialer::config::Campaign,
     client: TwilioClient,
-) -> anyhow::Result<dialer::campaign::run::RunResult> {
-    let progress = std::sync::Arc::new(dialer::campaign::progress::Progress::default());
+) -> anyhow::Result<dialer::campaign::RunResult> {
+    let progress = std::sync::Arc::new(dialer::dialing::progress::Progress::default());
     let stop = dialer::stop::Stop::default();
-    Ok(dialer::campaign::run::run(campaign, client, stop, progress, |_, _| {}).await?)
+    Ok(dialer::campaign::run(campaign, client, stop, progress, |_, _| {}).await?)
 }

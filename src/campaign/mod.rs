@@ -1,21 +1,8 @@
-//! A campaign: the campaign file, the list's import, pacing, retries, and the dial loop.
+//! One run of a campaign, start to end: the campaign's lock, its database, the list's import,
+//! the compliance gate, the dial loop, and how it ended. The orchestration only: each step is
+//! its own module (`import`, `compliance`, `dialing`).
 
-pub mod account_slots;
-pub mod adaptive;
-pub mod config;
-pub mod engine;
-pub mod gate;
-pub mod import;
-pub mod in_flight;
 pub mod lock;
-pub mod pacer;
-pub mod progress;
-pub mod reconcile;
-pub mod request;
-pub mod retry;
-pub mod rules;
-pub mod run;
-pub mod suppression;
-pub mod window;
+mod run;
 
-pub use config::Campaign;
+pub use run::{RunError, RunResult, run};

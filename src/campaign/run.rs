@@ -1,15 +1,12 @@
 //! One cron run of a campaign: lock, open the database, import what is new in the list, dial
 //! every due row, and say how it ended.
 
-use super::adaptive::Adaptive;
-use super::config::Campaign;
-use super::engine::{Ending, Engine};
-use super::gate::{Gate, GateError};
-use super::import::{self, ImportError, ImportSummary};
-use super::in_flight::InFlightLimit;
 use super::lock::{CampaignLock, LockError};
-use super::pacer::Pacer;
-use super::progress::Progress;
+use crate::compliance::gate::{Gate, GateError};
+use crate::config::Campaign;
+use crate::dialing::progress::Progress;
+use crate::dialing::{Ending, Engine};
+use crate::import::{self, ImportError, ImportSummary};
 use crate::stop::Stop;
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
@@ -51,40 +48,16 @@ pub async fn run(
     let import = import::import(campaign, &store).await?;
     let gate = Gate::open(campaign, &store, &stop).await?;
     on_imported(&import, &store.state_counts().await?);
-    let pacer = Pacer::for_account(
-        client.credentials().account(),
-        client.api_base(),
-        campaign.cps,
-    );
-    let in_flight = Arc::new(InFlightLimit::new(
-        campaign.max_in_flight,
-        campaign.rules.adaptive_pacing,
-    ));
-    let adaptive = campaign
-        .rules
-        .adaptive_pacing
-        .then(|| Adaptive::new(pacer.clone(), in_flight.clone()));
-    let adapting = adaptive.as_ref().map(|a| {
-        let progress = progress.clone();
-        a.spawn(move |held| progress.set_held(held.rate, held.in_flight_cap))
-    });
-    let engine = Engine {
-        campaign: campaign.clone(),
-        store: store.clone(),
-        pacer,
-        adaptive,
-        in_flight,
-        gate,
+    let engine = Engine::new(
+        Arc::new(campaign.clone()),
+        store.clone(),
         client,
+        gate,
         stop,
         progress,
-    };
-    let ending = engine.run().await;
+    );
+    let ending = engine.run().await?;
     drop(engine);
-    if let Some(task) = adapting {
-        task.abort();
-    }
-    let ending = ending?;
     let counts = store.state_counts().await?;
     store.close().await;
     Ok(RunResult {

@@ -3,9 +3,9 @@
 //! notices within about two seconds; calls already sent finish).
 
 use super::Exit;
-use crate::campaign::Campaign;
+use crate::config::Campaign;
+use crate::domain::CampaignStatus;
 use crate::store::Store;
-use crate::store::control::CampaignStatus;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

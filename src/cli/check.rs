@@ -4,9 +4,9 @@
 //! stderr with its number and reason, and in `<list>.rejects.csv`.
 
 use super::Exit;
-use crate::campaign::Campaign;
-use crate::campaign::import;
-use crate::campaign::suppression::SuppressionLists;
+use crate::compliance::suppression::SuppressionLists;
+use crate::config::Campaign;
+use crate::import;
 use crate::store::Store;
 use clap::Args;
 use std::path::PathBuf;

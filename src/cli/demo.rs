@@ -3,7 +3,7 @@
 //! real SQLite file, progress, the summary and the report.
 
 use super::Exit;
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::domain::AccountSid;
 use crate::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use crate::stop::Stop;

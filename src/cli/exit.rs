@@ -1,13 +1,13 @@
 //! Exit codes, part of the interface (the README lists them), decided here and only here:
 //! what an error that ended a command means, and what the end of a run means.
 
-use crate::campaign::config::ConfigError;
-use crate::campaign::engine::Ending;
-use crate::campaign::gate::GateError;
-use crate::campaign::import::ImportError;
+use crate::campaign::RunError;
 use crate::campaign::lock::LockError;
-use crate::campaign::run::RunError;
-use crate::campaign::suppression::SuppressionError;
+use crate::compliance::gate::GateError;
+use crate::compliance::suppression::SuppressionError;
+use crate::config::ConfigError;
+use crate::dialing::Ending;
+use crate::import::ImportError;
 use crate::stop::StopReason;
 use crate::store::StateCounts;
 use crate::twilio::credentials::CredentialsError;

@@ -15,7 +15,7 @@ pub mod sync;
 
 pub use exit::Exit;
 
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::twilio::{ClientConfig, Credentials, TwilioClient};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};

@@ -156,7 +156,9 @@ fn print_participant(p: &Participant, json: bool) -> anyhow::Result<()> {
 }
 
 fn participant_line(p: &Participant) -> String {
-    let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    fn field(v: &Option<impl ToString>) -> String {
+        v.as_ref().map_or_else(|| "-".into(), ToString::to_string)
+    }
     let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
     format!(
         "{} conference={} label={} status={} queue_time={}ms muted={} hold={} coaching={}",

@@ -1,7 +1,7 @@
 //! Live progress on stdout: a bar on a terminal, a plain line every few seconds otherwise
 //! (cron logs), nothing under `-q`. The final summary is always printed.
 
-use crate::campaign::progress::{Progress, Snapshot};
+use crate::dialing::progress::{Progress, Snapshot};
 use crate::store::StateCounts;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;

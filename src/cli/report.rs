@@ -2,7 +2,7 @@
 //! why a person was not called. Neither takes the campaign's lock, so both work during a run.
 
 use super::Exit;
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::report::{CampaignReport, render_text, write_csv};
 use crate::store::Store;
 use anyhow::Context;

@@ -2,14 +2,14 @@
 
 use super::progress::ProgressView;
 use super::{Exit, TwilioArgs};
-use crate::campaign::Campaign;
-use crate::campaign::engine::Ending;
-use crate::campaign::gate::GateError;
-use crate::campaign::import::ImportError;
 use crate::campaign::lock::LockError;
-use crate::campaign::progress::Progress;
-use crate::campaign::run::{self, RunError, RunResult};
+use crate::campaign::{self, RunError, RunResult};
+use crate::compliance::gate::GateError;
+use crate::config::Campaign;
+use crate::dialing::Ending;
+use crate::dialing::progress::Progress;
 use crate::domain::duration;
+use crate::import::ImportError;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
@@ -62,7 +62,7 @@ pub async fn execute(
     let view = ProgressView::choose(quiet, progress_every);
     let mut printer = None;
     let started = Instant::now();
-    let result = run::run(campaign, client, stop, progress.clone(), |import, counts| {
+    let result = campaign::run(campaign, client, stop, progress.clone(), |import, counts| {
         if !quiet {
             if import.unchanged {
                 println!(

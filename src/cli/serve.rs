@@ -2,7 +2,7 @@
 //! the cron runs. It takes no campaign lock: SQLite's WAL lets it record while a run dials.
 
 use super::{Exit, TwilioArgs};
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::outcomes::receiver::{self, Receiver};
 use crate::outcomes::refusals::{Refusals, SUMMARY_EVERY};
 use crate::outcomes::server;

@@ -3,7 +3,7 @@
 //! deadline); like `serve`, it takes no campaign lock and runs beside the cron runs.
 
 use super::{Exit, TwilioArgs};
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::domain::duration;
 use crate::outcomes::poll::{PassSummary, Poller};
 use crate::stop::Stop;

@@ -3,6 +3,7 @@
 
 mod attempt;
 mod call_status;
+mod campaign_status;
 mod conference;
 mod cps;
 mod duration;
@@ -14,12 +15,13 @@ mod timezone;
 
 pub use attempt::AttemptToken;
 pub use call_status::CallStatus;
+pub use campaign_status::CampaignStatus;
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
 pub use duration::duration;
 pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
-pub use row_state::RowState;
+pub use row_state::{LineState, RowState};
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
 pub use timezone::{callee_zone, country_zone};
 

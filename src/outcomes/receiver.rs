@@ -202,7 +202,7 @@ fn observation(
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     Ok(CallObservation {
-        call_sid: call_sid.as_str().to_owned(),
+        call_sid,
         attempt: None,
         source,
         sequence_number: number("SequenceNumber")?.unwrap_or(status.progress()),

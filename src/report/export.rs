@@ -2,6 +2,7 @@
 //! spreadsheet or a script. The `reason` column holds the same sentence as the report.
 
 use super::why_not_created;
+use crate::domain::{CallSid, CallStatus};
 use crate::store::{RowExport, StoreError};
 use serde::Serialize;
 use std::io;
@@ -58,10 +59,10 @@ pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportE
             line: row.line,
             to: &row.to,
             label: &row.label,
-            state: &row.state,
+            state: row.state.as_str(),
             attempts: row.attempts,
-            call_sid: row.call_sid.as_deref(),
-            call_status: row.call_status.as_deref(),
+            call_sid: row.call_sid.as_ref().map(CallSid::as_str),
+            call_status: row.call_status.map(CallStatus::as_str),
             answered_by: row.answered_by.as_deref(),
             duration_secs: row.duration_secs,
             queue_time_ms: row.queue_time_ms,

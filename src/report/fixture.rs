@@ -1,6 +1,7 @@
 //! A campaign database with a line in every state, built through the store's own API, for
 //! the report's and the export's tests.
 
+use crate::domain::{CallSid, ConferenceSid};
 use crate::store::{FinishedImport, ImportPass, NewRow, Outcome, Reject, Store, now_ms};
 use tempfile::TempDir;
 
@@ -130,8 +131,8 @@ pub fn phone(line: u64) -> String {
 
 fn created(queue_time_ms: i64) -> Outcome {
     Outcome::Created {
-        call_sid: format!("CA{queue_time_ms:032}"),
-        conference_sid: Some(format!("CF{:032}", 1)),
+        call_sid: CallSid::parse(&format!("CA{queue_time_ms:032}")).unwrap(),
+        conference_sid: Some(ConferenceSid::parse(&format!("CF{:032}", 1)).unwrap()),
         queue_time_ms: Some(queue_time_ms),
         status: 201,
     }

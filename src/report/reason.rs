@@ -1,31 +1,32 @@
 //! Why a list line has no call, as one sentence: the same words in the report and the export,
 //! so that both answer "why was this person not called?" alike.
 
+use crate::domain::{LineState, RowState};
 use crate::store::RowExport;
 
 /// `None` for a line whose call was created.
 pub fn why_not_created(row: &RowExport) -> Option<String> {
     let last_error = || describe_error(row.last_error_code, row.reason.as_deref());
-    let reason = match row.state.as_str() {
-        "created" => return None,
-        "rejected" => match row.duplicate_of {
+    let reason = match row.state {
+        LineState::Row(RowState::Created) => return None,
+        LineState::Rejected => match row.duplicate_of {
             Some(first) => format!("duplicate of line {first}"),
             None => format!(
                 "rejected at import: {}",
                 row.reason.as_deref().unwrap_or("no reason recorded")
             ),
         },
-        "failed" => format!("failed: {}", last_error()),
-        "unknown" => format!(
+        LineState::Row(RowState::Failed) => format!("failed: {}", last_error()),
+        LineState::Row(RowState::Unknown) => format!(
             "unknown: {} (checked with Twilio on the next run)",
             last_error()
         ),
-        "dialing" => {
+        LineState::Row(RowState::Dialing) => {
             "being dialed; if no run is in progress, the last one stopped before the answer \
                       (checked with Twilio on the next run)"
                 .to_owned()
         }
-        "pending" if row.attempts > 0 => {
+        LineState::Row(RowState::Pending) if row.attempts > 0 => {
             let plural = if row.attempts == 1 { "" } else { "s" };
             format!(
                 "waiting for retry after {} attempt{plural}: {}",
@@ -33,13 +34,12 @@ pub fn why_not_created(row: &RowExport) -> Option<String> {
                 last_error()
             )
         }
-        "pending" => "not dialed yet".to_owned(),
-        "suppressed" => format!(
+        LineState::Row(RowState::Pending) => "not dialed yet".to_owned(),
+        LineState::Row(RowState::Suppressed) => format!(
             "suppressed: {}",
             row.reason.as_deref().unwrap_or("on a do-not-call list")
         ),
-        "canceled" => "canceled: the campaign was canceled".to_owned(),
-        other => format!("in state {other}"),
+        LineState::Row(RowState::Canceled) => "canceled: the campaign was canceled".to_owned(),
     };
     Some(reason)
 }

@@ -2,8 +2,8 @@
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
 use super::reason::why_not_created;
-use crate::campaign::progress::percentile;
-use crate::domain::Cps;
+use crate::dialing::progress::percentile;
+use crate::domain::{Cps, LineState};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ pub struct NotDialed {
     pub line: u64,
     pub to: String,
     pub label: String,
-    pub state: String,
+    pub state: LineState,
     pub reason: String,
 }
 

@@ -101,7 +101,7 @@ fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
                 row.line.to_string(),
                 row.to.clone(),
                 row.label.clone(),
-                row.state.clone(),
+                row.state.to_string(),
                 row.reason.clone(),
             ]
         }));

@@ -134,7 +134,7 @@ impl State {
         let timeline = &call.timeline;
         let date = |at: Option<Instant>| at.map(|at| self.clock.rfc2822(at));
         Call {
-            sid: Some(call.sid.to_string()),
+            sid: Some(call.sid.clone()),
             account_sid: Some(self.account.to_string()),
             parent_call_sid: None,
             date_created: date(Some(timeline.created)),

@@ -131,11 +131,11 @@ impl State {
         let date = |at| Some(self.clock.rfc2822(at));
         Participant {
             account_sid: Some(self.account.to_string()),
-            call_sid: Some(call.sid.to_string()),
+            call_sid: Some(call.sid.clone()),
             label: call.label.as_ref().map(ToString::to_string),
             call_sid_to_coach: call.call_sid_to_coach.as_ref().map(ToString::to_string),
             coaching: Some(call.coaching),
-            conference_sid: Some(call.conference.to_string()),
+            conference_sid: Some(call.conference.clone()),
             date_created: date(call.timeline.created),
             date_updated: date(call.updated),
             end_conference_on_exit: Some(call.end_conference_on_exit),

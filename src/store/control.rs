@@ -3,34 +3,7 @@
 //! deferring every pending row of a closed zone in one statement, and do-not-call marking.
 
 use super::{Store, StoreError, now_ms};
-use sqlx::Row;
-
-/// `control.status`: whether runs may dial. Cancel is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CampaignStatus {
-    Running,
-    Paused,
-    Canceled,
-}
-
-impl CampaignStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Canceled => "canceled",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, StoreError> {
-        match raw {
-            "running" => Ok(Self::Running),
-            "paused" => Ok(Self::Paused),
-            "canceled" => Ok(Self::Canceled),
-            other => Err(StoreError::Corrupt(format!("control status {other:?}"))),
-        }
-    }
-}
+use crate::domain::{CampaignStatus, Endpoint};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -38,13 +11,11 @@ const CANCELED: &str = "the campaign was canceled";
 impl Store {
     /// `running` when nothing was ever written.
     pub async fn campaign_status(&self) -> Result<CampaignStatus, StoreError> {
-        let raw: Option<String> =
+        let status: Option<CampaignStatus> =
             sqlx::query_scalar("SELECT value FROM control WHERE key = 'status'")
                 .fetch_optional(&self.pool)
                 .await?;
-        raw.map_or(Ok(CampaignStatus::Running), |raw| {
-            CampaignStatus::parse(&raw)
-        })
+        Ok(status.unwrap_or(CampaignStatus::Running))
     }
 
     /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
@@ -52,16 +23,15 @@ impl Store {
         &self,
         status: CampaignStatus,
     ) -> Result<CampaignStatus, StoreError> {
-        let raw: String = sqlx::query_scalar(
+        let now: Option<CampaignStatus> = sqlx::query_scalar(
             "INSERT INTO control (key, value) VALUES ('status', ?1)
              ON CONFLICT (key) DO UPDATE SET value = ?1 WHERE control.value != 'canceled'
              RETURNING value",
         )
-        .bind(status.as_str())
+        .bind(status)
         .fetch_optional(&self.pool)
-        .await?
-        .unwrap_or_else(|| CampaignStatus::Canceled.as_str().to_owned());
-        CampaignStatus::parse(&raw)
+        .await?;
+        Ok(now.unwrap_or(CampaignStatus::Canceled))
     }
 
     /// Marks the campaign canceled and every pending row `canceled`, in one transaction.
@@ -137,17 +107,14 @@ impl Store {
         &self,
         after_id: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query(
+    ) -> Result<Vec<(i64, Endpoint)>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT id, to_endpoint FROM rows WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(after_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("to_endpoint")?)))
-            .collect()
+        .await?)
     }
 
     /// Marks pending rows `suppressed`, each with its reason (e.g. "on dnc.csv").

@@ -5,6 +5,7 @@
 //! before its request leaves, so a crash at any instant leaves either no attempt (nothing
 //! was sent) or a `dialing` row that the next run reconciles with Twilio before any re-dial.
 
+mod codec;
 pub mod control;
 mod list_import;
 mod outcomes;
@@ -20,6 +21,7 @@ pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
 pub use rows::{Claimed, Outcome};
 pub use unresolved::Unresolved;
 
+use crate::domain::ConferenceSid;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -127,7 +129,7 @@ impl Store {
     }
 
     /// The conference SID Twilio gave for a friendly name, once a create has answered.
-    pub async fn conference_sid(&self, target: &str) -> Result<Option<String>, StoreError> {
+    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT sid FROM conferences WHERE target = ?")
                 .bind(target)
@@ -136,7 +138,11 @@ impl Store {
         )
     }
 
-    pub async fn remember_conference(&self, target: &str, sid: &str) -> Result<(), StoreError> {
+    pub async fn remember_conference(
+        &self,
+        target: &str,
+        sid: &ConferenceSid,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO conferences (target, sid) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET sid = excluded.sid")
             .bind(target)
             .bind(sid)

@@ -8,8 +8,7 @@
 //! call clears it when created.
 
 use super::{Store, StoreError, now_ms};
-use crate::domain::AttemptToken;
-use crate::domain::CallStatus;
+use crate::domain::{AttemptToken, CallSid, CallStatus};
 use sqlx::Row;
 use std::time::Duration;
 
@@ -25,10 +24,20 @@ pub enum EventSource {
 }
 
 impl EventSource {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Callback => "callback",
             Self::Poll => "poll",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::domain::Invalid> {
+        match raw {
+            "callback" => Ok(Self::Callback),
+            "poll" => Ok(Self::Poll),
+            other => Err(crate::domain::Invalid(format!(
+                "not an event source: {other:?}"
+            ))),
         }
     }
 }
@@ -36,7 +45,7 @@ impl EventSource {
 /// One status of one call, as a callback or a poll saw it.
 #[derive(Debug, Clone)]
 pub struct CallObservation {
-    pub call_sid: String,
+    pub call_sid: CallSid,
     /// The attempt the callback URL named, when it came through a signed callback.
     pub attempt: Option<AttemptToken>,
     pub source: EventSource,

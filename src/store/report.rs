@@ -1,7 +1,7 @@
 //! Read-only queries for progress lines, the report and the export.
 
 use super::{Store, StoreError};
-use crate::domain::RowState;
+use crate::domain::{CallSid, CallStatus, LineState, RowState};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -55,23 +55,27 @@ pub struct FailureGroup {
     pub rows: u64,
 }
 
-/// One list row as the export shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One list line as the export shows it: `to` and `label` as the line had them (a rejected
+/// line's may not parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct RowExport {
+    #[sqlx(try_from = "i64")]
     pub line: u64,
+    #[sqlx(rename = "to_endpoint")]
     pub to: String,
     pub label: String,
-    pub state: String,
+    pub state: LineState,
     pub attempts: i64,
-    pub call_sid: Option<String>,
+    pub call_sid: Option<CallSid>,
     pub queue_time_ms: Option<i64>,
+    #[sqlx(rename = "last_code")]
     pub last_error_code: Option<i64>,
     /// The last error message of a row, or why a line was rejected at import.
     pub reason: Option<String>,
     /// For a rejected line whose `to` is already on an earlier line: that line.
-    pub duplicate_of: Option<u64>,
+    pub duplicate_of: Option<i64>,
     /// How the row's latest call ended (or where it is), once known.
-    pub call_status: Option<String>,
+    pub call_status: Option<CallStatus>,
     pub answered_by: Option<String>,
     pub duration_secs: Option<i64>,
 }
@@ -86,8 +90,7 @@ impl Store {
         .await?;
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
-            let state = row.try_get::<&str, _>("state")?;
-            match RowState::parse(state).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+            match row.try_get("state")? {
                 RowState::Pending => {
                     counts.pending = n;
                     counts.retrying = row.try_get::<i64, _>("tried")? as u64;
@@ -156,7 +159,7 @@ impl Store {
     /// Every list line: imported rows with their state, and rejected lines with their reason
     /// (a duplicate shows the `to` and the line it repeats).
     pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
                     CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND attempts > 0)
                          THEN last_message END AS reason,
@@ -168,27 +171,6 @@ impl Store {
              ORDER BY line",
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RowExport {
-                    line: row.try_get::<i64, _>("line")? as u64,
-                    to: row.try_get("to_endpoint")?,
-                    label: row.try_get("label")?,
-                    state: row.try_get("state")?,
-                    attempts: row.try_get("attempts")?,
-                    call_sid: row.try_get("call_sid")?,
-                    queue_time_ms: row.try_get("queue_time_ms")?,
-                    last_error_code: row.try_get("last_code")?,
-                    reason: row.try_get("reason")?,
-                    duplicate_of: row
-                        .try_get::<Option<i64>, _>("duplicate_of")?
-                        .map(|line| line as u64),
-                    call_status: row.try_get("call_status")?,
-                    answered_by: row.try_get("answered_by")?,
-                    duration_secs: row.try_get("duration_secs")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

@@ -5,20 +5,25 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
+use super::codec::StoredOverrides;
 use super::{Store, StoreError, now_ms};
-use crate::domain::RowState;
+use crate::domain::{CallSid, ConferenceSid, Endpoint, Label, RowState};
 use crate::twilio::{ParamError, RowOverrides};
-use sqlx::Row;
 
 /// A row claimed for one create request; its attempt is already on disk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
+    #[sqlx(rename = "id")]
     pub row_id: i64,
+    #[sqlx(try_from = "i64")]
     pub line: u64,
-    pub to: String,
-    pub label: String,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    pub label: Label,
     /// The row's own values, or why they no longer read (the row then fails, with that reason).
+    #[sqlx(try_from = "StoredOverrides")]
     pub params: Result<RowOverrides, ParamError>,
+    #[sqlx(rename = "attempts")]
     pub attempt: i64,
     pub failures: i64,
     pub started_at: i64,
@@ -28,8 +33,8 @@ pub struct Claimed {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Created {
-        call_sid: String,
-        conference_sid: Option<String>,
+        call_sid: CallSid,
+        conference_sid: Option<ConferenceSid>,
         queue_time_ms: Option<i64>,
         status: u16,
     },
@@ -97,27 +102,17 @@ impl Store {
     pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
+        let claimed: Option<Claimed> = sqlx::query_as(
             "UPDATE rows SET state = 'dialing', attempts = attempts + 1, updated_at = ?1
              WHERE id = (SELECT id FROM rows WHERE state = 'pending' AND next_attempt_at <= ?1
                          ORDER BY next_attempt_at, id LIMIT 1)
-             RETURNING id, line, to_endpoint, label, params, attempts, failures",
+             RETURNING id, line, to_endpoint, label, params, attempts, failures, ?1 AS started_at",
         )
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
+        let Some(claimed) = claimed else {
             return Ok(None);
-        };
-        let claimed = Claimed {
-            row_id: row.try_get("id")?,
-            line: row.try_get::<i64, _>("line")? as u64,
-            to: row.try_get("to_endpoint")?,
-            label: row.try_get("label")?,
-            params: RowOverrides::from_json(row.try_get::<&str, _>("params")?),
-            attempt: row.try_get("attempts")?,
-            failures: row.try_get("failures")?,
-            started_at: now,
         };
         sqlx::query("INSERT INTO attempts (row_id, number, started_at) VALUES (?, ?, ?)")
             .bind(claimed.row_id)
@@ -157,7 +152,7 @@ impl Store {
             "UPDATE rows SET state = ?, attempts = attempts - 1, next_attempt_at = ?, last_message = ?, updated_at = ?
              WHERE id = ? AND state = 'dialing' AND attempts = ?",
         )
-        .bind(state.as_str())
+        .bind(state)
         .bind(at)
         .bind(why)
         .bind(now_ms())
@@ -184,7 +179,7 @@ impl Store {
                 Some(*status),
                 None,
                 None,
-                Some(call_sid.as_str()),
+                Some(call_sid),
                 *queue_time_ms,
             ),
             Outcome::Retry {

@@ -5,33 +5,40 @@
 //!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
 //!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
 
+use super::codec::StoredOverrides;
 use super::{Store, StoreError, Tx, now_ms};
-use crate::domain::AttemptToken;
+use crate::domain::{AttemptToken, CallSid, ConferenceSid, Endpoint, Label};
 use crate::twilio::{ParamError, RowOverrides};
-use sqlx::Row;
 
 /// A row whose last attempt may or may not have created a call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Unresolved {
+    #[sqlx(rename = "id")]
     pub row_id: i64,
-    pub to: String,
-    pub label: String,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    pub label: Label,
     /// The row's own values, or why they no longer read.
+    #[sqlx(try_from = "StoredOverrides")]
     pub params: Result<RowOverrides, ParamError>,
     /// The number of the attempt in doubt.
+    #[sqlx(rename = "attempts")]
     pub attempt: i64,
     /// When the attempt in doubt was started (unix ms).
+    #[sqlx(rename = "started_at")]
     pub attempt_started_at: i64,
     /// When its answer was lost (unix ms); `None` when the run stopped mid-request.
+    #[sqlx(rename = "finished_at")]
     pub attempt_finished_at: Option<i64>,
     /// The call a status callback named for this attempt, if one came.
-    pub callback_call_sid: Option<String>,
+    #[sqlx(rename = "call_sid")]
+    pub callback_call_sid: Option<CallSid>,
 }
 
 impl Store {
     /// Rows in doubt whose check is due.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT r.id, r.to_endpoint, r.label, r.params, r.attempts,
                     a.started_at, a.finished_at, a.call_sid
              FROM rows r JOIN attempts a ON a.row_id = r.id AND a.number = r.attempts
@@ -41,29 +48,15 @@ impl Store {
         .bind(now_ms())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Unresolved {
-                    row_id: row.try_get("id")?,
-                    to: row.try_get("to_endpoint")?,
-                    label: row.try_get("label")?,
-                    params: RowOverrides::from_json(row.try_get::<&str, _>("params")?),
-                    attempt: row.try_get("attempts")?,
-                    attempt_started_at: row.try_get("started_at")?,
-                    attempt_finished_at: row.try_get("finished_at")?,
-                    callback_call_sid: row.try_get("call_sid")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Twilio has the call: the row is created, by the attempt in doubt.
     pub async fn resolve_found(
         &self,
         row: &Unresolved,
-        call_sid: &str,
-        conference_sid: Option<&str>,
+        call_sid: &CallSid,
+        conference_sid: Option<&ConferenceSid>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let found = Found {
@@ -135,8 +128,8 @@ impl Store {
 pub(super) struct Found<'a> {
     pub row_id: i64,
     pub attempt: i64,
-    pub call_sid: &'a str,
-    pub conference_sid: Option<&'a str>,
+    pub call_sid: &'a CallSid,
+    pub conference_sid: Option<&'a ConferenceSid>,
     /// What proved it, for the row's last message.
     pub how: &'static str,
 }
@@ -184,7 +177,7 @@ impl Found<'_> {
 pub(super) async fn name_attempt_call(
     tx: &mut Tx<'_>,
     token: AttemptToken,
-    call_sid: &str,
+    call_sid: &CallSid,
 ) -> Result<(), StoreError> {
     let outcome: Option<String> = sqlx::query_scalar(
         "UPDATE attempts SET call_sid = COALESCE(call_sid, ?) WHERE row_id = ? AND number = ?

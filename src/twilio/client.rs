@@ -6,7 +6,7 @@ use super::credentials::Credentials;
 use super::error::ApiError;
 use super::params::{CreateParticipant, ParamError, ParticipantUpdate};
 use super::resource::{Call, CallPage, ErrorBody, Participant, ParticipantPage};
-use crate::domain::{CallSid, ConferenceSid, ConferenceTarget, Invalid, ParticipantId};
+use crate::domain::{CallSid, ConferenceSid, ConferenceTarget, Endpoint, Invalid, ParticipantId};
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use std::sync::Once;
@@ -161,13 +161,13 @@ impl TwilioClient {
     /// Calls to `to` (from `from`, if given) that started at or after `since` (every page).
     pub async fn list_calls_to(
         &self,
-        to: &str,
+        to: &Endpoint,
         from: Option<&str>,
         since: jiff::Timestamp,
     ) -> Result<Vec<Call>, ApiError> {
         let since = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut query = vec![
-            ("To", to),
+            ("To", to.as_str()),
             ("StartTime>", since.as_str()),
             ("PageSize", "1000"),
         ];

@@ -1,5 +1,6 @@
 //! What Twilio answers: participants, calls, list pages and error bodies, as its JSON has them.
 
+use crate::domain::{CallSid, ConferenceSid};
 use serde::{Deserialize, Serialize};
 
 /// A conference participant. `queue_time` is how long Twilio will hold the call before placing
@@ -8,11 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Participant {
     pub account_sid: Option<String>,
-    pub call_sid: Option<String>,
+    pub call_sid: Option<CallSid>,
     pub label: Option<String>,
     pub call_sid_to_coach: Option<String>,
     pub coaching: Option<bool>,
-    pub conference_sid: Option<String>,
+    pub conference_sid: Option<ConferenceSid>,
     pub date_created: Option<String>,
     pub date_updated: Option<String>,
     pub end_conference_on_exit: Option<bool>,
@@ -35,7 +36,7 @@ impl Participant {
 /// A call from the account's call log (for outcomes and to reconcile lost answers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
-    pub sid: Option<String>,
+    pub sid: Option<CallSid>,
     pub account_sid: Option<String>,
     pub parent_call_sid: Option<String>,
     pub date_created: Option<String>,

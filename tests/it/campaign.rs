@@ -259,7 +259,11 @@ async fn a_permanent_error_fails_the_row_at_once_with_its_code() {
         ("failed", 1, Some(21211))
     );
     assert_eq!(
-        rows.iter().find(|r| r.to == "+14155550100").unwrap().state,
+        rows.iter()
+            .find(|r| r.to == "+14155550100")
+            .unwrap()
+            .state
+            .as_str(),
         "created"
     );
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", campaign.db.display()))
@@ -383,11 +387,16 @@ async fn sigterm_stops_taking_rows_and_records_the_in_flight_ones() {
     assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
     let rows = campaign.rows().await;
     assert_eq!(
-        rows.iter().filter(|r| r.state == "dialing").count(),
+        rows.iter()
+            .filter(|r| r.state.as_str() == "dialing")
+            .count(),
         0,
         "in-flight rows were recorded"
     );
-    let created = rows.iter().filter(|r| r.state == "created").count() as u64;
+    let created = rows
+        .iter()
+        .filter(|r| r.state.as_str() == "created")
+        .count() as u64;
     assert_eq!(
         created,
         sandbox.stats().creates,

@@ -12,8 +12,8 @@ use crate::support::campaign::{
     until_creates,
 };
 use crate::support::exit::{CONFIG, DONE, STOPPED_EARLY};
-use dialer::campaign::Campaign;
-use dialer::campaign::gate::{Admission, Gate};
+use dialer::compliance::gate::{Admission, Gate};
+use dialer::config::Campaign;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
 use dialer::stop::Stop;

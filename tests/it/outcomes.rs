@@ -8,6 +8,7 @@ mod polling;
 
 use crate::support::campaign::{RunOutput, TestCampaign, output};
 use crate::support::sandbox::eventually;
+use dialer::domain::CallSid;
 use dialer::sandbox::Sandbox;
 use dialer::store::{RowExport, Store};
 use dialer::twilio::signature;
@@ -72,7 +73,8 @@ pub(crate) async fn post(url: &str, token: Option<&str>, params: &[(&str, &str)]
 
 pub(crate) async fn event_count(campaign: &TestCampaign, call_sid: &str) -> usize {
     let store = Store::open(&campaign.db).await.expect("database opens");
-    let events = store.call_events(call_sid).await.expect("events read");
+    let call_sid = CallSid::parse(call_sid).expect("a call SID");
+    let events = store.call_events(&call_sid).await.expect("events read");
     store.close().await;
     events.len()
 }

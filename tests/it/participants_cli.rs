@@ -4,6 +4,7 @@
 use crate::support::campaign::{RunOutput, dialer_at, output};
 use crate::support::exit::{CONFIG, DONE, ERROR};
 use crate::support::sandbox::steady;
+use dialer::domain::CallSid;
 use dialer::sandbox::{DEMO_ACCOUNT_SID, Sandbox, SandboxConfig};
 use dialer::twilio::Participant;
 
@@ -55,7 +56,7 @@ fn parse<T: serde::de::DeserializeOwned>(out: &RunOutput) -> T {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
-fn call_sids(list: &[Participant]) -> Vec<String> {
+fn call_sids(list: &[Participant]) -> Vec<CallSid> {
     list.iter().filter_map(|p| p.call_sid.clone()).collect()
 }
 
@@ -143,8 +144,22 @@ async fn a_create_with_json_prints_twilios_participant_with_its_queue_time() {
 
     // Assert
     let created: Participant = parse(&out);
-    assert!(created.call_sid.as_deref().unwrap().starts_with("CA"));
-    assert!(created.conference_sid.as_deref().unwrap().starts_with("CF"));
+    assert!(
+        created
+            .call_sid
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap()
+            .starts_with("CA")
+    );
+    assert!(
+        created
+            .conference_sid
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap()
+            .starts_with("CF")
+    );
     assert_eq!(created.label.as_deref(), Some("json-1"));
     assert_eq!(created.account_sid.as_deref(), Some(DEMO_ACCOUNT_SID));
     assert_eq!(created.queue_time_ms(), Some(0), "unpaced: {created:?}");
@@ -155,8 +170,8 @@ async fn a_participant_is_found_by_its_label_and_by_its_call_sid() {
     // Arrange
     let sandbox = sandbox(steady()).await;
     let created = create(&sandbox, "FindRoom", "+14155550103", "find-me").await;
-    let conference = created.conference_sid.as_deref().unwrap();
-    let call = created.call_sid.as_deref().unwrap();
+    let conference = created.conference_sid.as_ref().map(|s| s.as_str()).unwrap();
+    let call = created.call_sid.as_ref().map(|s| s.as_str()).unwrap();
 
     // Act
     let by_label = participants(
@@ -168,7 +183,7 @@ async fn a_participant_is_found_by_its_label_and_by_its_call_sid() {
 
     // Assert
     let by_label: Participant = parse(&by_label);
-    assert_eq!(by_label.call_sid.as_deref(), Some(call));
+    assert_eq!(by_label.call_sid.as_ref().map(|s| s.as_str()), Some(call));
     assert_eq!(by_label.label.as_deref(), Some("find-me"));
     assert_eq!(by_call.code, DONE, "{by_call:?}");
     assert!(by_call.stdout.starts_with(call), "{}", by_call.stdout);
@@ -184,7 +199,7 @@ async fn an_update_to_muted_and_on_hold_shows_in_the_next_get() {
     // Arrange
     let sandbox = sandbox(steady()).await;
     let created = create(&sandbox, "HoldRoom", "+14155550104", "hold-me").await;
-    let conference = created.conference_sid.as_deref().unwrap();
+    let conference = created.conference_sid.as_ref().map(|s| s.as_str()).unwrap();
     assert_eq!((created.muted, created.hold), (Some(false), Some(false)));
 
     // Act
@@ -221,8 +236,11 @@ async fn a_list_follows_every_page_and_filters_on_muted() {
     let first = create(&sandbox, "ListRoom", "+14155550111", "list-1").await;
     let second = create(&sandbox, "ListRoom", "+14155550112", "list-2").await;
     let third = create(&sandbox, "ListRoom", "+14155550113", "list-3").await;
-    let conference = first.conference_sid.clone().unwrap();
-    assert_eq!(third.conference_sid.as_deref(), Some(conference.as_str()));
+    let conference = first.conference_sid.clone().unwrap().to_string();
+    assert_eq!(
+        third.conference_sid.as_ref().map(|s| s.as_str()),
+        Some(conference.as_str())
+    );
     let muted = participants(
         &sandbox,
         &[
@@ -284,8 +302,8 @@ async fn a_removed_participant_is_gone_and_a_get_exits_one_with_error_20404() {
     let sandbox = sandbox(steady()).await;
     let stays = create(&sandbox, "RemoveRoom", "+14155550121", "stays").await;
     let leaves = create(&sandbox, "RemoveRoom", "+14155550122", "leaves").await;
-    let conference = stays.conference_sid.as_deref().unwrap();
-    let call = leaves.call_sid.as_deref().unwrap();
+    let conference = stays.conference_sid.as_ref().map(|s| s.as_str()).unwrap();
+    let call = leaves.call_sid.as_ref().map(|s| s.as_str()).unwrap();
 
     // Act
     let removed = participants(&sandbox, &["remove", "--conference", conference, call]).await;
@@ -428,7 +446,7 @@ async fn the_auth_token_never_appears_in_the_output_even_with_trace_logging() {
     // Act
     let created = run(traced(&create_args, TOKEN)).await;
     let created_json: Participant = parse(&created);
-    let conference = created_json.conference_sid.clone().unwrap();
+    let conference = created_json.conference_sid.clone().unwrap().to_string();
     let listed = run(traced(&["list", "--conference", &conference], TOKEN)).await;
     let refused = run(traced(&["list", "--conference", &conference], WRONG)).await;
 

@@ -148,7 +148,7 @@ async fn a_create_with_every_optional_parameter_set_passes_twilios_definition() 
     assert!(
         participant
             .call_sid
-            .is_some_and(|sid| CallSid::parse(&sid).is_ok())
+            .is_some_and(|sid| CallSid::parse(sid.as_str()).is_ok())
     );
     mock.assert_every_request_passed();
     let sent = mock.form_of(&Method::POST, "/Participants.json");
@@ -216,7 +216,13 @@ async fn fetch_list_update_delete_and_the_call_reads_pass_twilios_definition() {
     );
     mock.ok(
         "list calls",
-        client.list_calls_to("+15558675310", None, since).await,
+        client
+            .list_calls_to(
+                &dialer::domain::Endpoint::parse("+15558675310").unwrap(),
+                None,
+                since,
+            )
+            .await,
     );
 
     // Assert

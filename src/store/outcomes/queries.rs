@@ -1,16 +1,18 @@
 //! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
 //! counts the report shows, and a call's event history.
 
-use crate::domain::CallStatus;
+use super::EventSource;
+use crate::domain::{CallSid, CallStatus};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
 
 /// A created call whose final status is not known yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AwaitingCall {
+    #[sqlx(rename = "id")]
     pub row_id: i64,
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub created_at: i64,
 }
 
@@ -32,11 +34,11 @@ pub struct CallOutcomes {
 }
 
 /// One recorded event of a call, as kept in its history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CallEvent {
-    pub source: String,
+    pub source: EventSource,
     pub sequence_number: i64,
-    pub call_status: String,
+    pub call_status: CallStatus,
 }
 
 impl Store {
@@ -48,7 +50,7 @@ impl Store {
         after: (i64, i64),
         limit: i64,
     ) -> Result<Vec<AwaitingCall>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, call_sid, created_at FROM rows
              WHERE state = 'created' AND outcome_final = 0 AND created_at <= ? AND (created_at, id) > (?, ?)
              ORDER BY created_at, id LIMIT ?",
@@ -58,16 +60,7 @@ impl Store {
         .bind(after.1)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AwaitingCall {
-                    row_id: row.try_get("id")?,
-                    call_sid: row.try_get("call_sid")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// When the next pending row that is not waiting for a redial falls due: a run waits for
@@ -92,8 +85,7 @@ impl Store {
         .await?;
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
-            let status = row.try_get::<String, _>("call_status")?;
-            match CallStatus::parse(&status).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+            match row.try_get("call_status")? {
                 CallStatus::Completed => {
                     outcomes.completed = n;
                     let talk = row.try_get::<Option<i64>, _>("talk")?.unwrap_or(0) as u64;
@@ -119,21 +111,12 @@ impl Store {
     }
 
     /// Every event kept for a call, in the order received.
-    pub async fn call_events(&self, call_sid: &str) -> Result<Vec<CallEvent>, StoreError> {
-        let rows = sqlx::query(
+    pub async fn call_events(&self, call_sid: &CallSid) -> Result<Vec<CallEvent>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT source, sequence_number, call_status FROM call_events WHERE call_sid = ? ORDER BY id",
         )
         .bind(call_sid)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CallEvent {
-                    source: row.try_get("source")?,
-                    sequence_number: row.try_get("sequence_number")?,
-                    call_status: row.try_get("call_status")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

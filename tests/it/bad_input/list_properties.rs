@@ -4,9 +4,9 @@
 //! `PROPTEST_CASES=20000 cargo test --locked --test it bad_input::list_properties` runs long.
 
 use super::proptest_config;
-use dialer::campaign::Campaign;
-use dialer::campaign::import::{self, ImportError, ImportSummary};
+use dialer::config::Campaign;
 use dialer::domain::Endpoint;
+use dialer::import::{self, ImportError, ImportSummary};
 use dialer::store::{RowExport, Store};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -79,7 +79,7 @@ proptest! {
         for row in &rows {
             prop_assert!((2..=last).contains(&row.line), "line {} of {}", row.line, last);
             prop_assert!(seen.insert(row.line), "line {} twice", row.line);
-            if row.state != "rejected" {
+            if row.state.as_str() != "rejected" {
                 let to = Endpoint::parse(&row.to).expect("an imported number is valid");
                 prop_assert_eq!(to.to_string(), row.to.clone());
             }
@@ -166,10 +166,10 @@ proptest! {
 
         let got_imported: BTreeMap<u64, String> = rows
             .iter()
-            .filter(|r| r.state != "rejected")
+            .filter(|r| r.state.as_str() != "rejected")
             .map(|r| (r.line, r.to.clone()))
             .collect();
-        let got_rejected: Vec<u64> = rows.iter().filter(|r| r.state == "rejected").map(|r| r.line).collect();
+        let got_rejected: Vec<u64> = rows.iter().filter(|r| r.state.as_str() == "rejected").map(|r| r.line).collect();
         prop_assert_eq!(got_imported, imported);
         prop_assert_eq!(got_rejected, rejected);
         prop_assert_eq!(summary.records, summary.new + summary.rejected + summary.duplicates);

@@ -35,7 +35,11 @@ async fn a_dropped_answer_is_a_transport_error_yet_the_call_is_in_the_call_log()
     assert_eq!(error.disposition(), Disposition::Unknown);
     assert!(raw.is_err(), "a status line arrived: {raw:?}");
     let calls = client
-        .list_calls_to("+15550100001", None, since)
+        .list_calls_to(
+            &dialer::domain::Endpoint::parse("+15550100001").unwrap(),
+            None,
+            since,
+        )
         .await
         .unwrap();
     assert_eq!(calls.len(), 1);
@@ -63,7 +67,11 @@ async fn a_server_error_is_unknown_to_the_client_and_creates_nothing() {
     assert_eq!(error.disposition(), Disposition::Unknown);
     assert!(
         client
-            .list_calls_to("+15550100001", None, since)
+            .list_calls_to(
+                &dialer::domain::Endpoint::parse("+15550100001").unwrap(),
+                None,
+                since
+            )
             .await
             .unwrap()
             .is_empty()
@@ -91,7 +99,11 @@ async fn a_hanging_answer_times_out_as_unknown_but_the_call_exists() {
     assert_eq!(error.disposition(), Disposition::Unknown);
     assert_eq!(
         patient
-            .list_calls_to("+15550100001", None, since)
+            .list_calls_to(
+                &dialer::domain::Endpoint::parse("+15550100001").unwrap(),
+                None,
+                since
+            )
             .await
             .unwrap()
             .len(),

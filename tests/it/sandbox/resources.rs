@@ -170,7 +170,11 @@ async fn a_queued_call_is_found_by_to_and_time_before_it_starts() {
     }
 
     let calls = client
-        .list_calls_to("+15550100002", None, since)
+        .list_calls_to(
+            &dialer::domain::Endpoint::parse("+15550100002").unwrap(),
+            None,
+            since,
+        )
         .await
         .unwrap();
 

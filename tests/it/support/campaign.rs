@@ -147,7 +147,7 @@ impl TestCampaign {
         self.rows()
             .await
             .iter()
-            .filter(|r| r.state == state)
+            .filter(|r| r.state.as_str() == state)
             .count()
     }
 }

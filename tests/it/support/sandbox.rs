@@ -93,11 +93,11 @@ pub fn steady() -> SandboxConfig {
 }
 
 pub fn conference_of(p: &Participant) -> ConferenceSid {
-    ConferenceSid::parse(p.conference_sid.as_deref().unwrap()).unwrap()
+    p.conference_sid.clone().unwrap()
 }
 
 pub fn call_of(p: &Participant) -> CallSid {
-    CallSid::parse(p.call_sid.as_deref().unwrap()).unwrap()
+    p.call_sid.clone().unwrap()
 }
 
 /// A queue_time a little under `expected`: time passing between two creates only shortens it.

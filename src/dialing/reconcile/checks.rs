@@ -1,9 +1,9 @@
 //! Rows in doubt, checked with Twilio beside the dialing: each check is an API request, so it
 //! holds an in-flight permit, but no pacing slot (it creates no call).
 
-use super::Engine;
-use crate::campaign::reconcile::{self, Resolution};
-use crate::campaign::retry;
+use crate::dialing::Engine;
+use crate::dialing::reconcile::{self, Resolution};
+use crate::dialing::retry;
 use crate::stop::StopReason;
 use crate::store::{StoreError, Unresolved, now_ms};
 use std::collections::{HashMap, HashSet};
@@ -15,12 +15,12 @@ use tokio::task::JoinSet;
 /// This run's checks of rows in doubt: those under way, those it gave up on (parked for the
 /// next run), and how often each was tried.
 #[derive(Default)]
-pub(super) struct Checks {
+pub(in crate::dialing) struct Checks {
     /// When the store may next be asked for due rows in doubt (not at every dial).
     next_look: Option<tokio::time::Instant>,
-    pub(super) running: JoinSet<(Unresolved, Resolution)>,
+    pub(in crate::dialing) running: JoinSet<(Unresolved, Resolution)>,
     checking: HashSet<i64>,
-    pub(super) parked: HashSet<i64>,
+    pub(in crate::dialing) parked: HashSet<i64>,
     tries: HashMap<i64, u32>,
 }
 
@@ -33,7 +33,7 @@ const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
 impl Engine {
     /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
     /// holds an in-flight permit (it is an API request too) but no pacing slot.
-    pub(super) async fn start_checks(
+    pub(in crate::dialing) async fn start_checks(
         &self,
         permits: &Arc<Semaphore>,
         checks: &mut Checks,
@@ -67,7 +67,7 @@ impl Engine {
     }
 
     /// Records what a check found.
-    pub(super) async fn settle(
+    pub(in crate::dialing) async fn settle(
         &self,
         checks: &mut Checks,
         row: Unresolved,
@@ -81,7 +81,7 @@ impl Engine {
             } => {
                 tracing::info!(label = %row.label, %call_sid, "the call was created after all; not dialing again");
                 self.store
-                    .resolve_found(&row, &call_sid, conference_sid.as_deref())
+                    .resolve_found(&row, &call_sid, conference_sid.as_ref())
                     .await?;
                 self.progress.found_created();
             }
@@ -119,7 +119,10 @@ impl Engine {
     }
 
     /// Records the checks that have finished, without waiting.
-    pub(super) async fn settle_finished(&self, checks: &mut Checks) -> Result<(), StoreError> {
+    pub(in crate::dialing) async fn settle_finished(
+        &self,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
         while let Some(Ok((row, resolution))) = checks.running.try_join_next() {
             self.settle(checks, row, resolution).await?;
         }
@@ -127,7 +130,10 @@ impl Engine {
     }
 
     /// Waits for every check under way and records it.
-    pub(super) async fn settle_all(&self, checks: &mut Checks) -> Result<(), StoreError> {
+    pub(in crate::dialing) async fn settle_all(
+        &self,
+        checks: &mut Checks,
+    ) -> Result<(), StoreError> {
         while let Some(done) = checks.running.join_next().await {
             if let Ok((row, resolution)) = done {
                 self.settle(checks, row, resolution).await?;

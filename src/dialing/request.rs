@@ -2,7 +2,7 @@
 //! one place, so that the dial and the check of a dial in doubt agree on its conference and
 //! its caller.
 
-use super::config::Campaign;
+use crate::config::Campaign;
 use crate::domain::{AttemptToken, ConferenceTarget, Endpoint, Label};
 use crate::twilio::{CreateParticipant, ParamError, RowOverrides};
 
@@ -10,8 +10,8 @@ use crate::twilio::{CreateParticipant, ParamError, RowOverrides};
 /// whose status callbacks go to the campaign's receiver carry that attempt's token.
 pub fn row_request(
     campaign: &Campaign,
-    to: &str,
-    label: &str,
+    to: &Endpoint,
+    label: &Label,
     own: &RowOverrides,
     attempt: Option<AttemptToken>,
 ) -> Result<(ConferenceTarget, CreateParticipant), ParamError> {
@@ -21,8 +21,7 @@ pub fn row_request(
         .clone()
         .unwrap_or_else(|| campaign.conference.clone());
     let mut options = own.options.clone();
-    options.label = Some(Label::parse(label).map_err(|e| ParamError::new("Label", e))?);
-    let to = Endpoint::parse(to).map_err(|e| ParamError::new("To", e))?;
+    options.label = Some(label.clone());
     let mut options = options.or_defaults(&campaign.defaults);
     if let (Some(token), Some(callbacks)) = (attempt, &campaign.rules.callbacks)
         && options
@@ -32,7 +31,7 @@ pub fn row_request(
     {
         options.set("StatusCallback", token.tag(&callbacks.public_url).as_str())?;
     }
-    let request = CreateParticipant::new(from, to, options)?;
+    let request = CreateParticipant::new(from, to.clone(), options)?;
     Ok((conference, request))
 }
 
@@ -48,6 +47,14 @@ mod tests {
         );
         std::fs::write(&path, text).unwrap();
         Campaign::load(&path).unwrap()
+    }
+
+    fn to() -> Endpoint {
+        Endpoint::parse("+15558675310").unwrap()
+    }
+
+    fn label() -> Label {
+        Label::parse("a").unwrap()
     }
 
     fn status_callback(request: &CreateParticipant) -> Option<String> {
@@ -72,19 +79,19 @@ mod tests {
     fn callbacks_to_the_receiver_name_the_attempt_and_others_are_left_alone() {
         let receiving = campaign(RECEIVER);
         let (_, tagged) =
-            row_request(&receiving, "+15558675310", "a", &own("{}"), Some(TOKEN)).unwrap();
-        let (_, checking) = row_request(&receiving, "+15558675310", "a", &own("{}"), None).unwrap();
+            row_request(&receiving, &to(), &label(), &own("{}"), Some(TOKEN)).unwrap();
+        let (_, checking) = row_request(&receiving, &to(), &label(), &own("{}"), None).unwrap();
         let elsewhere_json = r#"{"status_callback": "https://elsewhere.example.com/cb"}"#;
         let (_, elsewhere) = row_request(
             &receiving,
-            "+15558675310",
-            "a",
+            &to(),
+            &label(),
             &own(elsewhere_json),
             Some(TOKEN),
         )
         .unwrap();
         let (_, no_receiver) =
-            row_request(&campaign(""), "+15558675310", "a", &own("{}"), Some(TOKEN)).unwrap();
+            row_request(&campaign(""), &to(), &label(), &own("{}"), Some(TOKEN)).unwrap();
 
         assert_eq!(
             status_callback(&tagged).as_deref(),
@@ -105,7 +112,7 @@ mod tests {
     fn a_rows_own_caller_and_conference_win_over_the_campaigns() {
         let mine = own(r#"{"from": "+15017122662", "conference": "Other"}"#);
         let (conference, request) =
-            row_request(&campaign(""), "+15558675310", "a", &mine, None).unwrap();
+            row_request(&campaign(""), &to(), &label(), &mine, None).unwrap();
 
         assert_eq!(request.from().as_str(), "+15017122662");
         assert_eq!(conference, ConferenceTarget::parse("Other").unwrap());

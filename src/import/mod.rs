@@ -8,7 +8,7 @@ mod list_text;
 mod record;
 mod rejects;
 
-use super::config::Campaign;
+use crate::config::Campaign;
 use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use list_fingerprint::{Digesting, ListStamp};
 use list_text::LineEnds;

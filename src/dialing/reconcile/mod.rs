@@ -5,17 +5,19 @@
 //! until the call log has had time to show the call (`retry.call_log_grace` after the answer
 //! was lost, since Twilio's lists are not read-your-writes): until then the row stays in doubt.
 
-use super::config::Campaign;
+pub(super) mod checks;
+
 use super::request::row_request;
-use crate::domain::{Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
+use crate::config::Campaign;
+use crate::domain::{CallSid, Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
 use crate::store::{Store, Unresolved};
 use crate::twilio::{ApiError, Disposition, TwilioClient};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
     Found {
-        call_sid: String,
-        conference_sid: Option<String>,
+        call_sid: CallSid,
+        conference_sid: Option<ConferenceSid>,
     },
     NotCreated,
     /// No signal shows a call, but the call log may not show it yet: ask again at `at_ms`.
@@ -37,8 +39,8 @@ pub enum Resolution {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
     Call {
-        call_sid: String,
-        conference_sid: Option<String>,
+        call_sid: CallSid,
+        conference_sid: Option<ConferenceSid>,
     },
     NoCall,
     /// The look could not be made.
@@ -160,29 +162,24 @@ async fn by_label(
     client: &TwilioClient,
     store: &Store,
     conference: &ConferenceTarget,
-    label: &str,
+    label: &Label,
 ) -> Signal {
     let sid = match conference {
         ConferenceTarget::Sid(sid) => Some(sid.clone()),
-        ConferenceTarget::FriendlyName(name) => store
-            .conference_sid(name)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|s| ConferenceSid::parse(&s).ok()),
+        ConferenceTarget::FriendlyName(name) => store.conference_sid(name).await.ok().flatten(),
     };
     // No conference SID known: no call of this campaign reached that conference yet.
-    let (Some(sid), Ok(label)) = (sid, Label::parse(label)) else {
+    let Some(sid) = sid else {
         return Signal::NoCall;
     };
     match client
-        .fetch_participant(&sid, &ParticipantId::Label(label))
+        .fetch_participant(&sid, &ParticipantId::Label(label.clone()))
         .await
     {
         Ok(p) => match p.call_sid {
             Some(call_sid) => Signal::Call {
                 call_sid,
-                conference_sid: Some(sid.to_string()),
+                conference_sid: Some(sid),
             },
             None => Signal::NoCall,
         },
@@ -265,7 +262,7 @@ mod tests {
 
     fn call(sid: &str) -> Signal {
         Signal::Call {
-            call_sid: sid.into(),
+            call_sid: CallSid::parse(sid).unwrap(),
             conference_sid: None,
         }
     }
@@ -293,7 +290,7 @@ mod tests {
                 assert_eq!(
                     verdict(&signals, checked_at, DOUBT),
                     Resolution::Found {
-                        call_sid: sid.into(),
+                        call_sid: CallSid::parse(sid).unwrap(),
                         conference_sid: None
                     },
                     "{signals:?} at {checked_at}"

@@ -1,7 +1,8 @@
 //! The campaign file (TOML): parsed and checked in full before anything is dialed.
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
-use super::rules;
+pub mod rules;
+
 use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, duration};
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -259,7 +260,7 @@ impl Campaign {
         let database = file
             .database
             .path
-            .unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", slug(&c.name))));
+            .unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", file_stem(&c.name))));
         let api_base = file
             .twilio
             .api_base
@@ -334,7 +335,10 @@ fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
     }
 }
 
-fn slug(name: &str) -> String {
+/// The default database file's name for a campaign. Not the generated labels' prefix
+/// (`import::record`), which drops characters instead: each rule stays as existing campaigns
+/// have it, since changing either would lose a campaign's database or re-label its rows.
+fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -6,7 +6,7 @@
 //! unchanged stamp makes a run read it just to compare digests. Any change (a row appended, a
 //! default edited, another dialer version) reads it all again.
 
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use sha1::{Digest, Sha1};
 use std::io::{self, Read};
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! location (47 CFR 64.1200), and other countries and states have their own rules. dialer
 //! enforces the configured window in each person's zone; it does not know the law.
 
-use super::rules::CallingWindow;
+use crate::config::rules::CallingWindow;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 

@@ -4,7 +4,7 @@
 //! A line that is not a number is reported with its line number and skipped; a file that
 //! cannot be read stops the run, since dialing without it could call someone on it.
 
-use crate::domain::PhoneNumber;
+use crate::domain::{Endpoint, PhoneNumber};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,8 +48,8 @@ impl SuppressionLists {
     }
 
     /// Why `to` must not be dialed, if it is listed.
-    pub fn reason_for(&self, to: &str) -> Option<&str> {
-        self.numbers.get(to).map(|reason| &**reason)
+    pub fn reason_for(&self, to: &Endpoint) -> Option<&str> {
+        self.numbers.get(to.as_str()).map(|reason| &**reason)
     }
 
     /// Marks every pending row whose number is listed as `suppressed`; returns how many.
@@ -145,8 +145,14 @@ mod tests {
         .unwrap();
 
         assert_eq!(lists.len(), 2);
-        assert_eq!(lists.reason_for("+14155550100"), Some("on dnc.csv"));
-        assert_eq!(lists.reason_for("+442071838750"), Some("on dnc.csv"));
+        assert_eq!(
+            lists.reason_for(&Endpoint::parse("+14155550100").unwrap()),
+            Some("on dnc.csv")
+        );
+        assert_eq!(
+            lists.reason_for(&Endpoint::parse("+442071838750").unwrap()),
+            Some("on dnc.csv")
+        );
     }
 
     #[test]
@@ -154,8 +160,14 @@ mod tests {
         let lists = lists_from("dnc.txt", "+14155550100\n\nnot a number\n+33142685300\n").unwrap();
 
         assert_eq!(lists.len(), 2);
-        assert_eq!(lists.reason_for("+33142685300"), Some("on dnc.txt"));
-        assert_eq!(lists.reason_for("+14155550199"), None);
+        assert_eq!(
+            lists.reason_for(&Endpoint::parse("+33142685300").unwrap()),
+            Some("on dnc.txt")
+        );
+        assert_eq!(
+            lists.reason_for(&Endpoint::parse("+14155550199").unwrap()),
+            None
+        );
     }
 
     #[test]

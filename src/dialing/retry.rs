@@ -1,7 +1,7 @@
 //! When to try a row again after a transient failure: capped exponential backoff with
 //! jitter (backon), and a server's `Retry-After` wins when it asks for longer.
 
-use super::config::RetryPolicy;
+use crate::config::RetryPolicy;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::time::Duration;
 

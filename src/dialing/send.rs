@@ -1,31 +1,19 @@
 //! One create request: sent, answered (or not), and its outcome recorded.
 
-use crate::campaign::adaptive::Adaptive;
-use crate::campaign::config::Campaign;
-use crate::campaign::in_flight::InFlightLimit;
-use crate::campaign::pacer::Pacer;
-use crate::campaign::progress::Progress;
-use crate::campaign::request::row_request;
-use crate::campaign::retry;
+use super::Engine;
+use super::request::row_request;
+use super::retry;
 use crate::domain::{AttemptToken, ConferenceTarget};
-use crate::stop::{Stop, StopReason};
-use crate::store::{Claimed, Outcome, Store, now_ms};
+use crate::stop::StopReason;
+use crate::store::{Claimed, Outcome, now_ms};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
-use crate::twilio::{ApiError, Disposition, TwilioClient};
-use std::sync::Arc;
+use crate::twilio::{ApiError, Disposition};
 use tracing::Instrument;
 
 pub(super) struct DialTask {
-    pub(super) adaptive: Option<Arc<Adaptive>>,
-    pub(super) pacer: Arc<Pacer>,
-    pub(super) limit: Arc<InFlightLimit>,
+    pub(super) engine: Engine,
     /// Create requests in flight when this one was sent, itself included.
-    pub(super) in_flight: usize,
-    pub(super) campaign: Campaign,
-    pub(super) store: Store,
-    pub(super) client: TwilioClient,
-    pub(super) stop: Stop,
-    pub(super) progress: Arc<Progress>,
+    pub(super) concurrent: usize,
 }
 
 impl DialTask {
@@ -45,7 +33,7 @@ impl DialTask {
             .map_err(Clone::clone)
             .and_then(|own| {
                 row_request(
-                    &self.campaign,
+                    &self.engine.campaign,
                     &claimed.to,
                     &claimed.label,
                     own,
@@ -54,11 +42,15 @@ impl DialTask {
             });
         let outcome = match built {
             Ok((conference, request)) => {
-                let answer = self.client.create_participant(&conference, &request).await;
+                let answer = self
+                    .engine
+                    .client
+                    .create_participant(&conference, &request)
+                    .await;
                 if let Ok(p) = &answer
                     && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
                         (&conference, &p.conference_sid)
-                    && let Err(e) = self.store.remember_conference(name, sid).await
+                    && let Err(e) = self.engine.store.remember_conference(name, sid).await
                 {
                     tracing::warn!("could not remember the conference SID: {e}");
                 }
@@ -71,10 +63,10 @@ impl DialTask {
                 message: e.to_string(),
             },
         };
-        self.progress.record(&outcome);
-        if let Err(e) = self.store.record(&claimed, &outcome).await {
+        self.engine.progress.record(&outcome);
+        if let Err(e) = self.engine.store.record(&claimed, &outcome).await {
             tracing::error!("could not record the outcome: {e}");
-            self.stop.trigger(StopReason::Storage(e.to_string()));
+            self.engine.stop.trigger(StopReason::Storage(e.to_string()));
         }
     }
 
@@ -86,14 +78,14 @@ impl DialTask {
         let refused = answer.as_ref().err().is_some_and(|e| {
             e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429)
         });
-        if refused && self.limit.gives_back() {
+        if refused && self.engine.in_flight.gives_back() {
             // Never processed: its slot placed no call (see the pacer).
-            self.pacer.give_back();
+            self.engine.pacer.give_back();
         }
         if refused || answer.is_ok() {
-            self.limit.answered(refused, self.in_flight);
+            self.engine.in_flight.answered(refused, self.concurrent);
         }
-        if let (Some(adaptive), Ok(p)) = (&self.adaptive, &answer) {
+        if let (Some(adaptive), Ok(p)) = (&self.engine.adaptive, &answer) {
             adaptive.created(p.queue_time_ms());
         }
         let error = match answer {
@@ -124,7 +116,7 @@ impl DialTask {
                 let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL))
                     && http_status != Some(429);
                 let failures = claimed.failures as u32 + u32::from(counts);
-                if counts && failures >= self.campaign.max_attempts {
+                if counts && failures >= self.engine.campaign.max_attempts {
                     let message = format!("gave up after {failures} attempts: {message}");
                     return Outcome::Failed {
                         http_status,
@@ -132,7 +124,7 @@ impl DialTask {
                         message,
                     };
                 }
-                let delay = retry::delay(&self.campaign.retry, failures.max(1), after);
+                let delay = retry::delay(&self.engine.campaign.retry, failures.max(1), after);
                 Outcome::Retry {
                     at: now_ms() + delay.as_millis() as i64,
                     counts,
@@ -147,7 +139,7 @@ impl DialTask {
                 message,
             },
             Disposition::Abort => {
-                self.stop.trigger(StopReason::Abort(message.clone()));
+                self.engine.stop.trigger(StopReason::Abort(message.clone()));
                 Outcome::Retry {
                     at: now_ms(),
                     counts: false,
@@ -158,7 +150,8 @@ impl DialTask {
             }
             Disposition::Unknown => {
                 tracing::warn!("{message}; will check with Twilio before any re-dial");
-                let check_at = now_ms() + self.campaign.retry.reconcile_after.as_millis() as i64;
+                let check_at =
+                    now_ms() + self.engine.campaign.retry.reconcile_after.as_millis() as i64;
                 Outcome::Unknown {
                     check_at,
                     http_status,

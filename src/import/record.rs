@@ -1,7 +1,7 @@
 //! One record of the list, checked as the Create Participant request it will become: the
 //! header's columns, the row's own values, its label and its callee's zone.
 
-use crate::campaign::Campaign;
+use crate::config::Campaign;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};

@@ -8,8 +8,8 @@
 //! Signals are judged over windows of enough answers (at least `MIN_ANSWERS` over a tick or
 //! more, or `MAX_WINDOW` at a low rate), so that one answer does not steer the rate.
 
+use super::Pacer;
 use super::in_flight::InFlightLimit;
-use super::pacer::Pacer;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

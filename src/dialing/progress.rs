@@ -157,7 +157,7 @@ mod tests {
     fn every_answered_request_counts_towards_the_rate_and_a_call_found_later_does_not() {
         let progress = Progress::default();
         progress.record(&Outcome::Created {
-            call_sid: "CA1".into(),
+            call_sid: crate::domain::CallSid::random(),
             conference_sid: None,
             queue_time_ms: Some(40),
             status: 201,

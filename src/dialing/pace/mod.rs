@@ -15,8 +15,12 @@
 //! lower the rate of calls placed. Its retry will place a call, so it takes a slot like any
 //! create. A 5xx or a dropped answer may have placed one: its slot stays spent.
 
-use super::account_slots::AccountSlots;
+pub mod account_slots;
+pub mod adaptive;
+pub mod in_flight;
+
 use crate::domain::{AccountSid, Cps};
+use account_slots::AccountSlots;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};

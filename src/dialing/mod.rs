@@ -3,23 +3,30 @@
 //! the outcome. Rows whose outcome is unknown are reconciled with Twilio before any re-dial,
 //! by checks that run beside the dialing so that a batch of them does not stall the pace;
 //! without a callback receiver, how older calls ended is asked beside the dialing too.
+//!
+//! `pace` gives the slots, `send` makes one request, `reconcile` judges a row in doubt, `polls`
+//! asks how calls ended; `request` and `retry` are the rules they share.
 
-mod checks;
-mod dial;
+pub mod pace;
 mod polls;
+pub mod progress;
+pub mod reconcile;
+pub mod request;
+pub mod retry;
+mod send;
 
-use super::adaptive::Adaptive;
-use super::config::Campaign;
-use super::gate::{Admission, Gate};
-use super::in_flight::InFlightLimit;
-use super::pacer::Pacer;
-use super::progress::Progress;
+use crate::compliance::gate::{Admission, Gate};
+use crate::config::Campaign;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError, now_ms};
 use crate::twilio::TwilioClient;
-use checks::Checks;
-use dial::DialTask;
+use pace::Pacer;
+use pace::adaptive::Adaptive;
+use pace::in_flight::InFlightLimit;
 use polls::Polls;
+use progress::Progress;
+use reconcile::checks::Checks;
+use send::DialTask;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -33,25 +40,76 @@ pub enum Ending {
     Stopped(StopReason),
 }
 
+/// The dial loop and what every request it sends shares: cheap to clone (a dial holds one).
+#[derive(Clone)]
 pub struct Engine {
-    pub campaign: Campaign,
-    pub store: Store,
-    pub client: TwilioClient,
-    pub pacer: Arc<Pacer>,
-    pub gate: Gate,
+    campaign: Arc<Campaign>,
+    store: Store,
+    client: TwilioClient,
+    pacer: Arc<Pacer>,
+    gate: Arc<Gate>,
     /// Present when the campaign's pacing adapts to what Twilio's answers show.
-    pub adaptive: Option<Arc<Adaptive>>,
+    adaptive: Option<Arc<Adaptive>>,
     /// Creates allowed in flight (lowered by Twilio's 20429s when pacing adapts).
-    pub in_flight: Arc<InFlightLimit>,
-    pub stop: Stop,
-    pub progress: Arc<Progress>,
+    in_flight: Arc<InFlightLimit>,
+    stop: Stop,
+    progress: Arc<Progress>,
 }
 
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
 impl Engine {
+    /// The engine for one run of `campaign`: paced at the account's CPS (shared with every
+    /// other run on this account), adapting to Twilio's answers when the campaign says so.
+    pub fn new(
+        campaign: Arc<Campaign>,
+        store: Store,
+        client: TwilioClient,
+        gate: Gate,
+        stop: Stop,
+        progress: Arc<Progress>,
+    ) -> Self {
+        let pacer = Pacer::for_account(
+            client.credentials().account(),
+            client.api_base(),
+            campaign.cps,
+        );
+        let in_flight = Arc::new(InFlightLimit::new(
+            campaign.max_in_flight,
+            campaign.rules.adaptive_pacing,
+        ));
+        let adaptive = campaign
+            .rules
+            .adaptive_pacing
+            .then(|| Adaptive::new(pacer.clone(), in_flight.clone()));
+        Self {
+            campaign,
+            store,
+            client,
+            pacer,
+            gate: Arc::new(gate),
+            adaptive,
+            in_flight,
+            stop,
+            progress,
+        }
+    }
+
+    /// Dials every due row until none is left or the run is stopped.
     pub async fn run(&self) -> Result<Ending, StoreError> {
+        let adapting = self.adaptive.as_ref().map(|adaptive| {
+            let progress = self.progress.clone();
+            adaptive.spawn(move |held| progress.set_held(held.rate, held.in_flight_cap))
+        });
+        let ending = self.dial_every_due_row().await;
+        if let Some(task) = adapting {
+            task.abort();
+        }
+        ending
+    }
+
+    async fn dial_every_due_row(&self) -> Result<Ending, StoreError> {
         self.recover().await?;
         let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
         let mut in_flight = JoinSet::new();
@@ -103,7 +161,10 @@ impl Engine {
                     break;
                 }
             }
-            let dialer = self.dial_task(in_flight.len() + 1);
+            let dialer = DialTask {
+                engine: self.clone(),
+                concurrent: in_flight.len() + 1,
+            };
             in_flight.spawn(async move {
                 dialer.dial(claimed).await;
                 drop(permit);
@@ -169,19 +230,5 @@ impl Engine {
             _ = self.stop.wait() => {}
         }
         Ok(())
-    }
-
-    fn dial_task(&self, in_flight: usize) -> DialTask {
-        DialTask {
-            adaptive: self.adaptive.clone(),
-            pacer: self.pacer.clone(),
-            limit: self.in_flight.clone(),
-            in_flight,
-            campaign: self.campaign.clone(),
-            store: self.store.clone(),
-            client: self.client.clone(),
-            stop: self.stop.clone(),
-            progress: self.progress.clone(),
-        }
     }
 }

@@ -6,12 +6,12 @@
 //! million rows outside their window cost one claim per zone, not one each. A watcher reads
 //! `control` once a second, and stops the run when every row left waits for a window.
 
-use super::config::Campaign;
-use super::rules::CallingWindow;
 use super::suppression::{SuppressionError, SuppressionLists};
 use super::window::{WindowNow, local_time, window_now};
+use crate::config::Campaign;
+use crate::config::rules::CallingWindow;
+use crate::domain::CampaignStatus;
 use crate::stop::{Stop, StopReason};
-use crate::store::control::CampaignStatus;
 use crate::store::{Claimed, Store, StoreError, now_ms};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;

@@ -1,0 +1,95 @@
+//! Domain values as the database stores them: each is a text column holding the value's own
+//! string form, and is parsed again when read back, so a query binds and returns typed values
+//! and a corrupt value is a decode error instead of a string that travels on. The domain stays
+//! free of sqlx: these impls live here, for any database whose text type is a `str`.
+
+use crate::domain::{
+    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, LineState, RowState,
+};
+use crate::twilio::{ParamError, RowOverrides};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Type};
+
+macro_rules! stored_as_text {
+    ($($name:ty),* $(,)?) => {$(
+        impl<DB: Database> Type<DB> for $name
+        where
+            str: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: Database> Encode<'q, DB> for $name
+        where
+            String: Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as Database>::ArgumentBuffer,
+            ) -> Result<IsNull, BoxDynError> {
+                Encode::<DB>::encode(self.as_str().to_owned(), buf)
+            }
+        }
+
+        impl<'r, DB: Database> Decode<'r, DB> for $name
+        where
+            &'r str: Decode<'r, DB>,
+        {
+            fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let raw = <&str as Decode<DB>>::decode(value)?;
+                Ok(<$name>::parse(raw)?)
+            }
+        }
+    )*};
+}
+
+stored_as_text!(
+    Endpoint,
+    Label,
+    CallSid,
+    ConferenceSid,
+    CallStatus,
+    RowState,
+    LineState,
+    CampaignStatus,
+    crate::store::EventSource
+);
+
+/// A row's own values as stored: a JSON object, read back into the overrides, or into why they
+/// no longer read (the row then fails with that reason instead of failing the whole read).
+pub struct StoredOverrides(String);
+
+impl<DB: Database> Type<DB> for StoredOverrides
+where
+    str: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for StoredOverrides
+where
+    String: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        <String as Decode<DB>>::decode(value).map(Self)
+    }
+}
+
+impl From<StoredOverrides> for Result<RowOverrides, ParamError> {
+    fn from(stored: StoredOverrides) -> Self {
+        RowOverrides::from_json(&stored.0)
+    }
+}
