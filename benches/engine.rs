@@ -78,8 +78,8 @@ async fn store_headroom() -> anyhow::Result<()> {
         let batch: Vec<NewRow> = (start..start + 1000)
             .map(|i| NewRow {
                 line: i + 2,
-                to: common::number(i),
-                label: format!("bench-{i}"),
+                to: dialer::domain::Endpoint::parse(&common::number(i)).unwrap(),
+                label: dialer::domain::Label::parse(&format!("bench-{i}")).unwrap(),
                 params: Default::default(),
             })
             .collect();

@@ -9,10 +9,11 @@ mod record;
 mod rejects;
 
 use crate::config::Campaign;
+use crate::domain::Label;
 use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use list_fingerprint::{Digesting, ListStamp};
 use list_text::LineEnds;
-use record::{RowExtras, header_columns, mask, parse_record, raw_text};
+use record::{RowExtras, header_columns, parse_record, raw_text};
 use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
@@ -261,7 +262,7 @@ async fn store_batch(
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
-                known_zones.extend(extra.zone.map(|zone| (row.to, zone)));
+                known_zones.extend(extra.zone.map(|zone| (row.to.to_string(), zone)));
                 continue;
             }
             Inserted::AlreadyImported => {
@@ -272,7 +273,7 @@ async fn store_batch(
                 summary.duplicates += 1;
                 format!(
                     "duplicate of line {first}: {} is dialed once",
-                    mask(&row.to)
+                    row.to.masked()
                 )
             }
             Inserted::LabelTaken(first) => {
@@ -282,7 +283,7 @@ async fn store_batch(
         rejects.push(Reject {
             line: row.line,
             reason,
-            raw: row.to,
+            raw: row.to.to_string(),
         });
     }
     if !known_zones.is_empty() {
@@ -302,7 +303,11 @@ async fn relabel(
 ) -> Result<Option<(NewRow, Inserted)>, ImportError> {
     let mut relabeled = row.clone();
     for n in 2..=MAX_RELABELS {
-        relabeled.label = format!("{}-{n}", row.label);
+        // A label too long to take a suffix is refused as taken.
+        let Ok(label) = Label::parse(&format!("{}-{n}", row.label)) else {
+            return Ok(None);
+        };
+        relabeled.label = label;
         let result = store
             .import_rows(pass, std::slice::from_ref(&relabeled))
             .await?

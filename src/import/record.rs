@@ -113,8 +113,8 @@ pub fn parse_record(
     };
     let row = NewRow {
         line,
-        to: to.to_string(),
-        label: label.to_string(),
+        to,
+        label,
         params,
     };
     Ok((
@@ -142,10 +142,6 @@ pub fn raw_text(record: &csv::ByteRecord) -> String {
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-pub fn mask(to: &str) -> String {
-    Endpoint::parse(to).map(|e| e.masked()).unwrap_or_default()
 }
 
 #[cfg(test)]

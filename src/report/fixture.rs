@@ -1,7 +1,7 @@
 //! A campaign database with a line in every state, built through the store's own API, for
 //! the report's and the export's tests.
 
-use crate::domain::{CallSid, ConferenceSid};
+use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
 use crate::store::{FinishedImport, ImportPass, NewRow, Outcome, Reject, Store, now_ms};
 use tempfile::TempDir;
 
@@ -23,8 +23,8 @@ pub async fn campaign_in_every_state() -> Fixture {
     let rows: Vec<NewRow> = (2..=10)
         .map(|line| NewRow {
             line,
-            to: phone(line),
-            label: format!("spring-{line}"),
+            to: Endpoint::parse(&phone(line)).unwrap(),
+            label: Label::parse(&format!("spring-{line}")).unwrap(),
             params: Default::default(),
         })
         .collect();

@@ -3,6 +3,7 @@
 //! unchanged list need not read it again).
 
 use super::{Store, StoreError, now_ms};
+use crate::domain::{Endpoint, Label};
 use crate::twilio::RowOverrides;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -11,8 +12,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 pub struct NewRow {
     pub line: u64,
-    pub to: String,
-    pub label: String,
+    pub to: Endpoint,
+    pub label: Label,
     /// This row's own values over the campaign's.
     pub params: RowOverrides,
 }
@@ -80,7 +81,7 @@ impl Store {
     ) -> Result<Vec<Inserted>, StoreError> {
         let batch: Vec<_> = rows
             .iter()
-            .map(|r| (r.line, &r.to, &r.label, r.params.to_json()))
+            .map(|r| (r.line, r.to.as_str(), r.label.as_str(), r.params.to_json()))
             .collect();
         let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
         let mut tx = self.pool.begin().await?;
@@ -127,7 +128,7 @@ impl Store {
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {
             let line = row.line as i64;
-            let result = match known.get_mut(&row.to) {
+            let result = match known.get_mut(row.to.as_str()) {
                 _ if is_new(row) => Inserted::New,
                 Some((id, known_line)) => {
                     if !pass.meet(*id) {

@@ -222,8 +222,8 @@ async fn import(store: &Store, numbers: &[&str]) {
         .zip(numbers)
         .map(|(i, to)| NewRow {
             line: i + 2,
-            to: (*to).to_owned(),
-            label: format!("row-{i}"),
+            to: dialer::domain::Endpoint::parse(to).unwrap(),
+            label: dialer::domain::Label::parse(&format!("row-{i}")).unwrap(),
             params: Default::default(),
         })
         .collect();

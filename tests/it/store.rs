@@ -5,8 +5,8 @@ use dialer::store::{ImportPass, Inserted, NewRow, Store};
 fn row(line: u64, to: &str, label: &str) -> NewRow {
     NewRow {
         line,
-        to: to.to_owned(),
-        label: label.to_owned(),
+        to: dialer::domain::Endpoint::parse(to).unwrap(),
+        label: dialer::domain::Label::parse(label).unwrap(),
         params: dialer::twilio::RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
     }
 }
