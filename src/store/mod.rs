@@ -8,6 +8,7 @@
 pub mod control;
 mod list_import;
 mod outcomes;
+pub mod postgres;
 mod report;
 mod rows;
 mod unresolved;
