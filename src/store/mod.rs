@@ -9,6 +9,7 @@ mod codec;
 pub mod control;
 mod list_import;
 mod outcomes;
+pub mod postgres;
 mod report;
 mod rows;
 mod unresolved;

@@ -8,6 +8,7 @@ mod helper_library;
 mod outcomes;
 mod pacing;
 mod participants_cli;
+mod postgres;
 mod prism;
 mod reliability;
 mod sandbox;

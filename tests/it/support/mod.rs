@@ -2,5 +2,6 @@
 
 pub mod campaign;
 pub mod exit;
+pub mod postgres;
 pub mod sandbox;
 pub mod tools;
