@@ -72,7 +72,7 @@ async fn store_headroom() -> anyhow::Result<()> {
     println!("store: claim_next + record (Created) pairs, {STORE_SECONDS} s per line, no HTTP");
     println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("store.sqlite")).await?;
+    let store = Store::open(&dir.path().join("store.sqlite"), "bench").await?;
     let mut pass = ImportPass::default();
     for start in (0..STORE_ROWS).step_by(1000) {
         let batch: Vec<NewRow> = (start..start + 1000)

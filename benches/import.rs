@@ -164,7 +164,7 @@ fn prepare(rows: u64) -> anyhow::Result<Prepared> {
 
 /// The first import, into a new database; the store stays open for the re-run.
 async fn import_fresh(prepared: &Prepared) -> anyhow::Result<(Measured, Store)> {
-    let store = Store::open(&prepared.campaign.database).await?;
+    let store = Store::open(&prepared.campaign.database, &prepared.campaign.name).await?;
     let (summary, time, memory) = measured_import(&prepared.campaign, &store).await?;
     let measured = Measured {
         what: "dialer import, fresh store".to_owned(),

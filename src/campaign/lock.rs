@@ -1,6 +1,8 @@
-//! One run per campaign at a time. An OS file lock beside the database: the kernel releases it
-//! when the process dies, so a killed run never leaves it stuck.
+//! One run per campaign at a time. An OS file lock beside the database, one per campaign (a
+//! database may hold several): the kernel releases it when the process dies, so a killed run
+//! never leaves it stuck.
 
+use crate::config::file_stem;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
@@ -22,9 +24,10 @@ pub struct CampaignLock {
 }
 
 impl CampaignLock {
-    pub fn acquire(database: &Path) -> Result<Self, LockError> {
+    /// The lock of the campaign named `campaign` in the database at `database`.
+    pub fn acquire(database: &Path, campaign: &str) -> Result<Self, LockError> {
         let mut name = database.as_os_str().to_owned();
-        name.push(".lock");
+        name.push(format!(".{}.lock", file_stem(campaign)));
         let path = PathBuf::from(name);
         let file = OpenOptions::new()
             .create(true)
@@ -51,12 +54,17 @@ mod tests {
     fn a_second_holder_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("c.sqlite");
-        let first = CampaignLock::acquire(&db).unwrap();
+        let first = CampaignLock::acquire(&db, "spring").unwrap();
         assert!(matches!(
-            CampaignLock::acquire(&db),
+            CampaignLock::acquire(&db, "spring"),
             Err(LockError::Held(_))
         ));
+        let other = CampaignLock::acquire(&db, "autumn");
+        assert!(
+            other.is_ok(),
+            "another campaign of the same database is free"
+        );
         drop(first);
-        assert!(CampaignLock::acquire(&db).is_ok());
+        assert!(CampaignLock::acquire(&db, "spring").is_ok());
     }
 }

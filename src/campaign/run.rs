@@ -42,8 +42,8 @@ pub async fn run(
     progress: Arc<Progress>,
     on_imported: impl FnOnce(&ImportSummary, &StateCounts),
 ) -> Result<RunResult, RunError> {
-    let _lock = CampaignLock::acquire(&campaign.database)?;
-    let store = Store::open(&campaign.database).await?;
+    let _lock = CampaignLock::acquire(&campaign.database, &campaign.name)?;
+    let store = Store::open(&campaign.database, &campaign.name).await?;
     let run_id = store.start_run().await?;
     let import = import::import(campaign, &store).await?;
     let gate = Gate::open(campaign, &store, &stop).await?;

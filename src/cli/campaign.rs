@@ -33,7 +33,7 @@ pub async fn run(command: CampaignCommand) -> anyhow::Result<Exit> {
         CampaignCommand::Cancel(args) => (args, CampaignStatus::Canceled),
     };
     let campaign = Campaign::load(&args.campaign)?;
-    let store = Store::open(&campaign.database)
+    let store = Store::open(&campaign.database, &campaign.name)
         .await
         .context("Failed to open the campaign database")?;
     let outcome = switch(&store, &campaign.name, wanted).await;

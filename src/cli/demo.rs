@@ -71,7 +71,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         Duration::from_secs(1),
     )
     .await?;
-    let store = crate::store::Store::open(&campaign.database).await?;
+    let store = crate::store::Store::open(&campaign.database, &campaign.name).await?;
     // How the calls ended, as `dialer sync` learns it: asking Twilio about each call.
     let stop = Stop::default();
     stop.watch_signals_and_deadline(Some((Instant::now() + OUTCOMES_WAIT).into()));

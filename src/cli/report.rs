@@ -75,7 +75,7 @@ async fn open_store(campaign_file: &Path) -> anyhow::Result<(Campaign, Store)> {
             campaign.database.display()
         );
     }
-    let store = Store::open(&campaign.database).await?;
+    let store = Store::open(&campaign.database, &campaign.name).await?;
     Ok((campaign, store))
 }
 

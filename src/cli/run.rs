@@ -115,7 +115,7 @@ pub async fn execute(
 /// Writes how the run exited into its record; the summary is already out, so a failure here
 /// is only logged.
 async fn record_exit(campaign: &Campaign, run_id: i64, exit: Exit) {
-    let recorded = match Store::open(&campaign.database).await {
+    let recorded = match Store::open(&campaign.database, &campaign.name).await {
         Ok(store) => {
             let done = store.finish_run(run_id, exit.code()).await;
             store.close().await;

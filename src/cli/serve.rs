@@ -35,7 +35,7 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
     };
     let client = twilio.client_for(&campaign)?;
     let auth_token = auth_token(client.credentials())?;
-    let store = Store::open(&campaign.database)
+    let store = Store::open(&campaign.database, &campaign.name)
         .await
         .context("Failed to open the campaign database")?;
     let listen = args.listen.unwrap_or(callbacks.listen);

@@ -35,7 +35,7 @@ pub async fn sync(args: SyncArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::R
         );
     }
     let client = twilio.client_for(&campaign)?;
-    let store = Store::open(&campaign.database)
+    let store = Store::open(&campaign.database, &campaign.name)
         .await
         .context("Failed to open the campaign database")?;
     let stop = Stop::default();

@@ -335,10 +335,11 @@ fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
     }
 }
 
-/// The default database file's name for a campaign. Not the generated labels' prefix
-/// (`import::record`), which drops characters instead: each rule stays as existing campaigns
-/// have it, since changing either would lose a campaign's database or re-label its rows.
-fn file_stem(name: &str) -> String {
+/// A campaign's name as part of a file name: its default database, its lock. Not the generated
+/// labels' prefix (`import::record`), which drops characters instead: each rule stays as
+/// existing campaigns have it, since changing either would lose a campaign's database or
+/// re-label its rows.
+pub fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

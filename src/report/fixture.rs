@@ -17,7 +17,7 @@ pub const UNKNOWN_MESSAGE: &str =
 /// retry, 9 dialing, 10 never tried; 11 is a duplicate of line 2 and 12 was rejected.
 pub async fn campaign_in_every_state() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("spring.sqlite"))
+    let store = Store::open(&dir.path().join("spring.sqlite"), "spring")
         .await
         .unwrap();
     let rows: Vec<NewRow> = (2..=10)

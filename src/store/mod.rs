@@ -1,36 +1,27 @@
-//! The campaign's SQLite database: the only module that speaks SQL, so that PostgreSQL can
-//! come later behind the same functions.
+//! The campaign database: the only module that speaks SQL. One interface, `Store`, a handle on
+//! one campaign of one database, with two implementations: `sqlite` (embedded, one machine) and
+//! `postgres` (shared by several hosts). Each has its own SQL and its own migrations; the types
+//! that cross the boundary (`model`) are the same for both, and typed (`codec`).
 //!
-//! Durability is the point of this module: an attempt is committed (WAL, `synchronous=FULL`)
-//! before its request leaves, so a crash at any instant leaves either no attempt (nothing
-//! was sent) or a `dialing` row that the next run reconciles with Twilio before any re-dial.
+//! Durability is the point of this module: an attempt is committed before its request leaves,
+//! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
+//! that is reconciled with Twilio before any re-dial.
 
 mod codec;
-pub mod control;
-mod list_import;
-mod outcomes;
+mod model;
 pub mod postgres;
-mod report;
-mod rows;
-mod unresolved;
+mod sqlite;
 
-pub use list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
-pub use outcomes::{
-    AwaitingCall, CallEvent, CallObservation, CallOutcomes, EventSource, Recorded, Redial,
-};
-pub use report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
-pub use rows::{Claimed, Outcome};
-pub use unresolved::Unresolved;
+pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
+pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
+pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
+pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
+pub use model::rows::{Claimed, Outcome};
+pub use model::unresolved::Unresolved;
+pub use sqlite::SqliteStore;
 
-use crate::domain::ConferenceSid;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use crate::domain::{CallSid, CampaignStatus, ConferenceSid, Endpoint};
 use std::path::Path;
-use std::time::Duration;
-
-/// A transaction on the campaign database, for statements shared by several changes.
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,98 +48,128 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-#[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-}
-
 /// Milliseconds since the Unix epoch: how every time is stored.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// One campaign of one database.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
 impl Store {
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a power loss cannot forget that a number was dialed.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|cause| StoreError::Open {
-                path: path.display().to_string(),
-                cause,
-            })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+    /// The campaign `name` in the SQLite database at `path` (created, or brought up to date).
+    pub async fn open(path: &Path, name: &str) -> Result<Self, StoreError> {
+        SqliteStore::open(path, name).await.map(Self::Sqlite)
     }
 
     /// A store in memory, thrown away with it: for checking a list as an import would, without
-    /// touching the campaign's database. One connection, kept open, holds the whole database.
-    pub async fn open_scratch() -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new()
-            .min_connections(1)
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(SqliteConnectOptions::new().in_memory(true))
-            .await
-            .map_err(|cause| StoreError::Open {
-                path: "(in memory)".to_owned(),
-                cause,
-            })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+    /// touching the campaign's database.
+    pub async fn open_scratch(name: &str) -> Result<Self, StoreError> {
+        SqliteStore::open_scratch(name).await.map(Self::Sqlite)
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match self {
+            Self::Sqlite(store) => store.close().await,
+        }
     }
+}
 
-    pub async fn start_run(&self) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar("INSERT INTO runs (started_at) VALUES (?) RETURNING id")
-            .bind(now_ms())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(id)
-    }
+/// Each method of `Store`, as every backend implements it.
+macro_rules! every_backend {
+    ($($(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        impl Store {
+            $($(#[$doc])*
+            pub async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
+                match self {
+                    Self::Sqlite(store) => store.$name($($arg),*).await,
+                }
+            })*
+        }
+    };
+}
 
-    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?")
-            .bind(now_ms())
-            .bind(exit_code)
-            .bind(run)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
+every_backend! {
+    /// Records a run's start; returns its id.
+    fn start_run(&self) -> i64;
+    /// Records how a run ended: the exit code the command gave.
+    fn finish_run(&self, run: i64, exit_code: i32) -> ();
     /// The conference SID Twilio gave for a friendly name, once a create has answered.
-    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT sid FROM conferences WHERE target = ?")
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
+    fn conference_sid(&self, target: &str) -> Option<ConferenceSid>;
+    fn remember_conference(&self, target: &str, sid: &ConferenceSid) -> ();
 
-    pub async fn remember_conference(
-        &self,
-        target: &str,
-        sid: &ConferenceSid,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO conferences (target, sid) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET sid = excluded.sid")
-            .bind(target)
-            .bind(sid)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
+    /// After a crash, a `dialing` row's request may have reached Twilio: it must be
+    /// reconciled, never simply re-dialed. Only called by the campaign's one run.
+    fn mark_orphans_unknown(&self) -> u64;
+    /// Rows changed "in the future" (the clock stepped back) have their due times moved back.
+    fn undo_clock_step(&self) -> u64;
+    /// Claims the next due pending row and records its attempt, durably, in one transaction.
+    fn claim_next(&self) -> Option<Claimed>;
+    /// Undoes a claim whose request was never sent: pending again from `at`.
+    fn release(&self, claimed: &Claimed, at: i64, why: &str) -> ();
+    /// Undoes a claim for a number that must never be dialed.
+    fn suppress(&self, claimed: &Claimed, why: &str) -> ();
+    /// Records how an attempt ended, fenced on the row still being ours.
+    fn record(&self, claimed: &Claimed, outcome: &Outcome) -> ();
+    /// When the next pending row falls due (unix ms), if any.
+    fn next_pending_at(&self) -> Option<i64>;
+
+    /// Rows in doubt whose check is due.
+    fn due_unresolved(&self, limit: i64) -> Vec<Unresolved>;
+    /// Twilio has the call: the row is created, by the attempt in doubt.
+    fn resolve_found(&self, row: &Unresolved, call_sid: &CallSid, conference_sid: Option<&ConferenceSid>) -> ();
+    /// Twilio has no such call: the row may be dialed again at `at`.
+    fn resolve_not_created(&self, row: &Unresolved, at: i64) -> ();
+    /// Twilio could not be asked: check again at `at`.
+    fn postpone_unresolved(&self, row: &Unresolved, at: i64, why: &str) -> ();
+    /// How many rows are in doubt.
+    fn unknown_count(&self) -> u64;
+
+    /// Inserts a batch of rows in one transaction; says what became of each.
+    fn import_rows(&self, pass: &mut ImportPass, rows: &[NewRow]) -> Vec<Inserted>;
+    /// Records the import's rejects and, when it read the whole list, what it read.
+    fn finish_import(&self, rejects: &[Reject], done: Option<&FinishedImport>) -> ();
+    /// The last import that read the whole list, if any.
+    fn last_import(&self) -> Option<FinishedImport>;
+    /// The rejects of the last import, by line.
+    fn rejects(&self) -> Vec<Reject>;
+
+    /// Keeps a call's observation (once), applies it if it is news, and recycles the row.
+    fn record_call_event(&self, seen: &CallObservation, redial: Option<Redial>) -> Recorded;
+    /// Created calls without a final status, oldest first, after `after` (created_at, row id).
+    fn awaiting_outcome(&self, created_before: i64, after: (i64, i64), limit: i64) -> Vec<AwaitingCall>;
+    /// When the next pending row that is not waiting for a redial falls due.
+    fn next_retry_at(&self) -> Option<i64>;
+    fn call_outcomes(&self) -> CallOutcomes;
+    /// Every event kept for a call, in the order received.
+    fn call_events(&self, call_sid: &CallSid) -> Vec<CallEvent>;
+
+    fn state_counts(&self) -> StateCounts;
+    fn attempt_counts(&self) -> AttemptCounts;
+    /// Failed and unknown rows grouped by Twilio code and message.
+    fn failure_groups(&self) -> Vec<FailureGroup>;
+    /// Every list line: imported rows with their state, and rejected lines with their reason.
+    fn export_rows(&self) -> Vec<RowExport>;
+
+    /// `running` when nothing was ever written.
+    fn campaign_status(&self) -> CampaignStatus;
+    /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
+    fn set_campaign_status(&self, status: CampaignStatus) -> CampaignStatus;
+    /// Marks the campaign canceled and every pending row `canceled`; returns how many.
+    fn cancel_campaign(&self) -> u64;
+    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs.
+    fn assign_timezones(&self, zones: &[(String, String)]) -> ();
+    /// A row's own zone; `None` means the campaign's.
+    fn row_timezone(&self, row_id: i64) -> Option<String>;
+    /// The zones that still have pending rows.
+    fn pending_timezones(&self) -> Vec<Option<String>>;
+    /// Every pending row of `zone` due before `until_ms` waits until then.
+    fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> u64;
+    /// Pending rows as `(id, to)`, a page at a time in id order.
+    fn pending_numbers_after(&self, after_id: i64, limit: i64) -> Vec<(i64, Endpoint)>;
+    /// Marks pending rows `suppressed`, each with its reason.
+    fn suppress_pending(&self, rows: &[(i64, String)]) -> u64;
 }

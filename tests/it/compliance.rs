@@ -212,7 +212,7 @@ async fn gate_over_an_empty_list(dnc: &str) -> (TestCampaign, Store, Gate) {
     let campaign = TestCampaign::new(30, "to\n", &extra);
     std::fs::write(campaign.dir.path().join("dnc.txt"), dnc).unwrap();
     let loaded = Campaign::load(&campaign.file).unwrap();
-    let store = Store::open(&loaded.database).await.unwrap();
+    let store = Store::open(&loaded.database, &loaded.name).await.unwrap();
     let gate = Gate::open(&loaded, &store, &Stop::default()).await.unwrap();
     (campaign, store, gate)
 }

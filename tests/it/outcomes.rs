@@ -10,7 +10,7 @@ use crate::support::campaign::{RunOutput, TestCampaign, output};
 use crate::support::sandbox::eventually;
 use dialer::domain::CallSid;
 use dialer::sandbox::Sandbox;
-use dialer::store::{RowExport, Store};
+use dialer::store::RowExport;
 use dialer::twilio::signature;
 
 /// A `dialer serve` child process on a free loopback port, killed when dropped.
@@ -72,7 +72,7 @@ pub(crate) async fn post(url: &str, token: Option<&str>, params: &[(&str, &str)]
 }
 
 pub(crate) async fn event_count(campaign: &TestCampaign, call_sid: &str) -> usize {
-    let store = Store::open(&campaign.db).await.expect("database opens");
+    let store = campaign.open_store().await;
     let call_sid = CallSid::parse(call_sid).expect("a call SID");
     let events = store.call_events(&call_sid).await.expect("events read");
     store.close().await;

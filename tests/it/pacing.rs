@@ -111,7 +111,7 @@ async fn rows_in_doubt_are_checked_side_by_side_not_one_after_another() {
     // Imported, then claimed as a run does just before sending: as if killed mid-request.
     assert_eq!(campaign.manage(&["campaign", "pause"]).await.code, DONE);
     assert_eq!(campaign.run(&sandbox, &["-q"]).await.code, STOPPED_EARLY);
-    let store = dialer::store::Store::open(&campaign.db).await.unwrap();
+    let store = campaign.open_store().await;
     for _ in 0..IN_DOUBT {
         store.claim_next().await.unwrap().expect("a pending row");
     }

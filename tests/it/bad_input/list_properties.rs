@@ -27,7 +27,9 @@ fn import(list: &[u8]) -> Result<(ImportSummary, Vec<RowExport>), ImportError> {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store = Store::open(&campaign.database).await.expect("store opens");
+        let store = Store::open(&campaign.database, &campaign.name)
+            .await
+            .expect("store opens");
         let summary = import::import(&campaign, &store).await;
         let rows = store.export_rows().await.expect("rows read");
         store.close().await;

@@ -136,8 +136,13 @@ impl TestCampaign {
         output(child).await
     }
 
+    /// The campaign's store, as a run opens it.
+    pub async fn open_store(&self) -> Store {
+        Store::open(&self.db, "test").await.expect("database opens")
+    }
+
     pub async fn rows(&self) -> Vec<RowExport> {
-        let store = Store::open(&self.db).await.expect("database opens");
+        let store = self.open_store().await;
         let rows = store.export_rows().await.expect("rows read");
         store.close().await;
         rows

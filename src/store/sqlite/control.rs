@@ -2,20 +2,22 @@
 //! `dialer campaign` without the run lock, read by a running run), each row's time zone,
 //! deferring every pending row of a closed zone in one statement, and do-not-call marking.
 
-use super::{Store, StoreError, now_ms};
+use super::SqliteStore;
 use crate::domain::{CampaignStatus, Endpoint};
+use crate::store::{StoreError, now_ms};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
 
-impl Store {
-    /// `running` when nothing was ever written.
+impl SqliteStore {
+    /// `running` until paused or canceled.
     pub async fn campaign_status(&self) -> Result<CampaignStatus, StoreError> {
-        let status: Option<CampaignStatus> =
-            sqlx::query_scalar("SELECT value FROM control WHERE key = 'status'")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(status.unwrap_or(CampaignStatus::Running))
+        Ok(
+            sqlx::query_scalar("SELECT status FROM campaigns WHERE id = ?")
+                .bind(self.campaign)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
@@ -24,11 +26,10 @@ impl Store {
         status: CampaignStatus,
     ) -> Result<CampaignStatus, StoreError> {
         let now: Option<CampaignStatus> = sqlx::query_scalar(
-            "INSERT INTO control (key, value) VALUES ('status', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = ?1 WHERE control.value != 'canceled'
-             RETURNING value",
+            "UPDATE campaigns SET status = ?1 WHERE id = ?2 AND status != 'canceled' RETURNING status",
         )
         .bind(status)
+        .bind(self.campaign)
         .fetch_optional(&self.pool)
         .await?;
         Ok(now.unwrap_or(CampaignStatus::Canceled))
@@ -38,17 +39,17 @@ impl Store {
     /// Rows already created (or in doubt) keep their state. Returns the rows canceled now.
     pub async fn cancel_campaign(&self) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO control (key, value) VALUES ('status', 'canceled')
-             ON CONFLICT (key) DO UPDATE SET value = 'canceled'",
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE campaigns SET status = 'canceled' WHERE id = ?")
+            .bind(self.campaign)
+            .execute(&mut *tx)
+            .await?;
         let canceled = sqlx::query(
-            "UPDATE rows SET state = 'canceled', last_message = ?, updated_at = ? WHERE state = 'pending'",
+            "UPDATE rows SET state = 'canceled', last_message = ?, updated_at = ?
+             WHERE campaign_id = ? AND state = 'pending'",
         )
         .bind(CANCELED)
         .bind(now_ms())
+        .bind(self.campaign)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -60,8 +61,9 @@ impl Store {
     pub async fn assign_timezones(&self, zones: &[(String, String)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (to, zone) in zones {
-            sqlx::query("UPDATE rows SET timezone = ? WHERE to_endpoint = ?")
+            sqlx::query("UPDATE rows SET timezone = ? WHERE campaign_id = ? AND to_endpoint = ?")
                 .bind(zone)
+                .bind(self.campaign)
                 .bind(to)
                 .execute(&mut *tx)
                 .await?;
@@ -72,17 +74,22 @@ impl Store {
 
     /// A row's own zone; `None` means the campaign's.
     pub async fn row_timezone(&self, row_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT timezone FROM rows WHERE id = ?")
-            .bind(row_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT timezone FROM rows WHERE campaign_id = ? AND id = ?")
+                .bind(self.campaign)
+                .bind(row_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// The zones that still have pending rows (`None`: rows in the campaign's zone).
     pub async fn pending_timezones(&self) -> Result<Vec<Option<String>>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT timezone FROM rows WHERE state = 'pending' ORDER BY timezone",
+            "SELECT DISTINCT timezone FROM rows WHERE campaign_id = ? AND state = 'pending'
+             ORDER BY timezone",
         )
+        .bind(self.campaign)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -92,11 +99,12 @@ impl Store {
     pub async fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(
             "UPDATE rows SET next_attempt_at = ?1, updated_at = ?2
-             WHERE state = 'pending' AND next_attempt_at < ?1 AND timezone IS ?3",
+             WHERE campaign_id = ?4 AND state = 'pending' AND next_attempt_at < ?1 AND timezone IS ?3",
         )
         .bind(until_ms)
         .bind(now_ms())
         .bind(zone)
+        .bind(self.campaign)
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -109,8 +117,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(i64, Endpoint)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, to_endpoint FROM rows WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, to_endpoint FROM rows WHERE campaign_id = ? AND state = 'pending' AND id > ?
+             ORDER BY id LIMIT ?",
         )
+        .bind(self.campaign)
         .bind(after_id)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -124,10 +134,11 @@ impl Store {
         for (id, reason) in rows {
             suppressed += sqlx::query(
                 "UPDATE rows SET state = 'suppressed', last_message = ?, updated_at = ?
-                 WHERE id = ? AND state = 'pending'",
+                 WHERE campaign_id = ? AND id = ? AND state = 'pending'",
             )
             .bind(reason)
             .bind(now_ms())
+            .bind(self.campaign)
             .bind(id)
             .execute(&mut *tx)
             .await?

@@ -1,47 +1,12 @@
 //! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
 //! counts the report shows, and a call's event history.
 
-use super::EventSource;
+use super::SqliteStore;
 use crate::domain::{CallSid, CallStatus};
-use crate::store::{Store, StoreError};
-use serde::Serialize;
+use crate::store::{AwaitingCall, CallEvent, CallOutcomes, StoreError};
 use sqlx::Row;
 
-/// A created call whose final status is not known yet.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AwaitingCall {
-    #[sqlx(rename = "id")]
-    pub row_id: i64,
-    pub call_sid: CallSid,
-    pub created_at: i64,
-}
-
-/// How the calls ended, over every call of the campaign (recycled rows' earlier calls included).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CallOutcomes {
-    pub completed: u64,
-    pub busy: u64,
-    pub no_answer: u64,
-    pub failed: u64,
-    pub canceled: u64,
-    pub answered_by_human: u64,
-    pub answered_by_machine: u64,
-    /// Talk time of the completed calls.
-    pub talk_secs_total: u64,
-    pub talk_secs_average: Option<f64>,
-    /// Created rows whose call has no final status yet.
-    pub awaiting: u64,
-}
-
-/// One recorded event of a call, as kept in its history.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct CallEvent {
-    pub source: EventSource,
-    pub sequence_number: i64,
-    pub call_status: CallStatus,
-}
-
-impl Store {
+impl SqliteStore {
     /// Created calls without a final status, created at or before `created_before` (unix ms),
     /// oldest first, after the (created_at, row_id) position `after`.
     pub async fn awaiting_outcome(
@@ -52,9 +17,11 @@ impl Store {
     ) -> Result<Vec<AwaitingCall>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, call_sid, created_at FROM rows
-             WHERE state = 'created' AND outcome_final = 0 AND created_at <= ? AND (created_at, id) > (?, ?)
+             WHERE campaign_id = ? AND state = 'created' AND outcome_final = 0 AND created_at <= ?
+             AND (created_at, id) > (?, ?)
              ORDER BY created_at, id LIMIT ?",
         )
+        .bind(self.campaign)
         .bind(created_before)
         .bind(after.0)
         .bind(after.1)
@@ -67,8 +34,10 @@ impl Store {
     /// retries, while recycled rows are left to the run that finds them due.
     pub async fn next_retry_at(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM rows WHERE state = 'pending' AND outcome_final = 0",
+            "SELECT MIN(next_attempt_at) FROM rows
+             WHERE campaign_id = ? AND state = 'pending' AND outcome_final = 0",
         )
+        .bind(self.campaign)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -78,9 +47,11 @@ impl Store {
         let rows = sqlx::query(
             "SELECT call_status, COUNT(*) AS n, SUM(answered_by = 'human') AS human,
                     SUM(answered_by LIKE 'machine%') AS machine, SUM(duration_secs) AS talk
-             FROM attempts WHERE call_status IN ('completed', 'busy', 'no-answer', 'failed', 'canceled')
+             FROM attempts
+             WHERE campaign_id = ? AND call_status IN ('completed', 'busy', 'no-answer', 'failed', 'canceled')
              GROUP BY call_status",
         )
+        .bind(self.campaign)
         .fetch_all(&self.pool)
         .await?;
         for row in rows {
@@ -103,8 +74,9 @@ impl Store {
                 row.try_get::<Option<i64>, _>("machine")?.unwrap_or(0) as u64;
         }
         outcomes.awaiting = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM rows WHERE state = 'created' AND outcome_final = 0",
+            "SELECT COUNT(*) FROM rows WHERE campaign_id = ? AND state = 'created' AND outcome_final = 0",
         )
+        .bind(self.campaign)
         .fetch_one(&self.pool)
         .await? as u64;
         Ok(outcomes)
@@ -113,8 +85,10 @@ impl Store {
     /// Every event kept for a call, in the order received.
     pub async fn call_events(&self, call_sid: &CallSid) -> Result<Vec<CallEvent>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT source, sequence_number, call_status FROM call_events WHERE call_sid = ? ORDER BY id",
+            "SELECT source, sequence_number, call_status FROM call_events
+             WHERE campaign_id = ? AND call_sid = ? ORDER BY id",
         )
+        .bind(self.campaign)
         .bind(call_sid)
         .fetch_all(&self.pool)
         .await?)

@@ -5,75 +5,25 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
-use super::codec::StoredOverrides;
-use super::{Store, StoreError, now_ms};
-use crate::domain::{CallSid, ConferenceSid, Endpoint, Label, RowState};
-use crate::twilio::{ParamError, RowOverrides};
-
-/// A row claimed for one create request; its attempt is already on disk.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Claimed {
-    #[sqlx(rename = "id")]
-    pub row_id: i64,
-    #[sqlx(try_from = "i64")]
-    pub line: u64,
-    #[sqlx(rename = "to_endpoint")]
-    pub to: Endpoint,
-    pub label: Label,
-    /// The row's own values, or why they no longer read (the row then fails, with that reason).
-    #[sqlx(try_from = "StoredOverrides")]
-    pub params: Result<RowOverrides, ParamError>,
-    #[sqlx(rename = "attempts")]
-    pub attempt: i64,
-    pub failures: i64,
-    pub started_at: i64,
-}
-
-/// How a create request ended, as the row records it.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Created {
-        call_sid: CallSid,
-        conference_sid: Option<ConferenceSid>,
-        queue_time_ms: Option<i64>,
-        status: u16,
-    },
-    /// Not processed by Twilio: back to pending at `at`. `counts` says whether it counts
-    /// towards max_attempts.
-    Retry {
-        at: i64,
-        counts: bool,
-        http_status: Option<u16>,
-        code: Option<u32>,
-        message: String,
-    },
-    Failed {
-        http_status: Option<u16>,
-        code: Option<u32>,
-        message: String,
-    },
-    /// Maybe created: check with Twilio at `check_at` before any re-dial.
-    Unknown {
-        check_at: i64,
-        http_status: Option<u16>,
-        code: Option<u32>,
-        message: String,
-    },
-}
+use super::SqliteStore;
+use crate::domain::RowState;
+use crate::store::{Claimed, Outcome, StoreError, now_ms};
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
 const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
 
-impl Store {
+impl SqliteStore {
     /// After a crash, a `dialing` row's request may have reached Twilio: it must be
     /// reconciled, never simply re-dialed. Only called while holding the campaign lock.
     pub async fn mark_orphans_unknown(&self) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE attempts SET outcome = 'unknown', message = 'the run stopped before the answer was recorded' WHERE outcome = 'sending'")
+        sqlx::query("UPDATE attempts SET outcome = 'unknown', message = 'the run stopped before the answer was recorded' WHERE campaign_id = ? AND outcome = 'sending'")
+            .bind(self.campaign)
             .execute(&mut *tx)
             .await?;
-        let n = sqlx::query("UPDATE rows SET state = 'unknown', next_attempt_at = 0, updated_at = ? WHERE state = 'dialing'")
+        let n = sqlx::query("UPDATE rows SET state = 'unknown', next_attempt_at = 0, updated_at = ? WHERE campaign_id = ? AND state = 'dialing'")
             .bind(now_ms())
+            .bind(self.campaign)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -88,10 +38,11 @@ impl Store {
         let now = now_ms();
         let moved = sqlx::query(
             "UPDATE rows SET next_attempt_at = next_attempt_at - (updated_at - ?1), updated_at = ?1
-             WHERE updated_at > ?1 + ?2",
+             WHERE campaign_id = ?3 AND updated_at > ?1 + ?2",
         )
         .bind(now)
         .bind(CLOCK_STEP_MARGIN_MS)
+        .bind(self.campaign)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -104,22 +55,26 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let claimed: Option<Claimed> = sqlx::query_as(
             "UPDATE rows SET state = 'dialing', attempts = attempts + 1, updated_at = ?1
-             WHERE id = (SELECT id FROM rows WHERE state = 'pending' AND next_attempt_at <= ?1
-                         ORDER BY next_attempt_at, id LIMIT 1)
+             WHERE id = (SELECT id FROM rows WHERE campaign_id = ?2 AND state = 'pending'
+                         AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT 1)
              RETURNING id, line, to_endpoint, label, params, attempts, failures, ?1 AS started_at",
         )
         .bind(now)
+        .bind(self.campaign)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(claimed) = claimed else {
             return Ok(None);
         };
-        sqlx::query("INSERT INTO attempts (row_id, number, started_at) VALUES (?, ?, ?)")
-            .bind(claimed.row_id)
-            .bind(claimed.attempt)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO attempts (campaign_id, row_id, number, started_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(self.campaign)
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Some(claimed))
     }
@@ -297,10 +252,11 @@ impl Store {
     /// When the next pending row falls due (unix ms), if any. Each state's query reads its
     /// own partial index, so this stays cheap on a million-row campaign.
     pub async fn next_pending_at(&self) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM rows WHERE state = 'pending'")
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM rows WHERE campaign_id = ? AND state = 'pending'",
         )
+        .bind(self.campaign)
+        .fetch_one(&self.pool)
+        .await?)
     }
 }

@@ -7,82 +7,12 @@
 //! A recycled row keeps its last call's outcome (`outcome_final = 1`) while it waits; a new
 //! call clears it when created.
 
-use super::{Store, StoreError, now_ms};
-use crate::domain::{AttemptToken, CallSid, CallStatus};
+use super::SqliteStore;
+use crate::domain::CallStatus;
+use crate::store::{CallObservation, Recorded, Redial, StoreError, now_ms};
 use sqlx::Row;
-use std::time::Duration;
 
-mod queries;
-
-pub use queries::{AwaitingCall, CallEvent, CallOutcomes};
-
-/// Where an observation of a call came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventSource {
-    Callback,
-    Poll,
-}
-
-impl EventSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Callback => "callback",
-            Self::Poll => "poll",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, crate::domain::Invalid> {
-        match raw {
-            "callback" => Ok(Self::Callback),
-            "poll" => Ok(Self::Poll),
-            other => Err(crate::domain::Invalid(format!(
-                "not an event source: {other:?}"
-            ))),
-        }
-    }
-}
-
-/// One status of one call, as a callback or a poll saw it.
-#[derive(Debug, Clone)]
-pub struct CallObservation {
-    pub call_sid: CallSid,
-    /// The attempt the callback URL named, when it came through a signed callback.
-    pub attempt: Option<AttemptToken>,
-    pub source: EventSource,
-    /// Twilio's SequenceNumber for callbacks; the status's progress for polls.
-    pub sequence_number: i64,
-    pub status: CallStatus,
-    pub answered_by: Option<String>,
-    pub duration_secs: Option<i64>,
-    /// JSON object of what Twilio sent.
-    pub params: String,
-}
-
-/// The campaign's rule for this status: call again `after` this long, within `max_attempts`.
-#[derive(Debug, Clone, Copy)]
-pub struct Redial {
-    pub after: Duration,
-    pub max_attempts: u32,
-}
-
-/// What recording an observation changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recorded {
-    /// The same event was recorded before.
-    Duplicate,
-    /// Kept, but a newer or final status was already applied.
-    Superseded,
-    /// Kept, but no attempt of this campaign has this call SID.
-    UnknownCall,
-    /// The call's status moved on; `row_final` once the row has its final outcome, and
-    /// `redial_at` (unix ms) when the row was put back to pending.
-    Applied {
-        row_final: bool,
-        redial_at: Option<i64>,
-    },
-}
-
-impl Store {
+impl SqliteStore {
     /// Keeps the observation (once), applies it if it is news, and recycles the row when the
     /// call ended with a status the campaign calls again (`redial`).
     pub async fn record_call_event(
@@ -93,9 +23,11 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO call_events (call_sid, source, sequence_number, call_status, answered_by,
-             duration_secs, params, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
+             answered_by, duration_secs, params, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
         )
+        .bind(self.campaign)
         .bind(&seen.call_sid)
         .bind(seen.source.as_str())
         .bind(seen.sequence_number)
@@ -111,12 +43,16 @@ impl Store {
             return Ok(Recorded::Duplicate);
         }
         if let Some(token) = seen.attempt {
-            super::unresolved::name_attempt_call(&mut tx, token, &seen.call_sid).await?;
+            super::unresolved::name_attempt_call(&mut tx, self.campaign, token, &seen.call_sid)
+                .await?;
         }
-        let attempt = sqlx::query("SELECT row_id, call_status FROM attempts WHERE call_sid = ?")
-            .bind(&seen.call_sid)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let attempt = sqlx::query(
+            "SELECT row_id, call_status FROM attempts WHERE campaign_id = ? AND call_sid = ?",
+        )
+        .bind(self.campaign)
+        .bind(&seen.call_sid)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(attempt) = attempt else {
             tx.commit().await?;
             return Ok(Recorded::UnknownCall);
@@ -127,8 +63,10 @@ impl Store {
             .map(|s| CallStatus::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()?;
         let newer_seen: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM call_events WHERE call_sid = ? AND source = ? AND sequence_number > ?)",
+            "SELECT EXISTS (SELECT 1 FROM call_events
+             WHERE campaign_id = ? AND call_sid = ? AND source = ? AND sequence_number > ?)",
         )
+        .bind(self.campaign)
         .bind(&seen.call_sid)
         .bind(seen.source.as_str())
         .bind(seen.sequence_number)
@@ -146,11 +84,12 @@ impl Store {
         }
         sqlx::query(
             "UPDATE attempts SET call_status = ?, answered_by = COALESCE(?, answered_by),
-             duration_secs = COALESCE(?, duration_secs) WHERE call_sid = ?",
+             duration_secs = COALESCE(?, duration_secs) WHERE campaign_id = ? AND call_sid = ?",
         )
         .bind(seen.status.as_str())
         .bind(&seen.answered_by)
         .bind(seen.duration_secs)
+        .bind(self.campaign)
         .bind(&seen.call_sid)
         .execute(&mut *tx)
         .await?;

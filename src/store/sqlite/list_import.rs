@@ -2,76 +2,12 @@
 //! found (its rejects, its counts, and the fingerprint of what it read, so that a run over an
 //! unchanged list need not read it again).
 
-use super::{Store, StoreError, now_ms};
-use crate::domain::{Endpoint, Label};
-use crate::twilio::RowOverrides;
+use super::SqliteStore;
+use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError, now_ms};
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// A valid list row on its way in.
-#[derive(Debug, Clone)]
-pub struct NewRow {
-    pub line: u64,
-    pub to: Endpoint,
-    pub label: Label,
-    /// This row's own values over the campaign's.
-    pub params: RowOverrides,
-}
-
-/// What import did with a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inserted {
-    New,
-    /// The same `to` was imported by an earlier run (from this line or, before the list
-    /// changed, another: its row now gives this line).
-    AlreadyImported,
-    /// The same `to` is on an earlier line of this import: it is dialed once.
-    DuplicateOf(u64),
-    /// Another line already uses this label.
-    LabelTaken(u64),
-}
-/// The rows one import of the list has met so far, by id (a bit each): a `to` met again in
-/// the same import is a duplicate; one met for the first time is already imported, wherever
-/// it stands in the list now.
-#[derive(Debug, Default)]
-pub struct ImportPass {
-    met: Vec<u64>,
-}
-
-impl ImportPass {
-    /// Marks the row met; true the first time.
-    fn meet(&mut self, id: i64) -> bool {
-        let (word, bit) = (id as usize / 64, id as usize % 64);
-        if word >= self.met.len() {
-            self.met.resize(word + 1, 0);
-        }
-        let first = self.met[word] & (1 << bit) == 0;
-        self.met[word] |= 1 << bit;
-        first
-    }
-}
-/// A line of the list refused at import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub line: u64,
-    pub reason: String,
-    pub raw: String,
-}
-
-/// The counts of an import that read the list to its end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinishedImport {
-    pub list_size: u64,
-    pub list_modified_ns: i64,
-    pub fingerprint: String,
-    pub records: u64,
-    /// Rows imported by it or by an earlier import.
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub ignored_columns: Vec<String>,
-}
-
-impl Store {
+impl SqliteStore {
     /// Inserts a batch of rows in one transaction, with one statement for the whole batch
     /// (a statement per row made re-importing a million-row list take about a minute).
     pub async fn import_rows(
@@ -87,14 +23,15 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // In list order, so a number listed twice in one batch keeps its first line.
         let inserted: HashMap<i64, i64> = sqlx::query_as(
-            "INSERT INTO rows (line, to_endpoint, label, params, updated_at)
-             SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', ?2
+            "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, updated_at)
+             SELECT ?3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', ?2
              FROM json_each(?1) WHERE true
              ON CONFLICT DO NOTHING
              RETURNING line, id",
         )
         .bind(&batch)
         .bind(now_ms())
+        .bind(self.campaign)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
@@ -114,8 +51,9 @@ impl Store {
             let taken = serde_json::to_string(&taken).expect("strings serialize");
             let found: Vec<(String, i64, i64)> = sqlx::query_as(
                 "SELECT to_endpoint, id, line FROM rows
-                 WHERE to_endpoint IN (SELECT value FROM json_each(?))",
+                 WHERE campaign_id = ? AND to_endpoint IN (SELECT value FROM json_each(?))",
             )
+            .bind(self.campaign)
             .bind(taken)
             .fetch_all(&mut *tx)
             .await?;
@@ -142,10 +80,13 @@ impl Store {
                     }
                 }
                 None => {
-                    let line: i64 = sqlx::query_scalar("SELECT line FROM rows WHERE label = ?")
-                        .bind(&row.label)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let line: i64 = sqlx::query_scalar(
+                        "SELECT line FROM rows WHERE campaign_id = ? AND label = ?",
+                    )
+                    .bind(self.campaign)
+                    .bind(&row.label)
+                    .fetch_one(&mut *tx)
+                    .await?;
                     Inserted::LabelTaken(line as u64)
                 }
             };
@@ -174,26 +115,34 @@ impl Store {
         done: Option<&FinishedImport>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM rejects").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM rejects WHERE campaign_id = ?")
+            .bind(self.campaign)
+            .execute(&mut *tx)
+            .await?;
         for reject in rejects {
-            sqlx::query("INSERT OR REPLACE INTO rejects (line, reason, raw) VALUES (?, ?, ?)")
-                .bind(reject.line as i64)
+            sqlx::query(
+                "INSERT OR REPLACE INTO rejects (campaign_id, line, reason, raw) VALUES (?, ?, ?, ?)",
+            )
+            .bind(self.campaign)
+            .bind(reject.line as i64)
                 .bind(&reject.reason)
                 .bind(&reject.raw)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM list_import")
+        sqlx::query("DELETE FROM list_import WHERE campaign_id = ?")
+            .bind(self.campaign)
             .execute(&mut *tx)
             .await?;
         if let Some(done) = done {
             let ignored = serde_json::to_string(&done.ignored_columns)
                 .map_err(|e| StoreError::Corrupt(format!("ignored columns: {e}")))?;
             sqlx::query(
-                "INSERT INTO list_import (id, list_size, list_modified_ns, fingerprint, records,
-                 accepted, duplicates, ignored_columns, finished_at)
-                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
+                 records, accepted, duplicates, ignored_columns, finished_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
+            .bind(self.campaign)
             .bind(done.list_size as i64)
             .bind(done.list_modified_ns)
             .bind(&done.fingerprint)
@@ -214,8 +163,9 @@ impl Store {
         let Some(row) = sqlx::query(
             "SELECT list_size, list_modified_ns, fingerprint, records, accepted, duplicates,
                     ignored_columns
-             FROM list_import WHERE id = 1",
+             FROM list_import WHERE campaign_id = ?",
         )
+        .bind(self.campaign)
         .fetch_optional(&self.pool)
         .await?
         else {
@@ -236,9 +186,12 @@ impl Store {
 
     /// The rejects of the last import, by line.
     pub async fn rejects(&self) -> Result<Vec<Reject>, StoreError> {
-        let rows = sqlx::query("SELECT line, reason, raw FROM rejects ORDER BY line")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT line, reason, raw FROM rejects WHERE campaign_id = ? ORDER BY line",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(Reject {

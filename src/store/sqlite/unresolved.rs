@@ -5,46 +5,21 @@
 //!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
 //!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
 
-use super::codec::StoredOverrides;
-use super::{Store, StoreError, Tx, now_ms};
-use crate::domain::{AttemptToken, CallSid, ConferenceSid, Endpoint, Label};
-use crate::twilio::{ParamError, RowOverrides};
+use super::{SqliteStore, Tx};
+use crate::domain::{AttemptToken, CallSid, ConferenceSid};
+use crate::store::{StoreError, Unresolved, now_ms};
 
-/// A row whose last attempt may or may not have created a call.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Unresolved {
-    #[sqlx(rename = "id")]
-    pub row_id: i64,
-    #[sqlx(rename = "to_endpoint")]
-    pub to: Endpoint,
-    pub label: Label,
-    /// The row's own values, or why they no longer read.
-    #[sqlx(try_from = "StoredOverrides")]
-    pub params: Result<RowOverrides, ParamError>,
-    /// The number of the attempt in doubt.
-    #[sqlx(rename = "attempts")]
-    pub attempt: i64,
-    /// When the attempt in doubt was started (unix ms).
-    #[sqlx(rename = "started_at")]
-    pub attempt_started_at: i64,
-    /// When its answer was lost (unix ms); `None` when the run stopped mid-request.
-    #[sqlx(rename = "finished_at")]
-    pub attempt_finished_at: Option<i64>,
-    /// The call a status callback named for this attempt, if one came.
-    #[sqlx(rename = "call_sid")]
-    pub callback_call_sid: Option<CallSid>,
-}
-
-impl Store {
+impl SqliteStore {
     /// Rows in doubt whose check is due.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT r.id, r.to_endpoint, r.label, r.params, r.attempts,
                     a.started_at, a.finished_at, a.call_sid
              FROM rows r JOIN attempts a ON a.row_id = r.id AND a.number = r.attempts
-             WHERE r.state = 'unknown' AND r.next_attempt_at <= ?
+             WHERE r.campaign_id = ? AND r.state = 'unknown' AND r.next_attempt_at <= ?
              ORDER BY r.next_attempt_at, r.id LIMIT ?",
         )
+        .bind(self.campaign)
         .bind(now_ms())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -60,6 +35,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let found = Found {
+            campaign: self.campaign,
             row_id: row.row_id,
             attempt: row.attempt,
             call_sid,
@@ -117,15 +93,19 @@ impl Store {
 
     /// How many rows are in doubt (read from their partial index).
     pub async fn unknown_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rows WHERE state = 'unknown'")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM rows WHERE campaign_id = ? AND state = 'unknown'",
+        )
+        .bind(self.campaign)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n as u64)
     }
 }
 
 /// Proof that an attempt in doubt created its call.
 pub(super) struct Found<'a> {
+    pub campaign: i64,
     pub row_id: i64,
     pub attempt: i64,
     pub call_sid: &'a CallSid,
@@ -143,13 +123,14 @@ impl Found<'_> {
             "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
              last_message = ?, created_at = ?, updated_at = ?,
              call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = 0
-             WHERE id = ? AND state = 'unknown' AND attempts = ?",
+             WHERE campaign_id = ? AND id = ? AND state = 'unknown' AND attempts = ?",
         )
         .bind(self.call_sid)
         .bind(self.conference_sid)
         .bind(self.how)
         .bind(now)
         .bind(now)
+        .bind(self.campaign)
         .bind(self.row_id)
         .bind(self.attempt)
         .execute(&mut **tx)
@@ -176,14 +157,16 @@ impl Found<'_> {
 /// call was not).
 pub(super) async fn name_attempt_call(
     tx: &mut Tx<'_>,
+    campaign: i64,
     token: AttemptToken,
     call_sid: &CallSid,
 ) -> Result<(), StoreError> {
     let outcome: Option<String> = sqlx::query_scalar(
-        "UPDATE attempts SET call_sid = COALESCE(call_sid, ?) WHERE row_id = ? AND number = ?
-         RETURNING outcome",
+        "UPDATE attempts SET call_sid = COALESCE(call_sid, ?)
+         WHERE campaign_id = ? AND row_id = ? AND number = ? RETURNING outcome",
     )
     .bind(call_sid)
+    .bind(campaign)
     .bind(token.row_id)
     .bind(token.number)
     .fetch_optional(&mut **tx)
@@ -196,6 +179,7 @@ pub(super) async fn name_attempt_call(
         );
     }
     let found = Found {
+        campaign,
         row_id: token.row_id,
         attempt: token.number,
         call_sid,

@@ -1,0 +1,69 @@
+//! The list into the store: rows brought in batch by batch, and what the last complete import
+//! found (its rejects, its counts, and the fingerprint of what it read, so that a run over an
+//! unchanged list need not read it again).
+
+use crate::domain::{Endpoint, Label};
+use crate::twilio::RowOverrides;
+
+/// A valid list row on its way in.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub line: u64,
+    pub to: Endpoint,
+    pub label: Label,
+    /// This row's own values over the campaign's.
+    pub params: RowOverrides,
+}
+
+/// What import did with a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    /// The same `to` was imported by an earlier run (from this line or, before the list
+    /// changed, another: its row now gives this line).
+    AlreadyImported,
+    /// The same `to` is on an earlier line of this import: it is dialed once.
+    DuplicateOf(u64),
+    /// Another line already uses this label.
+    LabelTaken(u64),
+}
+/// The rows one import of the list has met so far, by id (a bit each): a `to` met again in
+/// the same import is a duplicate; one met for the first time is already imported, wherever
+/// it stands in the list now.
+#[derive(Debug, Default)]
+pub struct ImportPass {
+    met: Vec<u64>,
+}
+
+impl ImportPass {
+    /// Marks the row met; true the first time.
+    pub(in crate::store) fn meet(&mut self, id: i64) -> bool {
+        let (word, bit) = (id as usize / 64, id as usize % 64);
+        if word >= self.met.len() {
+            self.met.resize(word + 1, 0);
+        }
+        let first = self.met[word] & (1 << bit) == 0;
+        self.met[word] |= 1 << bit;
+        first
+    }
+}
+/// A line of the list refused at import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub line: u64,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// The counts of an import that read the list to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedImport {
+    pub list_size: u64,
+    pub list_modified_ns: i64,
+    pub fingerprint: String,
+    pub records: u64,
+    /// Rows imported by it or by an earlier import.
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub ignored_columns: Vec<String>,
+}

@@ -1,0 +1,8 @@
+//! What crosses the store's boundary, the same for every backend: typed rows, outcomes, counts.
+
+pub mod list_import;
+pub mod outcomes;
+pub mod queries;
+pub mod report;
+pub mod rows;
+pub mod unresolved;

@@ -1,0 +1,77 @@
+//! Call outcomes: every status event kept as received, the newest applied to the call's attempt
+//! and row, and a busy or unanswered row put back to pending in the same transaction, so an
+//! outcome is never recorded without its redial decision (or the other way round).
+//!
+//! created --final status, recycled--> pending (next_attempt_at = outcome_at + delay)
+//!
+//! A recycled row keeps its last call's outcome (`outcome_final = 1`) while it waits; a new
+//! call clears it when created.
+
+use crate::domain::{AttemptToken, CallSid, CallStatus};
+use std::time::Duration;
+
+/// Where an observation of a call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Callback,
+    Poll,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Callback => "callback",
+            Self::Poll => "poll",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::domain::Invalid> {
+        match raw {
+            "callback" => Ok(Self::Callback),
+            "poll" => Ok(Self::Poll),
+            other => Err(crate::domain::Invalid(format!(
+                "not an event source: {other:?}"
+            ))),
+        }
+    }
+}
+
+/// One status of one call, as a callback or a poll saw it.
+#[derive(Debug, Clone)]
+pub struct CallObservation {
+    pub call_sid: CallSid,
+    /// The attempt the callback URL named, when it came through a signed callback.
+    pub attempt: Option<AttemptToken>,
+    pub source: EventSource,
+    /// Twilio's SequenceNumber for callbacks; the status's progress for polls.
+    pub sequence_number: i64,
+    pub status: CallStatus,
+    pub answered_by: Option<String>,
+    pub duration_secs: Option<i64>,
+    /// JSON object of what Twilio sent.
+    pub params: String,
+}
+
+/// The campaign's rule for this status: call again `after` this long, within `max_attempts`.
+#[derive(Debug, Clone, Copy)]
+pub struct Redial {
+    pub after: Duration,
+    pub max_attempts: u32,
+}
+
+/// What recording an observation changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The same event was recorded before.
+    Duplicate,
+    /// Kept, but a newer or final status was already applied.
+    Superseded,
+    /// Kept, but no attempt of this campaign has this call SID.
+    UnknownCall,
+    /// The call's status moved on; `row_final` once the row has its final outcome, and
+    /// `redial_at` (unix ms) when the row was put back to pending.
+    Applied {
+        row_final: bool,
+        redial_at: Option<i64>,
+    },
+}

@@ -1,0 +1,79 @@
+//! Read-only queries for progress lines, the report and the export.
+
+use crate::domain::{CallSid, CallStatus, LineState};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    pub pending: u64,
+    pub dialing: u64,
+    pub created: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    /// Pending rows that have been tried at least once (waiting for a retry).
+    pub retrying: u64,
+    pub rejected: u64,
+    /// Never dialed: on a do-not-call list, or left pending when the campaign was canceled.
+    pub suppressed: u64,
+    pub canceled: u64,
+}
+
+impl StateCounts {
+    pub fn rows(&self) -> u64 {
+        self.pending
+            + self.dialing
+            + self.created
+            + self.failed
+            + self.unknown
+            + self.suppressed
+            + self.canceled
+    }
+
+    /// Rows no run will dial again.
+    pub fn done(&self) -> u64 {
+        self.created + self.failed + self.suppressed + self.canceled
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AttemptCounts {
+    pub attempts: u64,
+    pub by_outcome: Vec<(String, u64)>,
+    /// Unix ms of the first attempt and of the last created call.
+    pub first_attempt_at: Option<i64>,
+    pub last_created_at: Option<i64>,
+    /// Sorted queue_time of every created call, in ms.
+    pub queue_times_ms: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureGroup {
+    pub code: Option<u32>,
+    pub message: String,
+    pub rows: u64,
+}
+
+/// One list line as the export shows it: `to` and `label` as the line had them (a rejected
+/// line's may not parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct RowExport {
+    #[sqlx(try_from = "i64")]
+    pub line: u64,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: String,
+    pub label: String,
+    pub state: LineState,
+    pub attempts: i64,
+    pub call_sid: Option<CallSid>,
+    pub queue_time_ms: Option<i64>,
+    #[sqlx(rename = "last_code")]
+    pub last_error_code: Option<i64>,
+    /// The last error message of a row, or why a line was rejected at import.
+    pub reason: Option<String>,
+    /// For a rejected line whose `to` is already on an earlier line: that line.
+    pub duplicate_of: Option<i64>,
+    /// How the row's latest call ended (or where it is), once known.
+    pub call_status: Option<CallStatus>,
+    pub answered_by: Option<String>,
+    pub duration_secs: Option<i64>,
+}

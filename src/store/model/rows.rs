@@ -1,0 +1,61 @@
+//! Rows and attempts: the atomic claim, and every state change of a row after import.
+//!
+//! pending --claim--> dialing --created--> created
+//!                       |------retry----> pending (later)
+//!                       |------failed---> failed
+//!                       '------unknown--> unknown --reconcile--> created | pending | unknown
+
+use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
+use crate::store::codec::StoredOverrides;
+use crate::twilio::{ParamError, RowOverrides};
+
+/// A row claimed for one create request; its attempt is already on disk.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    #[sqlx(rename = "id")]
+    pub row_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub line: u64,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    pub label: Label,
+    /// The row's own values, or why they no longer read (the row then fails, with that reason).
+    #[sqlx(try_from = "StoredOverrides")]
+    pub params: Result<RowOverrides, ParamError>,
+    #[sqlx(rename = "attempts")]
+    pub attempt: i64,
+    pub failures: i64,
+    pub started_at: i64,
+}
+
+/// How a create request ended, as the row records it.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Created {
+        call_sid: CallSid,
+        conference_sid: Option<ConferenceSid>,
+        queue_time_ms: Option<i64>,
+        status: u16,
+    },
+    /// Not processed by Twilio: back to pending at `at`. `counts` says whether it counts
+    /// towards max_attempts.
+    Retry {
+        at: i64,
+        counts: bool,
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
+    Failed {
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
+    /// Maybe created: check with Twilio at `check_at` before any re-dial.
+    Unknown {
+        check_at: i64,
+        http_status: Option<u16>,
+        code: Option<u32>,
+        message: String,
+    },
+}

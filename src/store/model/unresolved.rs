@@ -1,0 +1,35 @@
+//! Rows in doubt: an attempt whose outcome is unknown (a timeout, a dropped connection, a 5xx,
+//! a kill mid-request) is reconciled against Twilio before anyone is dialed again.
+//!
+//! unknown --a callback names the attempt, or found at Twilio--> created
+//!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
+//!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
+
+use crate::domain::{CallSid, Endpoint, Label};
+use crate::store::codec::StoredOverrides;
+use crate::twilio::{ParamError, RowOverrides};
+
+/// A row whose last attempt may or may not have created a call.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Unresolved {
+    #[sqlx(rename = "id")]
+    pub row_id: i64,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    pub label: Label,
+    /// The row's own values, or why they no longer read.
+    #[sqlx(try_from = "StoredOverrides")]
+    pub params: Result<RowOverrides, ParamError>,
+    /// The number of the attempt in doubt.
+    #[sqlx(rename = "attempts")]
+    pub attempt: i64,
+    /// When the attempt in doubt was started (unix ms).
+    #[sqlx(rename = "started_at")]
+    pub attempt_started_at: i64,
+    /// When its answer was lost (unix ms); `None` when the run stopped mid-request.
+    #[sqlx(rename = "finished_at")]
+    pub attempt_finished_at: Option<i64>,
+    /// The call a status callback named for this attempt, if one came.
+    #[sqlx(rename = "call_sid")]
+    pub callback_call_sid: Option<CallSid>,
+}

@@ -1,0 +1,176 @@
+//! The embedded backend: one SQLite file on this machine, written with WAL and
+//! `synchronous=FULL` (a power loss cannot forget that a number was dialed). One file may hold
+//! several campaigns; a handle works on one of them, and every statement names it.
+
+mod control;
+mod list_import;
+mod outcomes;
+mod queries;
+mod report;
+mod rows;
+mod unresolved;
+
+use super::StoreError;
+use super::now_ms;
+use crate::domain::ConferenceSid;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, SqliteConnection};
+use std::path::Path;
+use std::time::Duration;
+
+/// A transaction on the campaign database, for statements shared by several changes.
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
+/// One campaign of one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// `campaigns.id`: every statement is scoped by it.
+    campaign: i64,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path, name: &str) -> Result<Self, StoreError> {
+        let failed = |cause| StoreError::Open {
+            path: path.display().to_string(),
+            cause,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a power loss cannot forget that a number was dialed.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        migrate(options.clone()).await.map_err(|e| match e {
+            StoreError::Sql(cause) => failed(cause),
+            other => other,
+        })?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.foreign_keys(true))
+            .await
+            .map_err(failed)?;
+        Self::for_campaign(pool, name).await
+    }
+
+    /// A store in memory, thrown away with it. One connection, kept open, holds the whole
+    /// database.
+    pub async fn open_scratch(name: &str) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .in_memory(true)
+                    .foreign_keys(false),
+            )
+            .await
+            .map_err(|cause| StoreError::Open {
+                path: "(in memory)".to_owned(),
+                cause,
+            })?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&pool)
+            .await?;
+        Self::for_campaign(pool, name).await
+    }
+
+    /// The campaign named `name`, created on first use. A database written before campaigns
+    /// shared one holds a single unnamed campaign: the first campaign file to open it names it.
+    async fn for_campaign(pool: SqlitePool, name: &str) -> Result<Self, StoreError> {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE campaigns SET name = ?1 WHERE name IS NULL
+             AND NOT EXISTS (SELECT 1 FROM campaigns WHERE name = ?1)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO campaigns (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Self { pool, campaign })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn start_run(&self) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO runs (campaign_id, started_at) VALUES (?, ?) RETURNING id",
+        )
+        .bind(self.campaign)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ? AND campaign_id = ?",
+        )
+        .bind(now_ms())
+        .bind(exit_code)
+        .bind(run)
+        .bind(self.campaign)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT sid FROM conferences WHERE campaign_id = ? AND target = ?")
+                .bind(self.campaign)
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn remember_conference(
+        &self,
+        target: &str,
+        sid: &ConferenceSid,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO conferences (campaign_id, target, sid) VALUES (?, ?, ?)
+             ON CONFLICT (campaign_id, target) DO UPDATE SET sid = excluded.sid",
+        )
+        .bind(self.campaign)
+        .bind(target)
+        .bind(sid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Brings the database up to date on a connection of its own with foreign keys off: a
+/// migration that rebuilds a table others refer to needs them off, and SQLite ignores the
+/// switch inside a transaction (each migration runs in one).
+async fn migrate(options: SqliteConnectOptions) -> Result<(), StoreError> {
+    let mut connection = SqliteConnection::connect_with(&options.foreign_keys(false)).await?;
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(())
+}
