@@ -28,7 +28,7 @@ use dialer::dialing::progress::Progress;
 use dialer::domain::{AccountSid, Cps};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use dialer::stop::{Stop, StopReason};
-use dialer::store::{ImportPass, NewRow, Outcome, Store};
+use dialer::store::{Database, ImportPass, NewRow, Outcome, Store};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ async fn store_headroom() -> anyhow::Result<()> {
     println!("store: claim_next + record (Created) pairs, {STORE_SECONDS} s per line, no HTTP");
     println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("store.sqlite"), "bench").await?;
+    let store = Store::open(&Database::Sqlite(dir.path().join("store.sqlite")), "bench").await?;
     let mut pass = ImportPass::default();
     for start in (0..STORE_ROWS).step_by(1000) {
         let batch: Vec<NewRow> = (start..start + 1000)
@@ -300,7 +300,10 @@ async fn resume_and_memory() -> anyhow::Result<()> {
         print_child(rows, "fresh", &fresh);
         let database = Campaign::load(&file)?.database;
         let marking = Instant::now();
-        let done = mark_done(&database, rows).await?;
+        let database = database
+            .sqlite_file()
+            .expect("the bench's campaign is on SQLite");
+        let done = mark_done(database, rows).await?;
         let marking = marking.elapsed();
         let resumed = child_run(&file).await?;
         print_child(rows, "resume 99%", &resumed);

@@ -42,7 +42,11 @@ pub async fn run(
     progress: Arc<Progress>,
     on_imported: impl FnOnce(&ImportSummary, &StateCounts),
 ) -> Result<RunResult, RunError> {
-    let _lock = CampaignLock::acquire(&campaign.database, &campaign.name)?;
+    // On PostgreSQL hosts share campaigns: rows are leased one by one instead.
+    let _lock = match campaign.database.sqlite_file() {
+        Some(path) => Some(CampaignLock::acquire(path, &campaign.name)?),
+        None => None,
+    };
     let store = Store::open(&campaign.database, &campaign.name).await?;
     let run_id = store.start_run().await?;
     let import = import::import(campaign, &store).await?;

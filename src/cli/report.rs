@@ -57,7 +57,9 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
         write_csv(&rows, &mut csv)?;
         return print_to_stdout(&csv);
     };
-    refuse_to_overwrite(&out, &[&campaign.file, &campaign.list, &campaign.database])?;
+    let mut inputs = vec![campaign.file.as_path(), campaign.list.as_path()];
+    inputs.extend(campaign.database.sqlite_file());
+    refuse_to_overwrite(&out, &inputs)?;
     let file = std::fs::File::create(&out)
         .with_context(|| format!("could not create {}", out.display()))?;
     let written = write_csv(&rows, io::BufWriter::new(file))
@@ -69,13 +71,12 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
 /// The campaign and its database, which a report never creates: no database means no run yet.
 async fn open_store(campaign_file: &Path) -> anyhow::Result<(Campaign, Store)> {
     let campaign = Campaign::load(campaign_file)?;
-    if !campaign.database.exists() {
+    let Some(store) = Store::open_existing(&campaign.database, &campaign.name).await? else {
         anyhow::bail!(
             "no run yet for this campaign (database {} not found)",
-            campaign.database.display()
+            campaign.database
         );
-    }
-    let store = Store::open(&campaign.database, &campaign.name).await?;
+    };
     Ok((campaign, store))
 }
 

@@ -106,7 +106,7 @@ pub async fn execute(
         }
         Err(e) if in_the_database(&e) => {
             // An on-call engineer's first question: which file.
-            Err(anyhow::Error::new(e).context(campaign.database.display().to_string()))
+            Err(anyhow::Error::new(e).context(campaign.database.to_string()))
         }
         Err(e) => Err(e.into()),
     }

@@ -28,16 +28,16 @@ pub struct SyncArgs {
 
 pub async fn sync(args: SyncArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    if !campaign.database.exists() {
+    let Some(store) = Store::open_existing(&campaign.database, &campaign.name)
+        .await
+        .context("Failed to open the campaign database")?
+    else {
         anyhow::bail!(
             "no run yet for this campaign (database {} not found)",
-            campaign.database.display()
+            campaign.database
         );
-    }
+    };
     let client = twilio.client_for(&campaign)?;
-    let store = Store::open(&campaign.database, &campaign.name)
-        .await
-        .context("Failed to open the campaign database")?;
     let stop = Stop::default();
     let deadline = args.deadline.map(|d| (Instant::now() + d).into());
     stop.watch_signals_and_deadline(deadline);

@@ -1,9 +1,14 @@
 //! The campaign file (TOML): parsed and checked in full before anything is dialed.
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
+mod database;
 pub mod rules;
 
+pub use database::DatabaseEnv;
+use database::DatabaseSection;
+
 use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, duration};
+use crate::store::Database;
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -106,12 +111,6 @@ impl Default for RetrySection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DatabaseSection {
-    path: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TwilioSection {
     api_base: Option<String>,
     /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
@@ -145,7 +144,7 @@ pub struct Campaign {
     pub max_in_flight: usize,
     pub defaults: ParticipantOptions,
     pub retry: RetryPolicy,
-    pub database: PathBuf,
+    pub database: Database,
     pub api_base: Option<url::Url>,
     pub credentials_file: Option<PathBuf>,
     pub request_timeout: Duration,
@@ -158,7 +157,12 @@ impl Campaign {
         crate::outcomes::Recorder::new(store, self.rules.recycle.clone(), self.max_attempts)
     }
 
+    /// The campaign file at `path`, with the database the process's environment selects.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(path, &DatabaseEnv::from_process())
+    }
+
+    pub fn load_with(path: &Path, env: &DatabaseEnv) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: shown.clone(),
@@ -259,8 +263,8 @@ impl Campaign {
         }
         let database = file
             .database
-            .path
-            .unwrap_or_else(|| PathBuf::from(format!("{}.sqlite", file_stem(&c.name))));
+            .resolve(&dir, &file_stem(&c.name), env)
+            .map_err(|(key, rule)| invalid(key, rule))?;
         let api_base = file
             .twilio
             .api_base
@@ -303,7 +307,7 @@ impl Campaign {
             max_in_flight,
             defaults,
             retry,
-            database: dir.join(database),
+            database,
             api_base,
             credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
             request_timeout,
@@ -371,7 +375,11 @@ mod tests {
         assert_eq!(c.retry.initial, Duration::from_secs(2));
         assert_eq!(c.retry.call_log_grace, Duration::from_secs(120));
         assert!(c.list.ends_with("l.csv") && c.list.is_absolute());
-        assert!(c.database.ends_with("c.sqlite"));
+        assert!(
+            c.database
+                .sqlite_file()
+                .is_some_and(|p| p.ends_with("c.sqlite"))
+        );
     }
 
     #[test]

@@ -188,7 +188,10 @@ impl Engine {
                 "rows were changed later than now: the clock was stepped back; their due times move back with it"
             );
         }
-        let orphans = self.store.mark_orphans_unknown().await?;
+        let orphans = self
+            .store
+            .mark_orphans_unknown(self.client.request_timeout())
+            .await?;
         if orphans > 0 {
             tracing::warn!(
                 rows = orphans,

@@ -17,9 +17,12 @@ pub const UNKNOWN_MESSAGE: &str =
 /// retry, 9 dialing, 10 never tried; 11 is a duplicate of line 2 and 12 was rejected.
 pub async fn campaign_in_every_state() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("spring.sqlite"), "spring")
-        .await
-        .unwrap();
+    let store = Store::open(
+        &crate::store::Database::Sqlite(dir.path().join("spring.sqlite")),
+        "spring",
+    )
+    .await
+    .unwrap();
     let rows: Vec<NewRow> = (2..=10)
         .map(|line| NewRow {
             line,

@@ -20,8 +20,38 @@ pub use model::rows::{Claimed, Outcome};
 pub use model::unresolved::Unresolved;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CallSid, CampaignStatus, ConferenceSid, Endpoint};
-use std::path::Path;
+use crate::domain::{CallSid, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where a campaign's database is.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// An SQLite file on this machine (the default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database that several hosts share.
+    Postgres(DatabaseUrl),
+}
+
+impl Database {
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite(path) => Some(path),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Database {
+    /// The file, or the address with its password masked.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,8 +61,14 @@ pub enum StoreError {
     Migrate(sqlx::migrate::MigrateError),
     #[error("campaign database error: {0}")]
     Sql(sqlx::Error),
+    #[error("the campaign database {0} is PostgreSQL, which this build cannot open yet")]
+    Unsupported(String),
     #[error("corrupt value in the campaign database: {0}")]
     Corrupt(String),
+    /// This process's lease on a row ran out and another host took the row over: the row is
+    /// theirs to settle (it is reconciled with Twilio before any re-dial).
+    #[error("the lease on row {row_id} (attempt {attempt}) was lost to another host")]
+    LeaseLost { row_id: i64, attempt: i64 },
 }
 
 // The cause is in the message already; as a `source` too, every error chain printed it twice.
@@ -60,9 +96,24 @@ pub enum Store {
 }
 
 impl Store {
-    /// The campaign `name` in the SQLite database at `path` (created, or brought up to date).
-    pub async fn open(path: &Path, name: &str) -> Result<Self, StoreError> {
-        SqliteStore::open(path, name).await.map(Self::Sqlite)
+    /// The campaign `name` in `database` (created, or brought up to date).
+    pub async fn open(database: &Database, name: &str) -> Result<Self, StoreError> {
+        match database {
+            Database::Sqlite(path) => SqliteStore::open(path, name).await.map(Self::Sqlite),
+            Database::Postgres(url) => Err(StoreError::Unsupported(url.to_string())),
+        }
+    }
+
+    /// As `open`, but `None` when no run ever wrote the database: commands that only read
+    /// it (report, sync) do not create one.
+    pub async fn open_existing(
+        database: &Database,
+        name: &str,
+    ) -> Result<Option<Self>, StoreError> {
+        if database.sqlite_file().is_some_and(|path| !path.exists()) {
+            return Ok(None);
+        }
+        Self::open(database, name).await.map(Some)
     }
 
     /// A store in memory, thrown away with it: for checking a list as an import would, without
@@ -101,9 +152,17 @@ every_backend! {
     fn conference_sid(&self, target: &str) -> Option<ConferenceSid>;
     fn remember_conference(&self, target: &str, sid: &ConferenceSid) -> ();
 
-    /// After a crash, a `dialing` row's request may have reached Twilio: it must be
-    /// reconciled, never simply re-dialed. Only called by the campaign's one run.
-    fn mark_orphans_unknown(&self) -> u64;
+    /// Rows left `dialing` by a run that is gone: their request may have reached Twilio, so
+    /// they are reconciled, never simply re-dialed. On SQLite, every such row (the caller holds
+    /// the campaign's lock, so no other run is dialing); on PostgreSQL, those whose holder's
+    /// lease ran out longer ago than a request can last (`request_timeout`).
+    fn mark_orphans_unknown(&self, request_timeout: Duration) -> u64;
+    /// Rows of the campaign being dialed by other holders (other hosts' runs, or one that
+    /// died and whose lease has not run out yet): a run waits for them before it ends.
+    fn dialing_elsewhere(&self) -> u64;
+    /// Extends the lease of every row this holder is dialing whose lease has not run out
+    /// (a heartbeat); returns how many. Nothing to do on SQLite.
+    fn extend_leases(&self) -> u64;
     /// Rows changed "in the future" (the clock stepped back) have their due times moved back.
     fn undo_clock_step(&self) -> u64;
     /// Claims the next due pending row and records its attempt, durably, in one transaction.
@@ -112,7 +171,8 @@ every_backend! {
     fn release(&self, claimed: &Claimed, at: i64, why: &str) -> ();
     /// Undoes a claim for a number that must never be dialed.
     fn suppress(&self, claimed: &Claimed, why: &str) -> ();
-    /// Records how an attempt ended, fenced on the row still being ours.
+    /// Records how an attempt ended, fenced on the row still being ours (`LeaseLost` when
+    /// another host took it over).
     fn record(&self, claimed: &Claimed, outcome: &Outcome) -> ();
     /// When the next pending row falls due (unix ms), if any.
     fn next_pending_at(&self) -> Option<i64>;

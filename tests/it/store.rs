@@ -1,6 +1,6 @@
 //! The store's import, driven directly: one batch statement must still tell every row's fate.
 
-use dialer::store::{ImportPass, Inserted, NewRow, Store};
+use dialer::store::{Database, ImportPass, Inserted, NewRow, Store};
 
 fn row(line: u64, to: &str, label: &str) -> NewRow {
     NewRow {
@@ -15,7 +15,7 @@ fn row(line: u64, to: &str, label: &str) -> NewRow {
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart() {
     // Arrange
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("c.sqlite"), "c")
+    let store = Store::open(&Database::Sqlite(dir.path().join("c.sqlite")), "c")
         .await
         .unwrap();
     let first = [
@@ -76,7 +76,9 @@ async fn due_times_set_before_the_clock_stepped_back_move_back_with_it() {
     // Arrange: a row put off by a second, an hour ago by a clock that was then an hour ahead.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.sqlite");
-    let store = Store::open(&path, "c").await.unwrap();
+    let store = Store::open(&Database::Sqlite(path.to_path_buf()), "c")
+        .await
+        .unwrap();
     store
         .import_rows(&mut ImportPass::default(), &[row(2, "+14155550100", "a")])
         .await
@@ -113,8 +115,12 @@ async fn campaigns_sharing_a_database_see_only_their_own_rows() {
     // Arrange
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.sqlite");
-    let spring = Store::open(&path, "spring").await.unwrap();
-    let autumn = Store::open(&path, "autumn").await.unwrap();
+    let spring = Store::open(&Database::Sqlite(path.to_path_buf()), "spring")
+        .await
+        .unwrap();
+    let autumn = Store::open(&Database::Sqlite(path.to_path_buf()), "autumn")
+        .await
+        .unwrap();
     spring
         .import_rows(&mut ImportPass::default(), &[row(2, "+14155550100", "a")])
         .await
@@ -180,8 +186,12 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
     pool.close().await;
 
     // Act
-    let store = Store::open(&path, "old").await.unwrap();
-    let newcomer = Store::open(&path, "new").await.unwrap();
+    let store = Store::open(&Database::Sqlite(path.to_path_buf()), "old")
+        .await
+        .unwrap();
+    let newcomer = Store::open(&Database::Sqlite(path.to_path_buf()), "new")
+        .await
+        .unwrap();
 
     // Assert: everything kept, for the first campaign file that opened it.
     let counts = store.state_counts().await.unwrap();
@@ -201,6 +211,8 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
     assert_eq!(lines, [2, 3, 4]);
     assert_eq!(newcomer.state_counts().await.unwrap().rows(), 0);
     store.close().await;
-    let reopened = Store::open(&path, "old").await.unwrap();
+    let reopened = Store::open(&Database::Sqlite(path.to_path_buf()), "old")
+        .await
+        .unwrap();
     assert_eq!(reopened.state_counts().await.unwrap().created, 1);
 }

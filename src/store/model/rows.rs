@@ -26,6 +26,11 @@ pub struct Claimed {
     pub attempt: i64,
     pub failures: i64,
     pub started_at: i64,
+    /// When this process's lease on the row runs out (PostgreSQL, where hosts share
+    /// campaigns): a request that could not finish before it must not be sent. `None` on
+    /// SQLite, where the campaign's lock is held for the whole run.
+    #[sqlx(skip)]
+    pub lease_deadline: Option<std::time::Instant>,
 }
 
 /// How a create request ended, as the row records it.

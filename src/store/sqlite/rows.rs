@@ -8,6 +8,7 @@
 use super::SqliteStore;
 use crate::domain::RowState;
 use crate::store::{Claimed, Outcome, StoreError, now_ms};
+use std::time::Duration;
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
 const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
@@ -15,7 +16,10 @@ const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
 impl SqliteStore {
     /// After a crash, a `dialing` row's request may have reached Twilio: it must be
     /// reconciled, never simply re-dialed. Only called while holding the campaign lock.
-    pub async fn mark_orphans_unknown(&self) -> Result<u64, StoreError> {
+    pub async fn mark_orphans_unknown(
+        &self,
+        _request_timeout: Duration,
+    ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE attempts SET outcome = 'unknown', message = 'the run stopped before the answer was recorded' WHERE campaign_id = ? AND outcome = 'sending'")
             .bind(self.campaign)
@@ -247,6 +251,16 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Under the campaign's lock, every `dialing` row is this run's.
+    pub async fn dialing_elsewhere(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// Under the campaign's lock, no lease runs out.
+    pub async fn extend_leases(&self) -> Result<u64, StoreError> {
+        Ok(0)
     }
 
     /// When the next pending row falls due (unix ms), if any. Each state's query reads its

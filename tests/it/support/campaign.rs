@@ -2,7 +2,7 @@
 //! sandbox, and read back through the store.
 
 use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
-use dialer::store::{RowExport, Store};
+use dialer::store::{Database, RowExport, Store};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -138,7 +138,9 @@ impl TestCampaign {
 
     /// The campaign's store, as a run opens it.
     pub async fn open_store(&self) -> Store {
-        Store::open(&self.db, "test").await.expect("database opens")
+        Store::open(&Database::Sqlite(self.db.clone()), "test")
+            .await
+            .expect("database opens")
     }
 
     pub async fn rows(&self) -> Vec<RowExport> {

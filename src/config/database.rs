@@ -1,0 +1,127 @@
+//! `[database]`: where the campaign's rows live. An SQLite file by default (`path`, or
+//! `<name>.sqlite` beside the campaign file); a PostgreSQL database that several hosts share
+//! when `url` is set, or when `DIALER_DATABASE_URL` is, which wins. A password never needs to
+//! be written in the campaign file: it may come from the URL in the environment, `PGPASSWORD`,
+//! or `password_file`.
+
+use crate::domain::{DatabaseUrl, Invalid};
+use crate::store::Database;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DatabaseSection {
+    path: Option<PathBuf>,
+    url: Option<String>,
+    /// A file holding the PostgreSQL password alone (a mounted secret).
+    password_file: Option<PathBuf>,
+}
+
+/// What the environment says about the database, read once at the edge.
+#[derive(Debug, Default, Clone)]
+pub struct DatabaseEnv {
+    /// `DIALER_DATABASE_URL`.
+    pub url: Option<String>,
+    /// `PGPASSWORD`.
+    pub pgpassword: Option<String>,
+}
+
+impl DatabaseEnv {
+    pub fn from_process() -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Self {
+            url: var("DIALER_DATABASE_URL"),
+            pgpassword: var("PGPASSWORD"),
+        }
+    }
+}
+
+impl DatabaseSection {
+    /// The database, relative paths resolved against `dir`; an error names its key.
+    pub(super) fn resolve(
+        self,
+        dir: &Path,
+        default_stem: &str,
+        env: &DatabaseEnv,
+    ) -> Result<Database, (&'static str, Invalid)> {
+        let (raw, key) = match (&env.url, &self.url) {
+            (Some(url), _) => (url.as_str(), "DIALER_DATABASE_URL"),
+            (None, Some(url)) => (url.as_str(), "database.url"),
+            (None, None) => {
+                if self.password_file.is_some() {
+                    return Err((
+                        "database.password_file",
+                        Invalid::new("is for PostgreSQL: set database.url too"),
+                    ));
+                }
+                let path = self
+                    .path
+                    .unwrap_or_else(|| PathBuf::from(format!("{default_stem}.sqlite")));
+                return Ok(Database::Sqlite(dir.join(path)));
+            }
+        };
+        if self.path.is_some() && env.url.is_none() {
+            return Err((
+                "database.path",
+                Invalid::new("names an SQLite file: set either database.path or database.url"),
+            ));
+        }
+        let password_file = self.password_file.map(|p| dir.join(p));
+        let url = DatabaseUrl::parse(raw)
+            .and_then(|url| {
+                url.or_password_from(env.pgpassword.as_deref(), password_file.as_deref())
+            })
+            .map_err(|rule| (key, rule))?;
+        Ok(Database::Postgres(url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> DatabaseSection {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn sqlite_is_the_default_beside_the_campaign_file() {
+        let db = section("").resolve(Path::new("/srv"), "spring", &DatabaseEnv::default());
+        assert!(matches!(db, Ok(Database::Sqlite(p)) if p == Path::new("/srv/spring.sqlite")));
+    }
+
+    #[test]
+    fn the_environment_url_wins_over_the_file_and_its_password_stays_masked() {
+        let env = DatabaseEnv {
+            url: Some("postgres://dialer:s3cret@db.example.com/dialer".into()),
+            pgpassword: None,
+        };
+        let db = section("url = \"postgres://other@elsewhere/x\"\npath = \"a.sqlite\"")
+            .resolve(Path::new("/srv"), "spring", &env)
+            .unwrap();
+        let shown = db.to_string();
+        assert!(shown.contains("db.example.com"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn a_url_beside_a_path_or_a_password_file_without_a_url_is_refused_by_key() {
+        let env = DatabaseEnv::default();
+        let both = section("url = \"postgres://u@h/d\"\npath = \"a.sqlite\"");
+        assert_eq!(
+            both.resolve(Path::new("."), "c", &env).unwrap_err().0,
+            "database.path"
+        );
+        let orphan = section("password_file = \"pw\"");
+        assert_eq!(
+            orphan.resolve(Path::new("."), "c", &env).unwrap_err().0,
+            "database.password_file"
+        );
+        let bad = section("url = \"mysql://u@h/d\"");
+        assert_eq!(
+            bad.resolve(Path::new("."), "c", &env).unwrap_err().0,
+            "database.url"
+        );
+    }
+}
