@@ -58,6 +58,24 @@ impl Stop {
         }
     }
 
+    /// A stop of its own that this one also triggers, with its reason: one run of a
+    /// long-running worker can stop (a pause, refused credentials) without stopping the others.
+    pub fn child(&self) -> Stop {
+        let child = Stop::default();
+        let (parent, forward) = (self.clone(), child.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = parent.wait() => {
+                    if let Some(reason) = parent.reason() {
+                        forward.trigger(reason);
+                    }
+                }
+                _ = forward.wait() => {}
+            }
+        });
+        child
+    }
+
     /// Triggers on SIGINT or SIGTERM, and at the deadline.
     pub fn watch_signals_and_deadline(&self, deadline: Option<tokio::time::Instant>) {
         let stop = self.clone();

@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod serve;
 pub mod sync;
+mod worker;
 
 pub use exit::Exit;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Ask Twilio how each created call ended (when callbacks cannot reach this machine).
     Sync(sync::SyncArgs),
+    /// Dial every due row of these campaigns (files or folders of them) until SIGTERM.
+    Worker(worker::WorkerArgs),
 }
 
 /// Runs a parsed command line; the exit code says what happened.
@@ -80,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Export(args) => report::export(args).await,
         Command::Serve(args) => serve::serve(args, &cli.twilio).await,
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,
+        Command::Worker(args) => worker::worker(args, &cli.twilio).await,
     }
 }
 

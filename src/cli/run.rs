@@ -114,7 +114,7 @@ pub async fn execute(
 
 /// Writes how the run exited into its record; the summary is already out, so a failure here
 /// is only logged.
-async fn record_exit(campaign: &Campaign, run_id: i64, exit: Exit) {
+pub(super) async fn record_exit(campaign: &Campaign, run_id: i64, exit: Exit) {
     let recorded = match Store::open(&campaign.database, &campaign.name).await {
         Ok(store) => {
             let done = store.finish_run(run_id, exit.code()).await;
@@ -151,7 +151,7 @@ fn deadline(args: &RunArgs) -> anyhow::Result<Option<Instant>> {
     Ok(by_duration.into_iter().chain(by_time).min())
 }
 
-fn summarize(
+pub(super) fn summarize(
     campaign: &Campaign,
     result: &RunResult,
     progress: &Progress,

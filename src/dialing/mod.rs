@@ -7,6 +7,7 @@
 //! `pace` gives the slots, `send` makes one request, `reconcile` judges a row in doubt, `polls`
 //! asks how calls ended; `request` and `retry` are the rules they share.
 
+mod leases;
 pub mod pace;
 mod polls;
 pub mod progress;
@@ -70,10 +71,12 @@ impl Engine {
         stop: Stop,
         progress: Arc<Progress>,
     ) -> Self {
+        let account = client.credentials().account();
         let pacer = Pacer::for_account(
-            client.credentials().account(),
+            account,
             client.api_base(),
             campaign.cps,
+            store.account_schedule(account),
         );
         let in_flight = Arc::new(InFlightLimit::new(
             campaign.max_in_flight,
@@ -102,8 +105,12 @@ impl Engine {
             let progress = self.progress.clone();
             adaptive.spawn(move |held| progress.set_held(held.rate, held.in_flight_cap))
         });
+        let leasing = self
+            .store
+            .is_shared()
+            .then(|| tokio::spawn(self.clone().keep_leases()));
         let ending = self.dial_every_due_row().await;
-        if let Some(task) = adapting {
+        for task in adapting.into_iter().chain(leasing) {
             task.abort();
         }
         ending
@@ -208,9 +215,11 @@ impl Engine {
 
     /// Called with nothing in flight, so no row of this run is `dialing` or being checked.
     async fn nothing_left(&self, checks: &Checks) -> Result<bool, StoreError> {
-        // Recycled rows wait for a later run; retries are waited for.
+        // Recycled rows wait for a later run; retries are waited for, and so are rows other
+        // hosts are dialing (taken over if their lease runs out).
         Ok(self.store.next_retry_at().await?.is_none()
-            && self.store.unknown_count().await? as usize <= checks.parked.len())
+            && self.store.unknown_count().await? as usize <= checks.parked.len()
+            && self.store.dialing_elsewhere().await? == 0)
     }
 
     async fn idle(

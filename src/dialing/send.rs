@@ -5,10 +5,14 @@ use super::request::row_request;
 use super::retry;
 use crate::domain::{AttemptToken, ConferenceTarget};
 use crate::stop::StopReason;
-use crate::store::{Claimed, Outcome, now_ms};
+use crate::store::{Claimed, Outcome, StoreError, now_ms};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
 use crate::twilio::{ApiError, Disposition};
+use std::time::Duration;
 use tracing::Instrument;
+
+/// Left on a lease beyond the request's timeout before it is sent: the answer's recording.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 pub(super) struct DialTask {
     pub(super) engine: Engine,
@@ -41,6 +45,15 @@ impl DialTask {
                 )
             });
         let outcome = match built {
+            Ok(_) if !self.lease_covers_the_request(&claimed) => {
+                let why = "not sent: its lease had too little time left for the request";
+                tracing::debug!("{why}");
+                if let Err(e) = self.engine.store.release(&claimed, now_ms(), why).await {
+                    self.engine.stop.trigger(StopReason::Storage(e.to_string()));
+                }
+                self.engine.pacer.give_back();
+                return;
+            }
             Ok((conference, request)) => {
                 let answer = self
                     .engine
@@ -64,10 +77,29 @@ impl DialTask {
             },
         };
         self.engine.progress.record(&outcome);
-        if let Err(e) = self.engine.store.record(&claimed, &outcome).await {
-            tracing::error!("could not record the outcome: {e}");
-            self.engine.stop.trigger(StopReason::Storage(e.to_string()));
+        match self.engine.store.record(&claimed, &outcome).await {
+            Ok(()) => {}
+            // This host was paused past its lease: another host reconciles the row with
+            // Twilio before anyone dials it again, so there is nothing to undo here.
+            Err(e @ StoreError::LeaseLost { .. }) => {
+                tracing::warn!("{e}; that host checks it with Twilio before any re-dial")
+            }
+            Err(e) => {
+                tracing::error!("could not record the outcome: {e}");
+                self.engine.stop.trigger(StopReason::Storage(e.to_string()));
+            }
         }
+    }
+
+    /// Whether the row stays ours until the request's answer, however late it comes: another
+    /// host takes a row over only once its lease has run out and a request's timeout has
+    /// passed since, so a request sent inside the lease is never sent twice. What remains is
+    /// a pause of this process between this check and the request leaving (see the README).
+    fn lease_covers_the_request(&self, claimed: &Claimed) -> bool {
+        claimed.lease_deadline.is_none_or(|deadline| {
+            deadline.saturating_duration_since(std::time::Instant::now())
+                > self.engine.client.request_timeout() + LEASE_MARGIN
+        })
     }
 
     fn outcome(

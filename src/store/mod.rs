@@ -8,6 +8,7 @@
 //! that is reconciled with Twilio before any re-dial.
 
 mod codec;
+mod hosts;
 mod model;
 pub mod postgres;
 mod sqlite;

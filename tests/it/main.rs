@@ -15,3 +15,4 @@ mod sandbox;
 mod security;
 mod store;
 mod support;
+mod worker;

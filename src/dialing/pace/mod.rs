@@ -7,8 +7,11 @@
 //! plus one for timer jitter.
 //!
 //! Everything that dials on one account shares one schedule: in this process through one
-//! `Pacer` per account, and across processes (two campaigns' cron runs) through the
-//! account's slot file, when it can be opened.
+//! `Pacer` per account, and across processes through the account's schedule outside it: on
+//! PostgreSQL a row of the shared database, which every host uses (its clock is the
+//! database's); on SQLite the account's slot file on this machine, when it can be opened.
+//! While the database cannot be reached the pacer waits for it rather than pace alone, which
+//! could exceed the account's CPS together with the other hosts.
 //!
 //! A request refused by Twilio's concurrency limit (429/20429) placed no call, and the CPS
 //! counts placed calls: its slot is given back (`give_back`), so a share of refusals does not
@@ -20,6 +23,7 @@ pub mod adaptive;
 pub mod in_flight;
 
 use crate::domain::{AccountSid, Cps};
+use crate::store::postgres::AccountSchedule;
 use account_slots::AccountSlots;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -30,8 +34,28 @@ use tokio::time::Instant;
 pub struct Pacer {
     schedule: Mutex<Schedule>,
     /// The account's schedule shared with other processes; `None`: this process's only.
-    shared: Option<AccountSlots>,
+    shared: Option<Shared>,
 }
+
+/// Where the account's schedule is kept for other processes.
+enum Shared {
+    /// This machine's slot file (SQLite campaigns).
+    File(AccountSlots),
+    /// The shared database, for every host (PostgreSQL campaigns).
+    Database(AccountSchedule),
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(slots) => write!(f, "File({})", slots.path().display()),
+            Self::Database(_) => f.write_str("Database"),
+        }
+    }
+}
+
+/// How long to wait before asking an unreachable database for a slot again.
+const SCHEDULE_RETRY: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 struct Schedule {
@@ -54,11 +78,17 @@ impl Pacer {
         }
     }
 
-    /// One pacer per account (at one API base) in this process, sharing the account's slot
-    /// file with other processes: everything that dials on the account shares it.
-    pub fn for_account(account: &AccountSid, api_base: &url::Url, cps: Cps) -> Arc<Self> {
+    /// One pacer per account (at one API base) in this process, sharing the account's
+    /// schedule with other processes: the database's when `database` is given (PostgreSQL),
+    /// else this machine's slot file. Everything that dials on the account shares it.
+    pub fn for_account(
+        account: &AccountSid,
+        api_base: &url::Url,
+        cps: Cps,
+        database: Option<AccountSchedule>,
+    ) -> Arc<Self> {
         static PACERS: OnceLock<Mutex<HashMap<String, Weak<Pacer>>>> = OnceLock::new();
-        let key = format!("{account} {api_base}");
+        let key = format!("{account} {api_base} {}", database.is_some());
         let mut pacers = PACERS
             .get_or_init(Default::default)
             .lock()
@@ -68,13 +98,17 @@ impl Pacer {
             pacer.lower_ceiling(cps);
             return pacer;
         }
-        let shared = AccountSlots::open(&std::env::temp_dir(), account.as_str(), api_base)
-            .inspect_err(|e| {
-                tracing::warn!(
-                    "cannot share the account's pacing with other runs ({e}); pacing this run alone"
-                )
-            })
-            .ok();
+        let shared = match database {
+            Some(schedule) => Some(Shared::Database(schedule)),
+            None => AccountSlots::open(&std::env::temp_dir(), account.as_str(), api_base)
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        "cannot share the account's pacing with other runs ({e}); pacing this run alone"
+                    )
+                })
+                .ok()
+                .map(Shared::File),
+        };
         let pacer = Arc::new(Self {
             shared,
             ..Self::new(cps)
@@ -85,13 +119,42 @@ impl Pacer {
 
     /// Takes the next slot and waits for it.
     pub async fn acquire(&self) {
+        if let Some(Shared::Database(schedule)) = &self.shared {
+            let wait = self.database_slot(schedule).await;
+            tokio::time::sleep(wait).await;
+            return;
+        }
         let slot = self.take_slot(Instant::now());
         tokio::time::sleep_until(slot).await;
     }
 
+    /// The wait for the next slot of the database's schedule, asking again until the database
+    /// answers (the caller stops waiting when its run stops).
+    async fn database_slot(&self, schedule: &AccountSchedule) -> Duration {
+        let mut warned = false;
+        loop {
+            match schedule.take(self.interval()).await {
+                Ok(wait) => return wait,
+                Err(e) if !warned => {
+                    tracing::warn!("{e}; waiting for the database before sending");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(SCHEDULE_RETRY).await;
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        self.schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .interval
+    }
+
     fn take_slot(&self, now: Instant) -> Instant {
         let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(shared) = self.shared.as_ref().filter(|_| !s.shared_failed) {
+        if let Some(Shared::File(shared)) = self.shared.as_ref().filter(|_| !s.shared_failed) {
             match shared.take(s.interval) {
                 Ok(at) => {
                     let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
@@ -119,7 +182,17 @@ impl Pacer {
     /// the refused one placed nothing there.
     pub fn give_back(&self) {
         let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(shared) = self.shared.as_ref().filter(|_| !s.shared_failed) {
+        if let Some(Shared::Database(schedule)) = &self.shared {
+            let (schedule, interval) = (schedule.clone(), s.interval);
+            // A slot not given back is only under-use: a failure here is not worth a wait.
+            tokio::spawn(async move {
+                if let Err(e) = schedule.give_back(interval).await {
+                    tracing::debug!("could not give a slot back: {e}");
+                }
+            });
+            return;
+        }
+        if let Some(Shared::File(shared)) = self.shared.as_ref().filter(|_| !s.shared_failed) {
             if let Err(e) = shared.give_back(s.interval) {
                 tracing::warn!(
                     "the account's slot file {} failed ({e}); pacing this run alone",

@@ -170,6 +170,7 @@ pub fn dialer_at(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
         .env_remove("TWILIO_API_KEY")
         .env_remove("TWILIO_API_SECRET")
         .env_remove("RUST_LOG")
+        .env_remove("DIALER_DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,162 @@
+//! `dialer worker CAMPAIGN.toml… | DIR`: the long-running form of `dialer run`, the unit a
+//! systemd service or a Kubernetes Deployment runs on each host. Each campaign is run again
+//! and again: a run dials every due row, then the campaign waits `--idle` before the next
+//! (which re-reads the campaign file, and the list when it changed). Folders are scanned for
+//! new campaign files every `--rescan`. On SIGTERM every run stops taking rows, records what
+//! is in flight, releases what it claimed but did not send, and the worker exits 0.
+//!
+//! Every campaign file is checked before anything is dialed: one that does not load fails
+//! the start (exit 2). One that stops loading later is logged and retried, the others go on.
+
+use super::{Exit, TwilioArgs};
+use crate::campaign::lock::LockError;
+use crate::campaign::{self, RunError};
+use crate::config::Campaign;
+use crate::dialing::Ending;
+use crate::dialing::progress::Progress;
+use crate::domain::duration;
+use crate::stop::{Stop, StopReason};
+use clap::Args;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Campaign files, or folders whose `*.toml` files are campaign files.
+    #[arg(required = true)]
+    campaigns: Vec<PathBuf>,
+    /// How long a campaign with nothing due waits before it is looked at again.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    idle: Duration,
+    /// How often folders are scanned for new campaign files.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    rescan: Duration,
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    duration(raw).map_err(|e| e.to_string())
+}
+
+pub async fn worker(args: WorkerArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit> {
+    // A bad campaign file fails the start, before anyone is called.
+    for file in campaign_files(&args.campaigns)? {
+        let campaign = Campaign::load(&file)?;
+        twilio.client_for(&campaign)?;
+    }
+    let stop = Stop::default();
+    stop.watch_signals_and_deadline(None);
+    let mut working = HashSet::new();
+    // Polled here rather than spawned: each run spawns its own tasks for the dialing.
+    let mut runs = FuturesUnordered::new();
+    loop {
+        match campaign_files(&args.campaigns) {
+            Ok(files) => {
+                for file in files {
+                    if working.insert(file.clone()) {
+                        tracing::info!(campaign = %file.display(), "working on the campaign");
+                        runs.push(work_on(file, twilio.clone(), stop.clone(), args.idle));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("could not look for campaign files: {e:#}"),
+        }
+        let rescan = tokio::time::sleep(args.rescan);
+        tokio::pin!(rescan);
+        loop {
+            tokio::select! {
+                _ = stop.wait() => break,
+                _ = &mut rescan => break,
+                Some(()) = runs.next(), if !runs.is_empty() => {}
+            }
+        }
+        if stop.is_set() {
+            break;
+        }
+    }
+    while runs.next().await.is_some() {}
+    tracing::info!("stopped: every run recorded what it had in flight");
+    Ok(Exit::Done)
+}
+
+/// Runs one campaign again and again until the worker stops.
+async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) {
+    while !stop.is_set() {
+        let wait = match Campaign::load(&file) {
+            Ok(campaign) => {
+                let name = campaign.name.clone();
+                match run_once(campaign, twilio.clone(), stop.child()).await {
+                    Ok(()) => idle,
+                    Err(e) => {
+                        tracing::error!(campaign = %name, "{e:#}");
+                        idle.max(Duration::from_secs(30))
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(campaign = %file.display(), "{e:#}; trying again later");
+                idle.max(Duration::from_secs(30))
+            }
+        };
+        tokio::select! {
+            _ = stop.wait() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One run of the campaign, as `dialer run` does it, with its summary when it did anything.
+async fn run_once(campaign: Campaign, twilio: TwilioArgs, stop: Stop) -> anyhow::Result<()> {
+    let client = twilio.client_for(&campaign)?;
+    let progress = Arc::new(Progress::default());
+    let started = Instant::now();
+    let result = campaign::run(&campaign, client, stop, progress.clone(), |_, _| {}).await;
+    let result = match result {
+        Ok(result) => result,
+        // Another process runs this campaign on this machine (SQLite): it is in good hands.
+        Err(RunError::Lock(LockError::Held(_))) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let worked = progress.requests() > 0 || result.import.new > 0;
+    let quiet_stop = matches!(
+        result.ending,
+        Ending::Finished
+            | Ending::Stopped(StopReason::Paused | StopReason::Canceled | StopReason::WindowClosed)
+    );
+    if worked || !quiet_stop {
+        let exit = super::run::summarize(&campaign, &result, &progress, started.elapsed());
+        super::run::record_exit(&campaign, result.run_id, exit).await;
+    }
+    Ok(())
+}
+
+/// The campaign files named, folders read for their `*.toml` files, in a stable order.
+fn campaign_files(named: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in named {
+        if path.is_dir() {
+            files.extend(toml_files_in(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn toml_files_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("could not read the folder {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
