@@ -28,7 +28,7 @@ use dialer::dialing::progress::Progress;
 use dialer::domain::{AccountSid, Cps};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use dialer::stop::{Stop, StopReason};
-use dialer::store::{Database, ImportPass, NewRow, Outcome, Store};
+use dialer::store::{Database, Store};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -73,25 +73,14 @@ async fn store_headroom() -> anyhow::Result<()> {
     println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let dir = tempfile::tempdir()?;
     let store = Store::open(&Database::Sqlite(dir.path().join("store.sqlite")), "bench").await?;
-    let mut pass = ImportPass::default();
-    for start in (0..STORE_ROWS).step_by(1000) {
-        let batch: Vec<NewRow> = (start..start + 1000)
-            .map(|i| NewRow {
-                line: i + 2,
-                to: dialer::domain::Endpoint::parse(&common::number(i)).unwrap(),
-                label: dialer::domain::Label::parse(&format!("bench-{i}")).unwrap(),
-                params: Default::default(),
-            })
-            .collect();
-        store.import_rows(&mut pass, &batch).await?;
-    }
+    common::fill_store(&store, STORE_ROWS).await?;
     for tasks in STORE_TASKS {
         let until = Instant::now() + Duration::from_secs(STORE_SECONDS);
         let started = Instant::now();
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..tasks {
             let store = store.clone();
-            set.spawn(async move { claim_and_record(&store, until).await });
+            set.spawn(async move { common::claim_and_record(&store, until).await });
         }
         let mut pairs = 0;
         while let Some(done) = set.join_next().await {
@@ -102,25 +91,6 @@ async fn store_headroom() -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
-}
-
-async fn claim_and_record(store: &Store, until: Instant) -> anyhow::Result<u64> {
-    let mut pairs = 0;
-    while Instant::now() < until {
-        let Some(claimed) = store.claim_next().await? else {
-            break;
-        };
-        let outcome = Outcome::Created {
-            call_sid: dialer::domain::CallSid::parse(&format!("CA{:032x}", claimed.row_id))
-                .unwrap(),
-            conference_sid: None,
-            queue_time_ms: Some(0),
-            status: 201,
-        };
-        store.record(&claimed, &outcome).await?;
-        pairs += 1;
-    }
-    Ok(pairs)
 }
 
 // ---- 2. engine -------------------------------------------------------------------------

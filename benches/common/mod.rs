@@ -111,3 +111,43 @@ pub async fn run_to_the_end(
     let stop = dialer::stop::Stop::default();
     Ok(dialer::campaign::run(campaign, client, stop, progress, |_, _| {}).await?)
 }
+
+/// Fills `store` with `rows` pending rows of the generated numbers, a batch at a time.
+pub async fn fill_store(store: &dialer::store::Store, rows: u64) -> anyhow::Result<()> {
+    let mut pass = dialer::store::ImportPass::default();
+    for start in (0..rows).step_by(1000) {
+        let batch: Vec<dialer::store::NewRow> = (start..(start + 1000).min(rows))
+            .map(|i| dialer::store::NewRow {
+                line: i + 2,
+                to: dialer::domain::Endpoint::parse(&number(i)).expect("a valid number"),
+                label: dialer::domain::Label::parse(&format!("bench-{i}")).expect("a valid label"),
+                params: Default::default(),
+            })
+            .collect();
+        store.import_rows(&mut pass, &batch).await?;
+    }
+    Ok(())
+}
+
+/// Claims and records rows (as created) until `until`, as a dial would without its request:
+/// the durable attempts the store sustains. Returns how many pairs.
+pub async fn claim_and_record(
+    store: &dialer::store::Store,
+    until: std::time::Instant,
+) -> anyhow::Result<u64> {
+    let mut pairs = 0;
+    while std::time::Instant::now() < until {
+        let Some(claimed) = store.claim_next().await? else {
+            break;
+        };
+        let outcome = dialer::store::Outcome::Created {
+            call_sid: dialer::domain::CallSid::parse(&format!("CA{:032x}", claimed.row_id))?,
+            conference_sid: None,
+            queue_time_ms: Some(0),
+            status: 201,
+        };
+        store.record(&claimed, &outcome).await?;
+        pairs += 1;
+    }
+    Ok(pairs)
+}
