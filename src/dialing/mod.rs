@@ -57,6 +57,56 @@ pub struct Engine {
     progress: Arc<Progress>,
 }
 
+/// What the dial loop carries from one turn to the next.
+struct Dialing {
+    permits: Arc<Semaphore>,
+    in_flight: JoinSet<()>,
+    checks: Checks,
+    polls: Polls,
+}
+
+enum Flow {
+    Next,
+    Done,
+}
+
+/// A shared database that cannot be reached (restarted, failed over) is waited for: the run
+/// claims nothing meanwhile, so it dials nobody whose attempt it could not record.
+#[derive(Default)]
+struct Outage {
+    since: Option<std::time::Instant>,
+}
+
+impl Outage {
+    /// Waits a moment after a transient error of a shared database; any other error ends
+    /// the run, as it does on SQLite.
+    async fn wait_out(&mut self, engine: &Engine, error: StoreError) -> Result<(), StoreError> {
+        if !(engine.store.is_shared() && error.is_transient()) {
+            return Err(error);
+        }
+        if self.since.is_none() {
+            tracing::warn!("{error}; waiting for the database, nothing is sent meanwhile");
+            self.since = Some(std::time::Instant::now());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(OUTAGE_RETRY) => {}
+            _ = engine.stop.wait() => {}
+        }
+        Ok(())
+    }
+
+    fn over(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                "the database answers again after {:.1} s",
+                since.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+const OUTAGE_RETRY: Duration = Duration::from_millis(500);
+
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
@@ -117,73 +167,111 @@ impl Engine {
     }
 
     async fn dial_every_due_row(&self) -> Result<Ending, StoreError> {
-        self.recover().await?;
-        let permits = Arc::new(Semaphore::new(self.campaign.max_in_flight));
-        let mut in_flight = JoinSet::new();
-        let mut checks = Checks::default();
-        let mut polls = self.polls();
-        loop {
-            while in_flight.try_join_next().is_some() {}
-            self.settle_finished(&mut checks).await?;
-            self.settle_polls(&mut polls);
+        let mut outage = Outage::default();
+        while let Err(e) = self.recover().await {
+            outage.wait_out(self, e).await?;
             if self.stop.is_set() {
-                break;
+                return Ok(self.ending());
             }
-            self.start_checks(&permits, &mut checks).await?;
-            self.start_polls(&permits, &mut polls).await?;
-            // Twilio's concurrency limit answered 20429: fewer creates in flight.
-            while in_flight.len() >= self.in_flight_limit() {
-                in_flight.join_next().await;
-            }
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                break;
-            };
-            let Some(claimed) = self.store.claim_next().await? else {
-                drop(permit);
-                if in_flight.is_empty()
-                    && checks.running.is_empty()
-                    && self.nothing_left(&checks).await?
-                {
-                    break;
-                }
-                self.idle(&mut in_flight, &mut checks, &mut polls).await?;
-                continue;
-            };
-            // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
-            match self.gate.admit(&self.store, &claimed).await? {
-                Admission::Dial => {}
-                Admission::Defer { until_ms, reason } => {
-                    self.store.release(&claimed, until_ms, &reason).await?;
-                    continue;
-                }
-                Admission::Suppress { reason } => {
-                    self.store.suppress(&claimed, &reason).await?;
-                    continue;
-                }
-            }
-            tokio::select! {
-                _ = self.pacer.acquire() => {}
-                _ = self.stop.wait() => {
-                    self.store.release(&claimed, now_ms(), "the run stopped before it was sent").await?;
-                    break;
-                }
-            }
-            let dialer = DialTask {
-                engine: self.clone(),
-                concurrent: in_flight.len() + 1,
-            };
-            in_flight.spawn(async move {
-                dialer.dial(claimed).await;
-                drop(permit);
-            });
         }
-        self.settle_all(&mut checks).await?;
+        let mut dialing = Dialing {
+            permits: Arc::new(Semaphore::new(self.campaign.max_in_flight)),
+            in_flight: JoinSet::new(),
+            checks: Checks::default(),
+            polls: self.polls(),
+        };
+        loop {
+            match self.step(&mut dialing).await {
+                Ok(Flow::Next) => outage.over(),
+                Ok(Flow::Done) => break,
+                Err(e) => {
+                    outage.wait_out(self, e).await?;
+                    if self.stop.is_set() {
+                        break;
+                    }
+                }
+            }
+        }
+        let Dialing {
+            mut in_flight,
+            mut checks,
+            mut polls,
+            ..
+        } = dialing;
+        if let Err(e) = self.settle_all(&mut checks).await {
+            // Rows whose check is lost stay in doubt, for the next run or another host.
+            outage.wait_out(self, e).await?;
+        }
         self.settle_all_polls(&mut polls).await;
         while in_flight.join_next().await.is_some() {}
-        Ok(match self.stop.reason() {
+        Ok(self.ending())
+    }
+
+    fn ending(&self) -> Ending {
+        match self.stop.reason() {
             Some(reason) => Ending::Stopped(reason),
             None => Ending::Finished,
-        })
+        }
+    }
+
+    /// One turn of the dial loop: settle what finished, start checks and polls, then claim,
+    /// admit, pace and send one row (or idle when none is due).
+    async fn step(&self, d: &mut Dialing) -> Result<Flow, StoreError> {
+        while d.in_flight.try_join_next().is_some() {}
+        self.settle_finished(&mut d.checks).await?;
+        self.settle_polls(&mut d.polls);
+        if self.stop.is_set() {
+            return Ok(Flow::Done);
+        }
+        self.start_checks(&d.permits, &mut d.checks).await?;
+        self.start_polls(&d.permits, &mut d.polls).await?;
+        // Twilio's concurrency limit answered 20429: fewer creates in flight.
+        while d.in_flight.len() >= self.in_flight_limit() {
+            d.in_flight.join_next().await;
+        }
+        let Ok(permit) = d.permits.clone().acquire_owned().await else {
+            return Ok(Flow::Done);
+        };
+        let Some(claimed) = self.store.claim_next().await? else {
+            drop(permit);
+            if d.in_flight.is_empty()
+                && d.checks.running.is_empty()
+                && self.nothing_left(&d.checks).await?
+            {
+                return Ok(Flow::Done);
+            }
+            self.idle(&mut d.in_flight, &mut d.checks, &mut d.polls)
+                .await?;
+            return Ok(Flow::Next);
+        };
+        // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
+        match self.gate.admit(&self.store, &claimed).await? {
+            Admission::Dial => {}
+            Admission::Defer { until_ms, reason } => {
+                self.store.release(&claimed, until_ms, &reason).await?;
+                return Ok(Flow::Next);
+            }
+            Admission::Suppress { reason } => {
+                self.store.suppress(&claimed, &reason).await?;
+                return Ok(Flow::Next);
+            }
+        }
+        tokio::select! {
+            _ = self.pacer.acquire() => {}
+            _ = self.stop.wait() => {
+                self.store.release(&claimed, now_ms(), "the run stopped before it was sent").await?;
+                return Ok(Flow::Done);
+            }
+        }
+        let dialer = DialTask {
+            engine: self.clone(),
+            concurrent: d.in_flight.len() + 1,
+        };
+        d.in_flight.spawn(async move {
+            dialer.dial(claimed).await;
+            drop(permit);
+        });
+        Ok(Flow::Next)
     }
 
     /// What an earlier run or the clock left behind, put right before anything is dialed.

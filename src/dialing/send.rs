@@ -13,6 +13,8 @@ use tracing::Instrument;
 
 /// Left on a lease beyond the request's timeout before it is sent: the answer's recording.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How long to wait before recording an outcome again while the shared database is away.
+const RECORD_RETRY: Duration = Duration::from_millis(500);
 
 pub(super) struct DialTask {
     pub(super) engine: Engine,
@@ -77,16 +79,43 @@ impl DialTask {
             },
         };
         self.engine.progress.record(&outcome);
-        match self.engine.store.record(&claimed, &outcome).await {
+        match self.record(&claimed, &outcome).await {
             Ok(()) => {}
             // This host was paused past its lease: another host reconciles the row with
             // Twilio before anyone dials it again, so there is nothing to undo here.
             Err(e @ StoreError::LeaseLost { .. }) => {
                 tracing::warn!("{e}; that host checks it with Twilio before any re-dial")
             }
+            // The shared database stayed away longer than the lease: the row is left
+            // `dialing`, and taken over and checked with Twilio once the lease has run out.
+            Err(e) if e.is_transient() && self.engine.store.is_shared() => {
+                tracing::warn!(
+                    "could not record the outcome ({e}); the row is checked with Twilio before any re-dial"
+                )
+            }
             Err(e) => {
                 tracing::error!("could not record the outcome: {e}");
                 self.engine.stop.trigger(StopReason::Storage(e.to_string()));
+            }
+        }
+    }
+
+    /// Records the outcome; a shared database that cannot be reached is asked again while
+    /// the row's lease lasts. Past it, the row is left `dialing` for whoever takes it over,
+    /// who checks it with Twilio before any re-dial.
+    async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
+        loop {
+            match self.engine.store.record(claimed, outcome).await {
+                Err(e)
+                    if e.is_transient()
+                        && claimed
+                            .lease_deadline
+                            .is_some_and(|deadline| std::time::Instant::now() < deadline) =>
+                {
+                    tracing::debug!("could not record the outcome yet ({e}); asking again");
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                done => return done,
             }
         }
     }

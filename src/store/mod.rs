@@ -72,6 +72,26 @@ pub enum StoreError {
     LeaseLost { row_id: i64, attempt: i64 },
 }
 
+impl StoreError {
+    /// The database could not be reached or asked to try again (a restart, a dropped
+    /// connection, a failover, a serialization conflict): the same statement may succeed
+    /// shortly. Nothing was written by the statement that failed.
+    pub fn is_transient(&self) -> bool {
+        let Self::Sql(cause) = self else {
+            return false;
+        };
+        match cause {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // 08: connection exceptions; 57P01-03: the server shutting down or starting;
+                // 40001, 40P01: a serialization failure or deadlock, to be retried.
+                code.starts_with("08") || code.starts_with("57P") || code.starts_with("40")
+            }),
+            _ => false,
+        }
+    }
+}
+
 // The cause is in the message already; as a `source` too, every error chain printed it twice.
 impl From<sqlx::Error> for StoreError {
     fn from(cause: sqlx::Error) -> Self {
