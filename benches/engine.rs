@@ -70,25 +70,10 @@ async fn main() -> anyhow::Result<()> {
 async fn store_headroom() -> anyhow::Result<()> {
     println!();
     println!("store: claim_next + record (Created) pairs, {STORE_SECONDS} s per line, no HTTP");
-    println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let dir = tempfile::tempdir()?;
     let store = Store::open(&Database::Sqlite(dir.path().join("store.sqlite")), "bench").await?;
     common::fill_store(&store, STORE_ROWS).await?;
-    for tasks in STORE_TASKS {
-        let until = Instant::now() + Duration::from_secs(STORE_SECONDS);
-        let started = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let store = store.clone();
-            set.spawn(async move { common::claim_and_record(&store, until).await });
-        }
-        let mut pairs = 0;
-        while let Some(done) = set.join_next().await {
-            pairs += done??;
-        }
-        let rate = pairs as f64 / started.elapsed().as_secs_f64();
-        println!("{tasks:>6} {pairs:>9} {rate:>11.0}");
-    }
+    common::print_store_pairs(&store, &STORE_TASKS, STORE_SECONDS).await?;
     store.close().await;
     Ok(())
 }

@@ -152,25 +152,10 @@ async fn store_headroom() -> anyhow::Result<()> {
     println!(
         "store on PostgreSQL: claim_next + record (Created) pairs, {STORE_SECONDS} s per line, no HTTP"
     );
-    println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
     let db = postgres::fresh_database().await;
     let store = Store::open(&Database::Postgres(db.database_url()), "bench").await?;
     common::fill_store(&store, STORE_ROWS).await?;
-    for tasks in STORE_TASKS {
-        let until = Instant::now() + Duration::from_secs(STORE_SECONDS);
-        let started = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let store = store.clone();
-            set.spawn(async move { common::claim_and_record(&store, until).await });
-        }
-        let mut pairs = 0;
-        while let Some(done) = set.join_next().await {
-            pairs += done??;
-        }
-        let rate = pairs as f64 / started.elapsed().as_secs_f64();
-        println!("{tasks:>6} {pairs:>9} {rate:>11.0}");
-    }
+    common::print_store_pairs(&store, &STORE_TASKS, STORE_SECONDS).await?;
     store.close().await;
     Ok(())
 }

@@ -151,3 +151,29 @@ pub async fn claim_and_record(
     }
     Ok(pairs)
 }
+
+/// For each number of tasks, claim-and-record loops on `store` for `seconds`: prints a line of
+/// tasks, pairs and pairs per second under a header.
+pub async fn print_store_pairs(
+    store: &dialer::store::Store,
+    tasks: &[usize],
+    seconds: u64,
+) -> anyhow::Result<()> {
+    println!("{:>6} {:>9} {:>11}", "tasks", "pairs", "pairs/s");
+    for &tasks in tasks {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        let started = std::time::Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let store = store.clone();
+            set.spawn(async move { claim_and_record(&store, until).await });
+        }
+        let mut pairs = 0;
+        while let Some(done) = set.join_next().await {
+            pairs += done??;
+        }
+        let rate = pairs as f64 / started.elapsed().as_secs_f64();
+        println!("{tasks:>6} {pairs:>9} {rate:>11.0}");
+    }
+    Ok(())
+}

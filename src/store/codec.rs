@@ -11,8 +11,9 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-macro_rules! stored_as_text {
-    ($($name:ty),* $(,)?) => {$(
+/// The column type of a value stored as text.
+macro_rules! text_column {
+    ($name:ty) => {
         impl<DB: Database> Type<DB> for $name
         where
             str: Type<DB>,
@@ -25,6 +26,12 @@ macro_rules! stored_as_text {
                 <str as Type<DB>>::compatible(ty)
             }
         }
+    };
+}
+
+macro_rules! stored_as_text {
+    ($($name:ty),* $(,)?) => {$(
+        text_column!($name);
 
         impl<'q, DB: Database> Encode<'q, DB> for $name
         where
@@ -66,18 +73,7 @@ stored_as_text!(
 /// no longer read (the row then fails with that reason instead of failing the whole read).
 pub struct StoredOverrides(String);
 
-impl<DB: Database> Type<DB> for StoredOverrides
-where
-    str: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <str as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <str as Type<DB>>::compatible(ty)
-    }
-}
+text_column!(StoredOverrides);
 
 impl<'r, DB: Database> Decode<'r, DB> for StoredOverrides
 where

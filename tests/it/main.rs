@@ -5,6 +5,7 @@ mod campaign;
 mod check;
 mod compliance;
 mod helper_library;
+mod hosts;
 mod outcomes;
 mod pacing;
 mod participants_cli;

@@ -1,0 +1,227 @@
+//! Several hosts on one PostgreSQL database: each host a real `dialer` process with a TMPDIR
+//! of its own (as separate machines have, so no slot file is shared), all on one sandbox
+//! account. Each test judges by the sandbox's own record that nobody was called twice, and by
+//! the database that every row ended once.
+
+use crate::support::campaign::{
+    RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+    until_creates,
+};
+use crate::support::exit::{DONE, DONE_WITH_FAILURES};
+use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
+use dialer::domain::Cps;
+use dialer::sandbox::{Sandbox, SandboxConfig};
+use dialer::store::{Database, RowExport, Store};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// A campaign on `db`, with a lease short enough for a test (the request timeout is 1 s).
+fn campaign_on(db: &PgTestDb, cps: u32, rows: usize) -> TestCampaign {
+    TestCampaign::new(
+        cps,
+        &numbers(rows),
+        &format!("[database]\nurl = \"{}\"\nlease = \"3s\"\n", db.url),
+    )
+}
+
+/// One host: `dialer run` on `campaign`, with a temporary directory of its own.
+struct Host {
+    child: tokio::process::Child,
+    _tmp: TempDir,
+}
+
+impl Host {
+    fn start(campaign: &TestCampaign, sandbox: &Sandbox) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let child = campaign
+            .command(sandbox, &[])
+            .env("TMPDIR", tmp.path())
+            .spawn()
+            .expect("dialer starts");
+        Self { child, _tmp: tmp }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+    }
+
+    async fn finish(self) -> RunOutput {
+        output(self.child).await
+    }
+}
+
+async fn rows(db: &PgTestDb) -> Vec<RowExport> {
+    let store = Store::open(&Database::Postgres(db.database_url()), "test")
+        .await
+        .expect("database opens");
+    let rows = store.export_rows().await.expect("rows read");
+    store.close().await;
+    rows
+}
+
+async fn created(db: &PgTestDb) -> usize {
+    rows(db)
+        .await
+        .iter()
+        .filter(|r| r.state.as_str() == "created")
+        .count()
+}
+
+/// Runs the campaign on one host until every row is settled (a row in doubt is checked
+/// again by the next run), at most `runs` times.
+async fn finish_on_one_host(campaign: &TestCampaign, sandbox: &Sandbox, db: &PgTestDb) {
+    for _ in 0..5 {
+        let out = Host::start(campaign, sandbox).finish().await;
+        assert!(
+            out.code == DONE || out.code == DONE_WITH_FAILURES,
+            "{out:?}"
+        );
+        if rows(db).await.iter().all(|r| r.state.as_str() == "created") {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_hosts_on_one_campaign_import_and_call_everyone_once_within_the_accounts_cps() {
+    // Arrange
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 10, 60);
+
+    // Act: both import the same list and dial at once.
+    let (a, b) = (
+        Host::start(&campaign, &sandbox),
+        Host::start(&campaign, &sandbox),
+    );
+    let (a, b) = (a.finish().await, b.finish().await);
+
+    // Assert
+    assert_eq!(a.code, DONE, "{a:?}");
+    assert_eq!(b.code, DONE, "{b:?}");
+    assert_nobody_called_twice(&sandbox);
+    let stats = sandbox.stats();
+    assert_eq!(stats.creates, 60);
+    assert_eq!(rows(&db).await.len(), 60, "each person imported once");
+    assert_eq!(created(&db).await, 60);
+    let mut arrivals = stats.create_times_ms.clone();
+    arrivals.sort_unstable();
+    let most = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| **t < arrivals[i] + 1000)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(most <= 11, "{most} creates in one second at CPS 10");
+}
+
+#[tokio::test]
+async fn hosts_killed_at_random_and_restarted_call_nobody_twice_and_lose_no_row() {
+    // Arrange
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(20).unwrap(),
+        latency_ms: 150,
+        latency_jitter_ms: 100,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 20, 150);
+    let mut hosts: Vec<Host> = (0..3).map(|_| Host::start(&campaign, &sandbox)).collect();
+
+    // Act: kill -9 one host at a random instant, start it again, twelve times.
+    for round in 0..12u64 {
+        tokio::time::sleep(Duration::from_millis(200 + (round * 137) % 500)).await;
+        let victim = (round as usize * 7) % hosts.len();
+        hosts[victim].signal("-KILL");
+        let killed = std::mem::replace(&mut hosts[victim], Host::start(&campaign, &sandbox));
+        let _ = killed.finish().await;
+    }
+    for host in hosts {
+        host.signal("-KILL");
+        let _ = host.finish().await;
+    }
+    // Rows the dead hosts held are taken over once their leases run out.
+    finish_on_one_host(&campaign, &sandbox, &db).await;
+
+    // Assert
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(created(&db).await, 150, "every row ended created, once");
+    assert_eq!(sandbox.stats().creates, 150);
+}
+
+#[tokio::test]
+async fn a_host_paused_past_its_lease_calls_nobody_a_second_time() {
+    // Arrange: slow answers, so that the paused host has requests in flight.
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        latency_ms: 400,
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 10, 40);
+    let paused = Host::start(&campaign, &sandbox);
+    until_creates(&sandbox, 5).await;
+
+    // Act: pause it (SIGSTOP) past its lease while another host does the campaign, then
+    // let it go on.
+    paused.signal("-STOP");
+    let other = Host::start(&campaign, &sandbox).finish().await;
+    paused.signal("-CONT");
+    let resumed = paused.finish().await;
+
+    // Assert
+    assert!(
+        other.code == DONE || other.code == DONE_WITH_FAILURES,
+        "{other:?}"
+    );
+    assert!(resumed.code.is_some(), "{resumed:?}");
+    finish_on_one_host(&campaign, &sandbox, &db).await;
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(created(&db).await, 40);
+}
+
+#[tokio::test]
+async fn a_database_restarted_mid_run_is_waited_for_and_nobody_is_called_twice() {
+    // Arrange: a server of this test's own, to restart.
+    let server = PgServer::start();
+    let db = server.fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 10, 50);
+    let host = Host::start(&campaign, &sandbox);
+    until_creates(&sandbox, 10).await;
+
+    // Act
+    server.restart();
+    let out = host.finish().await;
+
+    // Assert: the run waited for the database and went on.
+    assert!(
+        out.code == DONE || out.code == DONE_WITH_FAILURES,
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("waiting for the database"),
+        "{}",
+        out.stderr
+    );
+    finish_on_one_host(&campaign, &sandbox, &db).await;
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(created(&db).await, 50);
+}
