@@ -5,6 +5,7 @@
 //! taken over as in doubt, to be reconciled with Twilio.
 
 mod control;
+mod leases;
 mod list_import;
 mod outcomes;
 mod queries;

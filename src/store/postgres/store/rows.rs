@@ -1,6 +1,6 @@
 //! Rows and attempts when hosts share a campaign: the claim, which takes a row no other
-//! transaction holds and leases it to this process; every later change, fenced on that lease;
-//! the heartbeat that keeps leases alive; and the sweep that takes over a silent holder's rows.
+//! transaction holds and leases it to this process, and every later change, fenced on that
+//! lease (the leases themselves are kept in `leases`).
 //!
 //! pending --claim (lease)--> dialing --created--> created
 //!                               |------retry----> pending (later)
@@ -8,72 +8,20 @@
 //!                               |------unknown--> unknown --reconcile--> created | pending | unknown
 //!                               '--lease ran out, and a request's timeout--> unknown (taken over)
 
-use super::{PgStore, millis};
+use super::PgStore;
 use crate::domain::RowState;
 use crate::store::{Claimed, Outcome, StoreError, now_ms};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
 const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
 
 impl PgStore {
-    /// Rows whose holder went silent: its lease ran out longer ago than a request can last,
-    /// so a request it sent can no longer be in flight (a host paused mid-request included).
-    /// Their request may have reached Twilio: they are reconciled, never simply re-dialed. A
-    /// row whose lease is alive is never touched.
-    pub async fn mark_orphans_unknown(&self, request_timeout: Duration) -> Result<u64, StoreError> {
-        let taken_over: i64 = sqlx::query_scalar(
-            "WITH orphans AS (
-                 UPDATE rows SET state = 'unknown', next_attempt_at = 0, holder = NULL,
-                        lease_expires_at = NULL, updated_at = $1
-                 WHERE campaign_id = $2 AND state = 'dialing' AND lease_expires_at < unix_ms() - $3
-                 RETURNING id, attempts
-             ), in_doubt AS (
-                 UPDATE attempts SET outcome = 'unknown',
-                        message = 'the run stopped before the answer was recorded'
-                 FROM orphans WHERE attempts.row_id = orphans.id
-                 AND attempts.number = orphans.attempts AND attempts.outcome = 'sending'
-             )
-             SELECT COUNT(*) FROM orphans",
-        )
-        .bind(now_ms())
-        .bind(self.campaign)
-        .bind(millis(request_timeout))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(taken_over as u64)
-    }
-
-    /// Rows being dialed by other holders, whether alive or not yet past their lease.
-    pub async fn dialing_elsewhere(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'dialing'
-             AND holder IS DISTINCT FROM $2",
-        )
-        .bind(self.campaign)
-        .bind(&self.holder)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n as u64)
-    }
-
-    /// The heartbeat: extends this holder's live leases. An expired lease is never revived:
-    /// another host may be taking the row over, and the fence on `record` tells which won.
-    pub async fn extend_leases(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE rows SET lease_expires_at = unix_ms() + $1
-             WHERE campaign_id = $2 AND holder = $3 AND state = 'dialing' AND lease_expires_at > unix_ms()",
-        )
-        .bind(self.lease_ms())
-        .bind(self.campaign)
-        .bind(&self.holder)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
-    }
-
     /// A row changed "in the future" was changed before the system clock stepped back: its
-    /// due time moves back by the same step. Returns how many rows moved.
+    /// due time moves back by the same step. Returns how many rows moved. Due times are the
+    /// hosts' clocks, as on SQLite: a host running more than the margin behind another reads
+    /// that host's recent changes as a step too, and brings those due times forward by the
+    /// difference (early, never late; synchronized clocks stay well within the margin).
     pub async fn undo_clock_step(&self) -> Result<u64, StoreError> {
         let now = now_ms();
         Ok(sqlx::query(
