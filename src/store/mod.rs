@@ -19,6 +19,7 @@ pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
 pub use model::rows::{Claimed, Outcome};
 pub use model::unresolved::Unresolved;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{CallSid, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
@@ -62,8 +63,6 @@ pub enum StoreError {
     Migrate(sqlx::migrate::MigrateError),
     #[error("campaign database error: {0}")]
     Sql(sqlx::Error),
-    #[error("the campaign database {0} is PostgreSQL, which this build cannot open yet")]
-    Unsupported(String),
     #[error("corrupt value in the campaign database: {0}")]
     Corrupt(String),
     /// This process's lease on a row ran out and another host took the row over: the row is
@@ -114,6 +113,7 @@ pub fn now_ms() -> i64 {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Store {
@@ -121,7 +121,7 @@ impl Store {
     pub async fn open(database: &Database, name: &str) -> Result<Self, StoreError> {
         match database {
             Database::Sqlite(path) => SqliteStore::open(path, name).await.map(Self::Sqlite),
-            Database::Postgres(url) => Err(StoreError::Unsupported(url.to_string())),
+            Database::Postgres(url) => PgStore::open(url, name).await.map(Self::Postgres),
         }
     }
 
@@ -146,6 +146,7 @@ impl Store {
     pub async fn close(&self) {
         match self {
             Self::Sqlite(store) => store.close().await,
+            Self::Postgres(store) => store.close().await,
         }
     }
 }
@@ -158,6 +159,7 @@ macro_rules! every_backend {
             pub async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
                 match self {
                     Self::Sqlite(store) => store.$name($($arg),*).await,
+                    Self::Postgres(store) => store.$name($($arg),*).await,
                 }
             })*
         }

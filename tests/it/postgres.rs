@@ -1,14 +1,24 @@
-//! The shared database against a real PostgreSQL server: an account's call schedule holds
-//! under concurrent hosts, belongs to one account, takes back unused slots without ever
-//! scheduling before now, and follows a change of pace at once.
+//! The shared database against a real PostgreSQL server, with several hosts at once.
 //!
+//! An account's call schedule holds under concurrent hosts, belongs to one account, takes back
+//! unused slots without ever scheduling before now, and follows a change of pace at once.
 //! Every assertion is on the times the database handed out, never on sleeping.
+//!
+//! Hosts sharing a campaign (each host a `Store` of its own, so a holder of its own) claim each
+//! row once, import each person once, check each row in doubt once, and never settle a row
+//! another host took over. What every backend does alike is in the `store` suite.
 
+use crate::store::{in_doubt, person, with_people};
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
-use dialer::domain::AccountSid;
-use dialer::store::postgres::{AccountSchedule, Slot, connect};
+use dialer::domain::{AccountSid, CallSid};
+use dialer::store::postgres::{AccountSchedule, LEASE, Slot, connect};
+use dialer::store::{
+    Claimed, Database, FinishedImport, ImportPass, Inserted, NewRow, Outcome, Reject, Store,
+    StoreError,
+};
 use jiff::SignedDuration;
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "AC00000000000000000000000000000001";
 const OTHER_ACCOUNT: &str = "AC00000000000000000000000000000002";
@@ -179,4 +189,320 @@ async fn a_schedule_and_its_pool_survive_a_database_restart() {
     let after = take(&schedule, 10_000).await;
 
     assert_eq!(gaps_ms(&[before, after]), [10_000]);
+}
+
+/// A host on the test's campaign `c`: a store of its own (its own pool and holder).
+async fn host_on(db: &PgTestDb) -> Store {
+    Store::open(&Database::Postgres(db.database_url()), "c")
+        .await
+        .unwrap()
+}
+
+async fn claim(store: &Store) -> Claimed {
+    store.claim_next().await.unwrap().expect("a due row")
+}
+
+fn created() -> Outcome {
+    Outcome::Created {
+        call_sid: CallSid::parse("CA00000000000000000000000000000001").unwrap(),
+        conference_sid: None,
+        queue_time_ms: None,
+        status: 201,
+    }
+}
+
+/// Sets a row's lease to end `from_now_ms` after now on the database's clock (before now when
+/// negative), as time or a silent holder would.
+async fn lease_ends_in(db: &PgTestDb, row_id: i64, from_now_ms: i64) {
+    sqlx::query("UPDATE rows SET lease_expires_at = unix_ms() + $1 WHERE id = $2")
+        .bind(from_now_ms)
+        .bind(row_id)
+        .execute(&db.pool().await)
+        .await
+        .unwrap();
+}
+
+/// How long a row's lease has left, in ms on the database's clock (negative once ended).
+async fn lease_left_ms(db: &PgTestDb, row_id: i64) -> i64 {
+    sqlx::query_scalar("SELECT lease_expires_at - unix_ms() FROM rows WHERE id = $1")
+        .bind(row_id)
+        .fetch_one(&db.pool().await)
+        .await
+        .unwrap()
+}
+
+/// Every id, once each: panics on the first handed out twice.
+fn each_once(ids: impl IntoIterator<Item = i64>) -> HashSet<i64> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        assert!(seen.insert(id), "row {id} was handed out twice");
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_with_8_claimers_each_over_200_rows_claim_every_row_exactly_once() {
+    // Arrange
+    let db = fresh_database().await;
+    let first = with_people(&Database::Postgres(db.database_url()), 200).await;
+    let second = host_on(&db).await;
+
+    // Act
+    let mut claimers = tokio::task::JoinSet::new();
+    for store in [&first, &second] {
+        for _ in 0..8 {
+            let store = store.clone();
+            claimers.spawn(async move {
+                let mut ids = Vec::new();
+                while let Some(claimed) = store.claim_next().await.unwrap() {
+                    ids.push(claimed.row_id);
+                }
+                ids
+            });
+        }
+    }
+    let claims: Vec<i64> = claimers.join_all().await.into_iter().flatten().collect();
+
+    // Assert
+    assert_eq!(each_once(claims).len(), 200);
+    let counts = first.state_counts().await.unwrap();
+    assert_eq!((counts.dialing, counts.pending), (200, 0));
+    assert_eq!(first.attempt_counts().await.unwrap().attempts, 200);
+    let held_by_the_other = [
+        first.dialing_elsewhere().await.unwrap(),
+        second.dialing_elsewhere().await.unwrap(),
+    ];
+    assert_eq!(
+        held_by_the_other.iter().sum::<u64>(),
+        200,
+        "each row held by the host that claimed it: {held_by_the_other:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_late_record_of_a_row_another_host_took_over_is_lease_lost_and_the_row_stays_in_doubt() {
+    // Arrange: the first host claims, then goes silent past its lease.
+    let db = fresh_database().await;
+    let first = with_people(&Database::Postgres(db.database_url()), 1).await;
+    let second = host_on(&db).await;
+    let claimed = claim(&first).await;
+    lease_ends_in(&db, claimed.row_id, -1_000).await;
+
+    // Act
+    let taken_over = second.mark_orphans_unknown(Duration::ZERO).await.unwrap();
+    let late = first.record(&claimed, &created()).await;
+    first
+        .release(&claimed, 0, "stopped before sending")
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(taken_over, 1);
+    match late {
+        Err(StoreError::LeaseLost { row_id, attempt }) => {
+            assert_eq!((row_id, attempt), (claimed.row_id, claimed.attempt))
+        }
+        other => panic!("the late record gave {other:?}"),
+    }
+    let counts = second.state_counts().await.unwrap();
+    assert_eq!(
+        (
+            counts.unknown,
+            counts.pending,
+            counts.created,
+            counts.dialing
+        ),
+        (1, 0, 0, 0),
+        "in doubt, to be reconciled: never pending again unchecked"
+    );
+    assert_eq!(
+        second.attempt_counts().await.unwrap().by_outcome,
+        [("unknown".to_owned(), 1)],
+        "the attempt is left in doubt, not created by the late record"
+    );
+    let due = second.due_unresolved(10).await.unwrap();
+    assert_eq!((due.len(), due[0].row_id), (1, claimed.row_id));
+
+    // Act again: the new owner finds no call and dials the row itself.
+    second.resolve_not_created(&due[0], 0).await.unwrap();
+    let redial = claim(&second).await;
+    let later = first.record(&claimed, &created()).await;
+    second.record(&redial, &created()).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(later, Err(StoreError::LeaseLost { .. })),
+        "{later:?}"
+    );
+    assert_eq!((redial.row_id, redial.attempt), (claimed.row_id, 2));
+    assert_eq!(second.state_counts().await.unwrap().created, 1);
+}
+
+#[tokio::test]
+async fn a_live_lease_is_left_alone_counted_by_other_hosts_and_extended_only_by_its_holder() {
+    // Arrange
+    let db = fresh_database().await;
+    let first = with_people(&Database::Postgres(db.database_url()), 2).await;
+    let second = host_on(&db).await;
+    let before = Instant::now();
+    let live = claim(&first).await;
+    let after = Instant::now();
+    let ending = claim(&first).await;
+
+    // Act
+    let swept_while_alive = second.mark_orphans_unknown(Duration::ZERO).await.unwrap();
+    let elsewhere = [
+        first.dialing_elsewhere().await.unwrap(),
+        second.dialing_elsewhere().await.unwrap(),
+    ];
+    lease_ends_in(&db, live.row_id, 1_000).await;
+    lease_ends_in(&db, ending.row_id, -1).await;
+    let elsewhere_once_ended = second.dialing_elsewhere().await.unwrap();
+    let extended = [
+        second.extend_leases().await.unwrap(),
+        first.extend_leases().await.unwrap(),
+    ];
+    let (live_left, ending_left) = (
+        lease_left_ms(&db, live.row_id).await,
+        lease_left_ms(&db, ending.row_id).await,
+    );
+    let swept_within_a_request = second
+        .mark_orphans_unknown(Duration::from_secs(3_600))
+        .await
+        .unwrap();
+    let swept_after = second.mark_orphans_unknown(Duration::ZERO).await.unwrap();
+
+    // Assert
+    assert_eq!(swept_while_alive, 0, "a live lease is never taken over");
+    assert_eq!(
+        elsewhere,
+        [0, 2],
+        "counted by the other host, not by its holder"
+    );
+    assert_eq!(
+        elsewhere_once_ended, 1,
+        "a row whose lease ended is dialed by nobody"
+    );
+    assert_eq!(
+        extended,
+        [0, 1],
+        "only the holder extends, and only a live lease"
+    );
+    let full = i64::try_from(LEASE.as_millis()).unwrap();
+    assert!(
+        (full - 5_000..=full).contains(&live_left),
+        "the live lease has {live_left} ms left"
+    );
+    assert!(
+        ending_left < 0,
+        "an ended lease was revived: {ending_left} ms left"
+    );
+    assert_eq!(
+        swept_within_a_request, 0,
+        "its request may still be in flight"
+    );
+    assert_eq!(swept_after, 1);
+    let counts = second.state_counts().await.unwrap();
+    assert_eq!((counts.dialing, counts.unknown), (1, 1));
+    let deadline = live.lease_deadline.expect("a lease deadline");
+    assert!(
+        before + LEASE <= deadline && deadline <= after + LEASE,
+        "the deadline is not the lease from the claim"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_importing_the_same_1000_row_list_at_once_insert_each_person_once() {
+    // Arrange
+    let db = fresh_database().await;
+    let (first, second) = (host_on(&db).await, host_on(&db).await);
+    let list: Vec<NewRow> = (0..1_000).map(person).collect();
+    let rejects = vec![Reject {
+        line: 1_002,
+        reason: "not a phone number".into(),
+        raw: "nope".into(),
+    }];
+    let done = FinishedImport {
+        list_size: 40_000,
+        list_modified_ns: 1,
+        fingerprint: "f00d".into(),
+        records: 1_001,
+        accepted: 1_000,
+        duplicates: 0,
+        ignored_columns: Vec::new(),
+    };
+    let import = |store: Store| {
+        let (list, rejects, done) = (list.clone(), rejects.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut pass = ImportPass::default();
+            let mut verdicts = Vec::new();
+            for batch in list.chunks(100) {
+                verdicts.extend(store.import_rows(&mut pass, batch).await.unwrap());
+            }
+            store.finish_import(&rejects, Some(&done)).await.unwrap();
+            verdicts
+        })
+    };
+
+    // Act
+    let (one, other) = tokio::join!(import(first.clone()), import(second.clone()));
+    let (one, other) = (one.unwrap(), other.unwrap());
+
+    // Assert
+    for (n, pair) in one.iter().zip(&other).enumerate() {
+        assert!(
+            matches!(
+                pair,
+                (Inserted::New, Inserted::AlreadyImported)
+                    | (Inserted::AlreadyImported, Inserted::New)
+            ),
+            "person {n}: {pair:?}"
+        );
+    }
+    let counts = first.state_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.rejected), (1_000, 1));
+    let export = second.export_rows().await.unwrap();
+    let people: HashSet<&str> = export.iter().map(|row| row.to.as_str()).collect();
+    assert_eq!((export.len(), people.len()), (1_001, 1_001));
+    assert_eq!(first.last_import().await.unwrap(), Some(done));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_asking_for_rows_in_doubt_at_once_never_get_the_same_row() {
+    // Arrange: 200 rows in doubt, due now.
+    let db = fresh_database().await;
+    let first = with_people(&Database::Postgres(db.database_url()), 200).await;
+    let second = host_on(&db).await;
+    while let Some(claimed) = first.claim_next().await.unwrap() {
+        first.record(&claimed, &in_doubt()).await.unwrap();
+    }
+
+    // Act
+    let mut checkers = tokio::task::JoinSet::new();
+    for store in [&first, &second] {
+        for _ in 0..4 {
+            let store = store.clone();
+            checkers.spawn(async move {
+                let mut ids = Vec::new();
+                // Bounded: a store that handed the same rows out again would never run dry.
+                for _ in 0..100 {
+                    let due = store.due_unresolved(7).await.unwrap();
+                    if due.is_empty() {
+                        break;
+                    }
+                    ids.extend(due.iter().map(|row| row.row_id));
+                }
+                ids
+            });
+        }
+    }
+    let handed_out: Vec<i64> = checkers.join_all().await.into_iter().flatten().collect();
+
+    // Assert
+    assert_eq!(each_once(handed_out).len(), 200);
+    assert_eq!(
+        first.unknown_count().await.unwrap(),
+        200,
+        "handing a row out settles nothing"
+    );
 }

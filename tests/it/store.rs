@@ -1,23 +1,170 @@
-//! The store's import, driven directly: one batch statement must still tell every row's fate.
+//! The store's conformance suite: every backend keeps the same promises. Each test is written
+//! once, as a function of the `Database` it runs on, and runs twice: `store::sqlite::…` on a
+//! fresh SQLite file and `store::postgres::…` on a fresh database of a real PostgreSQL server.
+//! Together they run every method of `Store`, so every statement of each backend has run
+//! against its engine. What only hosts sharing a database can do is tested in `postgres`.
 
-use dialer::store::{Database, ImportPass, Inserted, NewRow, Store};
+use dialer::domain::{
+    AttemptToken, CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, LineState,
+    RowState,
+};
+use dialer::store::{
+    CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup, FinishedImport,
+    ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, Store, now_ms,
+};
+use dialer::twilio::RowOverrides;
+use std::time::Duration;
 
-fn row(line: u64, to: &str, label: &str) -> NewRow {
+/// Runs each test, an `async fn name(db: Database)` below, on every backend.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(dialer::store::Database::Sqlite(dir.path().join("c.sqlite"))).await;
+            })*
+        }
+
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let db = crate::support::postgres::fresh_database().await;
+                super::$name(dialer::store::Database::Postgres(db.database_url())).await;
+            })*
+        }
+    };
+}
+
+pub fn row(line: u64, to: &str, label: &str) -> NewRow {
     NewRow {
         line,
-        to: dialer::domain::Endpoint::parse(to).unwrap(),
-        label: dialer::domain::Label::parse(label).unwrap(),
-        params: dialer::twilio::RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
+        to: Endpoint::parse(to).unwrap(),
+        label: Label::parse(label).unwrap(),
+        params: RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
     }
 }
 
-#[tokio::test]
-async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart() {
-    // Arrange
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&Database::Sqlite(dir.path().join("c.sqlite")), "c")
+/// The `n`th person of a test list: `+1415555nnnn`, label `r<n>`, on line `n + 2`.
+pub fn person(n: u64) -> NewRow {
+    row(n + 2, &format!("+1415555{n:04}"), &format!("r{n}"))
+}
+
+/// The campaign `c` in `db`, with `n` people imported.
+pub async fn with_people(db: &Database, n: u64) -> Store {
+    let store = Store::open(db, "c").await.unwrap();
+    let people: Vec<NewRow> = (0..n).map(person).collect();
+    store
+        .import_rows(&mut ImportPass::default(), &people)
         .await
         .unwrap();
+    store
+}
+
+fn call_sid(n: u32) -> CallSid {
+    CallSid::parse(&format!("CA{n:032x}")).unwrap()
+}
+
+fn created(n: u32) -> Outcome {
+    Outcome::Created {
+        call_sid: call_sid(n),
+        conference_sid: None,
+        queue_time_ms: Some(100 + i64::from(n)),
+        status: 201,
+    }
+}
+
+pub fn in_doubt() -> Outcome {
+    Outcome::Unknown {
+        check_at: 0,
+        http_status: None,
+        code: None,
+        message: "the request timed out".into(),
+    }
+}
+
+fn callback(sid: &CallSid, sequence_number: i64, status: CallStatus) -> CallObservation {
+    CallObservation {
+        call_sid: sid.clone(),
+        attempt: None,
+        source: EventSource::Callback,
+        sequence_number,
+        status,
+        answered_by: None,
+        duration_secs: None,
+        params: "{}".into(),
+    }
+}
+
+async fn claim(store: &Store) -> Claimed {
+    store.claim_next().await.unwrap().expect("a due row")
+}
+
+/// Sets every row's last change and due time, as a program writing the database directly.
+async fn rewrite_every_row(db: &Database, updated_at: i64, next_attempt_at: i64) {
+    match db {
+        Database::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query("UPDATE rows SET updated_at = ?, next_attempt_at = ?")
+                .bind(updated_at)
+                .bind(next_attempt_at)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url.without_password().as_str())
+                .await
+                .unwrap();
+            sqlx::query("UPDATE rows SET updated_at = $1, next_attempt_at = $2")
+                .bind(updated_at)
+                .bind(next_attempt_at)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// The run dialing is gone: on PostgreSQL its leases run out (as if long ago); on SQLite
+/// there are none, the campaign's lock says so.
+async fn end_every_lease(db: &Database) {
+    if let Database::Postgres(url) = db {
+        let pool = sqlx::PgPool::connect(url.without_password().as_str())
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE rows SET lease_expires_at = unix_ms() - 3600000 WHERE state = 'dialing'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+}
+
+on_every_backend!(
+    an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart,
+    due_times_set_before_the_clock_stepped_back_move_back_with_it,
+    campaigns_sharing_a_database_see_only_their_own_rows,
+    a_created_call_takes_each_event_once_and_its_final_status_into_the_report,
+    a_retry_and_a_recycled_call_wait_for_their_times,
+    a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed,
+    a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
+    rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback,
+    an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
+    pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
+);
+
+async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(
+    db: Database,
+) {
+    // Arrange
+    let store = Store::open(&db, "c").await.unwrap();
     let first = [
         row(2, "+14155550100", "a"),
         row(3, "+14155550101", "b"),
@@ -62,7 +209,15 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
     assert_eq!(got, want);
     let counts = store.state_counts().await.unwrap();
     assert_eq!(counts.pending, 3);
-    let claimed = store.claim_next().await.unwrap().unwrap();
+    let lines: Vec<u64> = store
+        .export_rows()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.line)
+        .collect();
+    assert_eq!(lines, [2, 4, 5], "each row gives the line it stands on now");
+    let claimed = claim(&store).await;
     assert_eq!((claimed.line, claimed.label.as_str()), (2, "a"));
     assert_eq!(
         claimed.params,
@@ -71,30 +226,12 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
     );
 }
 
-#[tokio::test]
-async fn due_times_set_before_the_clock_stepped_back_move_back_with_it() {
+async fn due_times_set_before_the_clock_stepped_back_move_back_with_it(db: Database) {
     // Arrange: a row put off by a second, an hour ago by a clock that was then an hour ahead.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.sqlite");
-    let store = Store::open(&Database::Sqlite(path.to_path_buf()), "c")
-        .await
-        .unwrap();
-    store
-        .import_rows(&mut ImportPass::default(), &[row(2, "+14155550100", "a")])
-        .await
-        .unwrap();
-    let now = dialer::store::now_ms();
+    let store = with_people(&db, 1).await;
+    let now = now_ms();
     let ahead = now + 3_600_000;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE rows SET updated_at = ?, next_attempt_at = ?")
-        .bind(ahead)
-        .bind(ahead + 1_000)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    rewrite_every_row(&db, ahead, ahead + 1_000).await;
 
     // Act
     let moved = store.undo_clock_step().await.unwrap();
@@ -110,17 +247,10 @@ async fn due_times_set_before_the_clock_stepped_back_move_back_with_it() {
     assert_eq!(store.undo_clock_step().await.unwrap(), 0, "once only");
 }
 
-#[tokio::test]
-async fn campaigns_sharing_a_database_see_only_their_own_rows() {
+async fn campaigns_sharing_a_database_see_only_their_own_rows(db: Database) {
     // Arrange
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.sqlite");
-    let spring = Store::open(&Database::Sqlite(path.to_path_buf()), "spring")
-        .await
-        .unwrap();
-    let autumn = Store::open(&Database::Sqlite(path.to_path_buf()), "autumn")
-        .await
-        .unwrap();
+    let spring = Store::open(&db, "spring").await.unwrap();
+    let autumn = Store::open(&db, "autumn").await.unwrap();
     spring
         .import_rows(&mut ImportPass::default(), &[row(2, "+14155550100", "a")])
         .await
@@ -139,13 +269,496 @@ async fn campaigns_sharing_a_database_see_only_their_own_rows() {
     assert_eq!(autumn.state_counts().await.unwrap().canceled, 1);
     assert_eq!(
         spring.campaign_status().await.unwrap(),
-        dialer::domain::CampaignStatus::Running,
+        CampaignStatus::Running,
         "canceling one campaign leaves the other running"
     );
-    let claimed = spring.claim_next().await.unwrap().expect("spring's row");
+    let claimed = claim(&spring).await;
     assert!(spring.claim_next().await.unwrap().is_none());
     assert!(autumn.claim_next().await.unwrap().is_none());
     assert_eq!(claimed.to.as_str(), "+14155550100");
+    let again = Store::open(&db, "spring").await.unwrap();
+    assert_eq!(
+        again.state_counts().await.unwrap().dialing,
+        1,
+        "opened again, the same campaign"
+    );
+}
+
+async fn a_created_call_takes_each_event_once_and_its_final_status_into_the_report(db: Database) {
+    // Arrange
+    let store = with_people(&db, 1).await;
+    let run = store.start_run().await.unwrap();
+    let claimed = claim(&store).await;
+    let conference = ConferenceSid::parse(&format!("CF{:032x}", 7)).unwrap();
+    store
+        .remember_conference("room", &conference)
+        .await
+        .unwrap();
+    let sid = call_sid(1);
+    store
+        .record(
+            &claimed,
+            &Outcome::Created {
+                call_sid: sid.clone(),
+                conference_sid: Some(conference.clone()),
+                queue_time_ms: Some(120),
+                status: 201,
+            },
+        )
+        .await
+        .unwrap();
+    let awaiting = store
+        .awaiting_outcome(now_ms() + 1_000, (0, 0), 10)
+        .await
+        .unwrap();
+
+    // Act
+    let ringing = store
+        .record_call_event(&callback(&sid, 1, CallStatus::Ringing), None)
+        .await
+        .unwrap();
+    let again = store
+        .record_call_event(&callback(&sid, 1, CallStatus::Ringing), None)
+        .await
+        .unwrap();
+    let late = store
+        .record_call_event(&callback(&sid, 0, CallStatus::Initiated), None)
+        .await
+        .unwrap();
+    let completed = CallObservation {
+        answered_by: Some("human".into()),
+        duration_secs: Some(42),
+        ..callback(&sid, 3, CallStatus::Completed)
+    };
+    let last = store.record_call_event(&completed, None).await.unwrap();
+    let stranger = store
+        .record_call_event(&callback(&call_sid(99), 0, CallStatus::Ringing), None)
+        .await
+        .unwrap();
+    store.finish_run(run, 0).await.unwrap();
+
+    // Assert
+    assert_eq!(awaiting.len(), 1);
+    assert_eq!(
+        (awaiting[0].row_id, &awaiting[0].call_sid),
+        (claimed.row_id, &sid)
+    );
+    assert_eq!(
+        ringing,
+        Recorded::Applied {
+            row_final: false,
+            redial_at: None
+        }
+    );
+    assert_eq!(again, Recorded::Duplicate);
+    assert_eq!(late, Recorded::Superseded);
+    assert_eq!(
+        last,
+        Recorded::Applied {
+            row_final: true,
+            redial_at: None
+        }
+    );
+    assert_eq!(stranger, Recorded::UnknownCall);
+    assert_eq!(
+        store.conference_sid("room").await.unwrap(),
+        Some(conference)
+    );
+    assert_eq!(store.conference_sid("hall").await.unwrap(), None);
+    let event = |sequence_number, call_status| CallEvent {
+        source: EventSource::Callback,
+        sequence_number,
+        call_status,
+    };
+    assert_eq!(
+        store.call_events(&sid).await.unwrap(),
+        [
+            event(1, CallStatus::Ringing),
+            event(0, CallStatus::Initiated),
+            event(3, CallStatus::Completed)
+        ]
+    );
+    let outcomes = store.call_outcomes().await.unwrap();
+    assert_eq!(
+        (
+            outcomes.completed,
+            outcomes.answered_by_human,
+            outcomes.answered_by_machine
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        (
+            outcomes.talk_secs_total,
+            outcomes.talk_secs_average,
+            outcomes.awaiting
+        ),
+        (42, Some(42.0), 0)
+    );
+    assert!(
+        store
+            .awaiting_outcome(now_ms() + 1_000, (0, 0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let attempts = store.attempt_counts().await.unwrap();
+    assert_eq!(attempts.by_outcome, [("created".to_owned(), 1)]);
+    assert!(attempts.first_attempt_at.is_some() && attempts.last_created_at.is_some());
+    assert_eq!(attempts.queue_times_ms, [120]);
+    let export = store.export_rows().await.unwrap();
+    assert_eq!(export.len(), 1);
+    assert_eq!(export[0].state, LineState::Row(RowState::Created));
+    assert_eq!(
+        (export[0].call_sid.as_ref(), export[0].call_status),
+        (Some(&sid), Some(CallStatus::Completed))
+    );
+    assert_eq!(
+        (
+            export[0].attempts,
+            export[0].duration_secs,
+            export[0].queue_time_ms
+        ),
+        (1, Some(42), Some(120))
+    );
+}
+
+async fn a_retry_and_a_recycled_call_wait_for_their_times(db: Database) {
+    // Arrange
+    let store = with_people(&db, 2).await;
+    let now = now_ms();
+    let (retried, recycled) = (claim(&store).await, claim(&store).await);
+
+    // Act
+    store
+        .record(
+            &retried,
+            &Outcome::Retry {
+                at: now + 1_200_000,
+                counts: true,
+                http_status: Some(429),
+                code: Some(20429),
+                message: "too many requests".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store.record(&recycled, &created(2)).await.unwrap();
+    let redial = Redial {
+        after: Duration::from_secs(600),
+        max_attempts: 3,
+    };
+    let busy = store
+        .record_call_event(&callback(&call_sid(2), 2, CallStatus::Busy), Some(redial))
+        .await
+        .unwrap();
+
+    // Assert
+    let Recorded::Applied {
+        row_final: true,
+        redial_at: Some(redial_at),
+    } = busy
+    else {
+        panic!("not recycled: {busy:?}");
+    };
+    assert!((now + 600_000..now + 610_000).contains(&redial_at));
+    assert_eq!(store.next_pending_at().await.unwrap(), Some(redial_at));
+    assert_eq!(
+        store.next_retry_at().await.unwrap(),
+        Some(now + 1_200_000),
+        "a recycled row is not a retry"
+    );
+    assert!(
+        store.claim_next().await.unwrap().is_none(),
+        "nothing due yet"
+    );
+    let counts = store.state_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.retrying), (2, 2));
+    assert_eq!(store.call_outcomes().await.unwrap().busy, 1);
+    let export = store.export_rows().await.unwrap();
+    let retried_line = export.iter().find(|r| r.line == retried.line).unwrap();
+    assert_eq!(retried_line.reason.as_deref(), Some("too many requests"));
+    assert_eq!(retried_line.last_error_code, Some(20429));
+    assert!(store.failure_groups().await.unwrap().is_empty());
+}
+
+async fn a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed(db: Database) {
+    // Arrange
+    let store = with_people(&db, 2).await;
+    let first = claim(&store).await;
+
+    // Act
+    store
+        .release(&first, 0, "no pacing slot before the stop")
+        .await
+        .unwrap();
+    let again = claim(&store).await;
+    store.suppress(&again, "on dnc.csv").await.unwrap();
+    let second = claim(&store).await;
+    store
+        .record(
+            &second,
+            &Outcome::Failed {
+                http_status: Some(400),
+                code: Some(21211),
+                message: "invalid To".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        (again.row_id, again.attempt),
+        (first.row_id, 1),
+        "the attempt given back is not counted"
+    );
+    assert!(store.claim_next().await.unwrap().is_none());
+    let counts = store.state_counts().await.unwrap();
+    assert_eq!(
+        (counts.suppressed, counts.failed, counts.pending),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        store.failure_groups().await.unwrap(),
+        [FailureGroup {
+            code: Some(21211),
+            message: "invalid To".into(),
+            rows: 1
+        }]
+    );
+    assert_eq!(
+        store.attempt_counts().await.unwrap().by_outcome,
+        [("failed".to_owned(), 1)]
+    );
+}
+
+async fn a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial(db: Database) {
+    // Arrange
+    let store = with_people(&db, 2).await;
+    let orphan = claim(&store).await;
+    end_every_lease(&db).await;
+
+    // Act
+    let marked = store.mark_orphans_unknown(Duration::ZERO).await.unwrap();
+
+    // Assert
+    assert_eq!(marked, 1);
+    assert_eq!(store.unknown_count().await.unwrap(), 1);
+    let due = store.due_unresolved(10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].row_id, due[0].attempt), (orphan.row_id, 1));
+    assert_eq!(due[0].attempt_finished_at, None, "stopped mid-request");
+    let claimed = claim(&store).await;
+    assert_ne!(
+        claimed.row_id, orphan.row_id,
+        "the row in doubt is not dialed again"
+    );
+    assert_eq!(
+        store.attempt_counts().await.unwrap().by_outcome,
+        [("sending".to_owned(), 1), ("unknown".to_owned(), 1)]
+    );
+}
+
+async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database) {
+    // Arrange
+    let store = with_people(&db, 3).await;
+    for _ in 0..3 {
+        let claimed = claim(&store).await;
+        store.record(&claimed, &in_doubt()).await.unwrap();
+    }
+    let due = store.due_unresolved(10).await.unwrap();
+
+    // Act
+    store
+        .resolve_found(&due[0], &call_sid(1), None)
+        .await
+        .unwrap();
+    store.resolve_not_created(&due[0], 0).await.unwrap();
+    store.resolve_not_created(&due[1], 0).await.unwrap();
+    store
+        .postpone_unresolved(&due[2], now_ms() + 3_600_000, "Twilio unreachable")
+        .await
+        .unwrap();
+    let redialed = claim(&store).await;
+    let named = CallObservation {
+        attempt: Some(AttemptToken {
+            row_id: due[2].row_id,
+            number: due[2].attempt,
+        }),
+        ..callback(&call_sid(3), 1, CallStatus::Ringing)
+    };
+    let by_callback = store.record_call_event(&named, None).await.unwrap();
+
+    // Assert
+    assert_eq!(due.len(), 3);
+    assert!(
+        due.iter()
+            .all(|row| row.attempt == 1 && row.attempt_finished_at.is_some())
+    );
+    assert_eq!((redialed.row_id, redialed.attempt), (due[1].row_id, 2));
+    assert_eq!(
+        by_callback,
+        Recorded::Applied {
+            row_final: false,
+            redial_at: None
+        }
+    );
+    assert_eq!(store.unknown_count().await.unwrap(), 0);
+    let counts = store.state_counts().await.unwrap();
+    assert_eq!(
+        (counts.created, counts.dialing),
+        (2, 1),
+        "the found row stays created"
+    );
+    assert_eq!(
+        store.attempt_counts().await.unwrap().by_outcome,
+        [
+            ("found".to_owned(), 2),
+            ("not_created".to_owned(), 1),
+            ("sending".to_owned(), 1)
+        ]
+    );
+}
+
+async fn an_import_keeps_its_rejects_and_what_it_read_until_the_next_one(db: Database) {
+    // Arrange
+    let store = with_people(&db, 2).await;
+    let rejects = [
+        Reject {
+            line: 5,
+            reason: "not a phone number".into(),
+            raw: "nope".into(),
+        },
+        Reject {
+            line: 4,
+            reason: "duplicate".into(),
+            raw: "+14155550000".into(),
+        },
+    ];
+    let done = FinishedImport {
+        list_size: 1_234,
+        list_modified_ns: 1_700_000_000_123_456_789,
+        fingerprint: "f00d".into(),
+        records: 4,
+        accepted: 2,
+        duplicates: 1,
+        ignored_columns: vec!["notes".into()],
+    };
+
+    // Act
+    store.finish_import(&rejects, Some(&done)).await.unwrap();
+
+    // Assert
+    assert_eq!(store.last_import().await.unwrap(), Some(done));
+    let lines: Vec<u64> = store
+        .rejects()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.line)
+        .collect();
+    assert_eq!(lines, [4, 5]);
+    assert_eq!(store.state_counts().await.unwrap().rejected, 2);
+    let export = store.export_rows().await.unwrap();
+    let shown: Vec<_> = export
+        .iter()
+        .map(|r| (r.line, r.state, r.to.as_str(), r.duplicate_of))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (2, LineState::Row(RowState::Pending), "+14155550000", None),
+            (3, LineState::Row(RowState::Pending), "+14155550001", None),
+            (4, LineState::Rejected, "+14155550000", Some(2)),
+            (5, LineState::Rejected, "", None),
+        ]
+    );
+    store.finish_import(&rejects[..1], None).await.unwrap();
+    assert_eq!(
+        store.last_import().await.unwrap(),
+        None,
+        "an import that stopped short"
+    );
+    assert_eq!(store.rejects().await.unwrap(), rejects[..1]);
+}
+
+async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Database) {
+    // Arrange
+    let store = with_people(&db, 4).await;
+    let pending = store.pending_numbers_after(0, 10).await.unwrap();
+    let id = |n: usize| pending[n].0;
+    let to = |n: usize| pending[n].1.to_string();
+    let (new_york, paris) = ("America/New_York".to_owned(), "Europe/Paris".to_owned());
+
+    // Act
+    let paused = store
+        .set_campaign_status(CampaignStatus::Paused)
+        .await
+        .unwrap();
+    let resumed = store
+        .set_campaign_status(CampaignStatus::Running)
+        .await
+        .unwrap();
+    store
+        .assign_timezones(&[
+            (to(0), new_york.clone()),
+            (to(1), new_york.clone()),
+            (to(2), paris.clone()),
+        ])
+        .await
+        .unwrap();
+    let zones = store.pending_timezones().await.unwrap();
+    let until = now_ms() + 3_600_000;
+    let deferred = [
+        store.defer_zone(Some(&new_york), until).await.unwrap(),
+        store.defer_zone(None, until).await.unwrap(),
+    ];
+    let open = claim(&store).await;
+    let after_first = store.pending_numbers_after(id(0), 10).await.unwrap();
+    let suppressed = store
+        .suppress_pending(&[(id(0), "on dnc.csv".into()), (id(2), "on dnc.csv".into())])
+        .await
+        .unwrap();
+    let canceled = store.cancel_campaign().await.unwrap();
+
+    // Assert
+    assert_eq!(
+        (paused, resumed),
+        (CampaignStatus::Paused, CampaignStatus::Running)
+    );
+    assert_eq!(zones, [None, Some(new_york.clone()), Some(paris)]);
+    assert_eq!(store.row_timezone(id(1)).await.unwrap(), Some(new_york));
+    assert_eq!(store.row_timezone(id(3)).await.unwrap(), None);
+    assert_eq!(deferred, [2, 1]);
+    assert_eq!(open.row_id, id(2), "only the open zone's row is due");
+    assert_eq!(
+        after_first.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        [id(1), id(3)]
+    );
+    assert_eq!(suppressed, 1, "the row being dialed is not pending");
+    assert_eq!(canceled, 2);
+    assert_eq!(
+        store.campaign_status().await.unwrap(),
+        CampaignStatus::Canceled
+    );
+    assert_eq!(
+        store
+            .set_campaign_status(CampaignStatus::Running)
+            .await
+            .unwrap(),
+        CampaignStatus::Canceled
+    );
+    let counts = store.state_counts().await.unwrap();
+    assert_eq!(
+        (counts.suppressed, counts.canceled, counts.dialing),
+        (1, 2, 1)
+    );
+    assert_eq!(
+        store.dialing_elsewhere().await.unwrap(),
+        0,
+        "the row dialed is this store's"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +811,7 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
     assert_eq!((counts.created, counts.pending, counts.rejected), (1, 1, 1));
     assert_eq!(
         store.campaign_status().await.unwrap(),
-        dialer::domain::CampaignStatus::Paused
+        CampaignStatus::Paused
     );
     assert_eq!(store.attempt_counts().await.unwrap().attempts, 1);
     let lines: Vec<u64> = store

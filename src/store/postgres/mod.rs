@@ -1,13 +1,16 @@
-//! The shared PostgreSQL database: what lets several hosts dial one account's campaigns
-//! without exceeding its CPS. SQLite stays the single-host store; this module grows beside it
-//! and, like it, is the only place that speaks SQL to its engine.
+//! The shared PostgreSQL database: what lets several hosts dial one campaign, each row exactly
+//! once (`PgStore`), and one account's campaigns without exceeding its CPS (`AccountSchedule`).
+//! SQLite stays the single-host store; this module stands beside it and, like it, is the only
+//! place that speaks SQL to its engine.
 //!
 //! Time on this backend is the database's clock (`clock_timestamp()`), never a host's: hosts
 //! whose clocks disagree still agree on the schedule.
 
 mod account_schedule;
+mod store;
 
 pub use account_schedule::{AccountSchedule, ScheduleError, Slot};
+pub use store::{LEASE, PgStore};
 
 use crate::domain::DatabaseUrl;
 use secrecy::ExposeSecret;

@@ -59,6 +59,14 @@ impl PgTestDb {
     pub fn database_url(&self) -> DatabaseUrl {
         DatabaseUrl::parse(&self.url).unwrap()
     }
+
+    /// A pool of the test's own on the database, to set up by hand what only time or another
+    /// host would do.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url))
+    }
 }
 
 pub struct PgServer {

@@ -1,0 +1,180 @@
+//! The shared backend: one campaign of a PostgreSQL database that several hosts dial together,
+//! each row exactly once. The same semantics as the SQLite store, with what sharing adds: a
+//! claimed row carries its holder (this process) and a lease on the database's clock, every
+//! change of a claimed row is fenced on that holder, and a row whose holder went silent is
+//! taken over as in doubt, to be reconciled with Twilio.
+
+mod control;
+mod leases;
+mod list_import;
+mod outcomes;
+mod queries;
+mod report;
+mod rows;
+mod unresolved;
+
+use super::{ConnectError, connect};
+use crate::domain::{ConferenceSid, DatabaseUrl};
+use crate::store::{StoreError, now_ms};
+use sqlx::postgres::PgPool;
+use std::time::Duration;
+
+/// A transaction on the shared database, for statements shared by several changes.
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+/// How long a claim holds its row without a heartbeat. Longer than a create request can take
+/// (its timeout) plus the slowest wait for a pacing slot after the claim, so that a live
+/// process never loses a row it is about to send; short enough that a dead host's rows are
+/// taken over (and reconciled) within a minute or two.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// One campaign of one PostgreSQL database, as one process (the holder) works on it.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// `campaigns.id`: every statement is scoped by it.
+    campaign: i64,
+    /// This process, as the rows it claims name it: `host:pid:random`.
+    holder: String,
+    /// How long a claim or a heartbeat holds a row.
+    lease: Duration,
+}
+
+impl PgStore {
+    /// The campaign `name` in the database at `url`, created on first use; the database's
+    /// schema is brought up to date first.
+    pub async fn open(url: &DatabaseUrl, name: &str) -> Result<Self, StoreError> {
+        let pool = connect(url).await.map_err(|e| match e {
+            ConnectError::Address { url, cause } | ConnectError::Connect { url, cause } => {
+                StoreError::Open {
+                    path: url.to_string(),
+                    cause,
+                }
+            }
+            ConnectError::Migrate { cause, .. } => StoreError::Migrate(cause),
+        })?;
+        // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
+        // for that commit and does nothing; both then read the same id.
+        sqlx::query(
+            "INSERT INTO campaigns (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now_ms())
+        .execute(&pool)
+        .await?;
+        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1")
+            .bind(name)
+            .fetch_one(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            campaign,
+            holder: holder(),
+            lease: LEASE,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The lease in whole milliseconds, as statements add it to the database's clock.
+    fn lease_ms(&self) -> i64 {
+        millis(self.lease)
+    }
+
+    pub async fn start_run(&self) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO runs (campaign_id, started_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(self.campaign)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET finished_at = $1, exit_code = $2 WHERE id = $3 AND campaign_id = $4",
+        )
+        .bind(now_ms())
+        .bind(i64::from(exit_code))
+        .bind(run)
+        .bind(self.campaign)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT sid FROM conferences WHERE campaign_id = $1 AND target = $2",
+            )
+            .bind(self.campaign)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn remember_conference(
+        &self,
+        target: &str,
+        sid: &ConferenceSid,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO conferences (campaign_id, target, sid) VALUES ($1, $2, $3)
+             ON CONFLICT (campaign_id, target) DO UPDATE SET sid = excluded.sid",
+        )
+        .bind(self.campaign)
+        .bind(target)
+        .bind(sid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// This process among the hosts: its host name, its pid, and a random part, since a pid is
+/// reused and two containers may share a host name.
+fn holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    format!(
+        "{host}:{}:{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
+}
+
+/// A duration in whole milliseconds, as the database stores times (saturating: no lease or
+/// timeout comes near 292 million years).
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_holders_of_one_process_are_told_apart() {
+        let (one, other) = (holder(), holder());
+
+        assert_ne!(one, other);
+        let pid = std::process::id().to_string();
+        assert_eq!(one.split(':').nth(1), Some(pid.as_str()), "{one}");
+    }
+
+    #[test]
+    fn durations_become_milliseconds_without_wrapping() {
+        assert_eq!(millis(Duration::from_millis(1_500)), 1_500);
+        assert_eq!(millis(Duration::MAX), i64::MAX);
+    }
+}

@@ -1,0 +1,161 @@
+//! Compliance in the database: the campaign's pause/resume/cancel switch (written by
+//! `dialer campaign` without the run lock, read by a running run), each row's time zone,
+//! deferring every pending row of a closed zone in one statement, and do-not-call marking.
+
+use super::PgStore;
+use crate::domain::{CampaignStatus, Endpoint};
+use crate::store::{StoreError, now_ms};
+
+/// What a canceled row says in the report.
+const CANCELED: &str = "the campaign was canceled";
+
+impl PgStore {
+    /// `running` until paused or canceled.
+    pub async fn campaign_status(&self) -> Result<CampaignStatus, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1")
+                .bind(self.campaign)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
+    pub async fn set_campaign_status(
+        &self,
+        status: CampaignStatus,
+    ) -> Result<CampaignStatus, StoreError> {
+        let now: Option<CampaignStatus> = sqlx::query_scalar(
+            "UPDATE campaigns SET status = $1 WHERE id = $2 AND status <> 'canceled' RETURNING status",
+        )
+        .bind(status)
+        .bind(self.campaign)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(now.unwrap_or(CampaignStatus::Canceled))
+    }
+
+    /// Marks the campaign canceled and every pending row `canceled`, in one transaction.
+    /// Rows already created (or in doubt) keep their state. Returns the rows canceled now.
+    pub async fn cancel_campaign(&self) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE campaigns SET status = 'canceled' WHERE id = $1")
+            .bind(self.campaign)
+            .execute(&mut *tx)
+            .await?;
+        let canceled = sqlx::query(
+            "UPDATE rows SET state = 'canceled', last_message = $1, updated_at = $2
+             WHERE campaign_id = $3 AND state = 'pending'",
+        )
+        .bind(CANCELED)
+        .bind(now_ms())
+        .bind(self.campaign)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(canceled)
+    }
+
+    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs, in one
+    /// statement (each row is new to one host only, so no two hosts write the same rows).
+    pub async fn assign_timezones(&self, zones: &[(String, String)]) -> Result<(), StoreError> {
+        let (to, zone): (Vec<&str>, Vec<&str>) = zones
+            .iter()
+            .map(|(to, zone)| (to.as_str(), zone.as_str()))
+            .unzip();
+        sqlx::query(
+            "UPDATE rows SET timezone = z.zone
+             FROM unnest($1::text[], $2::text[]) AS z(to_endpoint, zone)
+             WHERE rows.campaign_id = $3 AND rows.to_endpoint = z.to_endpoint",
+        )
+        .bind(to)
+        .bind(zone)
+        .bind(self.campaign)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A row's own zone; `None` means the campaign's.
+    pub async fn row_timezone(&self, row_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT timezone FROM rows WHERE campaign_id = $1 AND id = $2")
+                .bind(self.campaign)
+                .bind(row_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The zones that still have pending rows (`None`: rows in the campaign's zone), in
+    /// SQLite's order: `None` first, then by bytes.
+    pub async fn pending_timezones(&self) -> Result<Vec<Option<String>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'
+             GROUP BY timezone ORDER BY timezone COLLATE \"C\" NULLS FIRST",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every pending row of `zone` due before `until_ms` waits until then: one statement
+    /// per closed zone, however many rows it holds.
+    pub async fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE rows SET next_attempt_at = $1, updated_at = $2
+             WHERE campaign_id = $4 AND state = 'pending' AND next_attempt_at < $1
+             AND timezone IS NOT DISTINCT FROM $3",
+        )
+        .bind(until_ms)
+        .bind(now_ms())
+        .bind(zone)
+        .bind(self.campaign)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Pending rows as `(id, to)`, a page at a time in id order, for the do-not-call check.
+    pub async fn pending_numbers_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Endpoint)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, to_endpoint FROM rows WHERE campaign_id = $1 AND state = 'pending' AND id > $2
+             ORDER BY id LIMIT $3",
+        )
+        .bind(self.campaign)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks pending rows `suppressed`, each with its reason (e.g. "on dnc.csv"), in one
+    /// statement. The rows are locked in id order first: two hosts checking the same rows
+    /// then wait on each other in one order, never in a circle.
+    pub async fn suppress_pending(&self, rows: &[(i64, String)]) -> Result<u64, StoreError> {
+        let (ids, reasons): (Vec<i64>, Vec<&str>) =
+            rows.iter().map(|(id, why)| (*id, why.as_str())).unzip();
+        Ok(sqlx::query(
+            "WITH listed AS (
+                 SELECT rows.id, l.reason FROM rows
+                 JOIN unnest($1::bigint[], $2::text[]) AS l(id, reason) ON rows.id = l.id
+                 WHERE rows.campaign_id = $3 AND rows.state = 'pending'
+                 ORDER BY rows.id FOR UPDATE OF rows
+             )
+             UPDATE rows SET state = 'suppressed', last_message = listed.reason, updated_at = $4
+             FROM listed WHERE rows.id = listed.id AND rows.state = 'pending'",
+        )
+        .bind(ids)
+        .bind(reasons)
+        .bind(self.campaign)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+}

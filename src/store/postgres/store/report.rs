@@ -1,0 +1,120 @@
+//! Read-only queries for progress lines, the report and the export.
+
+use super::PgStore;
+use crate::domain::RowState;
+use crate::store::{AttemptCounts, FailureGroup, RowExport, StateCounts, StoreError};
+use sqlx::Row;
+
+impl PgStore {
+    pub async fn state_counts(&self) -> Result<StateCounts, StoreError> {
+        let mut counts = StateCounts::default();
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, COUNT(*) FILTER (WHERE attempts > 0) AS tried FROM rows
+             WHERE campaign_id = $1 GROUP BY state",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            match row.try_get("state")? {
+                RowState::Pending => {
+                    counts.pending = n;
+                    counts.retrying = row.try_get::<i64, _>("tried")? as u64;
+                }
+                RowState::Dialing => counts.dialing = n,
+                RowState::Created => counts.created = n,
+                RowState::Failed => counts.failed = n,
+                RowState::Unknown => counts.unknown = n,
+                RowState::Suppressed => counts.suppressed = n,
+                RowState::Canceled => counts.canceled = n,
+            }
+        }
+        counts.rejected =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects WHERE campaign_id = $1")
+                .bind(self.campaign)
+                .fetch_one(&self.pool)
+                .await? as u64;
+        Ok(counts)
+    }
+
+    pub async fn attempt_counts(&self) -> Result<AttemptCounts, StoreError> {
+        let mut counts = AttemptCounts::default();
+        // Byte order, as SQLite sorts, whatever the database's collation.
+        for row in sqlx::query(
+            "SELECT outcome, COUNT(*) AS n FROM attempts WHERE campaign_id = $1
+             GROUP BY outcome ORDER BY outcome COLLATE \"C\"",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            counts.attempts += n;
+            counts.by_outcome.push((row.try_get("outcome")?, n));
+        }
+        counts.first_attempt_at =
+            sqlx::query_scalar("SELECT MIN(started_at) FROM attempts WHERE campaign_id = $1")
+                .bind(self.campaign)
+                .fetch_one(&self.pool)
+                .await?;
+        counts.last_created_at =
+            sqlx::query_scalar("SELECT MAX(created_at) FROM rows WHERE campaign_id = $1")
+                .bind(self.campaign)
+                .fetch_one(&self.pool)
+                .await?;
+        counts.queue_times_ms = sqlx::query_scalar(
+            "SELECT queue_time_ms FROM rows
+             WHERE campaign_id = $1 AND state = 'created' AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(counts)
+    }
+
+    /// Failed and unknown rows grouped by Twilio code and message.
+    pub async fn failure_groups(&self) -> Result<Vec<FailureGroup>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT last_code, COALESCE(last_message, '') AS message, COUNT(*) AS n FROM rows
+             WHERE campaign_id = $1 AND state IN ('failed', 'unknown')
+             GROUP BY last_code, message ORDER BY n DESC",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FailureGroup {
+                    code: row
+                        .try_get::<Option<i64>, _>("last_code")?
+                        .map(|c| c as u32),
+                    message: row.try_get("message")?,
+                    rows: row.try_get::<i64, _>("n")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Every list line: imported rows with their state, and rejected lines with their reason
+    /// (a duplicate shows the `to` and the line it repeats).
+    pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
+                    CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND attempts > 0)
+                         THEN last_message END AS reason,
+                    NULL::bigint AS duplicate_of, call_status, answered_by, duration_secs
+             FROM rows WHERE campaign_id = $1
+             UNION ALL
+             SELECT j.line, COALESCE(earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason,
+                    earlier.line, NULL, NULL, NULL
+             FROM rejects j
+             LEFT JOIN rows earlier ON earlier.campaign_id = $1 AND earlier.to_endpoint = j.raw
+             WHERE j.campaign_id = $1
+             ORDER BY line",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,283 @@
+//! Rows and attempts when hosts share a campaign: the claim, which takes a row no other
+//! transaction holds and leases it to this process, and every later change, fenced on that
+//! lease (the leases themselves are kept in `leases`).
+//!
+//! pending --claim (lease)--> dialing --created--> created
+//!                               |------retry----> pending (later)
+//!                               |------failed---> failed
+//!                               |------unknown--> unknown --reconcile--> created | pending | unknown
+//!                               '--lease ran out, and a request's timeout--> unknown (taken over)
+
+use super::PgStore;
+use crate::domain::RowState;
+use crate::store::{Claimed, Outcome, StoreError, now_ms};
+use std::time::Instant;
+
+/// Changes this far "in the future" are read as a clock step back, not as clock jitter.
+const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
+
+impl PgStore {
+    /// A row changed "in the future" was changed before the system clock stepped back: its
+    /// due time moves back by the same step. Returns how many rows moved. Due times are the
+    /// hosts' clocks, as on SQLite: a host running more than the margin behind another reads
+    /// that host's recent changes as a step too, and brings those due times forward by the
+    /// difference (early, never late; synchronized clocks stay well within the margin).
+    pub async fn undo_clock_step(&self) -> Result<u64, StoreError> {
+        let now = now_ms();
+        Ok(sqlx::query(
+            "UPDATE rows SET next_attempt_at = next_attempt_at - (updated_at - $1), updated_at = $1
+             WHERE campaign_id = $3 AND updated_at > $1 + $2",
+        )
+        .bind(now)
+        .bind(CLOCK_STEP_MARGIN_MS)
+        .bind(self.campaign)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Claims the next due pending row that no other transaction is claiming (`SKIP LOCKED`:
+    /// hosts never wait on each other's row) and records its attempt, in one transaction.
+    pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
+        let now = now_ms();
+        // Taken before the statement: the database set the lease's end later than this, so
+        // the deadline errs on the safe side.
+        let leased_at = Instant::now();
+        let mut tx = self.pool.begin().await?;
+        let claimed: Option<Claimed> = sqlx::query_as(
+            "WITH next AS (
+                 SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending' AND next_attempt_at <= $1
+                 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE rows SET state = 'dialing', attempts = attempts + 1, holder = $3,
+                    lease_expires_at = unix_ms() + $4, updated_at = $1
+             FROM next WHERE rows.id = next.id
+             RETURNING rows.id, line, to_endpoint, label, params, attempts, failures, $1 AS started_at",
+        )
+        .bind(now)
+        .bind(self.campaign)
+        .bind(&self.holder)
+        .bind(self.lease_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(mut claimed) = claimed else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO attempts (campaign_id, row_id, number, holder, started_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(self.campaign)
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .bind(&self.holder)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        claimed.lease_deadline = Some(leased_at + self.lease);
+        Ok(Some(claimed))
+    }
+
+    /// Undoes a claim whose request was never sent: pending again from `at`.
+    pub async fn release(&self, claimed: &Claimed, at: i64, why: &str) -> Result<(), StoreError> {
+        self.unclaim(claimed, RowState::Pending, at, why).await
+    }
+
+    /// Undoes a claim for a number that must never be dialed.
+    pub async fn suppress(&self, claimed: &Claimed, why: &str) -> Result<(), StoreError> {
+        self.unclaim(claimed, RowState::Suppressed, 0, why).await
+    }
+
+    /// Fenced on the row still being ours: a row taken over meanwhile is left to its new
+    /// owner (no error, since no request left).
+    async fn unclaim(
+        &self,
+        claimed: &Claimed,
+        state: RowState,
+        at: i64,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ours = sqlx::query(
+            "UPDATE rows SET state = $1, attempts = attempts - 1, next_attempt_at = $2, last_message = $3,
+             updated_at = $4, holder = NULL, lease_expires_at = NULL
+             WHERE id = $5 AND state = 'dialing' AND attempts = $6 AND holder = $7",
+        )
+        .bind(state)
+        .bind(at)
+        .bind(why)
+        .bind(now_ms())
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .bind(&self.holder)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if ours == 1 {
+            sqlx::query(
+                "DELETE FROM attempts WHERE row_id = $1 AND number = $2 AND outcome = 'sending'",
+            )
+            .bind(claimed.row_id)
+            .bind(claimed.attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records how an attempt ended, fenced on the row still being ours: `LeaseLost` when
+    /// another host took it over (then nothing is written, and the row is reconciled).
+    pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let written = Written::of(outcome);
+        // The row first, then its attempt: the order in which the orphan sweep locks them,
+        // so that the two never wait on each other.
+        let fenced = match outcome {
+            Outcome::Created { call_sid, conference_sid, queue_time_ms, .. } => sqlx::query(
+                "UPDATE rows SET state = 'created', call_sid = $1, conference_sid = $2, queue_time_ms = $3,
+                 last_status = $4, last_code = NULL, last_message = NULL, created_at = $5, updated_at = $5,
+                 call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL,
+                 outcome_final = false, holder = NULL, lease_expires_at = NULL
+                 WHERE id = $6 AND state = 'dialing' AND attempts = $7 AND holder = $8",
+            )
+            .bind(call_sid)
+            .bind(conference_sid)
+            .bind(queue_time_ms)
+            .bind(written.http_status)
+            .bind(now),
+            Outcome::Retry { at, counts, .. } => sqlx::query(
+                "UPDATE rows SET state = 'pending', next_attempt_at = $1, failures = failures + $2,
+                 last_status = $3, last_code = $4, last_message = $5, updated_at = $6,
+                 holder = NULL, lease_expires_at = NULL
+                 WHERE id = $7 AND state = 'dialing' AND attempts = $8 AND holder = $9",
+            )
+            .bind(at)
+            .bind(i64::from(*counts))
+            .bind(written.http_status)
+            .bind(written.code)
+            .bind(written.message)
+            .bind(now),
+            Outcome::Failed { .. } => sqlx::query(
+                "UPDATE rows SET state = 'failed', failures = failures + 1, last_status = $1, last_code = $2,
+                 last_message = $3, updated_at = $4, holder = NULL, lease_expires_at = NULL
+                 WHERE id = $5 AND state = 'dialing' AND attempts = $6 AND holder = $7",
+            )
+            .bind(written.http_status)
+            .bind(written.code)
+            .bind(written.message)
+            .bind(now),
+            Outcome::Unknown { check_at, .. } => sqlx::query(
+                "UPDATE rows SET state = 'unknown', next_attempt_at = $1, last_status = $2, last_code = $3,
+                 last_message = $4, updated_at = $5, holder = NULL, lease_expires_at = NULL
+                 WHERE id = $6 AND state = 'dialing' AND attempts = $7 AND holder = $8",
+            )
+            .bind(check_at)
+            .bind(written.http_status)
+            .bind(written.code)
+            .bind(written.message)
+            .bind(now),
+        }
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .bind(&self.holder)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fenced != 1 {
+            // The attempt stays as the host that took the row over left it (in doubt).
+            return Err(StoreError::LeaseLost {
+                row_id: claimed.row_id,
+                attempt: claimed.attempt,
+            });
+        }
+        // A callback may have named this attempt's call while its request was in flight.
+        sqlx::query(
+            "UPDATE attempts SET outcome = $1, finished_at = $2, http_status = $3, twilio_code = $4,
+             message = $5, call_sid = COALESCE($6, call_sid), queue_time_ms = $7
+             WHERE row_id = $8 AND number = $9",
+        )
+        .bind(written.outcome)
+        .bind(now)
+        .bind(written.http_status)
+        .bind(written.code)
+        .bind(written.message)
+        .bind(written.call_sid)
+        .bind(written.queue_time_ms)
+        .bind(claimed.row_id)
+        .bind(claimed.attempt)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the next pending row falls due (unix ms), if any.
+    pub async fn next_pending_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM rows WHERE campaign_id = $1 AND state = 'pending'",
+        )
+        .bind(self.campaign)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+/// An outcome as the attempt records it, with PostgreSQL's signed integers for Twilio's
+/// unsigned statuses and codes.
+struct Written<'a> {
+    outcome: &'static str,
+    http_status: Option<i64>,
+    code: Option<i64>,
+    message: Option<&'a str>,
+    call_sid: Option<&'a crate::domain::CallSid>,
+    queue_time_ms: Option<i64>,
+}
+
+impl<'a> Written<'a> {
+    fn of(outcome: &'a Outcome) -> Self {
+        let failed =
+            |outcome, http_status: &Option<u16>, code: &Option<u32>, message: &'a str| Written {
+                outcome,
+                http_status: http_status.map(i64::from),
+                code: code.map(i64::from),
+                message: Some(message),
+                call_sid: None,
+                queue_time_ms: None,
+            };
+        match outcome {
+            Outcome::Created {
+                call_sid,
+                queue_time_ms,
+                status,
+                ..
+            } => Written {
+                outcome: "created",
+                http_status: Some(i64::from(*status)),
+                code: None,
+                message: None,
+                call_sid: Some(call_sid),
+                queue_time_ms: *queue_time_ms,
+            },
+            Outcome::Retry {
+                http_status,
+                code,
+                message,
+                ..
+            } => failed("retry", http_status, code, message),
+            Outcome::Failed {
+                http_status,
+                code,
+                message,
+            } => failed("failed", http_status, code, message),
+            Outcome::Unknown {
+                http_status,
+                code,
+                message,
+                ..
+            } => failed("unknown", http_status, code, message),
+        }
+    }
+}

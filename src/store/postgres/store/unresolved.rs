@@ -1,0 +1,215 @@
+//! Rows in doubt, when hosts share a campaign: each row is checked with Twilio by one host at
+//! a time, and settled once, by whoever settles it first (every change is fenced on the row
+//! still being in doubt on the same attempt).
+//!
+//! unknown --a callback names the attempt, or found at Twilio--> created
+//!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
+//!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
+
+use super::{PgStore, Tx};
+use crate::domain::{AttemptToken, CallSid, ConferenceSid};
+use crate::store::{StoreError, Unresolved, now_ms};
+
+/// How long a row handed out for a check is hidden from other hosts: longer than a check
+/// takes (one or two requests to Twilio), so two hosts do not ask about the same row, and
+/// short enough that a host that died mid-check delays the row by no more than that. A check
+/// that ends settles or postpones the row itself.
+const CHECK_HOLD_MS: i64 = 30_000;
+
+impl PgStore {
+    /// Rows in doubt whose check is due, each handed to one host: the same statement that
+    /// picks them (skipping rows another host is picking now) puts them off by
+    /// `CHECK_HOLD_MS`, so no other host gets them meanwhile.
+    pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
+        let now = now_ms();
+        Ok(sqlx::query_as(
+            "WITH due AS (
+                 SELECT id, next_attempt_at FROM rows
+                 WHERE campaign_id = $1 AND state = 'unknown' AND next_attempt_at <= $2
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
+             ), held AS (
+                 UPDATE rows SET next_attempt_at = $2 + $4 FROM due WHERE rows.id = due.id
+                 RETURNING rows.id, rows.to_endpoint, rows.label, rows.params, rows.attempts,
+                           due.next_attempt_at AS due_at
+             )
+             SELECT held.id, held.to_endpoint, held.label, held.params, held.attempts,
+                    a.started_at, a.finished_at, a.call_sid
+             FROM held JOIN attempts a ON a.row_id = held.id AND a.number = held.attempts
+             ORDER BY held.due_at, held.id",
+        )
+        .bind(self.campaign)
+        .bind(now)
+        .bind(limit)
+        .bind(CHECK_HOLD_MS)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Twilio has the call: the row is created, by the attempt in doubt.
+    pub async fn resolve_found(
+        &self,
+        row: &Unresolved,
+        call_sid: &CallSid,
+        conference_sid: Option<&ConferenceSid>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let found = Found {
+            campaign: self.campaign,
+            row_id: row.row_id,
+            attempt: row.attempt,
+            call_sid,
+            conference_sid,
+            how: "found at Twilio after an unknown outcome",
+        };
+        found.mark(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at `at`.
+    pub async fn resolve_not_created(&self, row: &Unresolved, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE rows SET state = 'pending', failures = failures + 1, next_attempt_at = $1, updated_at = $2
+             WHERE campaign_id = $3 AND id = $4 AND state = 'unknown' AND attempts = $5",
+        )
+        .bind(at)
+        .bind(now_ms())
+        .bind(self.campaign)
+        .bind(row.row_id)
+        .bind(row.attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query(
+                "UPDATE attempts SET outcome = 'not_created' WHERE row_id = $1 AND number = $2",
+            )
+            .bind(row.row_id)
+            .bind(row.attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Twilio could not be asked: check again at `at` (or in the next run).
+    pub async fn postpone_unresolved(
+        &self,
+        row: &Unresolved,
+        at: i64,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rows SET next_attempt_at = $1, last_message = $2, updated_at = $3
+             WHERE campaign_id = $4 AND id = $5 AND state = 'unknown' AND attempts = $6",
+        )
+        .bind(at)
+        .bind(why)
+        .bind(now_ms())
+        .bind(self.campaign)
+        .bind(row.row_id)
+        .bind(row.attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many rows are in doubt (read from their partial index).
+    pub async fn unknown_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'unknown'",
+        )
+        .bind(self.campaign)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
+}
+
+/// Proof that an attempt in doubt created its call.
+pub(super) struct Found<'a> {
+    pub campaign: i64,
+    pub row_id: i64,
+    pub attempt: i64,
+    pub call_sid: &'a CallSid,
+    pub conference_sid: Option<&'a ConferenceSid>,
+    /// What proved it, for the row's last message.
+    pub how: &'static str,
+}
+
+impl Found<'_> {
+    /// Marks the attempt found and its row created; fenced on the row still being in doubt
+    /// on that attempt (0 rows changed = someone else settled it first).
+    pub(super) async fn mark(&self, tx: &mut Tx<'_>) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let changed = sqlx::query(
+            "UPDATE rows SET state = 'created', call_sid = $1, conference_sid = COALESCE($2, conference_sid),
+             last_message = $3, created_at = $4, updated_at = $4,
+             call_status = NULL, answered_by = NULL, duration_secs = NULL, outcome_at = NULL, outcome_final = false
+             WHERE campaign_id = $5 AND id = $6 AND state = 'unknown' AND attempts = $7",
+        )
+        .bind(self.call_sid)
+        .bind(self.conference_sid)
+        .bind(self.how)
+        .bind(now)
+        .bind(self.campaign)
+        .bind(self.row_id)
+        .bind(self.attempt)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query(
+                "UPDATE attempts SET outcome = 'found', call_sid = $1, finished_at = COALESCE(finished_at, $2)
+                 WHERE row_id = $3 AND number = $4",
+            )
+            .bind(self.call_sid)
+            .bind(now)
+            .bind(self.row_id)
+            .bind(self.attempt)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(changed == 1)
+    }
+}
+
+/// A signed status callback named `token`'s attempt and its call: the attempt has that call,
+/// and a row in doubt on that attempt is created at once (the create's answer was lost, the
+/// call was not).
+pub(super) async fn name_attempt_call(
+    tx: &mut Tx<'_>,
+    campaign: i64,
+    token: AttemptToken,
+    call_sid: &CallSid,
+) -> Result<(), StoreError> {
+    let outcome: Option<String> = sqlx::query_scalar(
+        "UPDATE attempts SET call_sid = COALESCE(call_sid, $1)
+         WHERE campaign_id = $2 AND row_id = $3 AND number = $4 RETURNING outcome",
+    )
+    .bind(call_sid)
+    .bind(campaign)
+    .bind(token.row_id)
+    .bind(token.number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if outcome.as_deref() == Some("not_created") {
+        tracing::warn!(
+            attempt = %token,
+            %call_sid,
+            "a status callback shows a call for an attempt judged never created: the row may have been dialed twice (raise retry.call_log_grace)"
+        );
+    }
+    let found = Found {
+        campaign,
+        row_id: token.row_id,
+        attempt: token.number,
+        call_sid,
+        conference_sid: None,
+        how: "a status callback named the attempt in doubt",
+    };
+    found.mark(tx).await?;
+    Ok(())
+}
