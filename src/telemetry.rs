@@ -30,7 +30,11 @@ impl Telemetry {
 }
 
 pub fn init(quiet: bool) -> Telemetry {
-    let default = if quiet { "error" } else { "warn,dialer=info" };
+    let default = if quiet {
+        "error"
+    } else {
+        "warn,dialer=info,sqlx=error"
+    };
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !quiet && !spec.is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(default),

@@ -47,7 +47,9 @@ pub async fn run(
         Some(path) => Some(CampaignLock::acquire(path, &campaign.name)?),
         None => None,
     };
-    let store = Store::open(&campaign.database, &campaign.name).await?;
+    let store = Store::open(&campaign.database, &campaign.name)
+        .await?
+        .with_lease(campaign.lease);
     let run_id = store.start_run().await?;
     let import = import::import(campaign, &store).await?;
     let gate = Gate::open(campaign, &store, &stop).await?;

@@ -16,7 +16,14 @@ pub(super) struct DatabaseSection {
     url: Option<String>,
     /// A file holding the PostgreSQL password alone (a mounted secret).
     password_file: Option<PathBuf>,
+    /// How long a host's claim holds its row on PostgreSQL (default 60s).
+    lease: Option<String>,
 }
+
+/// A claim's hold on its row unless the campaign says otherwise: long enough for a request's
+/// timeout and the wait for its pacing slot, short enough that a dead host's rows are taken
+/// over within a minute or two.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the environment says about the database, read once at the edge.
 #[derive(Debug, Default, Clone)]
@@ -38,6 +45,25 @@ impl DatabaseEnv {
 }
 
 impl DatabaseSection {
+    /// The lease: at least three request timeouts, so that a claimed row can wait for its
+    /// pacing slot and still have a whole request's time left when it is sent.
+    pub(super) fn lease(
+        &self,
+        request_timeout: std::time::Duration,
+    ) -> Result<std::time::Duration, Invalid> {
+        let lease = match &self.lease {
+            Some(raw) => crate::domain::duration(raw)?,
+            None => return Ok(DEFAULT_LEASE.max(request_timeout * 3)),
+        };
+        if lease < request_timeout * 3 {
+            return Err(Invalid(format!(
+                "must be at least three request timeouts ({:?})",
+                request_timeout * 3
+            )));
+        }
+        Ok(lease)
+    }
+
     /// The database, relative paths resolved against `dir`; an error names its key.
     pub(super) fn resolve(
         self,

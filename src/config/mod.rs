@@ -145,6 +145,8 @@ pub struct Campaign {
     pub defaults: ParticipantOptions,
     pub retry: RetryPolicy,
     pub database: Database,
+    /// How long a claim holds its row when hosts share the database (PostgreSQL).
+    pub lease: Duration,
     pub api_base: Option<url::Url>,
     pub credentials_file: Option<PathBuf>,
     pub request_timeout: Duration,
@@ -261,10 +263,6 @@ impl Campaign {
                 Invalid::new("must be from 1.0 to 10.0"),
             ));
         }
-        let database = file
-            .database
-            .resolve(&dir, &file_stem(&c.name), env)
-            .map_err(|(key, rule)| invalid(key, rule))?;
         let api_base = file
             .twilio
             .api_base
@@ -277,6 +275,14 @@ impl Campaign {
             Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
             None => Duration::from_secs(15),
         };
+        let lease = file
+            .database
+            .lease(request_timeout)
+            .map_err(|rule| invalid("database.lease", rule))?;
+        let database = file
+            .database
+            .resolve(&dir, &file_stem(&c.name), env)
+            .map_err(|(key, rule)| invalid(key, rule))?;
         let rules = rules::RulesSections {
             callbacks: file.callbacks,
             recycle: file.recycle,
@@ -308,6 +314,7 @@ impl Campaign {
             defaults,
             retry,
             database,
+            lease,
             api_base,
             credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
             request_timeout,

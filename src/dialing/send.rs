@@ -12,7 +12,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 /// Left on a lease beyond the request's timeout before it is sent: the answer's recording.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
+const LEASE_MARGIN: Duration = Duration::from_secs(1);
 /// How long to wait before recording an outcome again while the shared database is away.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
 

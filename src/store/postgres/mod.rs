@@ -21,8 +21,9 @@ use std::time::Duration;
 /// Connections one process keeps: a slot is taken in about a millisecond, and several
 /// concurrent requests of one run share them.
 const MAX_CONNECTIONS: u32 = 4;
-/// How long to wait for a free connection (or a server that restarts) before failing.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a free connection (or a server that restarts) before a statement
+/// fails: the run then says that it waits for the database, and asks again.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

@@ -13,8 +13,8 @@ mod report;
 mod rows;
 mod unresolved;
 
-use super::{ConnectError, connect};
-use crate::domain::{ConferenceSid, DatabaseUrl};
+use super::{AccountSchedule, ConnectError, connect};
+use crate::domain::{AccountSid, ConferenceSid, DatabaseUrl};
 use crate::store::{StoreError, now_ms};
 use sqlx::postgres::PgPool;
 use std::time::Duration;
@@ -76,6 +76,16 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The same store with claims holding their rows for `lease`.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// The account's call schedule in this database, shared by every host.
+    pub fn account_schedule(&self, account: &AccountSid) -> AccountSchedule {
+        AccountSchedule::new(self.pool.clone(), account.clone())
     }
 
     /// The lease in whole milliseconds, as statements add it to the database's clock.
