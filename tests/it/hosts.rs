@@ -7,7 +7,7 @@ use crate::support::campaign::{
     RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
     until_creates,
 };
-use crate::support::exit::{DONE, DONE_WITH_FAILURES};
+use crate::support::exit::{DONE, DONE_WITH_FAILURES, STOPPED_EARLY};
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
@@ -226,4 +226,38 @@ async fn a_database_restarted_mid_run_is_waited_for_and_nobody_is_called_twice()
     finish_on_one_host(&campaign, &sandbox, &db).await;
     assert_nobody_called_twice(&sandbox);
     assert_eq!(created(&db).await, 50);
+}
+
+#[tokio::test]
+async fn a_pause_from_any_host_stops_the_dialing_hosts_and_the_report_reads_the_shared_database() {
+    // Arrange
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(5).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 5, 60);
+    let (a, b) = (
+        Host::start(&campaign, &sandbox),
+        Host::start(&campaign, &sandbox),
+    );
+    until_creates(&sandbox, 5).await;
+
+    // Act: `dialer campaign pause` run without the hosts, then a report.
+    let pause = campaign.manage(&["campaign", "pause"]).await;
+    let (a, b) = (a.finish().await, b.finish().await);
+    let report = campaign.manage(&["report", "--json"]).await;
+
+    // Assert
+    assert_eq!(pause.code, DONE, "{pause:?}");
+    assert_eq!(a.code, STOPPED_EARLY, "{a:?}");
+    assert_eq!(b.code, STOPPED_EARLY, "{b:?}");
+    let created_now = created(&db).await;
+    assert!(created_now < 60, "paused before the end");
+    assert_eq!(created_now as u64, sandbox.stats().creates);
+    assert_eq!(report.code, DONE, "{report:?}");
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).expect("JSON report");
+    assert_eq!(report["states"]["created"], created_now);
+    assert_eq!(report["states"]["rows"].as_u64().unwrap_or(60), 60);
 }
