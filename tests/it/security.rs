@@ -225,3 +225,50 @@ fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test]
+async fn a_database_password_stays_out_of_every_output_whether_the_database_answers_or_not() {
+    // Arrange: the shared database's address with a password (the test server trusts any).
+    const PASSWORD: &str = "pw-6c2f0e91d8a4";
+    let db = crate::support::postgres::fresh_database().await;
+    let with_password = db
+        .url
+        .replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    let unreachable = format!("postgres://postgres:{PASSWORD}@127.0.0.1:9/nowhere");
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, &numbers(5), "");
+
+    // Act: a run and a report on the database, then a run that cannot reach it.
+    let mut ran = Vec::new();
+    for (url, args) in [
+        (&with_password, &["run"][..]),
+        (&with_password, &["report"][..]),
+        (&unreachable, &["run"][..]),
+    ] {
+        let child = crate::support::campaign::dialer_at(&sandbox, args)
+            .arg(&campaign.file)
+            .env("DIALER_DATABASE_URL", url)
+            .env("RUST_LOG", "trace")
+            .spawn()
+            .unwrap();
+        ran.push(output(child).await);
+    }
+
+    // Assert
+    assert_eq!(ran[0].code, DONE, "{:?}", ran[0]);
+    assert_eq!(ran[1].code, DONE, "{:?}", ran[1]);
+    assert_ne!(ran[2].code, DONE, "{:?}", ran[2]);
+    assert!(
+        ran[2]
+            .stderr
+            .contains("postgres://postgres:***@127.0.0.1:9/nowhere"),
+        "the address is named, masked: {}",
+        ran[2].stderr
+    );
+    for out in &ran {
+        assert!(
+            !out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD),
+            "the password in an output: {out:?}"
+        );
+    }
+}
