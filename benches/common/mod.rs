@@ -126,6 +126,7 @@ pub async fn fill_store(store: &dialer::store::Store, rows: u64) -> anyhow::Resu
             .collect();
         store.import_rows(&mut pass, &batch).await?;
     }
+    store.finish_import(&[], None).await?;
     Ok(())
 }
 

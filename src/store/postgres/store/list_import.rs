@@ -191,6 +191,10 @@ impl PgStore {
             }
         }
         tx.commit().await?;
+        // The planner's statistics still describe the table before the import: with rows
+        // counted as none, it chose to sort every pending row for each claim (30 ms a claim at
+        // 100,000 rows, instead of 0.5 ms through the pending rows' index).
+        sqlx::query("ANALYZE rows").execute(&self.pool).await?;
         Ok(())
     }
 
