@@ -8,6 +8,7 @@
 //! asks how calls ended; `request` and `retry` are the rules they share.
 
 mod leases;
+mod outage;
 pub mod pace;
 mod polls;
 pub mod progress;
@@ -21,6 +22,7 @@ use crate::config::Campaign;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError, now_ms};
 use crate::twilio::TwilioClient;
+use outage::Outage;
 use pace::Pacer;
 use pace::adaptive::Adaptive;
 use pace::in_flight::InFlightLimit;
@@ -69,43 +71,6 @@ enum Flow {
     Next,
     Done,
 }
-
-/// A shared database that cannot be reached (restarted, failed over) is waited for: the run
-/// claims nothing meanwhile, so it dials nobody whose attempt it could not record.
-#[derive(Default)]
-struct Outage {
-    since: Option<std::time::Instant>,
-}
-
-impl Outage {
-    /// Waits a moment after a transient error of a shared database; any other error ends
-    /// the run, as it does on SQLite.
-    async fn wait_out(&mut self, engine: &Engine, error: StoreError) -> Result<(), StoreError> {
-        if !(engine.store.is_shared() && error.is_transient()) {
-            return Err(error);
-        }
-        if self.since.is_none() {
-            tracing::warn!("{error}; waiting for the database, nothing is sent meanwhile");
-            self.since = Some(std::time::Instant::now());
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(OUTAGE_RETRY) => {}
-            _ = engine.stop.wait() => {}
-        }
-        Ok(())
-    }
-
-    fn over(&mut self) {
-        if let Some(since) = self.since.take() {
-            tracing::info!(
-                "the database answers again after {:.1} s",
-                since.elapsed().as_secs_f64()
-            );
-        }
-    }
-}
-
-const OUTAGE_RETRY: Duration = Duration::from_millis(500);
 
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
