@@ -59,6 +59,29 @@ pub struct Redial {
     pub max_attempts: u32,
 }
 
+impl Redial {
+    /// When a row whose call ended at `now` (unix ms) is called again: only once the call is
+    /// `final`, and while the row has made fewer than `max_attempts` attempts.
+    pub(in crate::store) fn at(self, now: i64, is_final: bool, attempts: i64) -> Option<i64> {
+        (is_final && attempts < i64::from(self.max_attempts))
+            .then(|| now + i64::try_from(self.after.as_millis()).unwrap_or(i64::MAX / 2))
+    }
+}
+
+impl CallObservation {
+    /// Whether this observation moves the call on from `current` (its attempt's status):
+    /// a final status never changes, a final one always wins, and otherwise the newest event
+    /// of its source, no earlier in a call's progress, is news.
+    pub(in crate::store) fn is_news(&self, current: Option<CallStatus>, newer_seen: bool) -> bool {
+        match current {
+            Some(current) if current.is_final() => false,
+            _ if self.status.is_final() => true,
+            Some(current) => !newer_seen && self.status.progress() >= current.progress(),
+            None => !newer_seen,
+        }
+    }
+}
+
 /// What recording an observation changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {

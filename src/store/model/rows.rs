@@ -64,3 +64,60 @@ pub enum Outcome {
         message: String,
     },
 }
+
+/// An outcome as its attempt records it, the same for every backend; signed integers for
+/// Twilio's unsigned statuses and codes, as both databases store them.
+pub(in crate::store) struct Written<'a> {
+    pub outcome: &'static str,
+    pub http_status: Option<i64>,
+    pub code: Option<i64>,
+    pub message: Option<&'a str>,
+    pub call_sid: Option<&'a crate::domain::CallSid>,
+    pub queue_time_ms: Option<i64>,
+}
+
+impl<'a> Written<'a> {
+    pub(in crate::store) fn of(outcome: &'a Outcome) -> Self {
+        let failed =
+            |outcome, http_status: &Option<u16>, code: &Option<u32>, message: &'a str| Written {
+                outcome,
+                http_status: http_status.map(i64::from),
+                code: code.map(i64::from),
+                message: Some(message),
+                call_sid: None,
+                queue_time_ms: None,
+            };
+        match outcome {
+            Outcome::Created {
+                call_sid,
+                queue_time_ms,
+                status,
+                ..
+            } => Written {
+                outcome: "created",
+                http_status: Some(i64::from(*status)),
+                code: None,
+                message: None,
+                call_sid: Some(call_sid),
+                queue_time_ms: *queue_time_ms,
+            },
+            Outcome::Retry {
+                http_status,
+                code,
+                message,
+                ..
+            } => failed("retry", http_status, code, message),
+            Outcome::Failed {
+                http_status,
+                code,
+                message,
+            } => failed("failed", http_status, code, message),
+            Outcome::Unknown {
+                http_status,
+                code,
+                message,
+                ..
+            } => failed("unknown", http_status, code, message),
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 use super::SqliteStore;
 use crate::domain::RowState;
+use crate::store::model::rows::Written;
 use crate::store::{Claimed, Outcome, StoreError, now_ms};
 use std::time::Duration;
 
@@ -127,71 +128,19 @@ impl SqliteStore {
     pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let (attempt_outcome, status, code, message, call_sid, queue_time) = match outcome {
-            Outcome::Created {
-                call_sid,
-                queue_time_ms,
-                status,
-                ..
-            } => (
-                "created",
-                Some(*status),
-                None,
-                None,
-                Some(call_sid),
-                *queue_time_ms,
-            ),
-            Outcome::Retry {
-                http_status,
-                code,
-                message,
-                ..
-            } => (
-                "retry",
-                *http_status,
-                *code,
-                Some(message.as_str()),
-                None,
-                None,
-            ),
-            Outcome::Failed {
-                http_status,
-                code,
-                message,
-            } => (
-                "failed",
-                *http_status,
-                *code,
-                Some(message.as_str()),
-                None,
-                None,
-            ),
-            Outcome::Unknown {
-                http_status,
-                code,
-                message,
-                ..
-            } => (
-                "unknown",
-                *http_status,
-                *code,
-                Some(message.as_str()),
-                None,
-                None,
-            ),
-        };
+        let written = Written::of(outcome);
         // A callback may have named this attempt's call while its request was in flight.
         sqlx::query(
             "UPDATE attempts SET outcome = ?, finished_at = ?, http_status = ?, twilio_code = ?, message = ?,
              call_sid = COALESCE(?, call_sid), queue_time_ms = ? WHERE row_id = ? AND number = ?",
         )
-        .bind(attempt_outcome)
+        .bind(written.outcome)
         .bind(now)
-        .bind(status)
-        .bind(code)
-        .bind(message)
-        .bind(call_sid)
-        .bind(queue_time)
+        .bind(written.http_status)
+        .bind(written.code)
+        .bind(written.message)
+        .bind(written.call_sid)
+        .bind(written.queue_time_ms)
         .bind(claimed.row_id)
         .bind(claimed.attempt)
         .execute(&mut *tx)

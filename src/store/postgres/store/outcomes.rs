@@ -72,13 +72,7 @@ impl PgStore {
         .bind(seen.sequence_number)
         .fetch_one(&mut *tx)
         .await?;
-        let is_news = match current {
-            Some(current) if current.is_final() => false,
-            _ if seen.status.is_final() => true,
-            Some(current) => !newer_seen && seen.status.progress() >= current.progress(),
-            None => !newer_seen,
-        };
-        if !is_news {
+        if !seen.is_news(current, newer_seen) {
             tx.commit().await?;
             return Ok(Recorded::Superseded);
         }
@@ -111,11 +105,8 @@ impl PgStore {
         .bind(&seen.call_sid)
         .fetch_optional(&mut *tx)
         .await?;
-        let redial_at = match (attempts, redial) {
-            (Some(attempts), Some(redial))
-                if is_final && attempts < i64::from(redial.max_attempts) =>
-            {
-                let at = now + i64::try_from(redial.after.as_millis()).unwrap_or(i64::MAX / 2);
+        let redial_at = match redial.and_then(|r| r.at(now, is_final, attempts?)) {
+            Some(at) => {
                 sqlx::query(
                     "UPDATE rows SET state = 'pending', next_attempt_at = $1, call_sid = NULL,
                      last_message = $2, updated_at = $3 WHERE id = $4",

@@ -10,6 +10,7 @@
 
 use super::PgStore;
 use crate::domain::RowState;
+use crate::store::model::rows::Written;
 use crate::store::{Claimed, Outcome, StoreError, now_ms};
 use std::time::Instant;
 
@@ -222,62 +223,5 @@ impl PgStore {
         .bind(self.campaign)
         .fetch_one(&self.pool)
         .await?)
-    }
-}
-
-/// An outcome as the attempt records it, with PostgreSQL's signed integers for Twilio's
-/// unsigned statuses and codes.
-struct Written<'a> {
-    outcome: &'static str,
-    http_status: Option<i64>,
-    code: Option<i64>,
-    message: Option<&'a str>,
-    call_sid: Option<&'a crate::domain::CallSid>,
-    queue_time_ms: Option<i64>,
-}
-
-impl<'a> Written<'a> {
-    fn of(outcome: &'a Outcome) -> Self {
-        let failed =
-            |outcome, http_status: &Option<u16>, code: &Option<u32>, message: &'a str| Written {
-                outcome,
-                http_status: http_status.map(i64::from),
-                code: code.map(i64::from),
-                message: Some(message),
-                call_sid: None,
-                queue_time_ms: None,
-            };
-        match outcome {
-            Outcome::Created {
-                call_sid,
-                queue_time_ms,
-                status,
-                ..
-            } => Written {
-                outcome: "created",
-                http_status: Some(i64::from(*status)),
-                code: None,
-                message: None,
-                call_sid: Some(call_sid),
-                queue_time_ms: *queue_time_ms,
-            },
-            Outcome::Retry {
-                http_status,
-                code,
-                message,
-                ..
-            } => failed("retry", http_status, code, message),
-            Outcome::Failed {
-                http_status,
-                code,
-                message,
-            } => failed("failed", http_status, code, message),
-            Outcome::Unknown {
-                http_status,
-                code,
-                message,
-                ..
-            } => failed("unknown", http_status, code, message),
-        }
     }
 }
