@@ -2,15 +2,18 @@
 //! canceled campaign dials nobody, a number on a do-not-call list is never dialed, and a
 //! person is called only inside the calling window of their own time zone.
 //!
+//! A row's zone may be several (a prefix spanning zones): it is called only when the window
+//! is open in every one, and otherwise waits for the first instant when all are.
+//!
 //! A zone found closed is deferred as a whole, in one statement, to its next opening: a
 //! million rows outside their window cost one claim per zone, not one each. A watcher reads
 //! `control` once a second, and stops the run when every row left waits for a window.
 
 use super::suppression::{SuppressionError, SuppressionLists};
-use super::window::{WindowNow, local_time, window_now};
+use super::window::{WindowNow, local_time, window_now_everywhere};
 use crate::config::Campaign;
 use crate::config::rules::CallingWindow;
-use crate::domain::CampaignStatus;
+use crate::domain::{CampaignStatus, stored_zones};
 use crate::stop::{Stop, StopReason};
 use crate::store::{Claimed, Store, StoreError, now_ms};
 use jiff::Timestamp;
@@ -126,9 +129,9 @@ impl Gate {
         let Some(closed) = self.state.defer_if_closed(store, window, zone).await? else {
             return Ok(Admission::Dial);
         };
-        let opens = local_time(closed.until, &closed.zone);
+        let opens = closed.opening();
         tracing::info!(
-            zone = closed.zone.iana_name().unwrap_or("campaign"),
+            zone = closed.name.as_deref().unwrap_or("campaign"),
             rows = closed.rows + 1,
             "outside the calling window; deferred until {opens}"
         );
@@ -141,10 +144,25 @@ impl Gate {
 
 /// A zone found closed, and what was done about it.
 struct Closed {
-    zone: TimeZone,
+    /// The stored zone value (`None`: the campaign's).
+    name: Option<String>,
+    /// Its zones, in the order stored.
+    zones: Vec<TimeZone>,
     until: Timestamp,
     /// Pending rows deferred with it (besides a claimed row).
     rows: u64,
+}
+
+impl Closed {
+    /// The opening as the first zone's clock shows it, and how many other zones it spans.
+    fn opening(&self) -> String {
+        let first = local_time(self.until, &self.zones[0]);
+        match self.zones.len() {
+            1 => first,
+            2 => format!("{first} (and 1 other zone)"),
+            n => format!("{first} (and {} other zones)", n - 1),
+        }
+    }
 }
 
 impl Shared {
@@ -156,12 +174,12 @@ impl Shared {
         window: &CallingWindow,
         zone: Option<String>,
     ) -> Result<Option<Closed>, StoreError> {
-        let zone_time = zone
-            .as_deref()
-            .and_then(|name| TimeZone::get(name).ok())
-            .unwrap_or_else(|| window.timezone.clone());
+        let mut zones = stored_zones(zone.as_deref());
+        if zones.is_empty() {
+            zones.push(window.timezone.clone());
+        }
         let now = Timestamp::now();
-        let until = match window_now(window, &zone_time, now) {
+        let until = match window_now_everywhere(window, &zones, now) {
             WindowNow::Open => return Ok(None),
             WindowNow::OpensAt(at) => at,
             WindowNow::Never => now + NEVER_OPEN_RECHECK,
@@ -170,9 +188,10 @@ impl Shared {
             .defer_zone(zone.as_deref(), until.as_millisecond())
             .await?;
         let mut openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
-        openings.insert(zone, until.as_millisecond());
+        openings.insert(zone.clone(), until.as_millisecond());
         Ok(Some(Closed {
-            zone: zone_time,
+            name: zone,
+            zones,
             until,
             rows,
         }))

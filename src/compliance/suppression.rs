@@ -1,14 +1,20 @@
 //! Do-not-call lists: files of numbers that must never be dialed, read once per run so that a
-//! list edited between runs is honoured by the next one. A file is either a CSV whose header
-//! has a `to` column or plain text with one number per line (detected from the first line).
-//! A line that is not a number is reported with its line number and skipped; a file that
-//! cannot be read stops the run, since dialing without it could call someone on it.
+//! list edited between runs is honoured by the next one. A file is told from its first line:
+//! the National DNC Registry's flat file (`415,8675309`), a CSV whose header has a `to`,
+//! `phone`, `number` or `phone_number` column, one column under any other header, or plain
+//! numbers one per line. In a CSV or a column, a line that is not a number is reported with
+//! its line number and skipped; a registry line out of format, a header without a number
+//! column, or a file that cannot be read stops the run, since dialing without the list could
+//! call someone on it.
 
 use crate::domain::{Endpoint, PhoneNumber};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Header names of the column holding the numbers, in order of preference.
+const NUMBER_COLUMNS: [&str; 4] = ["to", "phone", "number", "phone_number"];
 
 /// Pending rows read per page when marking listed numbers.
 const PAGE: i64 = 10_000;
@@ -18,9 +24,15 @@ pub enum SuppressionError {
     #[error("could not read the suppression list {path}: {cause}")]
     Read { path: String, cause: csv::Error },
     #[error(
-        "the suppression list {path} has no `to` column in its header and no number on its first line"
+        "{path}:{line}: this suppression list's header has none of the columns to, phone, number, phone_number, and its first line is not a number"
     )]
-    NoToColumn { path: String },
+    NoNumberColumn { path: String, line: u64 },
+    #[error("{path}:{line}: this suppression list's line {why}")]
+    Malformed {
+        path: String,
+        line: u64,
+        why: String,
+    },
 }
 
 /// Every listed number (E.164), with why it is listed: "on dnc.csv".
@@ -90,39 +102,106 @@ impl SuppressionLists {
             .trim(csv::Trim::All)
             .from_path(path)
             .map_err(read_error)?;
-        let mut column = None;
+        let mut layout = None;
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(read_error)? {
             let line = record.position().map_or(0, csv::Position::line);
             if record.iter().all(str::is_empty) {
                 continue;
             }
-            let index = match column {
-                Some(index) => index,
+            let layout = match layout {
+                Some(layout) => layout,
                 None => {
-                    let first = record.get(0).unwrap_or_default();
-                    if PhoneNumber::parse(first).is_ok() {
-                        column = Some(0);
-                        0
-                    } else {
-                        let to = record.iter().position(|f| f.eq_ignore_ascii_case("to"));
-                        column = Some(to.ok_or_else(|| SuppressionError::NoToColumn {
+                    let found = Layout::of_first_line(&record).ok_or_else(|| {
+                        SuppressionError::NoNumberColumn {
                             path: shown.clone(),
-                        })?);
+                            line,
+                        }
+                    })?;
+                    layout = Some(found);
+                    if matches!(found, Layout::Column { header: true, .. }) {
                         continue;
                     }
+                    found
                 }
             };
-            match PhoneNumber::parse(record.get(index).unwrap_or_default()) {
+            match layout.number(&record) {
                 Ok(number) => {
                     self.numbers
                         .insert(number.as_str().to_owned(), reason.clone());
                 }
-                Err(e) => eprintln!("dialer: {shown}:{line}: not a number ({e}); skipped"),
+                Err(why) if layout == Layout::Registry => {
+                    return Err(SuppressionError::Malformed {
+                        path: shown,
+                        line,
+                        why,
+                    });
+                }
+                Err(why) => eprintln!("dialer: {shown}:{line}: {why}; skipped"),
             }
         }
         Ok(())
     }
+}
+
+/// How a suppression file holds its numbers, told from its first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// The National Do Not Call Registry's download: `AAA,NNNNNNN` (area code, then the
+    /// seven-digit number), US numbers only. Every line must be so.
+    Registry,
+    /// The numbers are in one column, under a header line or not.
+    Column { index: usize, header: bool },
+}
+
+impl Layout {
+    fn of_first_line(record: &csv::StringRecord) -> Option<Self> {
+        if registry_number(record).is_some() {
+            return Some(Self::Registry);
+        }
+        if PhoneNumber::parse(record.get(0).unwrap_or_default()).is_ok() {
+            return Some(Self::Column {
+                index: 0,
+                header: false,
+            });
+        }
+        if record.len() == 1 {
+            return Some(Self::Column {
+                index: 0,
+                header: true,
+            });
+        }
+        NUMBER_COLUMNS.iter().find_map(|name| {
+            let index = record.iter().position(|f| f.eq_ignore_ascii_case(name))?;
+            Some(Self::Column {
+                index,
+                header: true,
+            })
+        })
+    }
+
+    fn number(self, record: &csv::StringRecord) -> Result<PhoneNumber, String> {
+        match self {
+            Self::Registry => registry_number(record).ok_or_else(|| {
+                format!(
+                    "is not an area code and a seven-digit number like 415,8675309: {:?}",
+                    record.iter().collect::<Vec<_>>().join(",")
+                )
+            }),
+            Self::Column { index, .. } => PhoneNumber::parse(record.get(index).unwrap_or_default())
+                .map_err(|e| format!("not a number ({e})")),
+        }
+    }
+}
+
+/// `415,8675309` → +14158675309.
+fn registry_number(record: &csv::StringRecord) -> Option<PhoneNumber> {
+    let [area, number] = [record.get(0)?, record.get(1)?];
+    let digits = |s: &str, n| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if record.len() != 2 || !digits(area, 3) || !digits(number, 7) {
+        return None;
+    }
+    PhoneNumber::parse(&format!("+1{area}{number}")).ok()
 }
 
 #[cfg(test)]
@@ -170,11 +249,77 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_header_without_a_to_column_is_refused() {
-        let refused = lists_from("dnc.csv", "name,phone\nAda,+14155550100\n");
+    fn listed(lists: &SuppressionLists, number: &str) -> bool {
+        lists
+            .reason_for(&Endpoint::parse(number).unwrap())
+            .is_some()
+    }
 
-        assert!(matches!(refused, Err(SuppressionError::NoToColumn { .. })));
+    #[test]
+    fn the_national_registrys_flat_file_lists_us_numbers_by_area_code() {
+        let lists = lists_from(
+            "2026-12-01.txt",
+            "415,8675309\n212,5550100\n\n907,5550199\n",
+        )
+        .unwrap();
+
+        assert_eq!(lists.len(), 3);
+        assert!(listed(&lists, "+14158675309"));
+        assert!(listed(&lists, "+12125550100"));
+        assert!(listed(&lists, "+19075550199"));
+        assert!(!listed(&lists, "+14158675300"));
+    }
+
+    #[test]
+    fn a_registry_line_out_of_format_stops_the_run_naming_the_file_and_line() {
+        let refused = lists_from("registry.txt", "415,8675309\n212,5550100\n212,555010\n");
+
+        let err = refused.unwrap_err();
+        assert!(
+            matches!(err, SuppressionError::Malformed { line: 3, .. }),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("registry.txt:3:"), "{message}");
+        assert!(message.contains("212,555010"), "{message}");
+    }
+
+    #[test]
+    fn a_csv_is_read_by_its_to_phone_number_or_phone_number_column() {
+        for header in ["to", "Phone", "NUMBER", "phone_number"] {
+            let text = format!("name,{header},notes\nAda,+14155550100,x\nBob,+442071838750,y\n");
+
+            let lists = lists_from("dnc.csv", &text).unwrap();
+
+            assert_eq!(lists.len(), 2, "{header}");
+            assert!(listed(&lists, "+14155550100"), "{header}");
+            assert!(listed(&lists, "+442071838750"), "{header}");
+        }
+    }
+
+    #[test]
+    fn one_column_under_any_header_is_read_as_numbers() {
+        let lists = lists_from(
+            "dnc.csv",
+            "Do not call (exported)\n+14155550100\n+33142685300\n",
+        )
+        .unwrap();
+
+        assert_eq!(lists.len(), 2);
+        assert!(listed(&lists, "+14155550100"));
+        assert!(listed(&lists, "+33142685300"));
+    }
+
+    #[test]
+    fn a_header_without_a_number_column_is_refused_naming_its_line() {
+        let refused = lists_from("dnc.csv", "name,email\nAda,ada@example.com\n");
+
+        let err = refused.unwrap_err();
+        assert!(
+            matches!(err, SuppressionError::NoNumberColumn { line: 1, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("dnc.csv:1:"), "{err}");
     }
 
     #[test]

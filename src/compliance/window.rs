@@ -1,6 +1,7 @@
 //! Calling windows: may a person in a given zone be called at a given instant, and if not,
 //! when may they next be? Pure time arithmetic on local civil time, so daylight saving time
-//! is followed without special cases.
+//! is followed without special cases. A holiday (a date in the callee's zone) has no window.
+//! A person whose number spans several zones is called only when the window is open in all.
 //!
 //! The hours themselves are the campaign owner's to choose and to get right: in the US, for
 //! instance, telemarketing calls are allowed only from 8am to 9pm at the called party's
@@ -8,6 +9,7 @@
 //! enforces the configured window in each person's zone; it does not know the law.
 
 use crate::config::rules::CallingWindow;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
@@ -25,15 +27,17 @@ pub enum WindowNow {
 pub fn window_now(window: &CallingWindow, zone: &TimeZone, now: Timestamp) -> WindowNow {
     let local = now.to_zoned(zone.clone());
     let time = local.time();
-    if window.days.contains(&local.weekday()) && window.start <= time && time < window.end {
+    let calls_on =
+        |date: Date| window.days.contains(&date.weekday()) && !window.holidays.contains(&date);
+    if calls_on(local.date()) && window.start <= time && time < window.end {
         return WindowNow::Open;
     }
-    // Today's opening may still be ahead; past a week every day has been seen.
-    for offset in 0..=7 {
+    // Today's opening may still be ahead; past a week (and the holidays) every day was seen.
+    for offset in 0..=(7 + window.holidays.len() as i64) {
         let Ok(date) = local.date().checked_add(offset.days()) else {
             break;
         };
-        if !window.days.contains(&date.weekday()) {
+        if !calls_on(date) {
             continue;
         }
         // A start inside a spring-forward gap opens at the first instant after it.
@@ -42,6 +46,36 @@ pub fn window_now(window: &CallingWindow, zone: &TimeZone, now: Timestamp) -> Wi
         };
         if opening.timestamp() > now {
             return WindowNow::OpensAt(opening.timestamp());
+        }
+    }
+    WindowNow::Never
+}
+
+/// How many times the search for an instant open in every zone moves forward before giving
+/// up (windows that never overlap, e.g. 09:00–10:00 in Tokyo and in New York).
+const MAX_ALIGNMENTS: usize = 64;
+
+/// Whether `now` falls in the window in every one of `zones`; if not, the first instant at
+/// or after the latest of their next openings at which all are open.
+pub fn window_now_everywhere(
+    window: &CallingWindow,
+    zones: &[TimeZone],
+    now: Timestamp,
+) -> WindowNow {
+    let mut at = now;
+    for _ in 0..MAX_ALIGNMENTS {
+        let mut latest = None;
+        for zone in zones {
+            match window_now(window, zone, at) {
+                WindowNow::Open => {}
+                WindowNow::Never => return WindowNow::Never,
+                WindowNow::OpensAt(opens) => latest = latest.max(Some(opens)),
+            }
+        }
+        match latest {
+            None if at == now => return WindowNow::Open,
+            None => return WindowNow::OpensAt(at),
+            Some(opens) => at = opens,
         }
     }
     WindowNow::Never
@@ -76,6 +110,7 @@ mod tests {
             end: Time::constant(17, 0, 0, 0),
             timezone: TimeZone::get(zone).unwrap(),
             days: days.to_vec(),
+            holidays: Vec::new(),
         }
     }
 
@@ -161,5 +196,95 @@ mod tests {
         let noon = now_in(&window, "2026-11-27T12:00[Europe/Paris]");
 
         assert_eq!(noon, WindowNow::Never);
+    }
+
+    fn eight_to_nine_every_day() -> CallingWindow {
+        let mut window = nine_to_five("America/New_York", &WEEKDAYS);
+        window.start = Time::constant(8, 0, 0, 0);
+        window.end = Time::constant(21, 0, 0, 0);
+        window.days = vec![
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+            Weekday::Saturday,
+            Weekday::Sunday,
+        ];
+        window
+    }
+
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
+    #[test]
+    fn at_9_am_in_new_york_new_york_is_open_and_california_waits_until_8_am_its_time() {
+        let window = eight_to_nine_every_day();
+        let nine_in_new_york = at("2026-12-01T09:00[America/New_York]");
+
+        let new_york = window_now(&window, &zone("America/New_York"), nine_in_new_york);
+        let california = window_now(&window, &zone("America/Los_Angeles"), nine_in_new_york);
+
+        assert_eq!(new_york, WindowNow::Open);
+        assert_eq!(
+            california,
+            WindowNow::OpensAt(at("2026-12-01T08:00[America/Los_Angeles]"))
+        );
+    }
+
+    #[test]
+    fn several_zones_are_open_only_when_every_one_is_and_wait_for_the_last_to_open() {
+        let window = eight_to_nine_every_day();
+        let alaska = [zone("America/Adak"), zone("America/Anchorage")];
+
+        // 08:30 in Anchorage is 07:30 in Adak: Anchorage is open, Adak is not yet.
+        let early =
+            window_now_everywhere(&window, &alaska, at("2026-12-01T08:30[America/Anchorage]"));
+        let later =
+            window_now_everywhere(&window, &alaska, at("2026-12-01T09:30[America/Anchorage]"));
+        let one_zone = window_now_everywhere(
+            &window,
+            &alaska[1..],
+            at("2026-12-01T08:30[America/Anchorage]"),
+        );
+
+        assert_eq!(
+            early,
+            WindowNow::OpensAt(at("2026-12-01T08:00[America/Adak]"))
+        );
+        assert_eq!(later, WindowNow::Open);
+        assert_eq!(one_zone, WindowNow::Open);
+    }
+
+    #[test]
+    fn zones_whose_windows_never_overlap_are_never_open_together() {
+        let mut window = eight_to_nine_every_day();
+        window.end = Time::constant(10, 0, 0, 0);
+        let apart = [zone("Asia/Tokyo"), zone("America/New_York")];
+
+        let now = window_now_everywhere(&window, &apart, at("2026-12-01T09:00[Asia/Tokyo]"));
+
+        assert_eq!(now, WindowNow::Never);
+    }
+
+    #[test]
+    fn nobody_is_called_on_a_holiday_in_their_zone_and_the_window_reopens_after_it() {
+        let mut window = eight_to_nine_every_day();
+        window.holidays = vec![jiff::civil::date(2026, 12, 25)];
+
+        let christmas_noon = now_in(&window, "2026-12-25T12:00[America/New_York]");
+        let christmas_eve = now_in(&window, "2026-12-24T22:00[America/New_York]");
+        // Already the 26th in Tokyo: a holiday is a date in the callee's own zone.
+        let tokyo = window_now(
+            &window,
+            &zone("Asia/Tokyo"),
+            at("2026-12-25T22:00[America/New_York]"),
+        );
+
+        let the_26th = WindowNow::OpensAt(at("2026-12-26T08:00[America/New_York]"));
+        assert_eq!(christmas_noon, the_26th);
+        assert_eq!(christmas_eve, the_26th);
+        assert_eq!(tokyo, WindowNow::Open);
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::Invalid;
 use crate::domain::duration;
 pub use crate::outcomes::Recycle;
 use crate::twilio::{ParamError, ParticipantOptions};
-use jiff::civil::{Time, Weekday};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -48,6 +48,8 @@ pub(super) struct WindowSection {
     timezone: String,
     #[serde(default)]
     days: Option<Vec<String>>,
+    #[serde(default)]
+    holidays: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +106,8 @@ pub struct CallingWindow {
     /// For rows whose own time zone is unknown.
     pub timezone: TimeZone,
     pub days: Vec<Weekday>,
+    /// Dates, in each callee's own zone, on which nobody is called.
+    pub holidays: Vec<Date>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +160,7 @@ impl RulesSections {
                     )
                 })?,
                 days: parse_days(w.days.as_deref()).map_err(key("window.days"))?,
+                holidays: parse_holidays(&w.holidays).map_err(key("window.holidays"))?,
             }),
             None => None,
         };
@@ -203,6 +208,16 @@ fn parse_time(raw: &str) -> Result<Time, Invalid> {
     raw.trim()
         .parse::<Time>()
         .map_err(|_| Invalid(format!("must be a time like \"09:00\", got {raw:?}")))
+}
+
+fn parse_holidays(raw: &[String]) -> Result<Vec<Date>, Invalid> {
+    raw.iter()
+        .map(|day| {
+            day.trim()
+                .parse::<Date>()
+                .map_err(|_| Invalid(format!("must list dates like \"2026-12-25\", got {day:?}")))
+        })
+        .collect()
 }
 
 fn parse_days(raw: Option<&[String]>) -> Result<Vec<Weekday>, Invalid> {

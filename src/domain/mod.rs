@@ -25,7 +25,7 @@ pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
 pub use row_state::{LineState, RowState};
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
-pub use timezone::{callee_zone, country_zone};
+pub use timezone::{CalleeZone, ZoneSource, callee_zone, prefix_zones, stored_zones};
 
 /// Why a raw value was refused; the caller adds which field it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,69 +1,66 @@
-//! Where a callee is, in time: their own IANA zone when the list gives one, else the zone of
-//! their country when that country has only one. Countries spanning several zones (+1, +7,
-//! +52, +55, +61, …) are absent on purpose: their rows fall back to the campaign's zone.
+//! Where a callee is, in time: their own IANA zone when the list gives one, else the zones
+//! libphonenumber's prefix-to-time-zone map gives their number (the longest prefix wins),
+//! else the campaign's zone. A prefix spanning several zones (an Alaskan area code, most of
+//! +7 or +61) gives all of them: such a row is called only when every one is in its window.
+//!
+//! The map is `data/timezones/prefixes.tsv` (Google's data, Apache-2.0; see its NOTICE),
+//! compiled in and indexed at first use.
 
 use super::{Endpoint, Invalid, PhoneNumber};
 use jiff::tz::TimeZone;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
-/// Calling code (without `+`) → the single IANA zone of that country. A few outlying islands
-/// differ from their country's main zone (the Canaries, the Azores, the Chathams): rows there
-/// need a `timezone` column.
-const SINGLE_ZONE_COUNTRIES: &[(&str, &str)] = &[
-    ("20", "Africa/Cairo"),
-    ("27", "Africa/Johannesburg"),
-    ("30", "Europe/Athens"),
-    ("31", "Europe/Amsterdam"),
-    ("32", "Europe/Brussels"),
-    ("33", "Europe/Paris"),
-    ("34", "Europe/Madrid"),
-    ("36", "Europe/Budapest"),
-    ("39", "Europe/Rome"),
-    ("40", "Europe/Bucharest"),
-    ("41", "Europe/Zurich"),
-    ("43", "Europe/Vienna"),
-    ("44", "Europe/London"),
-    ("45", "Europe/Copenhagen"),
-    ("46", "Europe/Stockholm"),
-    ("47", "Europe/Oslo"),
-    ("48", "Europe/Warsaw"),
-    ("49", "Europe/Berlin"),
-    ("63", "Asia/Manila"),
-    ("64", "Pacific/Auckland"),
-    ("65", "Asia/Singapore"),
-    ("66", "Asia/Bangkok"),
-    ("81", "Asia/Tokyo"),
-    ("82", "Asia/Seoul"),
-    ("84", "Asia/Ho_Chi_Minh"),
-    ("90", "Europe/Istanbul"),
-    ("91", "Asia/Kolkata"),
-    ("92", "Asia/Karachi"),
-    ("351", "Europe/Lisbon"),
-    ("352", "Europe/Luxembourg"),
-    ("353", "Europe/Dublin"),
-    ("358", "Europe/Helsinki"),
-    ("420", "Europe/Prague"),
-    ("852", "Asia/Hong_Kong"),
-    ("886", "Asia/Taipei"),
-    ("971", "Asia/Dubai"),
-    ("972", "Asia/Jerusalem"),
-];
+const PREFIX_DATA: &str = include_str!("../../data/timezones/prefixes.tsv");
 
-/// The zone of the number's country, when that country has exactly one.
-pub fn country_zone(number: &PhoneNumber) -> Option<&'static str> {
+/// Prefix (digits after `+`) → its zones, sorted and separated by one space.
+static PREFIXES: LazyLock<(HashMap<&'static str, &'static str>, usize)> = LazyLock::new(|| {
+    let map: HashMap<_, _> = PREFIX_DATA
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('\t'))
+        .collect();
+    let longest = map.keys().map(|p| p.len()).max().unwrap_or(0);
+    (map, longest)
+});
+
+/// Where a row's zone came from, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneSource {
+    /// The list's `timezone` column.
+    List,
+    /// The number's prefix, through libphonenumber's map.
+    Prefix,
+}
+
+impl ZoneSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Prefix => "prefix",
+        }
+    }
+}
+
+/// A row's own zone, as stored: one IANA name, or several sorted and space-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalleeZone {
+    pub zones: String,
+    pub source: ZoneSource,
+}
+
+/// The zones libphonenumber places the number in (longest prefix first), space-separated.
+pub fn prefix_zones(number: &PhoneNumber) -> Option<&'static str> {
     let digits = number.as_str().strip_prefix('+')?;
-    // Calling codes are prefix-free, so at most one of these lengths can match.
-    (1..=3).find_map(|len| {
-        let code = digits.get(..len)?;
-        SINGLE_ZONE_COUNTRIES
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, zone)| *zone)
-    })
+    let (map, longest) = &*PREFIXES;
+    (1..=digits.len().min(*longest))
+        .rev()
+        .find_map(|len| map.get(digits.get(..len)?).copied())
 }
 
 /// The zone stored for a row: its `timezone` column (an IANA name, refused when unknown),
-/// else its country's single zone; `None` means "the campaign's zone".
-pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<String>, Invalid> {
+/// else its number's zones by prefix; `None` means "the campaign's zone".
+pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<CalleeZone>, Invalid> {
     if let Some(name) = column.map(str::trim).filter(|n| !n.is_empty()) {
         let zone = TimeZone::get(name).map_err(|_| {
             Invalid(format!(
@@ -71,59 +68,124 @@ pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<String>
                 super::quoted(name)
             ))
         })?;
-        return Ok(Some(zone.iana_name().unwrap_or(name).to_owned()));
+        return Ok(Some(CalleeZone {
+            zones: zone.iana_name().unwrap_or(name).to_owned(),
+            source: ZoneSource::List,
+        }));
     }
-    Ok(to.phone().and_then(country_zone).map(str::to_owned))
+    Ok(to.phone().and_then(prefix_zones).map(|zones| CalleeZone {
+        zones: zones.to_owned(),
+        source: ZoneSource::Prefix,
+    }))
+}
+
+/// The zones of a stored value; unknown names are skipped, so an empty result means the
+/// campaign's zone.
+pub fn stored_zones(stored: Option<&str>) -> Vec<TimeZone> {
+    stored
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|name| TimeZone::get(name).ok())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn zone_of(number: &str) -> Option<&'static str> {
-        country_zone(&PhoneNumber::parse(number).unwrap())
+    fn zones_of(number: &str) -> Option<&'static str> {
+        prefix_zones(&PhoneNumber::parse(number).unwrap())
     }
 
     #[test]
-    fn a_single_zone_country_gives_its_zone() {
-        assert_eq!(zone_of("+442071838750"), Some("Europe/London"));
-        assert_eq!(zone_of("+33142685300"), Some("Europe/Paris"));
-        assert_eq!(zone_of("+353212345678"), Some("Europe/Dublin"));
-        assert_eq!(zone_of("+81312345678"), Some("Asia/Tokyo"));
-    }
-
-    #[test]
-    fn countries_spanning_several_zones_give_none() {
-        for number in [
-            "+14155550100",
-            "+74951234567",
-            "+5511912345678",
-            "+61212345678",
-            "+525512345678",
+    fn each_mainland_us_zone_hawaii_alaska_and_canada_come_from_the_area_code() {
+        for (number, zone) in [
+            ("+12125550100", "America/New_York"),
+            ("+13125550100", "America/Chicago"),
+            ("+13035550100", "America/Denver"),
+            ("+16025550100", "America/Phoenix"),
+            ("+14155550100", "America/Los_Angeles"),
+            ("+18085550100", "Pacific/Honolulu"),
+            ("+14165550100", "America/Toronto"),
+            ("+16045550100", "America/Vancouver"),
         ] {
-            assert_eq!(zone_of(number), None, "{number}");
+            assert_eq!(zones_of(number), Some(zone), "{number}");
         }
     }
 
     #[test]
-    fn every_zone_in_the_table_is_known_to_the_bundled_database() {
-        for (code, zone) in SINGLE_ZONE_COUNTRIES {
-            assert!(TimeZone::get(zone).is_ok(), "+{code} {zone}");
+    fn a_prefix_spanning_several_zones_gives_them_all_sorted() {
+        assert_eq!(
+            zones_of("+19075550100"),
+            Some("America/Adak America/Anchorage")
+        );
+        assert_eq!(zones_of("+73012123456"), Some("Asia/Irkutsk"));
+        assert_eq!(zones_of("+74951234567"), Some("Europe/Moscow"));
+        let russia_elsewhere = zones_of("+70001234567").unwrap();
+        assert!(russia_elsewhere.contains("Asia/Anadyr Asia/Aqtobe"));
+        let australia = zones_of("+61212345678").unwrap();
+        assert!(australia.contains("Australia/Sydney"), "{australia}");
+    }
+
+    #[test]
+    fn single_zone_countries_keep_their_zone() {
+        assert_eq!(zones_of("+33142685300"), Some("Europe/Paris"));
+        // The data places Ireland in London's zone (and its aliases): the same clock.
+        assert!(zones_of("+353212345678").unwrap().contains("Europe/London"));
+        assert_eq!(zones_of("+81312345678"), Some("Asia/Tokyo"));
+        assert!(zones_of("+442071838750").unwrap().contains("Europe/London"));
+    }
+
+    #[test]
+    fn a_number_the_data_cannot_place_has_no_zone() {
+        assert_eq!(zones_of("+80012345678"), None);
+    }
+
+    #[test]
+    fn every_zone_in_the_data_is_known_to_the_bundled_database() {
+        let (map, _) = &*PREFIXES;
+        assert!(map.len() > 3000, "{}", map.len());
+        for (prefix, zones) in map {
+            for zone in zones.split(' ') {
+                assert!(TimeZone::get(zone).is_ok(), "+{prefix} {zone}");
+            }
         }
     }
 
     #[test]
-    fn a_timezone_column_wins_over_the_country_and_must_be_a_real_zone() {
+    fn a_timezone_column_wins_over_the_number_and_must_be_a_real_zone() {
         let london = Endpoint::parse("+442071838750").unwrap();
+        let new_york = Endpoint::parse("+12125550100").unwrap();
 
-        let own = callee_zone(Some("America/Chicago"), &london).unwrap();
-        let derived = callee_zone(None, &london).unwrap();
+        let own = callee_zone(Some("America/Chicago"), &new_york).unwrap();
+        let derived = callee_zone(None, &new_york).unwrap();
         let unknown = callee_zone(Some("Mars/Olympus"), &london);
         let sip = callee_zone(None, &Endpoint::parse("sip:a@example.com").unwrap()).unwrap();
 
-        assert_eq!(own.as_deref(), Some("America/Chicago"));
-        assert_eq!(derived.as_deref(), Some("Europe/London"));
+        assert_eq!(
+            own,
+            Some(CalleeZone {
+                zones: "America/Chicago".into(),
+                source: ZoneSource::List
+            })
+        );
+        assert_eq!(
+            derived,
+            Some(CalleeZone {
+                zones: "America/New_York".into(),
+                source: ZoneSource::Prefix
+            })
+        );
         assert!(unknown.is_err());
         assert_eq!(sip, None);
+    }
+
+    #[test]
+    fn a_stored_value_reads_back_as_its_zones() {
+        let zones = stored_zones(Some("America/Adak America/Anchorage"));
+        let names: Vec<_> = zones.iter().filter_map(TimeZone::iana_name).collect();
+
+        assert_eq!(names, ["America/Adak", "America/Anchorage"]);
+        assert!(stored_zones(None).is_empty());
     }
 }

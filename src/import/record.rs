@@ -2,7 +2,7 @@
 //! header's columns, the row's own values, its label and its callee's zone.
 
 use crate::config::Campaign;
-use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
+use crate::domain::{CalleeZone, Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ pub fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
 /// What import knows of a row besides what it stores with it.
 pub struct RowExtras {
     /// The callee's zone (`None`: the campaign's).
-    pub zone: Option<String>,
+    pub zone: Option<CalleeZone>,
     /// The list gave no label: dialer made one from the line.
     pub label_generated: bool,
 }

@@ -9,6 +9,9 @@
 //! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`, `suppressed`
 //!   (on a do-not-call list), `canceled` (pending when the campaign was canceled);
 //!   `retrying` (the pending rows tried at least once) and `rejected` (lines refused at import).
+//! - `zone_sources`: rows by where their callee's time zone came from: `list` (the list's
+//!   `timezone` column), `prefix` (the number's prefix, by libphonenumber's map), `campaign`
+//!   (neither: `window.timezone`), `unrecorded` (imported before the source was kept).
 //! - `attempts`: `total` create requests and `by_outcome` (`created`, `retry`, `failed`,
 //!   `unknown`, `not_created`, `found`, `sending`).
 //! - `calls`: how the calls ended, every call counted (a recycled row's earlier calls too):

@@ -4,7 +4,7 @@
 use super::reason::why_not_created;
 use crate::dialing::progress::percentile;
 use crate::domain::{Cps, LineState};
-use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError};
+use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,6 +15,8 @@ pub struct CampaignReport {
     pub configured_cps: u32,
     pub rows: u64,
     pub states: StateCounts,
+    /// How many rows got their callee zone from the list, the number's prefix, the campaign.
+    pub zone_sources: ZoneSources,
     pub attempts: Attempts,
     pub calls: CallOutcomes,
     pub queue_time_ms: Option<QueueTimes>,
@@ -98,6 +100,7 @@ impl CampaignReport {
             achieved_cps: achieved_cps(states.created, duration_secs),
             duration_secs,
             states,
+            zone_sources: store.zone_sources().await?,
             not_dialed,
         })
     }

@@ -49,6 +49,16 @@ fn headline(out: &mut String, report: &CampaignReport) {
             "  never dialed: suppressed {suppressed} · canceled {canceled}"
         );
     }
+    let zones = &report.zone_sources;
+    let earlier = match zones.unrecorded {
+        0 => String::new(),
+        n => format!(" · imported before sources were kept {n}"),
+    };
+    _ = writeln!(
+        out,
+        "  time zone from the list {} · from the number {} · the campaign's {}{earlier}",
+        zones.list, zones.prefix, zones.campaign
+    );
     let outcomes: Vec<String> = report
         .attempts
         .by_outcome

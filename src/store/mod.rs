@@ -16,13 +16,13 @@ mod sqlite;
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
-pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts};
+pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
 pub use model::rows::{Claimed, Outcome};
 pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CallSid, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
+use crate::domain::{CallSid, CalleeZone, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -244,7 +244,9 @@ every_backend! {
     /// Marks the campaign canceled and every pending row `canceled`; returns how many.
     fn cancel_campaign(&self) -> u64;
     /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs.
-    fn assign_timezones(&self, zones: &[(String, String)]) -> ();
+    fn assign_timezones(&self, zones: &[(String, CalleeZone)]) -> ();
+    /// How many rows got their zone from the list, the number's prefix, or the campaign.
+    fn zone_sources(&self) -> ZoneSources;
     /// A row's own zone; `None` means the campaign's.
     fn row_timezone(&self, row_id: i64) -> Option<String>;
     /// The zones that still have pending rows.

@@ -56,7 +56,9 @@ fn was_called(sandbox: &Sandbox, to: &str) -> bool {
 async fn a_run_outside_the_calling_window_dials_nobody_and_exits_4() {
     let sandbox = fast_sandbox().await;
     let window = six_to_six_in(&zone_where_it_is(0));
-    let campaign = TestCampaign::new(30, &numbers(5), &window);
+    // International freephone numbers: no prefix places them, so the campaign's zone applies.
+    let list: String = (0..5).fold("to\n".into(), |list, i| format!("{list}+8001234567{i}\n"));
+    let campaign = TestCampaign::new(30, &list, &window);
 
     let out = campaign.run(&sandbox, &[]).await;
 
@@ -83,6 +85,102 @@ async fn each_person_is_called_only_inside_the_window_of_their_own_timezone() {
     assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
     assert!(!was_called(&sandbox, "+14155550002"));
     assert_eq!(campaign.rows_in("pending").await, 1);
+}
+
+/// A window open for the next hour or two in New York, closed then in California (3 hours
+/// behind, or 2 to 4 in the hours of a daylight saving change).
+fn open_now_in_new_york() -> String {
+    let hour = jiff::Timestamp::now()
+        .to_zoned(TimeZone::get("America/New_York").unwrap())
+        .hour();
+    let end = match hour {
+        22.. => "23:59:59".to_owned(),
+        h => format!("{:02}:00", h + 2),
+    };
+    format!(
+        "[window]\nstart = \"{hour:02}:00\"\nend = \"{end}\"\ntimezone = \"America/New_York\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_us_wide_list_is_called_only_where_the_window_is_open_by_the_area_code() {
+    let sandbox = fast_sandbox().await;
+    let list = "to\n+12125550100\n+14155550100\n+18085550100\n+19075550100\n";
+    let campaign = TestCampaign::new(30, list, &open_now_in_new_york());
+
+    let out = campaign.run(&sandbox, &[]).await;
+    let report = campaign.manage(&["report", "--json"]).await;
+
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    let called: Vec<String> = sandbox.stats().creates_by_to.into_keys().collect();
+    assert_eq!(called, ["+12125550100"], "only New York is open: {out:?}");
+    assert_eq!(campaign.rows_in("pending").await, 3);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(report["zone_sources"]["prefix"], 4, "{report}");
+    assert_eq!(report["zone_sources"]["campaign"], 0, "{report}");
+}
+
+#[tokio::test]
+async fn the_report_counts_zones_from_the_list_the_number_and_the_campaign() {
+    let sandbox = fast_sandbox().await;
+    let list = "to,timezone\n+12125550100,Europe/Paris\n+14155550100,\n+80012345678,\n";
+    let campaign = TestCampaign::new(30, list, "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+    let report = campaign.manage(&["report"]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(
+        report
+            .stdout
+            .contains("time zone from the list 1 · from the number 1 · the campaign's 1"),
+        "{}",
+        report.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_registry_flat_file_suppresses_its_us_numbers() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(
+        30,
+        &numbers(3),
+        "[suppression]\nlists = [\"registry.txt\"]\n",
+    );
+    std::fs::write(
+        campaign.dir.path().join("registry.txt"),
+        "415,5550001\n212,5550100\n",
+    )
+    .unwrap();
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(!was_called(&sandbox, "+14155550001"));
+    assert!(was_called(&sandbox, "+14155550000"));
+    assert!(was_called(&sandbox, "+14155550002"));
+    assert_eq!(campaign.rows_in("suppressed").await, 1);
+}
+
+#[tokio::test]
+async fn a_malformed_suppression_file_stops_the_run_before_any_call_naming_its_line() {
+    let sandbox = fast_sandbox().await;
+    let campaign = TestCampaign::new(
+        30,
+        &numbers(3),
+        "[suppression]\nlists = [\"registry.txt\"]\n",
+    );
+    std::fs::write(
+        campaign.dir.path().join("registry.txt"),
+        "415,5550001\n415,555000\n",
+    )
+    .unwrap();
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, CONFIG, "{out:?}");
+    assert!(out.stderr.contains("registry.txt:2:"), "{}", out.stderr);
+    assert_eq!(sandbox.stats().creates, 0);
 }
 
 #[tokio::test]

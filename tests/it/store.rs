@@ -5,12 +5,12 @@
 //! against its engine. What only hosts sharing a database can do is tested in `postgres`.
 
 use dialer::domain::{
-    AttemptToken, CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, LineState,
-    RowState,
+    AttemptToken, CallSid, CallStatus, CalleeZone, CampaignStatus, ConferenceSid, Endpoint, Label,
+    LineState, RowState, ZoneSource,
 };
 use dialer::store::{
     CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup, FinishedImport,
-    ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, Store, now_ms,
+    ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, Store, ZoneSources, now_ms,
 };
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
@@ -700,14 +700,19 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         .set_campaign_status(CampaignStatus::Running)
         .await
         .unwrap();
+    let zone = |zones: &str, source| CalleeZone {
+        zones: zones.to_owned(),
+        source,
+    };
     store
         .assign_timezones(&[
-            (to(0), new_york.clone()),
-            (to(1), new_york.clone()),
-            (to(2), paris.clone()),
+            (to(0), zone(&new_york, ZoneSource::Prefix)),
+            (to(1), zone(&new_york, ZoneSource::Prefix)),
+            (to(2), zone(&paris, ZoneSource::List)),
         ])
         .await
         .unwrap();
+    let sources = store.zone_sources().await.unwrap();
     let zones = store.pending_timezones().await.unwrap();
     let until = now_ms() + 3_600_000;
     let deferred = [
@@ -728,6 +733,15 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         (CampaignStatus::Paused, CampaignStatus::Running)
     );
     assert_eq!(zones, [None, Some(new_york.clone()), Some(paris)]);
+    assert_eq!(
+        sources,
+        ZoneSources {
+            list: 1,
+            prefix: 2,
+            campaign: 1,
+            unrecorded: 0
+        }
+    );
     assert_eq!(store.row_timezone(id(1)).await.unwrap(), Some(new_york));
     assert_eq!(store.row_timezone(id(3)).await.unwrap(), None);
     assert_eq!(deferred, [2, 1]);

@@ -35,6 +35,31 @@ impl StateCounts {
     }
 }
 
+/// Where the rows' callee zones came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ZoneSources {
+    /// The list's `timezone` column.
+    pub list: u64,
+    /// The number's prefix (libphonenumber's map).
+    pub prefix: u64,
+    /// Neither: the campaign's `window.timezone`.
+    pub campaign: u64,
+    /// A zone imported before its source was recorded.
+    pub unrecorded: u64,
+}
+
+impl ZoneSources {
+    pub(crate) fn add(&mut self, source: &str, n: i64) {
+        let n = n as u64;
+        match source {
+            "list" => self.list += n,
+            "prefix" => self.prefix += n,
+            "campaign" => self.campaign += n,
+            _ => self.unrecorded += n,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AttemptCounts {
     pub attempts: u64,

@@ -3,7 +3,7 @@
 //! deferring every pending row of a closed zone in one statement, and do-not-call marking.
 
 use super::SqliteStore;
-use crate::domain::{CampaignStatus, Endpoint};
+use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
 use crate::store::{StoreError, now_ms};
 
 /// What a canceled row says in the report.
@@ -57,16 +57,20 @@ impl SqliteStore {
         Ok(canceled)
     }
 
-    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs.
-    pub async fn assign_timezones(&self, zones: &[(String, String)]) -> Result<(), StoreError> {
+    /// Records the callee zone of freshly imported rows, and where it came from.
+    pub async fn assign_timezones(&self, zones: &[(String, CalleeZone)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (to, zone) in zones {
-            sqlx::query("UPDATE rows SET timezone = ? WHERE campaign_id = ? AND to_endpoint = ?")
-                .bind(zone)
-                .bind(self.campaign)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE rows SET timezone = ?, timezone_source = ?
+                 WHERE campaign_id = ? AND to_endpoint = ?",
+            )
+            .bind(&zone.zones)
+            .bind(zone.source.as_str())
+            .bind(self.campaign)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -3,7 +3,7 @@
 //! deferring every pending row of a closed zone in one statement, and do-not-call marking.
 
 use super::PgStore;
-use crate::domain::{CampaignStatus, Endpoint};
+use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
 use crate::store::{StoreError, now_ms};
 
 /// What a canceled row says in the report.
@@ -57,20 +57,20 @@ impl PgStore {
         Ok(canceled)
     }
 
-    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs, in one
+    /// Records the callee zone of freshly imported rows, and where it came from, in one
     /// statement (each row is new to one host only, so no two hosts write the same rows).
-    pub async fn assign_timezones(&self, zones: &[(String, String)]) -> Result<(), StoreError> {
-        let (to, zone): (Vec<&str>, Vec<&str>) = zones
-            .iter()
-            .map(|(to, zone)| (to.as_str(), zone.as_str()))
-            .unzip();
+    pub async fn assign_timezones(&self, zones: &[(String, CalleeZone)]) -> Result<(), StoreError> {
+        let to: Vec<&str> = zones.iter().map(|(to, _)| to.as_str()).collect();
+        let zone: Vec<&str> = zones.iter().map(|(_, z)| z.zones.as_str()).collect();
+        let source: Vec<&str> = zones.iter().map(|(_, z)| z.source.as_str()).collect();
         sqlx::query(
-            "UPDATE rows SET timezone = z.zone
-             FROM unnest($1::text[], $2::text[]) AS z(to_endpoint, zone)
-             WHERE rows.campaign_id = $3 AND rows.to_endpoint = z.to_endpoint",
+            "UPDATE rows SET timezone = z.zone, timezone_source = z.source
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS z(to_endpoint, zone, source)
+             WHERE rows.campaign_id = $4 AND rows.to_endpoint = z.to_endpoint",
         )
         .bind(to)
         .bind(zone)
+        .bind(source)
         .bind(self.campaign)
         .execute(&self.pool)
         .await?;

@@ -2,10 +2,26 @@
 
 use super::PgStore;
 use crate::domain::RowState;
-use crate::store::{AttemptCounts, FailureGroup, RowExport, StateCounts, StoreError};
+use crate::store::{AttemptCounts, FailureGroup, RowExport, StateCounts, StoreError, ZoneSources};
 use sqlx::Row;
 
 impl PgStore {
+    pub async fn zone_sources(&self) -> Result<ZoneSources, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT CASE WHEN timezone IS NULL THEN 'campaign'
+                         ELSE COALESCE(timezone_source, 'unrecorded') END AS source, COUNT(*)
+             FROM rows WHERE campaign_id = $1 GROUP BY 1",
+        )
+        .bind(self.campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sources = ZoneSources::default();
+        for (source, n) in rows {
+            sources.add(&source, n);
+        }
+        Ok(sources)
+    }
+
     pub async fn state_counts(&self) -> Result<StateCounts, StoreError> {
         let mut counts = StateCounts::default();
         let rows = sqlx::query(
