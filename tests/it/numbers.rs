@@ -1,6 +1,7 @@
 //! Numbers as owners' lists hold them: national formats read in the campaign's
 //! `default_region` or a row's `number_region` by libphonenumber's rules (the real crate and its
-//! metadata), numbers it refuses, and the export giving every refused line's `to` as written.
+//! metadata), numbers it refuses, and the export and the report giving every refused line's
+//! `to` as written.
 
 use crate::support::campaign::{TestCampaign, sandbox, sandbox_config};
 use crate::support::exit::DONE_WITH_FAILURES;
@@ -186,4 +187,17 @@ async fn the_export_gives_every_rejected_lines_to_as_written_whatever_refused_it
     );
     assert!(rejected[&5].1.contains("Timeout"), "{rejected:?}");
     assert!(rejected[&9].1.contains("fields"), "{rejected:?}");
+    let report = campaign.manage(&["report", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).expect("a JSON report");
+    let not_dialed: Vec<(u64, &str)> = report["not_dialed"]
+        .as_array()
+        .expect("not_dialed")
+        .iter()
+        .filter(|line| line["state"] == "rejected")
+        .map(|line| (line["line"].as_u64().unwrap(), line["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        not_dialed, shown,
+        "the report's not_dialed agrees with the export"
+    );
 }
