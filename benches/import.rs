@@ -6,7 +6,10 @@
 //! cron re-runs would (the list unchanged, one row appended, then sorted backwards so every
 //! row moves), and, for scale, loads the same file with the
 //! `sqlite3` command-line tool's `.import --csv`. A 10,000-row import runs first, so its peak
-//! memory can be set beside the large one's. Figures only, no pass/fail.
+//! memory can be set beside the large one's. Last, the same number of rows written as a US
+//! list writes them (`(415) 867-5309`) into a campaign with `default_region = "US"`, so every
+//! number goes through libphonenumber's parsing and validation instead of E.164's shape check.
+//! Figures only, no pass/fail.
 //! Run with `cargo bench --bench import` (quick: `DIALER_BENCH_ROWS=20000 cargo bench --bench import`).
 
 mod common;
@@ -77,6 +80,12 @@ async fn main() -> anyhow::Result<()> {
     if let Ok(measured) = &sqlite3 {
         table.push(measured.clone());
     }
+    drop(large);
+    let national = prepare_national(rows)?;
+    let (mut measured, store) = import_fresh(&national).await?;
+    measured.what = "dialer import, national (US)".to_owned();
+    store.close().await;
+    table.push(measured);
     print_table(&table);
     print_notes(peak_resets, sqlite3.err());
     Ok(())
@@ -94,7 +103,8 @@ fn print_header(rows: u64) {
     println!("  the real path (CSV read, every row checked as its request, SQLite with WAL");
     println!("  and synchronous=FULL), then re-runs over the same store (unchanged, one row");
     println!("  appended, sorted backwards), then sqlite3's own");
-    println!("  .import --csv of the same file for scale");
+    println!("  .import --csv of the same file for scale; last, as many rows in national format");
+    println!("  ((415) 867-5309) with default_region = \"US\": each number through libphonenumber");
     println!("  run with: cargo bench --bench import    ({ROWS_VAR}=N for another size)");
     println!();
 }
@@ -158,6 +168,21 @@ fn prepare(rows: u64) -> anyhow::Result<Prepared> {
         list_bytes: std::fs::metadata(list)?.len(),
         dir,
         campaign,
+        generate_time,
+    })
+}
+
+/// The list in national format, read in the campaign's `default_region`; not measured.
+fn prepare_national(rows: u64) -> anyhow::Result<Prepared> {
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let list = common::write_list_of(dir.path(), rows, common::national_number)?;
+    let generate_time = started.elapsed();
+    let file = common::write_campaign_with(dir.path(), 1, "default_region = \"US\"\n")?;
+    Ok(Prepared {
+        list_bytes: std::fs::metadata(list)?.len(),
+        dir,
+        campaign: Campaign::load(&file)?,
         generate_time,
     })
 }

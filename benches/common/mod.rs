@@ -34,8 +34,23 @@ pub fn number(index: u64) -> String {
     format!("+1415{index:07}")
 }
 
+/// The `index`-th distinct number as a US list writes it, `(415) 867-5309`: area code 415,
+/// exchanges 200 to 999, all valid by libphonenumber's rules (up to eight million).
+pub fn national_number(index: u64) -> String {
+    format!("(415) {:03}-{:04}", 200 + index / 10_000, index % 10_000)
+}
+
 /// Streams a `to,timeout` list of `rows` distinct numbers to `dir/list.csv`.
 pub fn write_list(dir: &Path, rows: u64) -> std::io::Result<PathBuf> {
+    write_list_of(dir, rows, number)
+}
+
+/// The same list with each number written by `number` (e.g. [`national_number`]).
+pub fn write_list_of(
+    dir: &Path,
+    rows: u64,
+    number: impl Fn(u64) -> String,
+) -> std::io::Result<PathBuf> {
     let path = dir.join(LIST_FILE);
     let mut out = BufWriter::new(File::create(&path)?);
     writeln!(out, "to,timeout")?;

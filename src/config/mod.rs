@@ -7,7 +7,7 @@ pub mod rules;
 pub use database::DatabaseEnv;
 use database::DatabaseSection;
 
-use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, duration};
+use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, duration};
 use crate::store::Database;
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -69,6 +69,8 @@ struct CampaignSection {
     max_attempts: i64,
     #[serde(default = "default_max_in_flight")]
     max_in_flight: i64,
+    /// ISO 3166 alpha-2: the country the list's national numbers are read in.
+    default_region: Option<String>,
 }
 
 fn default_max_attempts() -> i64 {
@@ -142,6 +144,8 @@ pub struct Campaign {
     pub cps: Cps,
     pub max_attempts: u32,
     pub max_in_flight: usize,
+    /// Where a row without a `number_region` reads a national number (`None`: numbers need `+`).
+    pub default_region: Option<Region>,
     pub defaults: ParticipantOptions,
     pub retry: RetryPolicy,
     pub database: Database,
@@ -207,6 +211,12 @@ impl Campaign {
                     Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)"),
                 )
             })?;
+        let default_region = c
+            .default_region
+            .as_deref()
+            .map(Region::parse)
+            .transpose()
+            .map_err(|e| invalid("campaign.default_region", e))?;
         let mut defaults = ParticipantOptions::default();
         for (key, value) in &file.participant {
             let raw =
@@ -311,6 +321,7 @@ impl Campaign {
             cps,
             max_attempts,
             max_in_flight,
+            default_region,
             defaults,
             retry,
             database,
@@ -411,6 +422,14 @@ mod tests {
                 "retry.call_log_grace",
             ),
             ("cps = 5\ncolour = \"red\"\n", "colour"),
+            (
+                "cps = 5\ndefault_region = \"UK\"\n",
+                "campaign.default_region \"UK\" is not a country",
+            ),
+            (
+                "cps = 5\ndefault_region = \"USA\"\n",
+                "campaign.default_region must be a two-letter ISO 3166 country code",
+            ),
             (
                 "cps = 5\n[participant]\nsip_auth_password = \"hunter2\"\n",
                 "participant.sip_auth_password is a credential: set DIALER_SIP_AUTH_PASSWORD",

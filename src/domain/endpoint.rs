@@ -1,10 +1,12 @@
 //! Who a call goes to and who it comes from.
 //!
-//! Phone numbers are E.164 (`+` then 2 to 15 digits, no leading zero). Spaces, dashes, dots and
-//! parentheses are formatting and are removed (`+1 (555) 010-0001` is `+15550100001`); anything
-//! else (letters, `1.5E+10` from a spreadsheet, a missing `+`) is refused rather than guessed.
+//! Phone numbers are stored as E.164 (`+` then 2 to 15 digits, no leading zero). Spaces,
+//! dashes, dots and parentheses are formatting and are removed (`+1 (555) 010-0001` is
+//! `+15550100001`); anything else (letters, `1.5E+10` from a spreadsheet) is refused rather
+//! than guessed. Without a region a number must start with `+` and is checked for E.164's
+//! shape only; read in a region, any number goes through libphonenumber's rules (`numbering`).
 
-use super::{ApplicationSid, Invalid};
+use super::{ApplicationSid, Invalid, Region, numbering};
 use std::fmt;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -12,8 +14,22 @@ use std::fmt;
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
+    /// An international number (`+` and the country code), checked for E.164's shape.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::parse_in(raw, None)
+    }
+
+    /// A number as a list gives it: read in `region` by libphonenumber's rules when there is
+    /// one (national formats allowed, validity checked), as [`PhoneNumber::parse`] when not.
+    pub fn parse_in(raw: &str, region: Option<Region>) -> Result<Self, Invalid> {
         let trimmed = raw.trim();
+        if let Some(region) = region {
+            let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
+            if let Some(c) = digits.chars().find(|c| !is_digit_or_formatting(*c)) {
+                return Err(not_a_digit(c));
+            }
+            return numbering::e164_in(trimmed, region).map(Self);
+        }
         let Some(rest) = trimmed.strip_prefix('+') else {
             return Err(Invalid::new(
                 "must be an E.164 number starting with + and the country code, e.g. +15017122661",
@@ -24,12 +40,8 @@ impl PhoneNumber {
         for c in rest.chars() {
             match c {
                 '0'..='9' => digits.push(c),
-                ' ' | '-' | '.' | '(' | ')' => {}
-                _ => {
-                    return Err(Invalid(format!(
-                        "has a character {c:?} that is not a digit"
-                    )));
-                }
+                c if is_digit_or_formatting(c) => {}
+                _ => return Err(not_a_digit(c)),
             }
         }
         let n = digits.len() - 1;
@@ -55,6 +67,14 @@ impl PhoneNumber {
         let head = &s[..s.len().min(3)];
         format!("{head}…{tail}")
     }
+}
+
+fn is_digit_or_formatting(c: char) -> bool {
+    matches!(c, '0'..='9' | ' ' | '-' | '.' | '(' | ')')
+}
+
+fn not_a_digit(c: char) -> Invalid {
+    Invalid(format!("has a character {c:?} that is not a digit"))
 }
 
 impl fmt::Display for PhoneNumber {
@@ -83,6 +103,11 @@ pub enum Endpoint {
 
 impl Endpoint {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::parse_in(raw, None)
+    }
+
+    /// As [`Endpoint::parse`], a phone number read in `region` when there is one.
+    pub fn parse_in(raw: &str, region: Option<Region>) -> Result<Self, Invalid> {
         let raw = raw.trim();
         if let Some(rest) = raw.strip_prefix("client:") {
             check_identity(rest, "client:")?;
@@ -100,6 +125,8 @@ impl Endpoint {
             ApplicationSid::parse(sid)
                 .map_err(|e| Invalid(format!("an app: endpoint needs a TwiML App SID: {e}")))?;
             Ok(Self::App(raw.to_owned()))
+        } else if region.is_some() {
+            PhoneNumber::parse_in(raw, region).map(Self::Phone)
         } else {
             PhoneNumber::parse(raw).map(Self::Phone).map_err(|e| {
                 Invalid(format!(

@@ -49,6 +49,10 @@ impl<R: Read> Digesting<R> {
         // way, the CPS). Secrets print as `[redacted]`: only their presence counts.
         let read = (&campaign.name, &campaign.from, &campaign.defaults);
         digest.update(format!("{read:?}").as_bytes());
+        // Only when set, so that campaigns without one keep the digest they had.
+        if let Some(region) = campaign.default_region {
+            digest.update(format!("default_region {region}").as_bytes());
+        }
         Self { inner, digest }
     }
 

@@ -13,7 +13,7 @@ use crate::domain::Label;
 use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use list_fingerprint::{Digesting, ListStamp};
 use list_text::LineEnds;
-use record::{RowExtras, header_columns, parse_record, raw_text};
+use record::{RowExtras, header_columns, parse_record, raw_text, written_to};
 use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
@@ -143,6 +143,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                     line: line_before,
                     reason: format!("unreadable CSV: {e}"),
                     raw: String::new(),
+                    to: String::new(),
                 });
                 read_to_the_end = false;
                 break;
@@ -160,6 +161,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                 line,
                 reason,
                 raw: raw_text(&record),
+                to: written_to(&columns, &record),
             }),
         }
     }
@@ -186,6 +188,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
                 line: last_line,
                 reason,
                 raw: raw_text(&record),
+                to: written_to(&columns, &record),
             });
         } else if let Some(last) = rejects.iter_mut().rev().find(|r| r.line == last_line) {
             last.reason = reason;
@@ -284,6 +287,7 @@ async fn store_batch(
             line: row.line,
             reason,
             raw: row.to.to_string(),
+            to: extra.to_written,
         });
     }
     if !known_zones.is_empty() {

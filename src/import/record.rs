@@ -1,15 +1,27 @@
 //! One record of the list, checked as the Create Participant request it will become: the
-//! header's columns, the row's own values, its label and its callee's zone.
+//! header's columns, the row's own values, its label and its callee's zone. A phone number is
+//! read in the row's `number_region`, else the campaign's `default_region`, else it must be
+//! international.
 
 use crate::config::Campaign;
-use crate::domain::{CalleeZone, Caller, ConferenceTarget, Endpoint, Invalid, Label, callee_zone};
+use crate::domain::{
+    CalleeZone, Caller, ConferenceTarget, Endpoint, Invalid, Label, Region, callee_zone,
+};
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
 use std::collections::BTreeMap;
 
 /// Columns dialer itself reads besides Twilio's parameters.
-/// `timezone` is the callee's IANA zone, for the calling window.
-const OWN_COLUMNS: [&str; 5] = ["to", "from", "conference", "label", "timezone"];
+/// `timezone` is the callee's IANA zone, for the calling window; `number_region` the country
+/// a national `to` is read in (not `region`: that column is Twilio's `Region` parameter).
+const OWN_COLUMNS: [&str; 6] = [
+    "to",
+    "from",
+    "conference",
+    "label",
+    "timezone",
+    "number_region",
+];
 
 pub struct Column {
     pub name: String,
@@ -49,6 +61,18 @@ pub struct RowExtras {
     pub zone: Option<CalleeZone>,
     /// The list gave no label: dialer made one from the line.
     pub label_generated: bool,
+    /// The `to` cell as the list wrote it, for a reject found later (a duplicate).
+    pub to_written: String,
+}
+
+/// The record's `to` cell as written (empty when the record is too short to have one).
+pub fn written_to(columns: &[Column], record: &csv::ByteRecord) -> String {
+    columns
+        .iter()
+        .position(|c| c.name == "to")
+        .and_then(|i| record.get(i))
+        .map(|cell| String::from_utf8_lossy(cell).into_owned())
+        .unwrap_or_default()
 }
 
 /// Checks one record as the request it will become, and keeps only its own values.
@@ -84,8 +108,12 @@ pub fn parse_record(
         }
         own.insert(column.name.clone(), value.to_owned());
     }
+    let region = match own.get("number_region") {
+        Some(raw) => Some(Region::parse(raw).map_err(|e| format!("invalid number_region: {e}"))?),
+        None => campaign.default_region,
+    };
     let to = own.get("to").ok_or("missing `to`")?;
-    let to = Endpoint::parse(to).map_err(|e| format!("invalid to: {e}"))?;
+    let to = Endpoint::parse_in(to, region).map_err(|e| format!("invalid to: {e}"))?;
     let own_from = own
         .get("from")
         .map(|raw| Caller::parse(raw).map_err(|e| format!("invalid from: {e}")))
@@ -122,6 +150,7 @@ pub fn parse_record(
         RowExtras {
             zone,
             label_generated,
+            to_written: written_to(columns, record),
         },
     ))
 }

@@ -113,7 +113,7 @@ mod tests {
         );
         assert_eq!(
             lines[11],
-            "12,,,rejected,0,,,,,,,rejected at import: invalid to: must be E.164"
+            "12,12345,,rejected,0,,,,,,,rejected at import: invalid to: must be E.164"
         );
     }
 

@@ -40,11 +40,13 @@ pub async fn campaign_in_every_state() -> Fixture {
             line: 11,
             reason: "duplicate of line 2: +15…02 is dialed once".to_owned(),
             raw: phone(2),
+            to: phone(2),
         },
         Reject {
             line: 12,
             reason: "invalid to: must be E.164".to_owned(),
             raw: "12345,Bob".to_owned(),
+            to: "12345".to_owned(),
         },
     ];
     let import = FinishedImport {

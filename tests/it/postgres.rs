@@ -421,6 +421,7 @@ async fn two_hosts_importing_the_same_1000_row_list_at_once_insert_each_person_o
         line: 1_002,
         reason: "not a phone number".into(),
         raw: "nope".into(),
+        to: "nope".into(),
     }];
     let done = FinishedImport {
         list_size: 40_000,

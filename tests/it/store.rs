@@ -157,6 +157,7 @@ on_every_backend!(
     a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
     rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback,
     an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
+    every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
 );
 
@@ -629,11 +630,13 @@ async fn an_import_keeps_its_rejects_and_what_it_read_until_the_next_one(db: Dat
             line: 5,
             reason: "not a phone number".into(),
             raw: "nope".into(),
+            to: String::new(),
         },
         Reject {
             line: 4,
             reason: "duplicate".into(),
             raw: "+14155550000".into(),
+            to: String::new(),
         },
     ];
     let done = FinishedImport {
@@ -681,6 +684,44 @@ async fn an_import_keeps_its_rejects_and_what_it_read_until_the_next_one(db: Dat
         "an import that stopped short"
     );
     assert_eq!(store.rejects().await.unwrap(), rejects[..1]);
+}
+
+async fn every_rejected_line_keeps_its_to_as_the_list_wrote_it(db: Database) {
+    // Arrange: a duplicate, a bad number, a bad other column, and no `to` at all.
+    let store = with_people(&db, 1).await;
+    let reject = |line: u64, raw: &str, to: &str| Reject {
+        line,
+        reason: "refused".into(),
+        raw: raw.into(),
+        to: to.into(),
+    };
+    let rejects = [
+        reject(3, "+14155550000", "(415) 555-0000"),
+        reject(4, "(415) 555-000,", "(415) 555-000"),
+        reject(5, "+1 415 555 0009,4", "+1 415 555 0009"),
+        reject(6, ",20", ""),
+    ];
+
+    // Act
+    store.finish_import(&rejects, None).await.unwrap();
+
+    // Assert
+    assert_eq!(store.rejects().await.unwrap(), rejects);
+    let export = store.export_rows().await.unwrap();
+    let shown: Vec<_> = export
+        .iter()
+        .filter(|r| r.state == LineState::Rejected)
+        .map(|r| (r.line, r.to.as_str(), r.duplicate_of))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (3, "(415) 555-0000", Some(2)),
+            (4, "(415) 555-000", None),
+            (5, "+1 415 555 0009", None),
+            (6, "", None),
+        ]
+    );
 }
 
 async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Database) {

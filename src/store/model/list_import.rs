@@ -52,7 +52,10 @@ impl ImportPass {
 pub struct Reject {
     pub line: u64,
     pub reason: String,
+    /// The whole line (a duplicate's: its number, as E.164, to find the line it repeats).
     pub raw: String,
+    /// The `to` cell as the list wrote it, whichever column the line was refused for.
+    pub to: String,
 }
 
 /// The counts of an import that read the list to its end.

@@ -121,14 +121,16 @@ impl SqliteStore {
             .await?;
         for reject in rejects {
             sqlx::query(
-                "INSERT OR REPLACE INTO rejects (campaign_id, line, reason, raw) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rejects (campaign_id, line, reason, raw, to_written)
+                 VALUES (?, ?, ?, ?, NULLIF(?, ''))",
             )
             .bind(self.campaign)
             .bind(reject.line as i64)
-                .bind(&reject.reason)
-                .bind(&reject.raw)
-                .execute(&mut *tx)
-                .await?;
+            .bind(&reject.reason)
+            .bind(&reject.raw)
+            .bind(&reject.to)
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query("DELETE FROM list_import WHERE campaign_id = ?")
             .bind(self.campaign)
@@ -187,7 +189,7 @@ impl SqliteStore {
     /// The rejects of the last import, by line.
     pub async fn rejects(&self) -> Result<Vec<Reject>, StoreError> {
         let rows = sqlx::query(
-            "SELECT line, reason, raw FROM rejects WHERE campaign_id = ? ORDER BY line",
+            "SELECT line, reason, raw, to_written FROM rejects WHERE campaign_id = ? ORDER BY line",
         )
         .bind(self.campaign)
         .fetch_all(&self.pool)
@@ -198,6 +200,9 @@ impl SqliteStore {
                     line: row.try_get::<i64, _>("line")? as u64,
                     reason: row.try_get("reason")?,
                     raw: row.try_get::<Option<String>, _>("raw")?.unwrap_or_default(),
+                    to: row
+                        .try_get::<Option<String>, _>("to_written")?
+                        .unwrap_or_default(),
                 })
             })
             .collect()

@@ -22,6 +22,9 @@ struct Expect {
     /// Text the error output must contain.
     #[serde(default)]
     stderr: Vec<String>,
+    /// Lines added to the campaign file's `[campaign]` section (`default_region = "US"`).
+    #[serde(default)]
+    campaign: String,
 }
 
 #[tokio::test]
@@ -47,7 +50,7 @@ async fn check(name: &str, bytes: &[u8], expect: &Expect) -> Vec<String> {
         ..sandbox_config()
     })
     .await;
-    let campaign = TestCampaign::new(30, "", "");
+    let campaign = TestCampaign::new(30, "", &expect.campaign);
     std::fs::write(&campaign.list, bytes).expect("write list");
 
     let out = campaign.run(&sandbox, &[]).await;

@@ -142,18 +142,22 @@ impl PgStore {
             let lines: Vec<i64> = rejects.iter().map(|r| r.line as i64).collect();
             let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
             let raws: Vec<&str> = rejects.iter().map(|r| r.raw.as_str()).collect();
+            let tos: Vec<&str> = rejects.iter().map(|r| r.to.as_str()).collect();
             // A line rejected twice keeps its last reason, as a replace in list order would.
             sqlx::query(
-                "INSERT INTO rejects (campaign_id, line, reason, raw)
-                 SELECT DISTINCT ON (j.line) $1, j.line, j.reason, j.raw
-                 FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS j(line, reason, raw, n)
+                "INSERT INTO rejects (campaign_id, line, reason, raw, to_written)
+                 SELECT DISTINCT ON (j.line) $1, j.line, j.reason, j.raw, NULLIF(j.to_written, '')
+                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
+                      WITH ORDINALITY AS j(line, reason, raw, to_written, n)
                  ORDER BY j.line, j.n DESC
-                 ON CONFLICT (campaign_id, line) DO UPDATE SET reason = excluded.reason, raw = excluded.raw",
+                 ON CONFLICT (campaign_id, line) DO UPDATE
+                 SET reason = excluded.reason, raw = excluded.raw, to_written = excluded.to_written",
             )
             .bind(self.campaign)
             .bind(lines)
             .bind(reasons)
             .bind(raws)
+            .bind(tos)
             .execute(&mut *tx)
             .await?;
         }
@@ -227,7 +231,7 @@ impl PgStore {
     /// The rejects of the last import, by line.
     pub async fn rejects(&self) -> Result<Vec<Reject>, StoreError> {
         let rows = sqlx::query(
-            "SELECT line, reason, raw FROM rejects WHERE campaign_id = $1 ORDER BY line",
+            "SELECT line, reason, raw, to_written FROM rejects WHERE campaign_id = $1 ORDER BY line",
         )
         .bind(self.campaign)
         .fetch_all(&self.pool)
@@ -238,6 +242,9 @@ impl PgStore {
                     line: row.try_get::<i64, _>("line")? as u64,
                     reason: row.try_get("reason")?,
                     raw: row.try_get::<Option<String>, _>("raw")?.unwrap_or_default(),
+                    to: row
+                        .try_get::<Option<String>, _>("to_written")?
+                        .unwrap_or_default(),
                 })
             })
             .collect()

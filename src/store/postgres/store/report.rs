@@ -113,7 +113,8 @@ impl PgStore {
     }
 
     /// Every list line: imported rows with their state, and rejected lines with their reason
-    /// (a duplicate shows the `to` and the line it repeats).
+    /// and their `to` as the list wrote it (a duplicate also the line it repeats; a line
+    /// refused before `to_written` existed shows a duplicate's stored number, others none).
     pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
@@ -122,7 +123,7 @@ impl PgStore {
                     NULL::bigint AS duplicate_of, call_status, answered_by, duration_secs
              FROM rows WHERE campaign_id = $1
              UNION ALL
-             SELECT j.line, COALESCE(earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason,
+             SELECT j.line, COALESCE(j.to_written, earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason,
                     earlier.line, NULL, NULL, NULL
              FROM rejects j
              LEFT JOIN rows earlier ON earlier.campaign_id = $1 AND earlier.to_endpoint = j.raw
