@@ -89,3 +89,25 @@ impl From<StoredOverrides> for Result<RowOverrides, ParamError> {
         RowOverrides::from_json(&stored.0)
     }
 }
+
+/// A list of names as stored: a JSON array in a text column.
+pub struct StoredNames(String);
+
+text_column!(StoredNames);
+
+impl<'r, DB: Database> Decode<'r, DB> for StoredNames
+where
+    String: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        <String as Decode<DB>>::decode(value).map(Self)
+    }
+}
+
+impl TryFrom<StoredNames> for Vec<String> {
+    type Error = serde_json::Error;
+
+    fn try_from(stored: StoredNames) -> Result<Self, Self::Error> {
+        serde_json::from_str(&stored.0)
+    }
+}

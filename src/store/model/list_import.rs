@@ -3,6 +3,7 @@
 //! unchanged list need not read it again).
 
 use crate::domain::{Endpoint, Label};
+use crate::store::codec::StoredNames;
 use crate::twilio::RowOverrides;
 
 /// A valid list row on its way in.
@@ -48,8 +49,9 @@ impl ImportPass {
     }
 }
 /// A line of the list refused at import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Reject {
+    #[sqlx(try_from = "i64")]
     pub line: u64,
     pub reason: String,
     /// The whole line (a duplicate's: its number, as E.164, to find the line it repeats).
@@ -59,14 +61,19 @@ pub struct Reject {
 }
 
 /// The counts of an import that read the list to its end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FinishedImport {
+    #[sqlx(try_from = "i64")]
     pub list_size: u64,
     pub list_modified_ns: i64,
     pub fingerprint: String,
+    #[sqlx(try_from = "i64")]
     pub records: u64,
     /// Rows imported by it or by an earlier import.
+    #[sqlx(try_from = "i64")]
     pub accepted: u64,
+    #[sqlx(try_from = "i64")]
     pub duplicates: u64,
+    #[sqlx(try_from = "StoredNames")]
     pub ignored_columns: Vec<String>,
 }

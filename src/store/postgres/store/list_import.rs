@@ -6,7 +6,6 @@
 
 use super::PgStore;
 use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError, now_ms};
-use sqlx::Row;
 use std::collections::HashMap;
 
 impl PgStore {
@@ -204,49 +203,24 @@ impl PgStore {
 
     /// The last import that read the whole list, if any.
     pub async fn last_import(&self) -> Result<Option<FinishedImport>, StoreError> {
-        let Some(row) = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT list_size, list_modified_ns, fingerprint, records, accepted, duplicates,
                     ignored_columns
              FROM list_import WHERE campaign_id = $1",
         )
         .bind(self.campaign)
         .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let ignored: String = row.try_get("ignored_columns")?;
-        Ok(Some(FinishedImport {
-            list_size: row.try_get::<i64, _>("list_size")? as u64,
-            list_modified_ns: row.try_get("list_modified_ns")?,
-            fingerprint: row.try_get("fingerprint")?,
-            records: row.try_get::<i64, _>("records")? as u64,
-            accepted: row.try_get::<i64, _>("accepted")? as u64,
-            duplicates: row.try_get::<i64, _>("duplicates")? as u64,
-            ignored_columns: serde_json::from_str(&ignored)
-                .map_err(|e| StoreError::Corrupt(format!("ignored columns: {e}")))?,
-        }))
+        .await?)
     }
 
     /// The rejects of the last import, by line.
     pub async fn rejects(&self) -> Result<Vec<Reject>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT line, reason, raw, to_written FROM rejects WHERE campaign_id = $1 ORDER BY line",
+        Ok(sqlx::query_as(
+            "SELECT line, reason, COALESCE(raw, '') AS raw, COALESCE(to_written, '') AS \"to\"
+             FROM rejects WHERE campaign_id = $1 ORDER BY line",
         )
         .bind(self.campaign)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Reject {
-                    line: row.try_get::<i64, _>("line")? as u64,
-                    reason: row.try_get("reason")?,
-                    raw: row.try_get::<Option<String>, _>("raw")?.unwrap_or_default(),
-                    to: row
-                        .try_get::<Option<String>, _>("to_written")?
-                        .unwrap_or_default(),
-                })
-            })
-            .collect()
+        .await?)
     }
 }
