@@ -6,14 +6,14 @@
 use super::Engine;
 use std::time::Duration;
 
-/// How often leases are extended and expired ones looked for: a third of the shortest lease,
-/// so that two heartbeats can be missed before a lease runs out.
+/// How often leases are extended and expired ones looked for, at most: a third of the lease
+/// when that is shorter, so that two heartbeats can be missed before a lease runs out.
 const EVERY: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Runs until aborted.
     pub(super) async fn keep_leases(self) {
-        let mut ticks = tokio::time::interval(EVERY);
+        let mut ticks = tokio::time::interval(EVERY.min(self.campaign.lease / 3));
         ticks.tick().await;
         loop {
             ticks.tick().await;
