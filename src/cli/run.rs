@@ -188,7 +188,8 @@ pub(super) fn summarize(
         }
         Ending::Stopped(StopReason::Canceled) => "canceled".to_string(),
         Ending::Stopped(StopReason::WindowClosed) => {
-            "stopped: every calling window is closed".to_string()
+            "stopped: every calling window is closed or the frequency cap holds every row left"
+                .to_string()
         }
         Ending::Stopped(_) => "stopped".to_string(),
     };

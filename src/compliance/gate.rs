@@ -9,16 +9,17 @@
 //! million rows outside their window cost one claim per zone, not one each. A watcher reads
 //! `control` once a second, and stops the run when every row left waits for a window.
 
+use super::frequency;
 use super::suppression::{SuppressionError, SuppressionLists};
 use super::window::{WindowNow, local_time, window_now_everywhere};
 use crate::config::Campaign;
-use crate::config::rules::CallingWindow;
+use crate::config::rules::{CallingWindow, FrequencyCap};
 use crate::domain::{CampaignStatus, stored_zones};
 use crate::stop::{Stop, StopReason};
 use crate::store::{Claimed, Store, StoreError, now_ms};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,6 +55,7 @@ pub enum GateError {
 #[derive(Debug, Clone)]
 pub struct Gate {
     window: Option<CallingWindow>,
+    frequency: Option<FrequencyCap>,
     suppression: Arc<SuppressionLists>,
     state: Arc<Shared>,
     _watcher: Arc<Watcher>,
@@ -65,6 +67,8 @@ struct Shared {
     status: Mutex<CampaignStatus>,
     /// Closed zones (`None`: the campaign's) and when each opens next (unix ms).
     openings: Mutex<HashMap<Option<String>, i64>>,
+    /// When rows the frequency cap held back may be called (unix ms).
+    cap_releases: Mutex<BTreeSet<i64>>,
 }
 
 /// The watcher task, ended with the gate.
@@ -92,6 +96,7 @@ impl Gate {
         let state = Arc::new(Shared {
             status: Mutex::new(CampaignStatus::Running),
             openings: Mutex::new(HashMap::new()),
+            cap_releases: Mutex::new(BTreeSet::new()),
         });
         let window = campaign.rules.window.clone();
         if let Some(window) = &window {
@@ -103,6 +108,7 @@ impl Gate {
         let watcher = tokio::spawn(watch(state.clone(), store.clone(), stop.clone()));
         Ok(Self {
             window,
+            frequency: campaign.rules.frequency,
             suppression: Arc::new(suppression),
             state,
             _watcher: Arc::new(Watcher(watcher)),
@@ -123,11 +129,11 @@ impl Gate {
             return Ok(Admission::Suppress { reason });
         }
         let Some(window) = &self.window else {
-            return Ok(Admission::Dial);
+            return self.capped(store, claimed).await;
         };
         let zone = store.row_timezone(claimed.row_id).await?;
         let Some(closed) = self.state.defer_if_closed(store, window, zone).await? else {
-            return Ok(Admission::Dial);
+            return self.capped(store, claimed).await;
         };
         let opens = closed.opening();
         tracing::info!(
@@ -138,6 +144,35 @@ impl Gate {
         Ok(Admission::Defer {
             until_ms: closed.until.as_millisecond(),
             reason: format!("outside the calling window; opens {opens}"),
+        })
+    }
+}
+
+impl Gate {
+    /// Dial, unless the frequency cap holds the person back.
+    async fn capped(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
+        let Some(cap) = &self.frequency else {
+            return Ok(Admission::Dial);
+        };
+        let Some(until_ms) = frequency::held_until(cap, store, claimed, now_ms()).await? else {
+            return Ok(Admission::Dial);
+        };
+        self.state
+            .cap_releases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(until_ms);
+        let until = Timestamp::from_millisecond(until_ms).unwrap_or(Timestamp::MAX);
+        Ok(Admission::Defer {
+            until_ms,
+            reason: format!(
+                "held back by the frequency cap ({} within {:#}) until {until:.0}",
+                match cap.max_calls {
+                    1 => "1 call".to_owned(),
+                    n => format!("{n} calls"),
+                },
+                jiff::SignedDuration::try_from(cap.within).unwrap_or(jiff::SignedDuration::MAX),
+            ),
         })
     }
 }
@@ -212,9 +247,14 @@ impl Shared {
             }
         }
         let now = now_ms();
+        // Rows wait for a window to open or for the cap to let them through: whichever comes
+        // first is when the run would have something to dial again.
         let next_opening = {
             let openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
-            openings.values().copied().filter(|at| *at > now).min()
+            let mut releases = self.cap_releases.lock().unwrap_or_else(|e| e.into_inner());
+            releases.retain(|at| *at > now);
+            let window = openings.values().copied().filter(|at| *at > now).min();
+            window.into_iter().chain(releases.first().copied()).min()
         };
         if let Some(opening) = next_opening
             && let Some(next_due) = store.next_pending_at().await?

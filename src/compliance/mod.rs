@@ -2,6 +2,7 @@
 //! switch, the calling window in the callee's own zone, and the do-not-call lists. The gate
 //! asks them all for each claimed row; nothing here speaks to Twilio.
 
+pub mod frequency;
 pub mod gate;
 pub mod suppression;
 pub mod window;

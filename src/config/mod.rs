@@ -52,6 +52,8 @@ struct CampaignFile {
     #[serde(default)]
     window: Option<rules::WindowSection>,
     #[serde(default)]
+    frequency: Option<rules::FrequencySection>,
+    #[serde(default)]
     suppression: rules::SuppressionSection,
     #[serde(default)]
     pacing: rules::PacingSection,
@@ -299,6 +301,7 @@ impl Campaign {
             window: file.window,
             suppression: file.suppression,
             pacing: file.pacing,
+            frequency: file.frequency,
         }
         .parse(&dir)
         .map_err(|(key, rule)| invalid(&key, rule))?;

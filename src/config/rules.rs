@@ -22,6 +22,16 @@ pub(super) struct RulesSections {
     pub window: Option<WindowSection>,
     pub suppression: SuppressionSection,
     pub pacing: PacingSection,
+    pub frequency: Option<FrequencySection>,
+}
+
+/// `[frequency]`: at most `max_calls` calls to one person `within` this long, counted over every
+/// campaign of the database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FrequencySection {
+    max_calls: i64,
+    within: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +127,15 @@ pub struct Rules {
     pub window: Option<CallingWindow>,
     pub suppression: Vec<PathBuf>,
     pub adaptive_pacing: bool,
+    pub frequency: Option<FrequencyCap>,
+}
+
+/// A cap on calls per person across the campaigns that share a database (Regulation F's 7 in
+/// 7 days, a state's 3 in 24 hours, an owner's own rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrequencyCap {
+    pub max_calls: u32,
+    pub within: std::time::Duration,
 }
 
 type KeyError = (String, Invalid);
@@ -172,7 +191,23 @@ impl RulesSections {
                 Invalid::new("must be after window.start (windows do not cross midnight)"),
             ));
         }
+        let frequency = match self.frequency {
+            Some(f) => Some(FrequencyCap {
+                max_calls: u32::try_from(f.max_calls)
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        (
+                            "frequency.max_calls".to_string(),
+                            Invalid::new("must be from 1 to 1000"),
+                        )
+                    })?,
+                within: duration(&f.within).map_err(key("frequency.within"))?,
+            }),
+            None => None,
+        };
         Ok(Rules {
+            frequency,
             callbacks,
             recycle,
             window,

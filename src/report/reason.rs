@@ -34,7 +34,11 @@ pub fn why_not_created(row: &RowExport) -> Option<String> {
                 last_error()
             )
         }
-        LineState::Row(RowState::Pending) => "not dialed yet".to_owned(),
+        // Held back before it was sent: by a calling window, or the frequency cap.
+        LineState::Row(RowState::Pending) => match row.reason.as_deref() {
+            Some(why) => format!("not dialed yet: {why}"),
+            None => "not dialed yet".to_owned(),
+        },
         LineState::Row(RowState::Suppressed) => format!(
             "suppressed: {}",
             row.reason.as_deref().unwrap_or("on a do-not-call list")

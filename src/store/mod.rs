@@ -255,6 +255,10 @@ every_backend! {
     fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> u64;
     /// Pending rows as `(id, to)`, a page at a time in id order.
     fn pending_numbers_after(&self, after_id: i64, limit: i64) -> Vec<(i64, Endpoint)>;
+    /// When each call to `to` that may have been placed since `since_ms` started (unix ms,
+    /// oldest first), by every campaign of the database, leaving out the attempt `except`
+    /// (row id, attempt number): what a frequency cap counts.
+    fn calls_placed_to(&self, to: &Endpoint, since_ms: i64, except: (i64, i64)) -> Vec<i64>;
     /// Marks pending rows `suppressed`, each with its reason.
     fn suppress_pending(&self, rows: &[(i64, String)]) -> u64;
 }

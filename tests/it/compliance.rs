@@ -362,3 +362,43 @@ async fn claiming_one_row_of_a_closed_zone_defers_the_whole_zone_in_one_go() {
     );
     assert_eq!(store.next_pending_at().await.unwrap(), Some(until_ms));
 }
+
+#[tokio::test]
+async fn a_frequency_cap_counts_the_calls_of_every_campaign_sharing_the_database() {
+    // Arrange: two campaigns on one SQLite file, each capping a person at one call a day.
+    let sandbox = fast_sandbox().await;
+    let cap = "[frequency]\nmax_calls = 1\nwithin = \"24h\"\n";
+    let first = TestCampaign::new(30, &numbers(3), cap);
+    let second_file = first.dir.path().join("second.toml");
+    let second_text = std::fs::read_to_string(&first.file)
+        .unwrap()
+        .replace("name = \"test\"", "name = \"second\"")
+        .replace("list = \"list.csv\"", "list = \"second.csv\"")
+        .replace("[retry]", "[database]\npath = \"test.sqlite\"\n\n[retry]");
+    std::fs::write(&second_file, second_text).unwrap();
+    std::fs::write(
+        first.dir.path().join("second.csv"),
+        "to\n+14155550000\n+14155550001\n+14155559999\n",
+    )
+    .unwrap();
+
+    // Act
+    let one = first.run(&sandbox, &[]).await;
+    let mut again = crate::support::campaign::dialer_at(&sandbox, &["run"]);
+    let two = output(again.arg(&second_file).spawn().unwrap()).await;
+    let mut report = crate::support::campaign::dialer_at(&sandbox, &["export"]);
+    let export = output(report.arg(&second_file).spawn().unwrap()).await;
+
+    // Assert: the second campaign calls only the person the first did not.
+    assert_eq!(one.code, DONE, "{one:?}");
+    assert_eq!(two.code, STOPPED_EARLY, "{two:?}");
+    assert_nobody_called_twice(&sandbox);
+    assert!(was_called(&sandbox, "+14155559999"));
+    assert_eq!(sandbox.stats().creates, 4);
+    let held = export
+        .stdout
+        .lines()
+        .filter(|l| l.contains("held back by the frequency cap"))
+        .count();
+    assert_eq!(held, 2, "{}", export.stdout);
+}

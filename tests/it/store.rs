@@ -159,6 +159,7 @@ on_every_backend!(
     an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
+    calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
 );
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(
@@ -883,4 +884,55 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
         .await
         .unwrap();
     assert_eq!(reopened.state_counts().await.unwrap().created, 1);
+}
+
+async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database(db: Database) {
+    // Arrange: the same person in two campaigns; spring calls them, autumn claims them.
+    let spring = Store::open(&db, "spring").await.unwrap();
+    let autumn = Store::open(&db, "autumn").await.unwrap();
+    for store in [&spring, &autumn] {
+        store
+            .import_rows(&mut ImportPass::default(), &[person(0), person(1)])
+            .await
+            .unwrap();
+    }
+    let called = spring.claim_next().await.unwrap().unwrap();
+    spring.record(&called, &created(1)).await.unwrap();
+    let refused = spring.claim_next().await.unwrap().unwrap();
+    spring
+        .record(
+            &refused,
+            &Outcome::Failed {
+                http_status: Some(400),
+                code: Some(21211),
+                message: "invalid".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Act
+    let claimed = autumn.claim_next().await.unwrap().unwrap();
+    let except = (claimed.row_id, claimed.attempt);
+    let placed = autumn
+        .calls_placed_to(&claimed.to, called.started_at - 1, except)
+        .await
+        .unwrap();
+    let later = autumn
+        .calls_placed_to(&claimed.to, called.started_at + 1, except)
+        .await
+        .unwrap();
+    let refused_to = autumn
+        .calls_placed_to(&refused.to, 0, except)
+        .await
+        .unwrap();
+
+    // Assert: spring's call counts for autumn; the claim itself and a refused request do not.
+    assert_eq!(claimed.to, called.to);
+    assert_eq!(placed, [called.started_at]);
+    assert!(later.is_empty(), "only calls inside the span count");
+    assert!(
+        refused_to.is_empty(),
+        "a request Twilio refused placed no call"
+    );
 }

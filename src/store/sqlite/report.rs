@@ -117,7 +117,7 @@ impl SqliteStore {
     pub async fn export_rows(&self) -> Result<Vec<RowExport>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
-                    CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND attempts > 0)
+                    CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND (attempts > 0 OR last_message IS NOT NULL))
                          THEN last_message END AS reason,
                     NULL AS duplicate_of, call_status, answered_by, duration_secs
              FROM rows WHERE campaign_id = ?1

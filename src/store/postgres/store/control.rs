@@ -134,6 +134,29 @@ impl PgStore {
         .await?)
     }
 
+    /// Calls that may have been placed to `to` since `since_ms`, in every campaign: an attempt
+    /// created, found, in doubt or still being sent counts; one refused or never created does not.
+    pub async fn calls_placed_to(
+        &self,
+        to: &Endpoint,
+        since_ms: i64,
+        except: (i64, i64),
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.started_at FROM attempts a JOIN rows r ON r.id = a.row_id
+             WHERE r.to_endpoint = $1 AND a.started_at >= $2
+             AND a.outcome IN ('sending', 'created', 'found', 'unknown')
+             AND NOT (a.row_id = $3 AND a.number = $4)
+             ORDER BY a.started_at",
+        )
+        .bind(to)
+        .bind(since_ms)
+        .bind(except.0)
+        .bind(except.1)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Marks pending rows `suppressed`, each with its reason (e.g. "on dnc.csv"), in one
     /// statement. The rows are locked in id order first: two hosts checking the same rows
     /// then wait on each other in one order, never in a circle.
