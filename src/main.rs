@@ -4,18 +4,21 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let telemetry = dialer::telemetry::init(cli.quiet);
+    let telemetry = dialer::telemetry::init(cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("dialer: could not start the async runtime: {e}");
+            dialer::telemetry::diagnostic(
+                tracing::Level::ERROR,
+                format_args!("could not start the async runtime: {e}"),
+            );
             return ExitCode::from(Exit::Error as u8);
         }
     };
     let exit = match runtime.block_on(cli::run(cli)) {
         Ok(exit) => exit,
         Err(error) => {
-            eprintln!("dialer: {error:#}");
+            dialer::telemetry::diagnostic(tracing::Level::ERROR, format_args!("{error:#}"));
             Exit::from(&error)
         }
     };

@@ -11,6 +11,7 @@ use crate::stop::Stop;
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
 use std::sync::Arc;
+use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -34,8 +35,22 @@ pub struct RunResult {
     pub run_id: i64,
 }
 
-/// Starts from the lock; a second run of the same campaign gets `RunError::Lock(Held)`.
+/// Starts from the lock; a second run of the same campaign gets `RunError::Lock(Held)`. Every
+/// log line of the run carries the campaign's name.
 pub async fn run(
+    campaign: &Campaign,
+    client: TwilioClient,
+    stop: Stop,
+    progress: Arc<Progress>,
+    on_imported: impl FnOnce(&ImportSummary, &StateCounts),
+) -> Result<RunResult, RunError> {
+    let span = tracing::info_span!("campaign", campaign = %campaign.name);
+    run_in_span(campaign, client, stop, progress, on_imported)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
     campaign: &Campaign,
     client: TwilioClient,
     stop: Stop,

@@ -56,7 +56,7 @@ async fn switch(store: &Store, name: &str, wanted: CampaignStatus) -> anyhow::Re
         .context("Failed to change the campaign's status")?;
     match now {
         CampaignStatus::Canceled => {
-            eprintln!("dialer: campaign {name:?} was canceled; a cancel is final");
+            crate::diagnostic!("campaign {name:?} was canceled; a cancel is final");
             Ok(Exit::Config)
         }
         CampaignStatus::Paused => {

@@ -34,6 +34,15 @@ pub struct Cli {
     /// Only the final summary and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log lines on stderr as text, or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "DIALER_LOG_FORMAT"
+    )]
+    pub log_format: crate::telemetry::LogFormat,
     #[command(flatten)]
     pub twilio: TwilioArgs,
     #[command(subcommand)]

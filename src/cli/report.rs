@@ -64,7 +64,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("could not create {}", out.display()))?;
     let written = write_csv(&rows, io::BufWriter::new(file))
         .with_context(|| format!("could not write {}", out.display()))?;
-    eprintln!("dialer: {written} lines exported to {}", out.display());
+    crate::diagnostic!("{written} lines exported to {}", out.display());
     Ok(Exit::Done)
 }
 

@@ -76,7 +76,7 @@ pub async fn execute(
                 );
             }
             if !import.ignored_columns.is_empty() {
-                eprintln!("dialer: ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
+                crate::diagnostic!("ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
             }
         }
         printer = view.spawn(progress.clone(), counts.clone());
@@ -93,15 +93,15 @@ pub async fn execute(
             Ok(exit)
         }
         Err(RunError::Lock(LockError::Held(path))) => {
-            eprintln!(
-                "dialer: another run of {:?} holds the lock {}; exiting",
+            crate::diagnostic!(
+                "another run of {:?} holds the lock {}; exiting",
                 campaign.name,
                 path.display()
             );
             Ok(Exit::from(&RunError::Lock(LockError::Held(path))))
         }
         Err(e @ RunError::Gate(GateError::Suppression(_))) => {
-            eprintln!("dialer: {e}; nothing was dialed");
+            crate::diagnostic!("{e}; nothing was dialed");
             Ok(Exit::from(&e))
         }
         Err(e) if in_the_database(&e) => {
@@ -167,10 +167,10 @@ pub(super) fn summarize(
     let exit = Exit::of_run(&result.ending, c);
     match &result.ending {
         Ending::Stopped(StopReason::Abort(why)) => {
-            eprintln!("dialer: Twilio refused the credentials, stopping: {why}");
+            crate::diagnostic!("Twilio refused the credentials, stopping: {why}");
         }
         Ending::Stopped(StopReason::Storage(why)) => {
-            eprintln!("dialer: stopped, the campaign database could not record an outcome: {why}");
+            crate::diagnostic!("stopped, the campaign database could not record an outcome: {why}");
         }
         _ => {}
     }

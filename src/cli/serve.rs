@@ -45,9 +45,10 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
     let local = listener
         .local_addr()
         .context("Failed to read the local address")?;
-    eprintln!(
-        "dialer: receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {})",
-        campaign.name, callbacks.public_url
+    crate::diagnostic!(
+        "receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {})",
+        campaign.name,
+        callbacks.public_url
     );
     let refusals = Arc::new(Refusals::default());
     let app = receiver::router(Receiver {

@@ -137,7 +137,7 @@ impl SuppressionLists {
                         why,
                     });
                 }
-                Err(why) => eprintln!("dialer: {shown}:{line}: {why}; skipped"),
+                Err(why) => crate::diagnostic!("{shown}:{line}: {why}; skipped"),
             }
         }
         Ok(())

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How the dial loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,10 +233,13 @@ impl Engine {
             engine: self.clone(),
             concurrent: d.in_flight.len() + 1,
         };
-        d.in_flight.spawn(async move {
-            dialer.dial(claimed).await;
-            drop(permit);
-        });
+        d.in_flight.spawn(
+            async move {
+                dialer.dial(claimed).await;
+                drop(permit);
+            }
+            .in_current_span(),
+        );
         Ok(Flow::Next)
     }
 

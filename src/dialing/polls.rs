@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// This run's status requests: the calls waiting to be asked about, and those under way.
 pub(super) struct Polls {
@@ -77,11 +78,14 @@ impl Engine {
                 break;
             };
             let poller = poller.clone();
-            polls.running.spawn(async move {
-                let polled = poller.poll(&call).await;
-                drop(permit);
-                polled
-            });
+            polls.running.spawn(
+                async move {
+                    let polled = poller.poll(&call).await;
+                    drop(permit);
+                    polled
+                }
+                .in_current_span(),
+            );
         }
         Ok(())
     }

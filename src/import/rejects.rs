@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 pub fn report_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, ImportError> {
     let shown = list.display();
     for reject in rejects {
-        eprintln!("dialer: {}:{}: {}", shown, reject.line, reject.reason);
+        crate::diagnostic!("{}:{}: {}", shown, reject.line, reject.reason);
     }
     write_rejects(list, rejects)
 }

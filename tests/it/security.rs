@@ -15,6 +15,33 @@ const WRONG_SECRET: &str = "sec-not-this-one-4c1d";
 
 #[tokio::test]
 async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number() {
+    token_and_numbers_stay_out_of_a_run_logged_as("text").await;
+}
+
+#[tokio::test]
+async fn json_logs_keep_the_auth_token_and_full_numbers_out_as_text_logs_do() {
+    let stderr = token_and_numbers_stay_out_of_a_run_logged_as("json").await;
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
+    // A dial's lines carry its span's fields (label, attempt) and the run's (campaign) as keys.
+    let dials: Vec<_> = lines.iter().filter(|l| l["attempt"].is_u64()).collect();
+    assert!(!dials.is_empty(), "lines of a dial: {stderr}");
+    for line in dials {
+        assert_eq!(line["campaign"], "test", "{line}");
+        assert!(line["label"].is_string(), "{line}");
+    }
+}
+
+/// Runs a campaign with errors on the way at the most verbose level, logging in `format`;
+/// asserts that no output holds the token or a full number; returns the run's stderr.
+async fn token_and_numbers_stay_out_of_a_run_logged_as(format: &str) -> String {
     let sandbox = sandbox(SandboxConfig {
         auth_token: TOKEN.to_string().into(),
         share_drop: 0.2,
@@ -29,6 +56,7 @@ async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number
         .command(&sandbox, &[])
         .env("TWILIO_AUTH_TOKEN", TOKEN)
         .env("RUST_LOG", "trace")
+        .env("DIALER_LOG_FORMAT", format)
         .spawn()
         .unwrap();
     let run = output(child).await;
@@ -50,6 +78,7 @@ async fn no_output_file_or_log_of_a_run_contains_the_auth_token_or_a_full_number
             "{number} in full in the logs"
         );
     }
+    run.stderr
 }
 
 async fn dialer_output(campaign: &TestCampaign, command: &str) -> String {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// This run's checks of rows in doubt: those under way, those it gave up on (parked for the
 /// next run), and how often each was tried.
@@ -57,11 +58,14 @@ impl Engine {
                 self.store.clone(),
                 self.campaign.clone(),
             );
-            checks.running.spawn(async move {
-                let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
-                drop(permit);
-                (row, resolution)
-            });
+            checks.running.spawn(
+                async move {
+                    let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
+                    drop(permit);
+                    (row, resolution)
+                }
+                .in_current_span(),
+            );
         }
         Ok(())
     }

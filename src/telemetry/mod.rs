@@ -1,10 +1,13 @@
 //! Logs go to stderr through `tracing`; `RUST_LOG` picks what is shown, `-q` keeps only errors.
-//! stdout is for results, progress and the summary.
+//! stdout is for results, progress and the summary. Lines are text for people, or one JSON
+//! object each for machines (`--log-format json`, `json`).
 //!
 //! Lines are handed to a writer thread through a bounded buffer and dropped when it is full,
 //! so a stderr that nobody drains (a stalled log shipper, a full disk behind a pipe) never
 //! blocks the dialing or the callback receiver. Dropped lines are counted: the next line that
 //! gets through says how many, and so does the end of the command.
+
+mod json;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -29,7 +32,40 @@ impl Telemetry {
     }
 }
 
-pub fn init(quiet: bool) -> Telemetry {
+/// The format chosen at `init`, for diagnostics written outside the log.
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// A diagnostic for whoever reads stderr (a rejected line, why a run stopped), written at once:
+/// `dialer: …`, or a JSON line when logs are JSON, so that stderr stays one format.
+pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
+    match FORMAT.get() {
+        Some(LogFormat::Json) => {
+            eprintln!("{}", json::own_line(level.as_str(), &message.to_string()))
+        }
+        _ => eprintln!("dialer: {message}"),
+    }
+}
+
+/// `eprintln!` for diagnostics: `dialer: …` on stderr, or JSON with `--log-format json`.
+#[macro_export]
+macro_rules! diagnostic {
+    ($($arg:tt)*) => {
+        $crate::telemetry::diagnostic(tracing::Level::WARN, format_args!($($arg)*))
+    };
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line, span fields as keys.
+    Json,
+}
+
+pub fn init(quiet: bool, format: LogFormat) -> Telemetry {
+    let _ = FORMAT.set(format);
     let default = if quiet {
         "error"
     } else {
@@ -44,15 +80,24 @@ pub fn init(quiet: bool) -> Telemetry {
         .lossy(true)
         .thread_name("dialer-log")
         .finish(std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let announcing = Announcing {
+        writer: writer.clone(),
+        announced: Arc::default(),
+        format,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(Announcing {
-            writer: writer.clone(),
-            announced: Arc::default(),
-        })
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_writer(announcing);
+    let _ = match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .try_init(),
+        LogFormat::Json => logs
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(json::FlatJson)
+            .try_init(),
+    };
     Telemetry {
         writer,
         _guard: guard,
@@ -64,6 +109,7 @@ pub fn init(quiet: bool) -> Telemetry {
 struct Announcing {
     writer: NonBlocking,
     announced: Arc<AtomicUsize>,
+    format: LogFormat,
 }
 
 impl<'a> MakeWriter<'a> for Announcing {
@@ -74,11 +120,14 @@ impl<'a> MakeWriter<'a> for Announcing {
         let dropped = writer.error_counter().dropped_lines();
         let before = self.announced.swap(dropped, Ordering::Relaxed);
         if dropped > before {
-            let _ = writeln!(
-                writer,
-                "dialer: {} log lines dropped: stderr was not keeping up",
+            let message = format!(
+                "{} log lines dropped: stderr was not keeping up",
                 dropped - before
             );
+            let _ = match self.format {
+                LogFormat::Text => writeln!(writer, "dialer: {message}"),
+                LogFormat::Json => writeln!(writer, "{}", json::own_line("WARN", &message)),
+            };
         }
         writer
     }
