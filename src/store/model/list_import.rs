@@ -5,6 +5,7 @@
 use crate::domain::{Endpoint, Label};
 use crate::store::codec::StoredNames;
 use crate::twilio::RowOverrides;
+use std::collections::HashMap;
 
 /// A valid list row on its way in.
 #[derive(Debug, Clone)]
@@ -38,6 +39,32 @@ pub struct ImportPass {
 
 impl ImportPass {
     /// Marks the row met; true the first time.
+    /// What became of `row` in a batch, the same on every backend: `new` when its insert
+    /// took; otherwise by the row already holding its `to` (`known`: `to` → (id, line), kept
+    /// up to date here), whose move to this line is noted in `moved` as (id, line). `None`:
+    /// no row holds its `to`, so its label is taken, by a line only the database knows.
+    pub(in crate::store) fn verdict(
+        &mut self,
+        row: &NewRow,
+        new: bool,
+        known: &mut HashMap<String, (i64, i64)>,
+        moved: &mut Vec<(i64, i64)>,
+    ) -> Option<Inserted> {
+        if new {
+            return Some(Inserted::New);
+        }
+        let (id, known_line) = known.get_mut(row.to.as_str())?;
+        if !self.meet(*id) {
+            return Some(Inserted::DuplicateOf(*known_line as u64));
+        }
+        let line = row.line as i64;
+        if *known_line != line {
+            moved.push((*id, line));
+            *known_line = line;
+        }
+        Some(Inserted::AlreadyImported)
+    }
+
     pub(in crate::store) fn meet(&mut self, id: i64) -> bool {
         let (word, bit) = (id as usize / 64, id as usize % 64);
         if word >= self.met.len() {

@@ -1,6 +1,6 @@
 //! Read-only queries for progress lines, the report and the export.
 
-use crate::domain::{CallSid, CallStatus, LineState};
+use crate::domain::{CallSid, CallStatus, LineState, RowState};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -19,6 +19,22 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
+    /// Counts `n` rows in `state`, `tried` of them tried at least once.
+    pub(in crate::store) fn add(&mut self, state: RowState, n: u64, tried: u64) {
+        match state {
+            RowState::Pending => {
+                self.pending = n;
+                self.retrying = tried;
+            }
+            RowState::Dialing => self.dialing = n,
+            RowState::Created => self.created = n,
+            RowState::Failed => self.failed = n,
+            RowState::Unknown => self.unknown = n,
+            RowState::Suppressed => self.suppressed = n,
+            RowState::Canceled => self.canceled = n,
+        }
+    }
+
     pub fn rows(&self) -> u64 {
         self.pending
             + self.dialing

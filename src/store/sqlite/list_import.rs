@@ -64,20 +64,8 @@ impl SqliteStore {
         let mut moved = Vec::new();
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {
-            let line = row.line as i64;
-            let result = match known.get_mut(row.to.as_str()) {
-                _ if is_new(row) => Inserted::New,
-                Some((id, known_line)) => {
-                    if !pass.meet(*id) {
-                        Inserted::DuplicateOf(*known_line as u64)
-                    } else {
-                        if *known_line != line {
-                            moved.push((*id, line));
-                            *known_line = line;
-                        }
-                        Inserted::AlreadyImported
-                    }
-                }
+            let result = match pass.verdict(row, is_new(row), &mut known, &mut moved) {
+                Some(result) => result,
                 None => {
                     let line: i64 = sqlx::query_scalar(
                         "SELECT line FROM rows WHERE campaign_id = ? AND label = ?",

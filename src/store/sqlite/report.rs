@@ -24,27 +24,15 @@ impl SqliteStore {
 
     pub async fn state_counts(&self) -> Result<StateCounts, StoreError> {
         let mut counts = StateCounts::default();
-        let rows = sqlx::query(
+        let rows: Vec<(RowState, i64, i64)> = sqlx::query_as(
             "SELECT state, COUNT(*) AS n, SUM(attempts > 0) AS tried FROM rows
              WHERE campaign_id = ? GROUP BY state",
         )
         .bind(self.campaign)
         .fetch_all(&self.pool)
         .await?;
-        for row in rows {
-            let n = row.try_get::<i64, _>("n")? as u64;
-            match row.try_get("state")? {
-                RowState::Pending => {
-                    counts.pending = n;
-                    counts.retrying = row.try_get::<i64, _>("tried")? as u64;
-                }
-                RowState::Dialing => counts.dialing = n,
-                RowState::Created => counts.created = n,
-                RowState::Failed => counts.failed = n,
-                RowState::Unknown => counts.unknown = n,
-                RowState::Suppressed => counts.suppressed = n,
-                RowState::Canceled => counts.canceled = n,
-            }
+        for (state, n, tried) in rows {
+            counts.add(state, n as u64, tried as u64);
         }
         counts.rejected =
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rejects WHERE campaign_id = ?")
