@@ -6,6 +6,7 @@ mod check;
 mod compliance;
 mod helper_library;
 mod hosts;
+mod metrics;
 mod numbers;
 mod outcomes;
 mod pacing;
