@@ -18,4 +18,5 @@ mod sandbox;
 mod security;
 mod store;
 mod support;
+mod terminal;
 mod worker;

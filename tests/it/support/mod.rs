@@ -4,4 +4,5 @@ pub mod campaign;
 pub mod exit;
 pub mod postgres;
 pub mod sandbox;
+pub mod tmux;
 pub mod tools;
