@@ -27,9 +27,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A transaction of ours never waits this long between two statements unless its host froze
 /// (a paused VM, SIGSTOP) or lost the network mid-transaction; the server then ends it, so that
 /// the rows it locked do not hold up every other host until it wakes.
-/// Set on every connection by `SET_IDLE_IN_TRANSACTION`.
+/// Set on every connection (the statement in `connect` says it in SQL).
 pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
-const SET_IDLE_IN_TRANSACTION: &str = "SET idle_in_transaction_session_timeout = '5s'";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -61,7 +60,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<PgPool, ConnectError> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(|connection, _| {
             Box::pin(async move {
-                sqlx::query(SET_IDLE_IN_TRANSACTION)
+                sqlx::query("SET idle_in_transaction_session_timeout = '5s'")
                     .execute(connection)
                     .await
                     .map(|_| ())
