@@ -26,15 +26,22 @@
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`) and `reason`, a sentence.
 
+mod bar_charts;
 mod calls;
+mod chart_data;
+mod charts;
 mod export;
 #[cfg(test)]
 mod fixture;
+mod html;
 mod reason;
 mod summary;
 mod text;
 
+pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
+pub use charts::ChartError;
 pub use export::{ExportError, HEADER, write_csv};
+pub use html::render_html;
 pub use reason::why_not_created;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;

@@ -1018,7 +1018,7 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
     store.record_call_event(&answered, None).await.unwrap();
     let busy = callback(&call_sid(2), 5, CallStatus::Busy);
     store.record_call_event(&busy, None).await.unwrap();
-    // 2030-01-15T08:00:00Z: a whole second, a whole ten seconds and a whole quarter hour.
+    // 2030-01-14T08:00:00Z: a whole second, a whole ten seconds and a whole quarter hour.
     let t0: i64 = 1_894_608_000_000;
     for (label, number, at) in [
         ("r0", 1, t0 + 100),
@@ -1051,11 +1051,15 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
         start_sec,
         requests,
         busiest_second,
+        created: 0,
+        busiest_second_created: 0,
         queued_calls: 0,
         queue_time_avg_ms: None,
         queue_time_max_ms: None,
     };
     let first_second = RequestBucket {
+        created: 2,
+        busiest_second_created: 2,
         queued_calls: 2,
         queue_time_avg_ms: Some(101.5),
         queue_time_max_ms: Some(102),

@@ -21,9 +21,15 @@ pub struct RequestBucket {
     /// Every create request sent in it, refused and retried ones included.
     #[sqlx(try_from = "i64")]
     pub requests: u64,
-    /// The most requests sent in any one second of it (what the CPS limits).
+    /// The most requests sent in any one second of it.
     #[sqlx(try_from = "i64")]
     pub busiest_second: u64,
+    /// Requests of it that created a call (what the CPS limits: a request Twilio refused
+    /// unprocessed placed no call), and the most of those in any one second.
+    #[sqlx(try_from = "i64")]
+    pub created: u64,
+    #[sqlx(try_from = "i64")]
+    pub busiest_second_created: u64,
     /// Created calls whose answer gave a queue_time, their average and longest (ms).
     #[sqlx(try_from = "i64")]
     pub queued_calls: u64,

@@ -25,10 +25,13 @@ impl PgStore {
     ) -> Result<Vec<RequestBucket>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT sec / $1 * $1 AS start_sec, SUM(n)::bigint AS requests, MAX(n) AS busiest_second,
+                    SUM(created)::bigint AS created, MAX(created) AS busiest_second_created,
                     SUM(queued)::bigint AS queued_calls,
                     SUM(queue_sum)::float8 / NULLIF(SUM(queued), 0)::float8 AS queue_time_avg_ms,
                     MAX(queue_max) AS queue_time_max_ms
-             FROM (SELECT started_at / 1000 AS sec, COUNT(*) AS n, COUNT(queue_time_ms) AS queued,
+             FROM (SELECT started_at / 1000 AS sec, COUNT(*) AS n,
+                          COUNT(*) FILTER (WHERE outcome IN ('created', 'found')) AS created,
+                          COUNT(queue_time_ms) AS queued,
                           SUM(queue_time_ms) AS queue_sum, MAX(queue_time_ms) AS queue_max
                    FROM attempts WHERE campaign_id = $2 GROUP BY sec) per_second
              GROUP BY start_sec ORDER BY start_sec",
