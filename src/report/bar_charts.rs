@@ -1,9 +1,8 @@
-//! The HTML report's bar charts, drawn with plotters' SVG backend: how the calls ended, the
-//! answer rate by the callee's hour of the day, and Twilio's errors by code.
+//! The HTML report's horizontal bar charts: how the calls ended, and Twilio's errors by code.
 
-use super::chart_data::LocalHours;
-use super::charts::{
-    BLUE, CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, font, legend, note, svg, title,
+use super::plot::{
+    CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, caption, font, note, svg, thousands,
+    title,
 };
 use crate::store::{CallOutcomes, RequestErrors};
 use plotters::prelude::*;
@@ -15,7 +14,6 @@ const OCHRE: RGBColor = RGBColor(0xC9, 0xA2, 0x27);
 const GREY: RGBColor = RGBColor(0x9A, 0xA1, 0xA9);
 const TEAL: RGBColor = RGBColor(0x17, 0x9C, 0xB0);
 const PURPLE: RGBColor = RGBColor(0x94, 0x67, 0xBD);
-const DARK_BLUE: RGBColor = RGBColor(0x0B, 0x3C, 0x6B);
 
 /// At most this many error codes get a bar of their own; the rest share one.
 const MAX_CODES: usize = 12;
@@ -95,7 +93,7 @@ pub fn errors_by_code(errors: &[RequestErrors]) -> Result<String, ChartError> {
         labels: rows.iter().map(|(label, _)| label.clone()).collect(),
         notes: rows
             .iter()
-            .map(|(_, n)| n.iter().sum::<u64>().to_string())
+            .map(|(_, n)| thousands(n.iter().sum::<u64>()))
             .collect(),
         segments: vec![
             segment("not processed, sent again", ORANGE, column(0)),
@@ -141,8 +139,12 @@ fn error_label(errors: &RequestErrors) -> String {
 /// `26 (90% of answered calls)`.
 fn share(n: u64, of: u64, what: &str) -> String {
     match (n, of) {
-        (0, _) | (_, 0) => n.to_string(),
-        _ => format!("{n} ({:.0}% {what})", n as f64 * 100.0 / of as f64),
+        (0, _) | (_, 0) => thousands(n),
+        _ => format!(
+            "{} ({:.0}% {what})",
+            thousands(n),
+            n as f64 * 100.0 / of as f64
+        ),
     }
 }
 
@@ -163,7 +165,7 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
     let most = totals.iter().copied().max().unwrap_or(0);
     svg(bars.title, (WIDTH, height), |root| {
         if most == 0 {
-            let area = root.titled(bars.title, title(18.0).color(&INK))?;
+            let area = caption(root, bars.title)?;
             return note(&area, bars.empty);
         }
         // Row i's band is [n - i - 1, n - i): the first row on top.
@@ -186,7 +188,7 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
             .label_style(font(13.0).color(&INK))
             .axis_desc_style(font(14.0).color(&INK))
             .x_labels(6)
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| thousands(x.round() as u64))
             .y_label_formatter(&|y| {
                 row_of(*y)
                     .map(|i| bars.labels[i].clone())
@@ -237,77 +239,6 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
                 .draw()?;
         }
         Ok(())
-    })
-}
-
-pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
-    const TITLE: &str = "Answer rate by hour of the day, in each callee's own time zone";
-    svg(TITLE, (WIDTH, 380), |root| {
-        if hours.ended() == 0 {
-            let area = root.titled(TITLE, title(18.0).color(&INK))?;
-            return note(&area, "No call has ended yet");
-        }
-        let ticks: Vec<f64> = (0..24).map(|h| f64::from(h) + 0.5).collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption(TITLE, title(18.0).color(&INK))
-            .margin(18)
-            .x_label_area_size(56)
-            .y_label_area_size(76)
-            .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..118.0)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
-            .x_label_formatter(&|x| format!("{:02}h", x.floor() as u32))
-            .y_labels(7)
-            .y_label_formatter(&|y| {
-                if *y <= 100.0 {
-                    format!("{y:.0}%")
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("hour of the day at the callee (their local time)")
-            .y_desc("answered, % of ended calls")
-            .draw()?;
-        let rate = |n: u64, of: u64| n as f64 * 100.0 / of as f64;
-        let called = || {
-            hours
-                .by_hour
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.ended > 0)
-        };
-        chart
-            .draw_series(called().map(|(hour, h)| {
-                let x = hour as f64;
-                let corners = [(x + 0.12, 0.0), (x + 0.88, rate(h.answered, h.ended))];
-                Rectangle::new(corners, BLUE.filled())
-            }))?
-            .label("answered (completed)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
-        if hours.answered_by_human() > 0 {
-            chart
-                .draw_series(called().map(|(hour, h)| {
-                    let x = hour as f64;
-                    let top = rate(h.answered_by_human, h.ended);
-                    Rectangle::new([(x + 0.3, 0.0), (x + 0.7, top)], DARK_BLUE.filled())
-                }))?
-                .label("answered by a person")
-                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DARK_BLUE.filled()));
-        }
-        let count_style = font(12.0)
-            .color(&MUTED)
-            .pos(Pos::new(HPos::Center, VPos::Bottom));
-        chart.draw_series(called().map(|(hour, h)| {
-            let at = (hour as f64 + 0.5, rate(h.answered, h.ended) + 2.0);
-            Text::new(h.ended.to_string(), at, count_style.clone())
-        }))?;
-        legend(&mut chart)
     })
 }
 

@@ -1,81 +1,18 @@
-//! The HTML report's charts over time, drawn with plotters' SVG backend: create requests per
-//! second against the configured CPS, and queue_time. Each is an `<svg>` string to inline.
-//! Text is laid out by the browser (`text-anchor`, the generic `sans-serif` family), so no font
-//! is read or shipped; plotters' own estimate only sizes what we do not size ourselves.
+//! The HTML report's charts of time: create requests per second against the configured CPS,
+//! queue_time over the run, and the answer rate by the callee's hour of the day. Each is an
+//! `<svg>` string to inline.
 
-use super::chart_data::Timeline;
-use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use super::chart_data::{LocalHours, Timeline};
+use super::plot::{
+    Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, caption, clock,
+    font, legend, note, svg, thousands, time_ticks, title,
+};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::ops::Range;
 
-pub const WIDTH: u32 = 1080;
 const HEIGHT: u32 = 360;
-
-pub const BLUE: RGBColor = RGBColor(0x1F, 0x77, 0xB4);
-pub const LIGHT_BLUE: RGBColor = RGBColor(0x9E, 0xC5, 0xE6);
-/// The configured CPS: the one red line of the report.
-pub const CPS_RED: RGBColor = RGBColor(0xD6, 0x27, 0x28);
-pub const INK: RGBColor = RGBColor(0x22, 0x2B, 0x36);
-pub const GRID: RGBColor = RGBColor(0xE3, 0xE7, 0xEC);
-pub const MUTED: RGBColor = RGBColor(0x6B, 0x75, 0x80);
-
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type Drawn = Result<(), Box<dyn std::error::Error>>;
-
-#[derive(Debug, thiserror::Error)]
-#[error("could not draw the chart {chart:?}: {cause}")]
-pub struct ChartError {
-    pub chart: &'static str,
-    cause: String,
-}
-
-/// An `<svg>` of `size` drawn by `draw`, without the XML namespace an inline SVG does not need.
-pub fn svg(
-    chart: &'static str,
-    size: (u32, u32),
-    draw: impl FnOnce(&Area<'_>) -> Drawn,
-) -> Result<String, ChartError> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        let drawn = root
-            .fill(&WHITE)
-            .map_err(Into::into)
-            .and_then(|()| draw(&root))
-            .and_then(|()| root.present().map_err(Into::into));
-        drawn.map_err(|cause| ChartError {
-            chart,
-            cause: cause.to_string(),
-        })?;
-    }
-    Ok(out.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1))
-}
-
-/// Text of `px` CSS pixels (plotters writes `font-size` as its size / 1.24).
-pub fn font(px: f64) -> FontDesc<'static> {
-    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Normal)
-}
-
-pub fn title(px: f64) -> FontDesc<'static> {
-    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Bold)
-}
-
-/// A chart with nothing to show yet says so where its plot would be.
-pub fn note(area: &Area<'_>, text: &str) -> Drawn {
-    let (w, h) = area.dim_in_pixel();
-    let style = font(15.0)
-        .color(&MUTED)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw(&Text::new(
-        text.to_owned(),
-        (w as i32 / 2, h as i32 / 2),
-        style,
-    ))?;
-    Ok(())
-}
+const DARK_BLUE: RGBColor = RGBColor(0x0B, 0x3C, 0x6B);
 
 pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, ChartError> {
     const TITLE: &str = "Create requests per second";
@@ -85,7 +22,8 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
             return note(&area, "No request sent yet");
         };
         let peak = timeline.buckets.iter().map(|b| b.busiest_second).max();
-        let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.3).ceil();
+        // Headroom for the legend above the bars.
+        let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.6).ceil();
         let width = timeline.bucket_secs as f64;
         let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
         chart
@@ -163,7 +101,7 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
             return note(&area, "No created call reported a queue_time yet");
         };
         let longest = queued.iter().filter_map(|b| b.queue_time_max_ms).max();
-        let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.2).ceil();
+        let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.45).ceil();
         let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
         chart
             .configure_mesh()
@@ -206,40 +144,6 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
     })
 }
 
-/// A linear axis ticked where we say (plotters' own `with_key_points` loses its labels'
-/// formatter on an `f64` axis).
-pub struct Ticked {
-    range: Range<f64>,
-    ticks: Vec<f64>,
-}
-
-impl Ticked {
-    pub fn new(range: Range<f64>, ticks: Vec<f64>) -> Self {
-        Self { range, ticks }
-    }
-}
-
-impl Ranged for Ticked {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let share = (value - self.range.start) / (self.range.end - self.range.start);
-        limit.0 + (f64::from(limit.1 - limit.0) * share + 1e-3).floor() as i32
-    }
-
-    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        match hint.weight().allow_light_points() {
-            true => Vec::new(),
-            false => self.ticks.clone(),
-        }
-    }
-
-    fn range(&self) -> Range<f64> {
-        self.range.clone()
-    }
-}
-
 type TimeChart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<Ticked, RangedCoordf64>>;
 
 /// A chart whose x axis is time (unix seconds), ticked on round clock times.
@@ -259,84 +163,73 @@ fn time_chart<'a>(
         .build_cartesian_2d(x, 0.0..y_max.max(1.0))?)
 }
 
-/// The title alone, over an area left for a note.
-fn caption<'a>(root: &Area<'a>, title_text: &str) -> Result<Area<'a>, Box<dyn std::error::Error>> {
-    Ok(root.titled(title_text, title(18.0).color(&INK))?)
-}
-
-pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Drawn
-where
-    DB: DrawingBackend + 'a,
-    DB::ErrorType: 'static,
-    CT: CoordTranslate,
-{
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID)
-        .label_font(font(13.0).color(&INK))
-        .draw()?;
-    Ok(())
-}
-
-/// Tick marks on round clock times, about six over the span.
-pub fn time_ticks(start: i64, end: i64) -> Vec<f64> {
-    const STEPS: [i64; 18] = [
-        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
-        86_400,
-    ];
-    let span = (end - start).max(1);
-    let step = STEPS
-        .into_iter()
-        .find(|step| span / step <= 7)
-        .unwrap_or_else(|| (span / 7 / 86_400 + 1) * 86_400);
-    let first = (start + step - 1).div_euclid(step) * step;
-    (0..)
-        .map(|k| first + k * step)
-        .take_while(|at| *at <= end)
-        .map(|at| at as f64)
-        .collect()
-}
-
-/// A tick's label: the time of day, with the date once the span is a day or more.
-pub fn clock(at: f64, span_secs: i64) -> String {
-    let Ok(at) = jiff::Timestamp::from_second(at.round() as i64) else {
-        return String::new();
-    };
-    // Under 7 minutes, ticks are less than a minute apart (see `time_ticks`).
-    let format = if span_secs < 420 {
-        "%H:%M:%S"
-    } else if span_secs < 86_400 {
-        "%H:%M"
-    } else {
-        "%b %d %H:%M"
-    };
-    at.strftime(format).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_fall_on_round_clock_times() {
-        // 2030-01-14T08:00:07Z for 3 s, 40 min, and 3 days.
-        let start = 1_894_608_007;
-
-        assert_eq!(
-            time_ticks(start, start + 3),
-            [
-                start as f64,
-                (start + 1) as f64,
-                (start + 2) as f64,
-                (start + 3) as f64
-            ]
-        );
-        let minutes = time_ticks(start, start + 2_400);
-        assert_eq!(minutes.len(), 4);
-        assert_eq!(clock(minutes[0], 2_400), "08:10");
-        let days = time_ticks(start, start + 3 * 86_400);
-        assert_eq!(clock(days[0], 3 * 86_400), "Jan 14 12:00");
-    }
+pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
+    const TITLE: &str = "Answer rate by hour of the day, in each callee's own time zone";
+    svg(TITLE, (WIDTH, 380), |root| {
+        if hours.ended() == 0 {
+            let area = caption(root, TITLE)?;
+            return note(&area, "No call has ended yet");
+        }
+        let ticks: Vec<f64> = (0..24).map(|h| f64::from(h) + 0.5).collect();
+        let mut chart = ChartBuilder::on(root)
+            .caption(TITLE, title(18.0).color(&INK))
+            .margin(18)
+            .x_label_area_size(56)
+            .y_label_area_size(76)
+            .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..118.0)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .x_label_formatter(&|x| format!("{:02}h", x.floor() as u32))
+            .y_labels(7)
+            .y_label_formatter(&|y| {
+                if *y <= 100.0 {
+                    format!("{y:.0}%")
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("hour of the day at the callee (their local time)")
+            .y_desc("answered, % of ended calls")
+            .draw()?;
+        let rate = |n: u64, of: u64| n as f64 * 100.0 / of as f64;
+        let called = || {
+            hours
+                .by_hour
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.ended > 0)
+        };
+        chart
+            .draw_series(called().map(|(hour, h)| {
+                let x = hour as f64;
+                let corners = [(x + 0.12, 0.0), (x + 0.88, rate(h.answered, h.ended))];
+                Rectangle::new(corners, BLUE.filled())
+            }))?
+            .label("answered (completed)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
+        if hours.answered_by_human() > 0 {
+            chart
+                .draw_series(called().map(|(hour, h)| {
+                    let x = hour as f64;
+                    let top = rate(h.answered_by_human, h.ended);
+                    Rectangle::new([(x + 0.3, 0.0), (x + 0.7, top)], DARK_BLUE.filled())
+                }))?
+                .label("answered by a person")
+                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DARK_BLUE.filled()));
+        }
+        let count_style = font(12.0)
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(called().map(|(hour, h)| {
+            let at = (hour as f64 + 0.5, rate(h.answered, h.ended) + 2.0);
+            Text::new(thousands(h.ended), at, count_style.clone())
+        }))?;
+        legend(&mut chart)
+    })
 }

@@ -3,10 +3,10 @@
 //! from anywhere. Everything that comes from the list or from Twilio is escaped.
 
 use super::chart_data::ChartData;
-use super::charts::{self, ChartError};
-use super::reason::describe_error;
+use super::charts;
+use super::html_tables::{failures, not_dialed};
+use super::plot::{ChartError, thousands};
 use super::{CampaignReport, bar_charts, render_text};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 const STYLE: &str = include_str!("report.css");
@@ -28,9 +28,9 @@ pub fn render_html(
     cards(&mut page, report);
     let timeline = &data.timeline;
     let pacing = format!(
-        "Dark: requests that created a call, which the account's CPS ({}) limits; counted by \
-         the clock's seconds, a second may hold one more. Pale: requests Twilio refused without \
-         processing them (429), which give their slot back.",
+        "Dark: requests that created a call, which the account's CPS ({}) limits (counted by \
+         the clock's seconds, a second may hold one more). Pale: requests that created none, \
+         refused by Twilio (a 429 gives its slot back, an invalid number fails its row).",
         report.configured_cps
     );
     let queuing = "How long Twilio held each created call before dialing it. Near zero means \
@@ -60,7 +60,7 @@ pub fn render_html(
             "answer-rate",
             "Calling hours",
             hours_said(data),
-            bar_charts::answer_rate_by_hour(&data.hours)?,
+            charts::answer_rate_by_hour(&data.hours)?,
         ),
         (
             "errors",
@@ -139,23 +139,23 @@ fn cards(page: &mut String, report: &CampaignReport) {
     let cards = [
         (
             "on the list",
-            report.rows.to_string(),
-            format!("{} lines rejected", states.rejected),
+            thousands(report.rows),
+            format!("{} lines rejected", thousands(states.rejected)),
         ),
         (
             "calls created",
-            states.created.to_string(),
-            format!("{} create requests", report.attempts.total),
+            thousands(states.created),
+            format!("{} create requests", thousands(report.attempts.total)),
         ),
         (
             "failed",
-            states.failed.to_string(),
-            format!("{} in doubt", states.unknown),
+            thousands(states.failed),
+            format!("{} in doubt", thousands(states.unknown)),
         ),
         (
             "still to call",
-            states.pending.to_string(),
-            format!("{} waiting for a retry", states.retrying),
+            thousands(states.pending),
+            format!("{} waiting for a retry", thousands(states.retrying)),
         ),
         (
             "calls a second",
@@ -163,7 +163,11 @@ fn cards(page: &mut String, report: &CampaignReport) {
             format!("CPS {} configured", report.configured_cps),
         ),
         ("queue_time p95", queue, "of the created calls".to_owned()),
-        ("answered", answered, format!("of {ended} ended calls")),
+        (
+            "answered",
+            answered,
+            format!("of {} ended calls", thousands(ended)),
+        ),
     ];
     page.push_str("<section class=\"cards\" id=\"counts\">\n");
     for (label, value, detail) in cards {
@@ -189,7 +193,13 @@ fn calls_said(report: &CampaignReport) -> String {
     }
     match calls.awaiting {
         0 => said.push('.'),
-        n => _ = write!(said, ". {n} created calls have no final status yet."),
+        n => {
+            _ = write!(
+                said,
+                ". {} created calls have no final status yet.",
+                thousands(n)
+            )
+        }
     }
     said
 }
@@ -214,85 +224,6 @@ fn hours_said(data: &ChartData) -> String {
         );
     }
     said
-}
-
-fn failures(page: &mut String, report: &CampaignReport) {
-    page.push_str(
-        "<section class=\"table\" id=\"failures\">\n<h2>Failed or in doubt, by Twilio error</h2>\n",
-    );
-    if report.failures.is_empty() {
-        page.push_str("<p>No row failed or is in doubt.</p>\n</section>\n");
-        return;
-    }
-    page.push_str(
-        "<table>\n<thead><tr><th class=\"n\">rows</th><th>error</th></tr></thead>\n<tbody>\n",
-    );
-    for group in &report.failures {
-        let error = describe_error(group.code.map(i64::from), Some(&group.message));
-        _ = writeln!(
-            page,
-            "<tr><td class=\"n\">{}</td><td>{}</td></tr>",
-            group.rows,
-            escape(&error)
-        );
-    }
-    page.push_str("</tbody>\n</table>\n</section>\n");
-}
-
-fn not_dialed(page: &mut String, report: &CampaignReport, limit: usize) {
-    let lines = &report.not_dialed;
-    _ = write!(
-        page,
-        "<section class=\"table\" id=\"not-called\">\n<h2>Not called, and why</h2>\n\
-         <p>{} list lines have no call.</p>\n",
-        lines.len()
-    );
-    if !lines.is_empty() {
-        not_dialed_tables(page, lines, limit);
-    }
-    page.push_str("</section>\n");
-}
-
-fn not_dialed_tables(page: &mut String, lines: &[super::NotDialed], limit: usize) {
-    let mut by_state: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
-    for line in lines {
-        by_state
-            .entry(line.state.as_str())
-            .or_insert((0, &line.reason))
-            .0 += 1;
-    }
-    page.push_str("<table>\n<thead><tr><th>state</th><th class=\"n\">lines</th><th>for example</th></tr></thead>\n<tbody>\n");
-    for (state, (n, example)) in by_state {
-        _ = writeln!(
-            page,
-            "<tr><td>{state}</td><td class=\"n\">{n}</td><td>{}</td></tr>",
-            escape(example)
-        );
-    }
-    page.push_str("</tbody>\n</table>\n");
-    if limit == 0 {
-        return;
-    }
-    page.push_str("<table class=\"lines\">\n<thead><tr><th class=\"n\">line</th><th>to</th><th>label</th><th>state</th><th>reason</th></tr></thead>\n<tbody>\n");
-    for line in lines.iter().take(limit) {
-        _ = writeln!(
-            page,
-            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            line.line,
-            escape(&line.to),
-            escape(&line.label),
-            line.state,
-            escape(&line.reason)
-        );
-    }
-    page.push_str("</tbody>\n</table>\n");
-    if lines.len() > limit {
-        _ = writeln!(
-            page,
-            "<p class=\"more\">… and {} more: <code>dialer export</code> has every line.</p>",
-            lines.len() - limit
-        );
-    }
 }
 
 /// Text as HTML shows it, in an element or an attribute.

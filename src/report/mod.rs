@@ -34,14 +34,16 @@ mod export;
 #[cfg(test)]
 mod fixture;
 mod html;
+mod html_tables;
+mod plot;
 mod reason;
 mod summary;
 mod text;
 
 pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
-pub use charts::ChartError;
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
+pub use plot::ChartError;
 pub use reason::why_not_created;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;

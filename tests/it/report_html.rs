@@ -194,6 +194,75 @@ async fn the_html_report_is_never_written_over_the_campaigns_own_files() {
     assert_eq!(campaign.rows().await.len(), 2, "the database is intact");
 }
 
+#[tokio::test]
+async fn a_run_of_100000_calls_reads_as_a_few_hundred_bars_not_one_element_per_call() {
+    // Arrange: 100,000 calls at 30 CPS (55 minutes), written straight into the database.
+    let campaign = TestCampaign::new(30, &numbers(1), "");
+    campaign.open_store().await.close().await;
+    seed_a_big_run(&campaign.db, 100_000).await;
+    let page = campaign.dir.path().join("big.html");
+
+    // Act
+    let started = std::time::Instant::now();
+    let out = campaign
+        .manage(&["report", "--html", page.to_str().unwrap()])
+        .await;
+    let took = started.elapsed();
+
+    // Assert
+    assert_eq!(out.code, DONE, "{out:?}");
+    let html = std::fs::read_to_string(&page).unwrap().replace('\n', "");
+    assert!(html.len() < 400_000, "{} bytes", html.len());
+    let pacing = section(&html, "requests-per-second");
+    let bars = pacing.matches("<rect").count();
+    assert!((300..=2 * 600 + 10).contains(&bars), "{bars} bars");
+    assert!(
+        pacing.contains("busiest second of each 10 s"),
+        "10 s buckets"
+    );
+    assert!(section(&html, "errors").contains(">21211 Invalid"));
+    assert!(section(&html, "answer-rate").contains(">03h<"));
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+}
+
+/// `calls` created calls, one every 1/30 s from 2030-01-14T08:00:00Z: every 50th refused
+/// (21211), the others completed, busy or not answered in turn; half in New York.
+async fn seed_a_big_run(db: &std::path::Path, calls: i64) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO rows (campaign_id, line, to_endpoint, label, params, state, attempts,
+                           last_code, last_message, created_at, timezone, call_status, outcome_final, updated_at)
+         SELECT 1, i + 1, '+1212' || printf('%07d', i), 'big-' || i, '{}',
+                CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'created' END, 1,
+                CASE WHEN i % 50 = 0 THEN 21211 END,
+                CASE WHEN i % 50 = 0 THEN 'error 21211: Invalid ''To'' Phone Number (HTTP 400)' END,
+                1894608000000 + i * 1000 / 30,
+                CASE WHEN i % 2 = 0 THEN 'America/New_York' END,
+                CASE WHEN i % 50 = 0 THEN NULL WHEN i % 3 = 0 THEN 'completed'
+                     WHEN i % 3 = 1 THEN 'busy' ELSE 'no-answer' END,
+                i % 50 <> 0, 0
+         FROM n",
+    )
+    .bind(calls)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
+                               twilio_code, message, queue_time_ms, call_status)
+         SELECT 1, id, 1, created_at, created_at + 200, CASE WHEN state = 'failed' THEN 'failed' ELSE 'created' END,
+                last_code, last_message, CASE WHEN state = 'created' THEN id % 400 END, call_status
+         FROM rows WHERE label LIKE 'big-%'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
 /// The `<section … id="ID">` of the page, to its end.
 fn section<'a>(dom: &'a str, id: &str) -> &'a str {
     let start = dom
