@@ -1,8 +1,7 @@
 //! The HTML report's horizontal bar charts: how the calls ended, and Twilio's errors by code.
 
 use super::plot::{
-    CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, caption, font, note, svg, thousands,
-    title,
+    CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, empty, font, svg, thousands, title,
 };
 use crate::store::{CallOutcomes, RequestErrors};
 use plotters::prelude::*;
@@ -100,7 +99,7 @@ pub fn errors_by_code(errors: &[RequestErrors]) -> Result<String, ChartError> {
             segment("refused: the row failed", CPS_RED, column(1)),
             segment("no answer: checked with Twilio", GREY, column(2)),
         ],
-        empty: "Twilio accepted every create request",
+        empty: "No create request was refused or went unanswered",
     })
 }
 
@@ -163,11 +162,10 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
         .map(|row| bars.segments.iter().map(|s| s.values[row]).sum())
         .collect();
     let most = totals.iter().copied().max().unwrap_or(0);
+    if most == 0 {
+        return empty(bars.title, bars.empty);
+    }
     svg(bars.title, (WIDTH, height), |root| {
-        if most == 0 {
-            let area = caption(root, bars.title)?;
-            return note(&area, bars.empty);
-        }
         // Row i's band is [n - i - 1, n - i): the first row on top.
         let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
         // Room on the right for the notes, and for the legend above the shorter bars.

@@ -4,8 +4,8 @@
 
 use super::chart_data::{LocalHours, Timeline};
 use super::plot::{
-    Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, caption, clock,
-    font, legend, note, svg, thousands, time_ticks, title,
+    Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty,
+    font, legend, svg, thousands, time_ticks, title,
 };
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -16,11 +16,10 @@ const DARK_BLUE: RGBColor = RGBColor(0x0B, 0x3C, 0x6B);
 
 pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, ChartError> {
     const TITLE: &str = "Create requests per second";
+    let Some((start, end)) = timeline.range() else {
+        return empty(TITLE, "No request sent yet");
+    };
     svg(TITLE, (WIDTH, HEIGHT), |root| {
-        let Some((start, end)) = timeline.range() else {
-            let area = caption(root, TITLE)?;
-            return note(&area, "No request sent yet");
-        };
         let peak = timeline.buckets.iter().map(|b| b.busiest_second).max();
         // Headroom for the legend above the bars.
         let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.6).ceil();
@@ -90,16 +89,15 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
 
 pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
     const TITLE: &str = "queue_time of the created calls (Twilio's wait before dialing)";
+    let queued: Vec<_> = timeline
+        .buckets
+        .iter()
+        .filter(|b| b.queued_calls > 0)
+        .collect();
+    let (Some((start, end)), false) = (timeline.range(), queued.is_empty()) else {
+        return empty(TITLE, "No created call reported a queue_time yet");
+    };
     svg(TITLE, (WIDTH, HEIGHT), |root| {
-        let queued: Vec<_> = timeline
-            .buckets
-            .iter()
-            .filter(|b| b.queued_calls > 0)
-            .collect();
-        let (Some((start, end)), false) = (timeline.range(), queued.is_empty()) else {
-            let area = caption(root, TITLE)?;
-            return note(&area, "No created call reported a queue_time yet");
-        };
         let longest = queued.iter().filter_map(|b| b.queue_time_max_ms).max();
         let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.45).ceil();
         let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
@@ -165,11 +163,10 @@ fn time_chart<'a>(
 
 pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
     const TITLE: &str = "Answer rate by hour of the day, in each callee's own time zone";
+    if hours.ended() == 0 {
+        return empty(TITLE, "No call has ended yet");
+    }
     svg(TITLE, (WIDTH, 380), |root| {
-        if hours.ended() == 0 {
-            let area = caption(root, TITLE)?;
-            return note(&area, "No call has ended yet");
-        }
         let ticks: Vec<f64> = (0..24).map(|h| f64::from(h) + 0.5).collect();
         let mut chart = ChartBuilder::on(root)
             .caption(TITLE, title(18.0).color(&INK))

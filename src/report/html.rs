@@ -140,7 +140,10 @@ fn cards(page: &mut String, report: &CampaignReport) {
         (
             "on the list",
             thousands(report.rows),
-            format!("{} lines rejected", thousands(states.rejected)),
+            match states.rejected {
+                1 => "1 line rejected".to_owned(),
+                n => format!("{} lines rejected", thousands(n)),
+            },
         ),
         (
             "calls created",

@@ -25,6 +25,10 @@
 //!   runs the duration includes the time between them.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`) and `reason`, a sentence.
+//!
+//! `dialer report --html FILE` writes the same report as one self-contained page with charts
+//! (`html`): the numbers behind them come from the store, already aggregated (`chart_data`),
+//! and are drawn by plotters' SVG backend (`plot`, `charts`, `bar_charts`).
 
 mod bar_charts;
 mod calls;

@@ -73,18 +73,21 @@ pub fn title(px: f64) -> FontDesc<'static> {
     FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Bold)
 }
 
-/// A chart with nothing to show yet says so where its plot would be.
-pub fn note(area: &Area<'_>, text: &str) -> Drawn {
-    let (w, h) = area.dim_in_pixel();
-    let style = font(15.0)
-        .color(&MUTED)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw(&Text::new(
-        text.to_owned(),
-        (w as i32 / 2, h as i32 / 2),
-        style,
-    ))?;
-    Ok(())
+/// A chart with nothing to show yet: its title, and a line saying so.
+pub fn empty(chart: &'static str, text: &str) -> Result<String, ChartError> {
+    svg(chart, (WIDTH, 110), |root| {
+        let area = root.titled(chart, title(18.0).color(&INK))?;
+        let (w, h) = area.dim_in_pixel();
+        let style = font(15.0)
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        area.draw(&Text::new(
+            text.to_owned(),
+            (w as i32 / 2, h as i32 / 2),
+            style,
+        ))?;
+        Ok(())
+    })
 }
 
 /// A linear axis ticked where we say (plotters' own `with_key_points` loses its labels'
@@ -119,14 +122,6 @@ impl Ranged for Ticked {
     fn range(&self) -> Range<f64> {
         self.range.clone()
     }
-}
-
-/// The title alone, over an area left for a note.
-pub fn caption<'a>(
-    root: &Area<'a>,
-    title_text: &str,
-) -> Result<Area<'a>, Box<dyn std::error::Error>> {
-    Ok(root.titled(title_text, title(18.0).color(&INK))?)
 }
 
 pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Drawn
