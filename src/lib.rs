@@ -12,6 +12,7 @@ pub mod config;
 pub mod dialing;
 pub mod domain;
 pub mod import;
+pub mod metrics;
 pub mod outcomes;
 pub mod report;
 pub mod sandbox;

@@ -1,5 +1,6 @@
 //! Live progress on stdout: a bar on a terminal, a plain line every few seconds otherwise
-//! (cron logs), nothing under `-q`. The final summary is always printed.
+//! (cron logs), nothing under `-q`. The final summary is always printed. Lines written while
+//! the bar is shown go above it (`telemetry::live_bar`).
 
 use crate::dialing::progress::{Progress, Snapshot};
 use crate::store::StateCounts;
@@ -64,6 +65,7 @@ impl ProgressView {
             }
             Self::Bar(bar) => {
                 let bar = bar.clone();
+                crate::telemetry::live_bar::show(&bar);
                 bar.set_length(total);
                 Some(tokio::spawn(async move {
                     loop {
@@ -79,7 +81,7 @@ impl ProgressView {
 
     pub fn finish(&self) {
         if let Self::Bar(bar) = self {
-            bar.finish_and_clear();
+            crate::telemetry::live_bar::hide(bar);
         }
     }
 }

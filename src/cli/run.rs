@@ -10,6 +10,7 @@ use crate::dialing::Ending;
 use crate::dialing::progress::Progress;
 use crate::domain::duration;
 use crate::import::ImportError;
+use crate::metrics::exposition;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
@@ -32,20 +33,49 @@ pub struct RunArgs {
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, default_value_t = 5)]
     progress_every: u64,
+    /// Write the run's metrics (Prometheus text format) to this file every few seconds and at
+    /// the end, replacing it whole: for node_exporter's textfile collector (name it `*.prom`).
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
 }
 
 pub async fn run(args: RunArgs, twilio: &TwilioArgs, quiet: bool) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
     let client = twilio.client_for(&campaign)?;
     let deadline = deadline(&args)?;
-    execute(
+    let metrics_file = args.metrics_file.map(MetricsFile::start);
+    let exit = execute(
         &campaign,
         client,
         deadline,
         quiet,
         Duration::from_secs(args.progress_every.max(1)),
     )
-    .await
+    .await;
+    if let Some(file) = metrics_file {
+        file.finish();
+    }
+    exit
+}
+
+/// `--metrics-file`: rewritten during the run, and once more with the run's last counts.
+struct MetricsFile {
+    path: PathBuf,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsFile {
+    fn start(path: PathBuf) -> Self {
+        let writer = exposition::spawn_file_writer(path.clone());
+        Self { path, writer }
+    }
+
+    fn finish(self) {
+        self.writer.abort();
+        if let Err(e) = exposition::write_file(&self.path) {
+            crate::diagnostic!("{e}");
+        }
+    }
 }
 
 /// Runs a loaded campaign with progress output and a final summary.

@@ -3,6 +3,7 @@
 
 use super::{Exit, TwilioArgs};
 use crate::config::Campaign;
+use crate::metrics::exposition;
 use crate::outcomes::receiver::{self, Receiver};
 use crate::outcomes::refusals::{Refusals, SUMMARY_EVERY};
 use crate::outcomes::server;
@@ -46,17 +47,35 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
         .local_addr()
         .context("Failed to read the local address")?;
     crate::diagnostic!(
-        "receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {})",
+        "receiving status callbacks for campaign {:?} on {local} (Twilio sends them to {}); metrics at http://{local}{}",
         campaign.name,
-        callbacks.public_url
+        callbacks.public_url,
+        exposition::PATH
     );
+    if callbacks.public_url.path() == exposition::PATH {
+        anyhow::bail!(
+            "callbacks.public_url's path {} is where metrics are served: choose another",
+            exposition::PATH
+        );
+    }
     let refusals = Arc::new(Refusals::default());
-    let app = receiver::router(Receiver {
-        recorder: campaign.recorder(store.clone()),
+    let metrics = campaign.metrics(client.credentials().account());
+    let receiver = receiver::router(Receiver {
+        recorder: campaign.recorder(store.clone(), metrics.clone()),
         auth_token,
         public_url: callbacks.public_url,
         refusals: refusals.clone(),
     });
+    let counted = store.clone();
+    let app = receiver.merge(exposition::router(move || {
+        let (store, metrics) = (counted.clone(), metrics.clone());
+        async move {
+            match store.state_counts().await {
+                Ok(counts) => metrics.rows(&counts),
+                Err(e) => tracing::warn!("could not count the rows for the metrics: {e}"),
+            }
+        }
+    }));
     let stop = Stop::default();
     stop.watch_signals_and_deadline(None);
     let summing_up = tokio::spawn(async move {

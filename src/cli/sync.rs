@@ -67,7 +67,8 @@ pub(super) async fn until_every_call_ended(
     stop: &Stop,
     every: Duration,
 ) -> anyhow::Result<(PassSummary, bool)> {
-    let poller = Poller::new(client, campaign.recorder(store.clone()));
+    let metrics = campaign.metrics(client.credentials().account());
+    let poller = Poller::new(client, campaign.recorder(store.clone(), metrics));
     let mut total = PassSummary::default();
     loop {
         let pass = poller.pass(now_ms(), u64::MAX, stop).await?;

@@ -15,11 +15,15 @@ use crate::config::Campaign;
 use crate::dialing::Ending;
 use crate::dialing::progress::Progress;
 use crate::domain::duration;
+use crate::metrics::exposition;
+use crate::outcomes::server;
 use crate::stop::{Stop, StopReason};
+use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +39,9 @@ pub struct WorkerArgs {
     /// How often folders are scanned for new campaign files.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     rescan: Duration,
+    /// Answer `GET /metrics` (Prometheus text format) on this address, e.g. 0.0.0.0:9464.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -49,6 +56,10 @@ pub async fn worker(args: WorkerArgs, twilio: &TwilioArgs) -> anyhow::Result<Exi
     }
     let stop = Stop::default();
     stop.watch_signals_and_deadline(None);
+    let metrics = match args.listen {
+        Some(address) => Some(serve_metrics(address, stop.clone()).await?),
+        None => None,
+    };
     let mut working = HashSet::new();
     // Polled here rather than spawned: each run spawns its own tasks for the dialing.
     let mut runs = FuturesUnordered::new();
@@ -79,7 +90,27 @@ pub async fn worker(args: WorkerArgs, twilio: &TwilioArgs) -> anyhow::Result<Exi
     }
     while runs.next().await.is_some() {}
     tracing::info!("stopped: every run recorded what it had in flight");
+    if let Some(server) = metrics {
+        let _ = server.await;
+    }
     Ok(Exit::Done)
+}
+
+/// Serves `GET /metrics` until `stop` is set. The rows' counts are those of each campaign's
+/// latest run, which refreshes them while it dials.
+async fn serve_metrics(
+    address: SocketAddr,
+    stop: Stop,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("Failed to listen on {address}"))?;
+    let local = listener
+        .local_addr()
+        .context("Failed to read the local address")?;
+    crate::diagnostic!("metrics at http://{local}{}", exposition::PATH);
+    let app = exposition::router(|| async {});
+    Ok(tokio::spawn(server::serve(listener, app, stop)))
 }
 
 /// Runs one campaign again and again until the worker stops.

@@ -161,8 +161,22 @@ pub struct Campaign {
 
 impl Campaign {
     /// Records how calls ended into `store`, with this campaign's recycling rules.
-    pub fn recorder(&self, store: crate::store::Store) -> crate::outcomes::Recorder {
-        crate::outcomes::Recorder::new(store, self.rules.recycle.clone(), self.max_attempts)
+    pub fn recorder(
+        &self,
+        store: crate::store::Store,
+        metrics: crate::metrics::CampaignMetrics,
+    ) -> crate::outcomes::Recorder {
+        crate::outcomes::Recorder::new(
+            store,
+            self.rules.recycle.clone(),
+            self.max_attempts,
+            metrics,
+        )
+    }
+
+    /// This campaign's metrics on `account`.
+    pub fn metrics(&self, account: &crate::domain::AccountSid) -> crate::metrics::CampaignMetrics {
+        crate::metrics::CampaignMetrics::new(&self.name, account, self.cps)
     }
 
     /// The campaign file at `path`, with the database the process's environment selects.

@@ -19,6 +19,7 @@ mod send;
 
 use crate::compliance::gate::{Admission, Gate};
 use crate::config::Campaign;
+use crate::metrics::CampaignMetrics;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError, now_ms};
 use crate::twilio::TwilioClient;
@@ -58,6 +59,7 @@ pub struct Engine {
     in_flight: Arc<InFlightLimit>,
     stop: Stop,
     progress: Arc<Progress>,
+    metrics: CampaignMetrics,
 }
 
 /// What the dial loop carries from one turn to the next.
@@ -75,6 +77,8 @@ enum Flow {
 
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How often the rows' states are counted for the metrics during a run.
+const COUNT_ROWS_EVERY: Duration = Duration::from_secs(5);
 
 impl Engine {
     /// The engine for one run of `campaign`: paced at the account's CPS (shared with every
@@ -88,6 +92,8 @@ impl Engine {
         progress: Arc<Progress>,
     ) -> Self {
         let account = client.credentials().account();
+        let metrics = campaign.metrics(account);
+        progress.report_to(metrics.clone());
         let pacer = Pacer::for_account(
             account,
             client.api_base(),
@@ -112,7 +118,13 @@ impl Engine {
             in_flight,
             stop,
             progress,
+            metrics,
         }
+    }
+
+    /// This campaign's metrics.
+    pub fn metrics(&self) -> &CampaignMetrics {
+        &self.metrics
     }
 
     /// Dials every due row until none is left or the run is stopped.
@@ -125,11 +137,29 @@ impl Engine {
             .store
             .is_shared()
             .then(|| tokio::spawn(self.clone().keep_leases()));
+        let counting = tokio::spawn(self.clone().count_rows());
         let ending = self.dial_every_due_row().await;
-        for task in adapting.into_iter().chain(leasing) {
+        for task in adapting.into_iter().chain(leasing).chain([counting]) {
             task.abort();
         }
+        self.count_rows_once().await;
         ending
+    }
+
+    /// Keeps the metrics' row counts fresh while the run dials.
+    async fn count_rows(self) {
+        let mut every = tokio::time::interval(COUNT_ROWS_EVERY);
+        loop {
+            every.tick().await;
+            self.count_rows_once().await;
+        }
+    }
+
+    async fn count_rows_once(&self) {
+        match self.store.state_counts().await {
+            Ok(counts) => self.metrics.rows(&counts),
+            Err(e) => tracing::debug!("could not count the rows for the metrics: {e}"),
+        }
     }
 
     async fn dial_every_due_row(&self) -> Result<Ending, StoreError> {

@@ -34,7 +34,9 @@ const PAGE: i64 = 100;
 impl Engine {
     pub(super) fn polls(&self) -> Polls {
         let poller = self.campaign.rules.callbacks.is_none().then(|| {
-            let recorder = self.campaign.recorder(self.store.clone());
+            let recorder = self
+                .campaign
+                .recorder(self.store.clone(), self.metrics.clone());
             Arc::new(Poller::new(self.client.clone(), recorder))
         });
         Polls {

@@ -1,8 +1,10 @@
-//! Live counters of a run, fed by the dial tasks, read by the progress line and the summary.
+//! Live counters of a run, fed by the dial tasks, read by the progress line and the summary,
+//! and passed on to the process's metrics once the run knows its campaign and account.
 
+use crate::metrics::CampaignMetrics;
 use crate::store::Outcome;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 #[derive(Debug)]
@@ -22,6 +24,9 @@ pub struct Progress {
     in_flight_cap: AtomicU64,
     /// Seconds since start of the first and the last answer.
     span: Mutex<Option<(f64, f64)>>,
+    /// Create requests sent and not answered yet.
+    in_flight: AtomicU64,
+    metrics: OnceLock<CampaignMetrics>,
 }
 
 /// What the progress line shows.
@@ -56,13 +61,44 @@ impl Default for Progress {
             span: Mutex::new(None),
             pacing_rate: AtomicU64::new(0),
             in_flight_cap: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            metrics: OnceLock::new(),
+        }
+    }
+}
+
+/// A create request on its way: counted in flight until dropped.
+pub struct Sending<'a>(&'a Progress);
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        let left = self.0.in_flight.fetch_sub(1, Ordering::Relaxed) - 1;
+        if let Some(metrics) = self.0.metrics.get() {
+            metrics.in_flight(left);
         }
     }
 }
 
 impl Progress {
+    /// From now on every count goes to `metrics` too (the first call wins).
+    pub fn report_to(&self, metrics: CampaignMetrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// A create request leaves; it is in flight until the returned guard is dropped.
+    pub fn sending(&self) -> Sending<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(metrics) = self.metrics.get() {
+            metrics.in_flight(now);
+        }
+        Sending(self)
+    }
+
     /// The answer to one create request.
     pub fn record(&self, outcome: &Outcome) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.answered(outcome);
+        }
         let (counter, queue_time_ms) = match outcome {
             Outcome::Created { queue_time_ms, .. } => (&self.created, *queue_time_ms),
             Outcome::Retry { .. } => (&self.retried, None),
@@ -75,6 +111,9 @@ impl Progress {
 
     /// A call found at Twilio after an unknown outcome: created, by no new request.
     pub fn found_created(&self) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.found_created();
+        }
         self.created.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -91,7 +130,11 @@ impl Progress {
     /// What adaptive pacing holds down now: the call rate below the CPS, the creates in
     /// flight below the maximum (`None`: not held).
     pub fn set_held(&self, rate: Option<f64>, in_flight_cap: Option<usize>) {
-        let rate = rate.filter(|r| *r > 0.0).unwrap_or(0.0);
+        let rate = rate.filter(|r| *r > 0.0);
+        if let Some(metrics) = self.metrics.get() {
+            metrics.pacing_rate(rate);
+        }
+        let rate = rate.unwrap_or(0.0);
         self.pacing_rate.store(rate.to_bits(), Ordering::Relaxed);
         let cap = in_flight_cap.map_or(0, |c| c as u64);
         self.in_flight_cap.store(cap, Ordering::Relaxed);

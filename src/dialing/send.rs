@@ -57,11 +57,13 @@ impl DialTask {
                 return;
             }
             Ok((conference, request)) => {
+                let sending = self.engine.progress.sending();
                 let answer = self
                     .engine
                     .client
                     .create_participant(&conference, &request)
                     .await;
+                drop(sending);
                 if let Ok(p) = &answer
                     && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
                         (&conference, &p.conference_sid)

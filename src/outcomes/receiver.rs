@@ -10,7 +10,8 @@ use super::refusals::{Refusals, Refused};
 use super::server::Peer;
 use super::{CallStatus, Recorder};
 use crate::domain::{AttemptToken, CallSid};
-use crate::store::{CallObservation, EventSource};
+use crate::metrics::CallbackResult;
+use crate::store::{CallObservation, EventSource, Recorded};
 use crate::twilio::signature;
 use axum::Extension;
 use axum::Router;
@@ -130,7 +131,14 @@ impl Receiver {
             Err(refusal) => return self.refuse(refusal, peer),
         };
         match self.recorder.record(&seen).await {
-            Ok(_) => StatusCode::OK,
+            Ok(recorded) => {
+                let result = match recorded {
+                    Recorded::Duplicate => CallbackResult::Duplicate,
+                    _ => CallbackResult::Accepted,
+                };
+                self.recorder.metrics().callback(result);
+                StatusCode::OK
+            }
             Err(e) => {
                 tracing::error!(call_sid = %seen.call_sid, "could not record a status callback: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -140,6 +148,9 @@ impl Receiver {
 
     fn refuse(&self, refusal: Refusal, peer: Option<IpAddr>) -> StatusCode {
         let status = refusal.status();
+        self.recorder
+            .metrics()
+            .callback(refusal.counted_as().into());
         if let Some(line) = self
             .refusals
             .refused(refusal.counted_as(), &refusal.to_string(), peer)

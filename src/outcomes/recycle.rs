@@ -4,6 +4,7 @@
 //! the row once it is due. `completed` is never recycled.
 
 use super::CallStatus;
+use crate::metrics::CampaignMetrics;
 use crate::store::{CallObservation, Recorded, Redial, Store, StoreError};
 use std::time::Duration;
 
@@ -35,21 +36,32 @@ pub struct Recorder {
     store: Store,
     recycle: Recycle,
     max_attempts: u32,
+    metrics: CampaignMetrics,
 }
 
 impl Recorder {
     /// Records into `store`, recycling by `recycle` while a row has had fewer than
-    /// `max_attempts` attempts.
-    pub fn new(store: Store, recycle: Recycle, max_attempts: u32) -> Self {
+    /// `max_attempts` attempts; calls that end are counted in `metrics`.
+    pub fn new(
+        store: Store,
+        recycle: Recycle,
+        max_attempts: u32,
+        metrics: CampaignMetrics,
+    ) -> Self {
         Self {
             store,
             recycle,
             max_attempts,
+            metrics,
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn metrics(&self) -> &CampaignMetrics {
+        &self.metrics
     }
 
     pub async fn record(&self, seen: &CallObservation) -> Result<Recorded, StoreError> {
@@ -61,6 +73,10 @@ impl Recorder {
             )
             .await?;
         let call_sid = &seen.call_sid;
+        // A final status is applied once per call: it never changes afterwards.
+        if matches!(recorded, Recorded::Applied { .. }) && seen.status.is_final() {
+            self.metrics.call_ended(seen.status);
+        }
         match &recorded {
             Recorded::Applied {
                 row_final: true,

@@ -3,6 +3,7 @@
 //! `public_url` shows immediately); the rest are summed up at most every `SUMMARY_EVERY`, with
 //! the address that sent the most.
 
+use crate::metrics::CallbackResult;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -19,6 +20,17 @@ pub enum Refused {
     Malformed,
     TooLarge,
     TooSlow,
+}
+
+impl From<Refused> for CallbackResult {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::BadSignature => Self::Forged,
+            Refused::Malformed => Self::Malformed,
+            Refused::TooLarge => Self::TooLarge,
+            Refused::TooSlow => Self::TooSlow,
+        }
+    }
 }
 
 impl Refused {

@@ -6,8 +6,11 @@
 //! so a stderr that nobody drains (a stalled log shipper, a full disk behind a pipe) never
 //! blocks the dialing or the callback receiver. Dropped lines are counted: the next line that
 //! gets through says how many, and so does the end of the command.
+//!
+//! While the progress bar is shown, lines reaching its terminal go above it (`live_bar`).
 
 mod json;
+pub mod live_bar;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -38,12 +41,12 @@ static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 /// A diagnostic for whoever reads stderr (a rejected line, why a run stopped), written at once:
 /// `dialer: …`, or a JSON line when logs are JSON, so that stderr stays one format.
 pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
-    match FORMAT.get() {
+    live_bar::above_stderr(|| match FORMAT.get() {
         Some(LogFormat::Json) => {
             eprintln!("{}", json::own_line(level.as_str(), &message.to_string()))
         }
         _ => eprintln!("dialer: {message}"),
-    }
+    })
 }
 
 /// `eprintln!` for diagnostics: `dialer: …` on stderr, or JSON with `--log-format json`.
@@ -79,7 +82,7 @@ pub fn init(quiet: bool, format: LogFormat) -> Telemetry {
         .buffered_lines_limit(BUFFERED_LINES)
         .lossy(true)
         .thread_name("dialer-log")
-        .finish(std::io::stderr());
+        .finish(live_bar::Stderr);
     let announcing = Announcing {
         writer: writer.clone(),
         announced: Arc::default(),

@@ -26,7 +26,7 @@ fn sid<'a>(participant: &'a Value, field: &str) -> &'a str {
 #[tokio::test]
 async fn twilios_python_library_creates_fetches_and_lists_participants_on_the_sandbox() {
     // Arrange
-    let python = tools::python_with_twilio();
+    let python = tools::python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/helper_library.py");
     let sandbox = Sandbox::start(steady()).await.expect("the sandbox starts");
     let mut cmd = tokio::process::Command::new(&python);

@@ -11,7 +11,7 @@
 use crate::store::{in_doubt, person, with_people};
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
 use dialer::domain::{AccountSid, CallSid};
-use dialer::store::postgres::{AccountSchedule, LEASE, Slot, connect};
+use dialer::store::postgres::{AccountSchedule, IDLE_IN_TRANSACTION, LEASE, Slot, connect};
 use dialer::store::{
     Claimed, Database, FinishedImport, ImportPass, Inserted, NewRow, Outcome, Reject, Store,
     StoreError,
@@ -192,6 +192,42 @@ async fn a_schedule_and_its_pool_survive_a_database_restart() {
 }
 
 /// A host on the test's campaign `c`: a store of its own (its own pool and holder).
+#[tokio::test]
+async fn a_host_frozen_inside_a_transaction_does_not_hold_its_locks_until_it_wakes() {
+    // Arrange: a host's connection (the store's own settings) stops mid-transaction, holding
+    // the lock on an account's schedule row, as a host paused (SIGSTOP, a frozen VM) between
+    // two statements would.
+    let db = fresh_database().await;
+    let frozen = connect(&db.database_url()).await.unwrap();
+    take(&host(&db, ACCOUNT).await, 100).await;
+    let mut transaction = frozen.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM account_schedules WHERE account_sid = $1 FOR UPDATE")
+        .bind(ACCOUNT)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    let other = host(&db, ACCOUNT).await;
+    let started = Instant::now();
+
+    // Act: another host takes a slot on the same account.
+    let taken = tokio::time::timeout(IDLE_IN_TRANSACTION * 4, take(&other, 100)).await;
+
+    // Assert: the server ended the frozen transaction, and the other host went on.
+    assert!(
+        taken.is_ok(),
+        "the other host still waits after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() >= IDLE_IN_TRANSACTION / 2,
+        "the lock was held at first"
+    );
+    assert!(
+        transaction.commit().await.is_err(),
+        "the frozen transaction was ended by the server"
+    );
+}
+
 async fn host_on(db: &PgTestDb) -> Store {
     Store::open(&Database::Postgres(db.database_url()), "c")
         .await

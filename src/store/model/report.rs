@@ -35,6 +35,19 @@ impl StateCounts {
         }
     }
 
+    /// The rows in `state`.
+    pub fn of(&self, state: RowState) -> u64 {
+        match state {
+            RowState::Pending => self.pending,
+            RowState::Dialing => self.dialing,
+            RowState::Created => self.created,
+            RowState::Failed => self.failed,
+            RowState::Unknown => self.unknown,
+            RowState::Suppressed => self.suppressed,
+            RowState::Canceled => self.canceled,
+        }
+    }
+
     pub fn rows(&self) -> u64 {
         self.pending
             + self.dialing

@@ -65,6 +65,28 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome's name, as attempts record it and metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "created",
+            Self::Retry { .. } => "retry",
+            Self::Failed { .. } => "failed",
+            Self::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Twilio's error code, when it gave one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            Self::Created { .. } => None,
+            Self::Retry { code, .. } | Self::Failed { code, .. } | Self::Unknown { code, .. } => {
+                *code
+            }
+        }
+    }
+}
+
 /// An outcome as its attempt records it, the same for every backend; signed integers for
 /// Twilio's unsigned statuses and codes, as both databases store them.
 pub(in crate::store) struct Written<'a> {
@@ -94,7 +116,7 @@ impl<'a> Written<'a> {
                 status,
                 ..
             } => Written {
-                outcome: "created",
+                outcome: outcome.kind(),
                 http_status: Some(i64::from(*status)),
                 code: None,
                 message: None,
@@ -106,18 +128,18 @@ impl<'a> Written<'a> {
                 code,
                 message,
                 ..
-            } => failed("retry", http_status, code, message),
+            } => failed(outcome.kind(), http_status, code, message),
             Outcome::Failed {
                 http_status,
                 code,
                 message,
-            } => failed("failed", http_status, code, message),
+            } => failed(outcome.kind(), http_status, code, message),
             Outcome::Unknown {
                 http_status,
                 code,
                 message,
                 ..
-            } => failed("unknown", http_status, code, message),
+            } => failed(outcome.kind(), http_status, code, message),
         }
     }
 }

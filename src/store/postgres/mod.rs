@@ -24,6 +24,12 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long to wait for a free connection (or a server that restarts) before a statement
 /// fails: the run then says that it waits for the database, and asks again.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A transaction of ours never waits this long between two statements unless its host froze
+/// (a paused VM, SIGSTOP) or lost the network mid-transaction; the server then ends it, so that
+/// the rows it locked do not hold up every other host until it wakes.
+/// Set on every connection by `SET_IDLE_IN_TRANSACTION`.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
+const SET_IDLE_IN_TRANSACTION: &str = "SET idle_in_transaction_session_timeout = '5s'";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -53,6 +59,14 @@ pub async fn connect(url: &DatabaseUrl) -> Result<PgPool, ConnectError> {
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::query(SET_IDLE_IN_TRANSACTION)
+                    .execute(connection)
+                    .await
+                    .map(|_| ())
+            })
+        })
         .connect_with(options)
         .await
         .map_err(|cause| ConnectError::Connect {

@@ -5,4 +5,5 @@ pub mod chromium;
 pub mod exit;
 pub mod postgres;
 pub mod sandbox;
+pub mod tmux;
 pub mod tools;

@@ -1,5 +1,6 @@
 //! Programs some tests run beside the crate: Prism, a mock server that checks every request
-//! against an OpenAPI definition, and a Python environment with Twilio's own library.
+//! against an OpenAPI definition, and a Python environment with Twilio's own library and
+//! Prometheus' Python client, whose parser reads the metrics as Prometheus would.
 //!
 //! Each is installed once per checkout under `target/test-tools/` by its registry's ordinary
 //! client (npm, pip), behind an exclusive file lock, so test processes running in parallel
@@ -15,6 +16,8 @@ use std::process::{Command, Stdio};
 pub const PRISM_VERSION: &str = "5.14.2";
 /// The release of Twilio's Python library (PyPI `twilio`) put in the environment.
 pub const TWILIO_PYTHON_VERSION: &str = "9.13.0";
+/// The release of Prometheus' Python client (PyPI `prometheus-client`) put in the environment.
+pub const PROMETHEUS_PYTHON_VERSION: &str = "0.23.1";
 
 /// A `prism` executable: `DIALER_PRISM` if set, else `@stoplight/prism-cli` installed
 /// with npm into `target/test-tools/prism` on first use.
@@ -57,15 +60,19 @@ pub fn prism() -> PathBuf {
 }
 
 /// The `python` of a virtual environment in `target/test-tools/pyvenv` holding PyPI's
-/// `twilio`, made on first use.
-pub fn python_with_twilio() -> PathBuf {
+/// `twilio` and `prometheus-client`, made on first use.
+pub fn python() -> PathBuf {
     let venv = tools_dir().join("pyvenv");
     let python = if cfg!(windows) {
         venv.join("Scripts").join("python.exe")
     } else {
         venv.join("bin").join("python")
     };
-    let marker = venv.join(format!("installed-twilio-{TWILIO_PYTHON_VERSION}"));
+    let packages = [
+        format!("twilio=={TWILIO_PYTHON_VERSION}"),
+        format!("prometheus-client=={PROMETHEUS_PYTHON_VERSION}"),
+    ];
+    let marker = venv.join(format!("installed-{}", packages.join("-")));
     install_once("pyvenv", &marker, || {
         let mut make_venv = Command::new(if cfg!(windows) { "python" } else { "python3" });
         make_venv.args(["-m", "venv", "--clear"]).arg(&venv);
@@ -74,7 +81,6 @@ pub fn python_with_twilio() -> PathBuf {
             &mut make_venv,
             "Python 3.8 or later with its venv module",
         );
-        let package = format!("twilio=={TWILIO_PYTHON_VERSION}");
         let mut pip = Command::new(&python);
         pip.args([
             "-m",
@@ -82,10 +88,10 @@ pub fn python_with_twilio() -> PathBuf {
             "install",
             "--disable-pip-version-check",
             "--no-input",
-            &package,
-        ]);
+        ])
+        .args(&packages);
         run(
-            &format!("installing {package}"),
+            &format!("installing {}", packages.join(" ")),
             &mut pip,
             "pip inside the virtual environment",
         );

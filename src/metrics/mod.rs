@@ -1,0 +1,270 @@
+//! The process's metrics, in Prometheus' text format: what an on-call engineer graphs and
+//! alerts on. One registry per process, whatever the number of campaigns it runs; every
+//! series is labelled with its campaign and account SID, never with a phone number.
+//!
+//! A run feeds them through its [`Progress`](crate::dialing::progress::Progress), the
+//! callback receiver and the pollers through their `Recorder`; `exposition` serves them
+//! (`GET /metrics`) or writes them to a file for node_exporter's textfile collector.
+
+pub mod exposition;
+
+use crate::domain::{AccountSid, CallStatus, Cps, RowState};
+use crate::store::{Outcome, StateCounts};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+use std::sync::{Arc, LazyLock};
+
+/// The labels every series has.
+const CAMPAIGN_LABELS: [&str; 2] = ["campaign", "account_sid"];
+
+/// queue_time buckets, in seconds: under a second is a paced account, minutes is one far
+/// over its real CPS.
+const QUEUE_TIME_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+struct Families {
+    registry: Registry,
+    calls_created: IntCounterVec,
+    create_requests: IntCounterVec,
+    queue_time: HistogramVec,
+    in_flight: IntGaugeVec,
+    pacing_rate: GaugeVec,
+    cps: GaugeVec,
+    rows: IntGaugeVec,
+    callbacks: IntCounterVec,
+    call_outcomes: IntCounterVec,
+}
+
+static FAMILIES: LazyLock<Families> = LazyLock::new(Families::register);
+
+impl Families {
+    fn register() -> Self {
+        let registry = Registry::new();
+        let with = |extra: &[&'static str]| -> Vec<&'static str> {
+            CAMPAIGN_LABELS.iter().chain(extra).copied().collect()
+        };
+        let counter = |name: &str, help: &str, extra: &[&'static str]| {
+            let family =
+                IntCounterVec::new(Opts::new(name, help), &with(extra)).expect("a valid counter");
+            registry
+                .register(Box::new(family.clone()))
+                .expect("registered once");
+            family
+        };
+        let int_gauge = |name: &str, help: &str, extra: &[&'static str]| {
+            let family =
+                IntGaugeVec::new(Opts::new(name, help), &with(extra)).expect("a valid gauge");
+            registry
+                .register(Box::new(family.clone()))
+                .expect("registered once");
+            family
+        };
+        let gauge = |name: &str, help: &str| {
+            let family = GaugeVec::new(Opts::new(name, help), &with(&[])).expect("a valid gauge");
+            registry
+                .register(Box::new(family.clone()))
+                .expect("registered once");
+            family
+        };
+        let queue_time = HistogramVec::new(
+            HistogramOpts::new(
+                "dialer_queue_time_seconds",
+                "How long Twilio queued each created call before dialing it (its queue_time).",
+            )
+            .buckets(QUEUE_TIME_BUCKETS.to_vec()),
+            &with(&[]),
+        )
+        .expect("a valid histogram");
+        registry
+            .register(Box::new(queue_time.clone()))
+            .expect("registered once");
+        Self {
+            calls_created: counter(
+                "dialer_calls_created_total",
+                "Calls Twilio created, by a create request or found after an unknown outcome.",
+                &[],
+            ),
+            create_requests: counter(
+                "dialer_create_requests_total",
+                "Create Participant requests answered, by outcome (created, retry, failed, unknown) and Twilio error code.",
+                &["outcome", "code"],
+            ),
+            queue_time,
+            in_flight: int_gauge(
+                "dialer_requests_in_flight",
+                "Create Participant requests sent and not yet answered.",
+                &[],
+            ),
+            pacing_rate: gauge(
+                "dialer_pacing_rate",
+                "Create requests per second the pacer allows now: the CPS, or less while Twilio queues calls.",
+            ),
+            cps: gauge(
+                "dialer_cps_configured",
+                "The campaign's calls-per-second limit.",
+            ),
+            rows: int_gauge(
+                "dialer_rows",
+                "List lines by state (rejected: refused at import).",
+                &["state"],
+            ),
+            callbacks: counter(
+                "dialer_callbacks_total",
+                "Status callbacks received, by result (accepted, duplicate, forged, malformed, too_large, too_slow).",
+                &["result"],
+            ),
+            call_outcomes: counter(
+                "dialer_call_outcomes_total",
+                "Calls that reached a final status, by status.",
+                &["status"],
+            ),
+            registry,
+        }
+    }
+}
+
+/// What became of a status callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackResult {
+    /// Signed by Twilio and recorded (news or not).
+    Accepted,
+    /// The same event was recorded before.
+    Duplicate,
+    /// No valid signature.
+    Forged,
+    Malformed,
+    TooLarge,
+    TooSlow,
+}
+
+impl CallbackResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+            Self::Forged => "forged",
+            Self::Malformed => "malformed",
+            Self::TooLarge => "too_large",
+            Self::TooSlow => "too_slow",
+        }
+    }
+}
+
+/// The metrics of one campaign on one account: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CampaignMetrics {
+    labels: Arc<[String; 2]>,
+    cps: f64,
+}
+
+impl CampaignMetrics {
+    pub fn new(campaign: &str, account: &AccountSid, cps: Cps) -> Self {
+        let metrics = Self {
+            labels: Arc::new([campaign.to_owned(), account.as_str().to_owned()]),
+            cps: f64::from(cps.get().get()),
+        };
+        let families = &*FAMILIES;
+        families
+            .cps
+            .with_label_values(&metrics.own())
+            .set(metrics.cps);
+        metrics.pacing_rate(None);
+        // Every series a dashboard divides by exists from the start, at zero.
+        families.in_flight.with_label_values(&metrics.own());
+        families.calls_created.with_label_values(&metrics.own());
+        families.queue_time.with_label_values(&metrics.own());
+        metrics
+    }
+
+    fn own(&self) -> [&str; 2] {
+        [&self.labels[0], &self.labels[1]]
+    }
+
+    fn and<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        self.own()
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect()
+    }
+
+    /// The answer to one create request.
+    pub fn answered(&self, outcome: &Outcome) {
+        let families = &*FAMILIES;
+        let code = outcome.code().map(|c| c.to_string()).unwrap_or_default();
+        families
+            .create_requests
+            .with_label_values(&self.and(&[outcome.kind(), &code]))
+            .inc();
+        if let Outcome::Created { queue_time_ms, .. } = outcome {
+            self.found_created();
+            if let Some(ms) = queue_time_ms {
+                families
+                    .queue_time
+                    .with_label_values(&self.own())
+                    .observe(*ms as f64 / 1000.0);
+            }
+        }
+    }
+
+    /// A call created, found at Twilio after an unknown outcome (or by its request).
+    pub fn found_created(&self) {
+        FAMILIES.calls_created.with_label_values(&self.own()).inc();
+    }
+
+    pub fn in_flight(&self, requests: u64) {
+        FAMILIES
+            .in_flight
+            .with_label_values(&self.own())
+            .set(i64::try_from(requests).unwrap_or(i64::MAX));
+    }
+
+    /// The rate the pacer allows now: `held` below the CPS, or the CPS.
+    pub fn pacing_rate(&self, held: Option<f64>) {
+        FAMILIES
+            .pacing_rate
+            .with_label_values(&self.own())
+            .set(held.unwrap_or(self.cps));
+    }
+
+    /// Every state's count, read from the campaign's database.
+    pub fn rows(&self, counts: &StateCounts) {
+        let by_state = RowState::ALL
+            .iter()
+            .map(|state| (state.as_str(), counts.of(*state)))
+            .chain([("rejected", counts.rejected)]);
+        for (state, n) in by_state {
+            FAMILIES
+                .rows
+                .with_label_values(&self.and(&[state]))
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    pub fn callback(&self, result: CallbackResult) {
+        FAMILIES
+            .callbacks
+            .with_label_values(&self.and(&[result.as_str()]))
+            .inc();
+    }
+
+    /// A call reached its final status (counted once per call).
+    pub fn call_ended(&self, status: CallStatus) {
+        FAMILIES
+            .call_outcomes
+            .with_label_values(&self.and(&[status.as_str()]))
+            .inc();
+    }
+}
+
+/// Every series of this process, in Prometheus' text format.
+pub fn render() -> String {
+    let families = FAMILIES.registry.gather();
+    prometheus::TextEncoder::new()
+        .encode_to_string(&families)
+        .unwrap_or_else(|e| format!("# could not encode the metrics: {e}\n"))
+}
+
+/// The content type of [`render`]'s text.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,0 +1,66 @@
+//! One live progress bar at the bottom of the terminal, with log lines and diagnostics printed
+//! above it, the way cargo shows them. The bar is drawn on stdout by moving the cursor back over
+//! its last drawing; a line written meanwhile (to stderr, the same terminal) moves the cursor
+//! on, and the next drawing leaves the old one on screen, frozen. So every line written while
+//! the bar is shown goes through here: the bar is cleared, the line written, the bar drawn
+//! again below it.
+
+use indicatif::ProgressBar;
+use std::io::{self, IsTerminal, Write};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+
+/// The bar on screen, set by the progress view while it shows one.
+static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Whether stderr is a terminal, taken to be the one the bar is on.
+static STDERR_ON_SCREEN: LazyLock<bool> = LazyLock::new(|| io::stderr().is_terminal());
+
+fn shown() -> MutexGuard<'static, Option<ProgressBar>> {
+    SHOWN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// From now on, lines written through `above` go above `bar`.
+pub fn show(bar: &ProgressBar) {
+    *shown() = Some(bar.clone());
+}
+
+/// Clears `bar` off the screen for good, so that what follows (the summary) is not under it.
+pub fn hide(bar: &ProgressBar) {
+    let mut shown = shown();
+    bar.finish_and_clear();
+    *shown = None;
+}
+
+/// Runs `write`, which prints whole lines to stdout, above the bar if one is shown: a
+/// `println!` while the bar may be on screen goes through here.
+pub fn above<R>(write: impl FnOnce() -> R) -> R {
+    match &*shown() {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// Runs `write`, which prints whole lines to stderr, above the bar when stderr is a terminal.
+/// Elsewhere the lines are not on the bar's screen, and a stderr that nobody drains must not
+/// hold the bar (and with it the progress view) while it waits.
+pub fn above_stderr<R>(write: impl FnOnce() -> R) -> R {
+    if *STDERR_ON_SCREEN {
+        above(write)
+    } else {
+        write()
+    }
+}
+
+/// Stderr for the log's writer thread, each line written through `above_stderr`.
+pub(super) struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        above_stderr(|| io::stderr().write_all(line))?;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
