@@ -7,6 +7,7 @@ use super::plot::{
     Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty,
     font, legend, svg, thousands, time_ticks, title,
 };
+use crate::store::RequestBucket;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -114,9 +115,7 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
             .x_desc("time (UTC)")
             .y_desc("queue_time (ms)")
             .draw()?;
-        let middle = |b: &crate::store::RequestBucket| {
-            b.start_sec as f64 + timeline.bucket_secs as f64 / 2.0
-        };
+        let middle = |b: &RequestBucket| b.start_sec as f64 + timeline.bucket_secs as f64 / 2.0;
         let longest = queued
             .iter()
             .filter_map(|b| Some((middle(b), b.queue_time_max_ms? as f64)));
