@@ -276,4 +276,23 @@ mod tests {
         ));
         assert!(long.ends_with('…') && long.chars().count() <= 49, "{long}");
     }
+
+    #[test]
+    fn twilio_s_words_are_escaped_in_the_chart() {
+        let errors = [RequestErrors {
+            code: Some(21211),
+            message: "error 21211: <script>alert('x')</script> & more".into(),
+            retried: 0,
+            failed: 2,
+            in_doubt: 0,
+        }];
+
+        let svg = errors_by_code(&errors).unwrap();
+
+        assert!(
+            svg.contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; more"),
+            "{svg}"
+        );
+        assert!(!svg.contains("<script"));
+    }
 }
