@@ -1,9 +1,11 @@
 //! `dialer report` and `dialer export`: read a campaign's database to say what happened and
 //! why a person was not called. Neither takes the campaign's lock, so both work during a run.
+//! `report --html` writes a page with charts; like `export --out`, never over the campaign's
+//! own files, and atomically (a reader never sees half a page).
 
 use super::Exit;
 use crate::config::Campaign;
-use crate::report::{CampaignReport, render_text, write_csv};
+use crate::report::{CampaignReport, ChartData, render_html, render_text, write_csv};
 use crate::store::Store;
 use anyhow::Context;
 use clap::Args;
@@ -17,6 +19,10 @@ pub struct ReportArgs {
     /// Print the report as JSON (every line without a call, whatever --limit says).
     #[arg(long)]
     json: bool,
+    /// Write the report, with charts, as one self-contained HTML file (no script, nothing
+    /// loaded from the network) instead of printing it.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    html: Option<PathBuf>,
     /// How many lines without a call to list; `dialer export` has them all.
     #[arg(long, default_value_t = 50)]
     limit: usize,
@@ -33,6 +39,16 @@ pub struct ExportArgs {
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
     let (campaign, store) = open_store(&args.campaign).await?;
+    if let Some(out) = &args.html {
+        let page = match refuse_to_overwrite(out, &campaign_files(&campaign)) {
+            Ok(()) => html_page(&campaign, &store, args.limit).await,
+            Err(refused) => Err(refused),
+        };
+        store.close().await;
+        write_atomically(out, page?.as_bytes())?;
+        crate::diagnostic!("report written to {}", out.display());
+        return Ok(Exit::Done);
+    }
     let report = CampaignReport::build(&store, &campaign.name, campaign.cps).await;
     store.close().await;
     let report = report?;
@@ -57,9 +73,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
         write_csv(&rows, &mut csv)?;
         return print_to_stdout(&csv);
     };
-    let mut inputs = vec![campaign.file.as_path(), campaign.list.as_path()];
-    inputs.extend(campaign.database.sqlite_file());
-    refuse_to_overwrite(&out, &inputs)?;
+    refuse_to_overwrite(&out, &campaign_files(&campaign))?;
     let file = std::fs::File::create(&out)
         .with_context(|| format!("could not create {}", out.display()))?;
     let written = write_csv(&rows, io::BufWriter::new(file))
@@ -80,7 +94,48 @@ async fn open_store(campaign_file: &Path) -> anyhow::Result<(Campaign, Store)> {
     Ok((campaign, store))
 }
 
-/// An export written over the list or the database would destroy the campaign.
+async fn html_page(campaign: &Campaign, store: &Store, limit: usize) -> anyhow::Result<String> {
+    let report = CampaignReport::build(store, &campaign.name, campaign.cps).await?;
+    let zone = campaign
+        .rules
+        .window
+        .as_ref()
+        .map(|window| &window.timezone);
+    let data = ChartData::build(store, campaign.cps, zone).await?;
+    Ok(render_html(&report, &data, limit)?)
+}
+
+/// The files a run reads or writes: the campaign file, its list, its SQLite database.
+fn campaign_files(campaign: &Campaign) -> Vec<&Path> {
+    let mut files = vec![campaign.file.as_path(), campaign.list.as_path()];
+    files.extend(campaign.database.sqlite_file());
+    files
+}
+
+/// Writes a temporary file beside `out`, then renames it over `out`: a reader (a mail client,
+/// a web server) sees the old file or the new one, never half of one.
+fn write_atomically(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("{} is not a file name", out.display()))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = out.with_file_name(temp_name);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, out));
+    if let Err(e) = written {
+        _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("could not write {}", out.display()));
+    }
+    Ok(())
+}
+
+/// A file written over the list or the database would destroy the campaign.
 fn refuse_to_overwrite(out: &Path, campaign_files: &[&Path]) -> anyhow::Result<()> {
     let Ok(out) = out.canonicalize() else {
         return Ok(());
@@ -90,7 +145,7 @@ fn refuse_to_overwrite(out: &Path, campaign_files: &[&Path]) -> anyhow::Result<(
         .find(|file| file.canonicalize().is_ok_and(|file| file == out))
     {
         Some(file) => anyhow::bail!(
-            "refusing to export over the campaign's own file {}",
+            "refusing to write over the campaign's own file {}",
             file.display()
         ),
         None => Ok(()),

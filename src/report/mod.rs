@@ -25,16 +25,29 @@
 //!   runs the duration includes the time between them.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`) and `reason`, a sentence.
+//!
+//! `dialer report --html FILE` writes the same report as one self-contained page with charts
+//! (`html`): the numbers behind them come from the store, already aggregated (`chart_data`),
+//! and are drawn by plotters' SVG backend (`plot`, `charts`, `bar_charts`).
 
+mod bar_charts;
 mod calls;
+mod chart_data;
+mod charts;
 mod export;
 #[cfg(test)]
 mod fixture;
+mod html;
+mod html_tables;
+mod plot;
 mod reason;
 mod summary;
 mod text;
 
+pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
 pub use export::{ExportError, HEADER, write_csv};
+pub use html::render_html;
+pub use plot::ChartError;
 pub use reason::why_not_created;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;

@@ -111,3 +111,36 @@ impl TryFrom<StoredNames> for Vec<String> {
         serde_json::from_str(&stored.0)
     }
 }
+
+/// A Twilio error code as stored: a nullable signed integer, read back as `Option<u32>`.
+pub struct StoredCode(Option<i64>);
+
+impl<DB: Database> Type<DB> for StoredCode
+where
+    i64: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <i64 as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <i64 as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for StoredCode
+where
+    Option<i64>: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        <Option<i64> as Decode<DB>>::decode(value).map(Self)
+    }
+}
+
+impl TryFrom<StoredCode> for Option<u32> {
+    type Error = std::num::TryFromIntError;
+
+    fn try_from(stored: StoredCode) -> Result<Self, Self::Error> {
+        stored.0.map(u32::try_from).transpose()
+    }
+}

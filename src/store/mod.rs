@@ -13,6 +13,9 @@ mod model;
 pub mod postgres;
 mod sqlite;
 
+pub use model::charts::{
+    AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
+};
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
@@ -236,6 +239,18 @@ every_backend! {
     fn failure_groups(&self) -> Vec<FailureGroup>;
     /// Every list line: imported rows with their state, and rejected lines with their reason.
     fn export_rows(&self) -> Vec<RowExport>;
+    /// When the first and the last create requests were sent; `None` before any.
+    fn attempt_span(&self) -> Option<AttemptSpan>;
+    /// Create requests and created calls' queue_time per `bucket_secs` seconds (at least 1),
+    /// buckets aligned on multiples of it since the Unix epoch; a bucket without a request is
+    /// left out.
+    fn request_timeline(&self, bucket_secs: i64) -> Vec<RequestBucket>;
+    /// Requests answered with an error or not answered at all, by Twilio error code, the most
+    /// frequent first.
+    fn request_errors(&self) -> Vec<RequestErrors>;
+    /// Ended calls (every call, recycled rows' earlier calls too) by their row's stored zone
+    /// and the quarter hour they were placed in.
+    fn calls_by_zone_and_quarter(&self) -> Vec<ZoneQuarterCalls>;
 
     /// `running` when nothing was ever written.
     fn campaign_status(&self) -> CampaignStatus;

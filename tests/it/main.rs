@@ -14,6 +14,7 @@ mod participants_cli;
 mod postgres;
 mod prism;
 mod reliability;
+mod report_html;
 mod sandbox;
 mod security;
 mod store;

@@ -9,8 +9,9 @@ use dialer::domain::{
     LineState, RowState, ZoneSource,
 };
 use dialer::store::{
-    CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup, FinishedImport,
-    ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, Store, ZoneSources, now_ms,
+    AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
+    FinishedImport, ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, RequestBucket,
+    RequestErrors, Store, ZoneQuarterCalls, ZoneSources, now_ms,
 };
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
@@ -130,6 +131,36 @@ async fn rewrite_every_row(db: &Database, updated_at: i64, next_attempt_at: i64)
     }
 }
 
+/// Sets when the attempt `number` of the row labelled `label` was sent, as if it were then.
+async fn send_attempt_at(db: &Database, label: &str, number: i64, started_at: i64) {
+    match db {
+        Database::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let query = sqlx::query(
+                "UPDATE attempts SET started_at = ?1
+                 WHERE row_id = (SELECT id FROM rows WHERE label = ?2) AND number = ?3",
+            );
+            let query = query.bind(started_at).bind(label).bind(number);
+            query.execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url.without_password().as_str())
+                .await
+                .unwrap();
+            let query = sqlx::query(
+                "UPDATE attempts SET started_at = $1
+                 WHERE row_id = (SELECT id FROM rows WHERE label = $2) AND number = $3",
+            );
+            let query = query.bind(started_at).bind(label).bind(number);
+            query.execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
 /// The run dialing is gone: on PostgreSQL its leases run out (as if long ago); on SQLite
 /// there are none, the campaign's lock says so.
 async fn end_every_lease(db: &Database) {
@@ -160,6 +191,7 @@ on_every_backend!(
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
     calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
+    the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter,
 );
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(
@@ -934,5 +966,149 @@ async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_databas
     assert!(
         refused_to.is_empty(),
         "a request Twilio refused placed no call"
+    );
+}
+
+async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter(
+    db: Database,
+) {
+    // Arrange: five people; two calls (one answered by a person in New York, one busy in the
+    // campaign's zone), a 429 then a refusal, an answer lost, one row never dialed.
+    let store = with_people(&db, 5).await;
+    let nothing_yet = store.attempt_span().await.unwrap();
+    let new_york = CalleeZone {
+        zones: "America/New_York".into(),
+        source: ZoneSource::List,
+    };
+    store
+        .assign_timezones(&[("+14155550000".into(), new_york)])
+        .await
+        .unwrap();
+    for n in [1, 2] {
+        let claimed = claim(&store).await;
+        store.record(&claimed, &created(n)).await.unwrap();
+    }
+    let refused = |code, message: &str| (Some(429), Some(code), message.to_owned());
+    let (http_status, code, message) = refused(20429, "Too Many Requests");
+    let busy_account = Outcome::Retry {
+        at: 0,
+        counts: false,
+        http_status,
+        code,
+        message,
+    };
+    store
+        .record(&claim(&store).await, &busy_account)
+        .await
+        .unwrap();
+    let invalid = Outcome::Failed {
+        http_status: Some(400),
+        code: Some(21211),
+        message: "Invalid 'To' Phone Number".into(),
+    };
+    store.record(&claim(&store).await, &invalid).await.unwrap();
+    store
+        .record(&claim(&store).await, &in_doubt())
+        .await
+        .unwrap();
+    let answered = CallObservation {
+        answered_by: Some("human".into()),
+        ..callback(&call_sid(1), 5, CallStatus::Completed)
+    };
+    store.record_call_event(&answered, None).await.unwrap();
+    let busy = callback(&call_sid(2), 5, CallStatus::Busy);
+    store.record_call_event(&busy, None).await.unwrap();
+    // 2030-01-14T08:00:00Z: a whole second, a whole ten seconds and a whole quarter hour.
+    let t0: i64 = 1_894_608_000_000;
+    for (label, number, at) in [
+        ("r0", 1, t0 + 100),
+        ("r1", 1, t0 + 600),
+        ("r2", 1, t0 + 1_200),
+        ("r2", 2, t0 + 5_000),
+        ("r3", 1, t0 + 960_000),
+    ] {
+        send_attempt_at(&db, label, number, at).await;
+    }
+
+    // Act
+    let span = store.attempt_span().await.unwrap();
+    let per_second = store.request_timeline(1).await.unwrap();
+    let per_ten_seconds = store.request_timeline(10).await.unwrap();
+    let errors = store.request_errors().await.unwrap();
+    let calls = store.calls_by_zone_and_quarter().await.unwrap();
+
+    // Assert
+    assert_eq!(nothing_yet, None);
+    assert_eq!(
+        span,
+        Some(AttemptSpan {
+            first_ms: t0 + 100,
+            last_ms: t0 + 960_000
+        })
+    );
+    let s0 = t0 / 1000;
+    let bucket = |start_sec, requests, busiest_second| RequestBucket {
+        start_sec,
+        requests,
+        busiest_second,
+        created: 0,
+        busiest_second_created: 0,
+        queued_calls: 0,
+        queue_time_avg_ms: None,
+        queue_time_max_ms: None,
+    };
+    let first_second = RequestBucket {
+        created: 2,
+        busiest_second_created: 2,
+        queued_calls: 2,
+        queue_time_avg_ms: Some(101.5),
+        queue_time_max_ms: Some(102),
+        ..bucket(s0, 2, 2)
+    };
+    assert_eq!(
+        per_second,
+        [
+            first_second,
+            bucket(s0 + 1, 1, 1),
+            bucket(s0 + 5, 1, 1),
+            bucket(s0 + 960, 1, 1)
+        ]
+    );
+    assert_eq!(
+        per_ten_seconds,
+        [
+            RequestBucket {
+                requests: 4,
+                ..first_second
+            },
+            bucket(s0 + 960, 1, 1)
+        ]
+    );
+    let error = |code, message: &str, retried, failed, in_doubt| RequestErrors {
+        code,
+        message: message.into(),
+        retried,
+        failed,
+        in_doubt,
+    };
+    assert_eq!(
+        errors,
+        [
+            error(None, "the request timed out", 0, 0, 1),
+            error(Some(20429), "Too Many Requests", 1, 0, 0),
+            error(Some(21211), "Invalid 'To' Phone Number", 0, 1, 0),
+        ]
+    );
+    let quarter = |zones: Option<&str>, answered| ZoneQuarterCalls {
+        zones: zones.map(str::to_owned),
+        quarter_start_ms: t0,
+        ended: 1,
+        answered,
+        answered_by_human: answered,
+    };
+    assert_eq!(
+        calls,
+        [quarter(None, 0), quarter(Some("America/New_York"), 1)],
+        "the busy call in the campaign's zone, the answered one in New York"
     );
 }

@@ -1,5 +1,6 @@
 //! What crosses the store's boundary, the same for every backend: typed rows, outcomes, counts.
 
+pub mod charts;
 pub mod list_import;
 pub mod outcomes;
 pub mod queries;

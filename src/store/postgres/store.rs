@@ -4,6 +4,7 @@
 //! change of a claimed row is fenced on that holder, and a row whose holder went silent is
 //! taken over as in doubt, to be reconciled with Twilio.
 
+mod charts;
 mod control;
 mod leases;
 mod list_import;

@@ -2,6 +2,7 @@
 //! `synchronous=FULL` (a power loss cannot forget that a number was dialed). One file may hold
 //! several campaigns; a handle works on one of them, and every statement names it.
 
+mod charts;
 mod control;
 mod list_import;
 mod outcomes;

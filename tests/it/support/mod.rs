@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod campaign;
+pub mod chromium;
 pub mod exit;
 pub mod postgres;
 pub mod sandbox;

@@ -1,0 +1,298 @@
+//! The HTML report's horizontal bar charts: how the calls ended, and Twilio's errors by code.
+
+use super::plot::{
+    CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, empty, font, svg, thousands, title,
+};
+use crate::store::{CallOutcomes, RequestErrors};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+const GREEN: RGBColor = RGBColor(0x2C, 0xA0, 0x2C);
+const ORANGE: RGBColor = RGBColor(0xFF, 0x7F, 0x0E);
+const OCHRE: RGBColor = RGBColor(0xC9, 0xA2, 0x27);
+const GREY: RGBColor = RGBColor(0x9A, 0xA1, 0xA9);
+const TEAL: RGBColor = RGBColor(0x17, 0x9C, 0xB0);
+const PURPLE: RGBColor = RGBColor(0x94, 0x67, 0xBD);
+
+/// At most this many error codes get a bar of their own; the rest share one.
+const MAX_CODES: usize = 12;
+
+/// Rows of horizontal bars, each bar one or more stacked segments.
+struct Bars {
+    title: &'static str,
+    x_desc: &'static str,
+    labels: Vec<String>,
+    segments: Vec<Segment>,
+    /// Written at the end of each bar.
+    notes: Vec<String>,
+    /// Said instead of the bars when every value is 0.
+    empty: &'static str,
+}
+
+struct Segment {
+    /// Its legend entry; `None` when the axis labels say it all.
+    name: Option<&'static str>,
+    /// One colour, or one per row.
+    colors: Vec<RGBColor>,
+    values: Vec<u64>,
+}
+
+pub fn outcome_mix(calls: &CallOutcomes) -> Result<String, ChartError> {
+    let rows = [
+        ("completed", calls.completed, GREEN),
+        ("busy", calls.busy, ORANGE),
+        ("no-answer", calls.no_answer, OCHRE),
+        ("failed", calls.failed, CPS_RED),
+        ("canceled", calls.canceled, GREY),
+        ("answered by a person", calls.answered_by_human, TEAL),
+        ("answered by a machine", calls.answered_by_machine, PURPLE),
+    ];
+    let ended = calls.completed + calls.busy + calls.no_answer + calls.failed + calls.canceled;
+    let notes = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n, _))| match i {
+            ..5 => share(*n, ended, "of ended calls"),
+            _ => share(*n, calls.completed, "of answered calls"),
+        })
+        .collect();
+    draw_bars(Bars {
+        title: "How the calls ended",
+        x_desc: "calls",
+        labels: rows.iter().map(|(label, ..)| (*label).to_owned()).collect(),
+        notes,
+        segments: vec![Segment {
+            name: None,
+            colors: rows.iter().map(|(.., color)| *color).collect(),
+            values: rows.iter().map(|(_, n, _)| *n).collect(),
+        }],
+        empty: "No call has ended yet",
+    })
+}
+
+pub fn errors_by_code(errors: &[RequestErrors]) -> Result<String, ChartError> {
+    let mut rows: Vec<(String, [u64; 3])> = errors
+        .iter()
+        .take(MAX_CODES)
+        .map(|e| (error_label(e), [e.retried, e.failed, e.in_doubt]))
+        .collect();
+    if errors.len() > MAX_CODES {
+        let mut others = [0; 3];
+        for e in &errors[MAX_CODES..] {
+            for (sum, n) in others.iter_mut().zip([e.retried, e.failed, e.in_doubt]) {
+                *sum += n;
+            }
+        }
+        rows.push((format!("{} other codes", errors.len() - MAX_CODES), others));
+    }
+    let column = |i: usize| rows.iter().map(|(_, n)| n[i]).collect::<Vec<_>>();
+    draw_bars(Bars {
+        title: "Create requests Twilio refused or did not answer, by error code",
+        x_desc: "create requests",
+        labels: rows.iter().map(|(label, _)| label.clone()).collect(),
+        notes: rows
+            .iter()
+            .map(|(_, n)| thousands(n.iter().sum::<u64>()))
+            .collect(),
+        segments: vec![
+            segment("not processed, sent again", ORANGE, column(0)),
+            segment("refused: the row failed", CPS_RED, column(1)),
+            segment("no answer: checked with Twilio", GREY, column(2)),
+        ],
+        empty: "No create request was refused or went unanswered",
+    })
+}
+
+fn segment(name: &'static str, color: RGBColor, values: Vec<u64>) -> Segment {
+    Segment {
+        name: Some(name),
+        colors: vec![color],
+        values,
+    }
+}
+
+/// `20429 Too Many Requests (HTTP 429)`, cut to fit beside the bars. Stored messages name
+/// their code already (`error 20429: …`, `gave up after 3 attempts: error 21211: …`).
+fn error_label(errors: &RequestErrors) -> String {
+    let label = match errors.code {
+        Some(code) => {
+            let named = format!("error {code}: ");
+            let message = match errors.message.find(&named) {
+                Some(at) => &errors.message[at + named.len()..],
+                None => &errors.message,
+            };
+            format!("{code} {message}")
+        }
+        // `no answer from Twilio within 15s; the request may have been processed`
+        None => match errors.message.split_once(';') {
+            Some((what, _)) => what.to_owned(),
+            None => errors.message.clone(),
+        },
+    };
+    match label.char_indices().nth(48) {
+        Some((end, _)) => format!("{}…", label[..end].trim_end()),
+        None => label,
+    }
+}
+
+/// `26 (90% of answered calls)`.
+fn share(n: u64, of: u64, what: &str) -> String {
+    match (n, of) {
+        (0, _) | (_, 0) => thousands(n),
+        _ => format!(
+            "{} ({:.0}% {what})",
+            thousands(n),
+            n as f64 * 100.0 / of as f64
+        ),
+    }
+}
+
+fn draw_bars(bars: Bars) -> Result<String, ChartError> {
+    let n = bars.labels.len();
+    let legend_rows = bars.segments.iter().filter(|s| s.name.is_some()).count();
+    let height = 110 + 34 * n.max(legend_rows) as u32;
+    let longest = bars
+        .labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_area = (24.0 + 7.6 * longest as f64) as u32;
+    let totals: Vec<u64> = (0..n)
+        .map(|row| bars.segments.iter().map(|s| s.values[row]).sum())
+        .collect();
+    let most = totals.iter().copied().max().unwrap_or(0);
+    if most == 0 {
+        return empty(bars.title, bars.empty);
+    }
+    svg(bars.title, (WIDTH, height), |root| {
+        // Row i's band is [n - i - 1, n - i): the first row on top.
+        let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
+        // Room on the right for the notes, and for the legend above the shorter bars.
+        let x_max = most as f64 * if legend_rows > 0 { 1.8 } else { 1.35 };
+        let mut chart = ChartBuilder::on(root)
+            .caption(bars.title, title(18.0).color(&INK))
+            .margin(18)
+            .x_label_area_size(50)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(0.0..x_max, Ticked::new(0.0..n as f64, centers))?;
+        let row_of = |y: f64| n.checked_sub(y.floor() as usize + 1);
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .x_labels(6)
+            .x_label_formatter(&|x| thousands(x.round() as u64))
+            .y_label_formatter(&|y| {
+                row_of(*y)
+                    .map(|i| bars.labels[i].clone())
+                    .unwrap_or_default()
+            })
+            .x_desc(bars.x_desc)
+            .draw()?;
+        let mut starts = vec![0u64; n];
+        for segment in &bars.segments {
+            let rectangles: Vec<_> = (0..n)
+                .filter(|row| segment.values[*row] > 0)
+                .map(|row| {
+                    let y = (n - row - 1) as f64;
+                    let from = starts[row] as f64;
+                    let to = from + segment.values[row] as f64;
+                    let color = segment.colors[row % segment.colors.len()];
+                    Rectangle::new([(from, y + 0.2), (to, y + 0.8)], color.filled())
+                })
+                .collect();
+            for (start, value) in starts.iter_mut().zip(&segment.values) {
+                *start += value;
+            }
+            let drawn = chart.draw_series(rectangles)?;
+            if let Some(name) = segment.name {
+                let color = segment.colors[0];
+                drawn.label(name).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 18, y + 6)], color.filled())
+                });
+            }
+        }
+        let note_style = font(13.0)
+            .color(&INK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series((0..n).map(|row| {
+            let at = (
+                totals[row] as f64 + most as f64 * 0.01,
+                (n - row) as f64 - 0.5,
+            );
+            Text::new(bars.notes[row].clone(), at, note_style.clone())
+        }))?;
+        if legend_rows > 0 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(GRID)
+                .label_font(font(13.0).color(&INK))
+                .draw()?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_labelled_by_its_code_and_message_cut_to_fit() {
+        let errors = |code, message: &str| RequestErrors {
+            code,
+            message: message.into(),
+            retried: 1,
+            failed: 0,
+            in_doubt: 0,
+        };
+
+        assert_eq!(
+            error_label(&errors(
+                Some(20429),
+                "error 20429: Too Many Requests (HTTP 429)"
+            )),
+            "20429 Too Many Requests (HTTP 429)"
+        );
+        assert_eq!(
+            error_label(&errors(Some(21211), "Invalid")),
+            "21211 Invalid"
+        );
+        let lost = "connection lost after the request was sent; it may have been processed";
+        assert_eq!(
+            error_label(&errors(None, lost)),
+            "connection lost after the request was sent"
+        );
+        let long = error_label(&errors(
+            Some(21211),
+            &"Invalid 'To' Phone Number ".repeat(3),
+        ));
+        assert!(long.ends_with('…') && long.chars().count() <= 49, "{long}");
+    }
+
+    #[test]
+    fn twilio_s_words_are_escaped_in_the_chart() {
+        let errors = [RequestErrors {
+            code: Some(21211),
+            message: "error 21211: <script>alert('x')</script> & more".into(),
+            retried: 0,
+            failed: 2,
+            in_doubt: 0,
+        }];
+
+        let svg = errors_by_code(&errors).unwrap();
+
+        assert!(
+            svg.contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; more"),
+            "{svg}"
+        );
+        assert!(!svg.contains("<script"));
+    }
+}

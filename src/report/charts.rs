@@ -1,0 +1,231 @@
+//! The HTML report's charts of time: create requests per second against the configured CPS,
+//! queue_time over the run, and the answer rate by the callee's hour of the day. Each is an
+//! `<svg>` string to inline.
+
+use super::chart_data::{LocalHours, Timeline};
+use super::plot::{
+    Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty,
+    font, legend, svg, thousands, time_ticks, title,
+};
+use crate::store::RequestBucket;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+const HEIGHT: u32 = 360;
+const DARK_BLUE: RGBColor = RGBColor(0x0B, 0x3C, 0x6B);
+
+pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, ChartError> {
+    const TITLE: &str = "Create requests per second";
+    let Some((start, end)) = timeline.range() else {
+        return empty(TITLE, "No request sent yet");
+    };
+    svg(TITLE, (WIDTH, HEIGHT), |root| {
+        let peak = timeline.buckets.iter().map(|b| b.busiest_second).max();
+        // Headroom for the legend above the bars.
+        let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.6).ceil();
+        let width = timeline.bucket_secs as f64;
+        let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .x_label_formatter(&|at| clock(*at, end - start))
+            .y_label_formatter(&|n| format!("{n:.0}"))
+            .x_desc("time (UTC)")
+            .y_desc("requests per second")
+            .draw()?;
+        let gap = if timeline.buckets.len() <= 120 {
+            0.12
+        } else {
+            0.0
+        };
+        let in_each = match timeline.bucket_secs {
+            1 => String::new(),
+            n => format!(", busiest second of each {n} s"),
+        };
+        let bar = |start_sec: i64, top: u64, color: RGBColor| {
+            let x = start_sec as f64;
+            let corners = [
+                (x + width * gap, 0.0),
+                (x + width * (1.0 - gap), top as f64),
+            ];
+            Rectangle::new(corners, color.filled())
+        };
+        let sent = timeline.buckets.iter().filter(|b| b.busiest_second > 0);
+        chart
+            .draw_series(sent.map(|b| bar(b.start_sec, b.busiest_second, LIGHT_BLUE)))?
+            .label(format!("requests sent, refused ones too{in_each}"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], LIGHT_BLUE.filled()));
+        let created = timeline
+            .buckets
+            .iter()
+            .filter(|b| b.busiest_second_created > 0);
+        chart
+            .draw_series(created.map(|b| bar(b.start_sec, b.busiest_second_created, BLUE)))?
+            .label(format!("requests that created a call{in_each}"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
+        if timeline.bucket_secs > 1 {
+            let average = timeline.buckets.iter().map(|b| {
+                let x = b.start_sec as f64 + width / 2.0;
+                (x, b.created as f64 / width)
+            });
+            chart
+                .draw_series(LineSeries::new(average, INK.stroke_width(1)))?
+                .label("calls created per second, on average")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], INK.stroke_width(1)));
+        }
+        let cps_line = [(start as f64, f64::from(cps)), (end as f64, f64::from(cps))];
+        chart
+            .draw_series(LineSeries::new(cps_line, CPS_RED.stroke_width(2)))?
+            .label(format!("CPS {cps} (configured)"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], CPS_RED.stroke_width(2)));
+        legend(&mut chart)
+    })
+}
+
+pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
+    const TITLE: &str = "queue_time of the created calls (Twilio's wait before dialing)";
+    let queued: Vec<_> = timeline
+        .buckets
+        .iter()
+        .filter(|b| b.queued_calls > 0)
+        .collect();
+    let (Some((start, end)), false) = (timeline.range(), queued.is_empty()) else {
+        return empty(TITLE, "No created call reported a queue_time yet");
+    };
+    svg(TITLE, (WIDTH, HEIGHT), |root| {
+        let longest = queued.iter().filter_map(|b| b.queue_time_max_ms).max();
+        let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.45).ceil();
+        let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .x_label_formatter(&|at| clock(*at, end - start))
+            .y_label_formatter(&|ms| format!("{ms:.0}"))
+            .x_desc("time (UTC)")
+            .y_desc("queue_time (ms)")
+            .draw()?;
+        let middle = |b: &RequestBucket| b.start_sec as f64 + timeline.bucket_secs as f64 / 2.0;
+        let longest = queued
+            .iter()
+            .filter_map(|b| Some((middle(b), b.queue_time_max_ms? as f64)));
+        let average = queued
+            .iter()
+            .filter_map(|b| Some((middle(b), b.queue_time_avg_ms?)));
+        let per = match timeline.bucket_secs {
+            1 => "each second".to_owned(),
+            n => format!("each {n} s"),
+        };
+        let dots = queued.len() <= 120;
+        chart
+            .draw_series(LineSeries::new(longest, LIGHT_BLUE.stroke_width(2)))?
+            .label(format!("longest in {per}"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIGHT_BLUE.stroke_width(2)));
+        chart
+            .draw_series(
+                LineSeries::new(average, BLUE.stroke_width(2)).point_size(if dots { 3 } else { 0 }),
+            )?
+            .label(format!("average in {per}"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLUE.stroke_width(2)));
+        legend(&mut chart)
+    })
+}
+
+type TimeChart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<Ticked, RangedCoordf64>>;
+
+/// A chart whose x axis is time (unix seconds), ticked on round clock times.
+fn time_chart<'a>(
+    root: &Area<'a>,
+    title_text: &str,
+    (start, end): (i64, i64),
+    y_max: f64,
+) -> Result<TimeChart<'a>, Box<dyn std::error::Error>> {
+    let x = Ticked::new(start as f64..end as f64, time_ticks(start, end));
+    Ok(ChartBuilder::on(root)
+        .caption(title_text, title(18.0).color(&INK))
+        .margin(18)
+        .margin_right(40)
+        .x_label_area_size(56)
+        .y_label_area_size(76)
+        .build_cartesian_2d(x, 0.0..y_max.max(1.0))?)
+}
+
+pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
+    const TITLE: &str = "Answer rate by hour of the day, in each callee's own time zone";
+    if hours.ended() == 0 {
+        return empty(TITLE, "No call has ended yet");
+    }
+    svg(TITLE, (WIDTH, 380), |root| {
+        let ticks: Vec<f64> = (0..24).map(|h| f64::from(h) + 0.5).collect();
+        let mut chart = ChartBuilder::on(root)
+            .caption(TITLE, title(18.0).color(&INK))
+            .margin(18)
+            .x_label_area_size(56)
+            .y_label_area_size(76)
+            .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..118.0)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .label_style(font(13.0).color(&INK))
+            .axis_desc_style(font(14.0).color(&INK))
+            .x_label_formatter(&|x| format!("{:02}h", x.floor() as u32))
+            .y_labels(7)
+            .y_label_formatter(&|y| {
+                if *y <= 100.0 {
+                    format!("{y:.0}%")
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("hour of the day at the callee (their local time)")
+            .y_desc("answered, % of ended calls")
+            .draw()?;
+        let rate = |n: u64, of: u64| n as f64 * 100.0 / of as f64;
+        let called = || {
+            hours
+                .by_hour
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.ended > 0)
+        };
+        chart
+            .draw_series(called().map(|(hour, h)| {
+                let x = hour as f64;
+                let corners = [(x + 0.12, 0.0), (x + 0.88, rate(h.answered, h.ended))];
+                Rectangle::new(corners, BLUE.filled())
+            }))?
+            .label("answered (completed)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
+        if hours.answered_by_human() > 0 {
+            chart
+                .draw_series(called().map(|(hour, h)| {
+                    let x = hour as f64;
+                    let top = rate(h.answered_by_human, h.ended);
+                    Rectangle::new([(x + 0.3, 0.0), (x + 0.7, top)], DARK_BLUE.filled())
+                }))?
+                .label("answered by a person")
+                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DARK_BLUE.filled()));
+        }
+        let count_style = font(12.0)
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(called().map(|(hour, h)| {
+            let at = (hour as f64 + 0.5, rate(h.answered, h.ended) + 2.0);
+            Text::new(thousands(h.ended), at, count_style.clone())
+        }))?;
+        legend(&mut chart)
+    })
+}

@@ -1,0 +1,215 @@
+//! What every chart of the HTML report shares: the SVG canvas (plotters' SVG backend), the
+//! palette, text, and axes ticked where we say. Text is laid out by the browser
+//! (`text-anchor`, the generic `sans-serif` family), so no font is read, shipped or measured
+//! here: plotters' built-in estimate (no font feature) only sizes what we do not size ourselves.
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::ops::Range;
+
+pub const WIDTH: u32 = 1080;
+
+pub const BLUE: RGBColor = RGBColor(0x1F, 0x77, 0xB4);
+pub const LIGHT_BLUE: RGBColor = RGBColor(0x9E, 0xC5, 0xE6);
+/// The configured CPS: the one red line of the report.
+pub const CPS_RED: RGBColor = RGBColor(0xD6, 0x27, 0x28);
+pub const INK: RGBColor = RGBColor(0x22, 0x2B, 0x36);
+pub const GRID: RGBColor = RGBColor(0xE3, 0xE7, 0xEC);
+pub const MUTED: RGBColor = RGBColor(0x6B, 0x75, 0x80);
+
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not draw the chart {chart:?}: {cause}")]
+pub struct ChartError {
+    pub chart: &'static str,
+    cause: String,
+}
+
+/// An `<svg>` of `size` drawn by `draw`, without the XML namespace an inline SVG does not need.
+pub fn svg(
+    chart: &'static str,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Drawn,
+) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        let drawn = root
+            .fill(&WHITE)
+            .map_err(Into::into)
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(Into::into));
+        drawn.map_err(|cause| ChartError {
+            chart,
+            cause: cause.to_string(),
+        })?;
+    }
+    Ok(out.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1))
+}
+
+/// `100000` as `100,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Text of `px` CSS pixels (plotters writes `font-size` as its size / 1.24).
+pub fn font(px: f64) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Normal)
+}
+
+pub fn title(px: f64) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::SansSerif, px * 1.24, FontStyle::Bold)
+}
+
+/// A chart with nothing to show yet: its title, and a line saying so.
+pub fn empty(chart: &'static str, text: &str) -> Result<String, ChartError> {
+    svg(chart, (WIDTH, 110), |root| {
+        let area = root.titled(chart, title(18.0).color(&INK))?;
+        let (w, h) = area.dim_in_pixel();
+        let style = font(15.0)
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        area.draw(&Text::new(
+            text.to_owned(),
+            (w as i32 / 2, h as i32 / 2),
+            style,
+        ))?;
+        Ok(())
+    })
+}
+
+/// A linear axis ticked where we say (plotters' own `with_key_points` loses its labels'
+/// formatter on an `f64` axis).
+pub struct Ticked {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    pub fn new(range: Range<f64>, ticks: Vec<f64>) -> Self {
+        Self { range, ticks }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let share = (value - self.range.start) / (self.range.end - self.range.start);
+        limit.0 + (f64::from(limit.1 - limit.0) * share + 1e-3).floor() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        match hint.weight().allow_light_points() {
+            true => Vec::new(),
+            false => self.ticks.clone(),
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GRID)
+        .label_font(font(13.0).color(&INK))
+        .draw()?;
+    Ok(())
+}
+
+/// Tick marks on round clock times, about six over the span.
+pub fn time_ticks(start: i64, end: i64) -> Vec<f64> {
+    const STEPS: [i64; 18] = [
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
+        86_400,
+    ];
+    let span = (end - start).max(1);
+    let step = STEPS
+        .into_iter()
+        .find(|step| span / step <= 7)
+        .unwrap_or_else(|| (span / 7 / 86_400 + 1) * 86_400);
+    let first = (start + step - 1).div_euclid(step) * step;
+    (0..)
+        .map(|k| first + k * step)
+        .take_while(|at| *at <= end)
+        .map(|at| at as f64)
+        .collect()
+}
+
+/// A tick's label: the time of day, with the date once the span is a day or more.
+pub fn clock(at: f64, span_secs: i64) -> String {
+    let Ok(at) = jiff::Timestamp::from_second(at.round() as i64) else {
+        return String::new();
+    };
+    // Under 7 minutes, ticks are less than a minute apart (see `time_ticks`).
+    let format = if span_secs < 420 {
+        "%H:%M:%S"
+    } else if span_secs < 86_400 {
+        "%H:%M"
+    } else {
+        "%b %d %H:%M"
+    };
+    at.strftime(format).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_counts_are_grouped_by_thousands() {
+        let shown: Vec<String> = [0, 999, 1_000, 32_667, 100_000, 1_234_567]
+            .into_iter()
+            .map(thousands)
+            .collect();
+
+        assert_eq!(
+            shown,
+            ["0", "999", "1,000", "32,667", "100,000", "1,234,567"]
+        );
+    }
+
+    #[test]
+    fn ticks_fall_on_round_clock_times() {
+        // 2030-01-14T08:00:07Z for 3 s, 40 min, and 3 days.
+        let start = 1_894_608_007;
+
+        assert_eq!(
+            time_ticks(start, start + 3),
+            [
+                start as f64,
+                (start + 1) as f64,
+                (start + 2) as f64,
+                (start + 3) as f64
+            ]
+        );
+        let minutes = time_ticks(start, start + 2_400);
+        assert_eq!(minutes.len(), 4);
+        assert_eq!(clock(minutes[0], 2_400), "08:10");
+        let days = time_ticks(start, start + 3 * 86_400);
+        assert_eq!(clock(days[0], 3 * 86_400), "Jan 14 12:00");
+    }
+}
