@@ -4,7 +4,7 @@
 
 use super::chart_data::ChartData;
 use super::charts;
-use super::html_tables::{failures, not_dialed};
+use super::html_tables::{escape, failures, not_dialed};
 use super::plot::{ChartError, thousands};
 use super::{CampaignReport, bar_charts, render_text};
 use std::fmt::Write;
@@ -227,22 +227,6 @@ fn hours_said(data: &ChartData) -> String {
         );
     }
     said
-}
-
-/// Text as HTML shows it, in an element or an attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
