@@ -5,6 +5,7 @@
 //! send, reconcile) → `twilio` (the API) → `outcomes` (how calls ended) → `report`; `campaign`
 //! runs them in order for one run. `sandbox` is a Twilio emulator sharing `twilio`'s types.
 
+pub mod atomic_file;
 pub mod campaign;
 pub mod cli;
 pub mod compliance;

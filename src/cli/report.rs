@@ -45,7 +45,8 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
             Err(refused) => Err(refused),
         };
         store.close().await;
-        write_atomically(out, page?.as_bytes())?;
+        crate::atomic_file::write(out, page?.as_bytes())
+            .with_context(|| format!("could not write {}", out.display()))?;
         crate::diagnostic!("report written to {}", out.display());
         return Ok(Exit::Done);
     }
@@ -110,29 +111,6 @@ fn campaign_files(campaign: &Campaign) -> Vec<&Path> {
     let mut files = vec![campaign.file.as_path(), campaign.list.as_path()];
     files.extend(campaign.database.sqlite_file());
     files
-}
-
-/// Writes a temporary file beside `out`, then renames it over `out`: a reader (a mail client,
-/// a web server) sees the old file or the new one, never half of one.
-fn write_atomically(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = out
-        .file_name()
-        .with_context(|| format!("{} is not a file name", out.display()))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = out.with_file_name(temp_name);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, out));
-    if let Err(e) = written {
-        _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("could not write {}", out.display()));
-    }
-    Ok(())
 }
 
 /// A file written over the list or the database would destroy the campaign.

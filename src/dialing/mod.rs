@@ -137,12 +137,14 @@ impl Engine {
             .store
             .is_shared()
             .then(|| tokio::spawn(self.clone().keep_leases()));
-        let counting = tokio::spawn(self.clone().count_rows());
+        let counting = crate::metrics::exported().then(|| tokio::spawn(self.clone().count_rows()));
         let ending = self.dial_every_due_row().await;
-        for task in adapting.into_iter().chain(leasing).chain([counting]) {
+        for task in adapting.into_iter().chain(leasing).chain(counting) {
             task.abort();
         }
-        self.count_rows_once().await;
+        if crate::metrics::exported() {
+            self.count_rows_once().await;
+        }
         ending
     }
 

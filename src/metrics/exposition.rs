@@ -1,7 +1,6 @@
 //! Where the metrics go: `GET /metrics` for a long-running command that Prometheus scrapes,
-//! or a file for a cron run, which node_exporter's textfile collector reads. The file is
-//! written whole to a temporary file beside it, then renamed over it, so that the collector
-//! never reads half of one.
+//! or a file for a cron run, which node_exporter's textfile collector reads (replaced whole,
+//! so that the collector never reads half of one).
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
@@ -22,6 +21,7 @@ where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    super::mark_exported();
     Router::new().route(
         PATH,
         get(move || {
@@ -43,27 +43,15 @@ pub struct FileError {
 
 /// Writes every series to `path`, atomically.
 pub fn write_file(path: &Path) -> Result<(), FileError> {
-    let error = |source| FileError {
+    crate::atomic_file::write(path, super::render().as_bytes()).map_err(|source| FileError {
         path: path.to_owned(),
         source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| error(std::io::Error::other("not a file name")))?;
-    // The collector reads only `*.prom`: the temporary name must not end so.
-    let mut temporary = name.to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(temporary);
-    std::fs::write(&temporary, super::render())
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            error(e)
-        })
+    })
 }
 
 /// Rewrites `path` every [`FILE_EVERY`] until aborted; a failure is logged once per kind.
 pub fn spawn_file_writer(path: PathBuf) -> tokio::task::JoinHandle<()> {
+    super::mark_exported();
     tokio::spawn(async move {
         let start = tokio::time::Instant::now() + FILE_EVERY;
         let mut every = tokio::time::interval_at(start, FILE_EVERY);
@@ -87,10 +75,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_file_is_replaced_whole_and_no_temporary_file_is_left() {
+    fn the_file_holds_every_series_of_the_process() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dialer.prom");
-        std::fs::write(&path, "old").unwrap();
         let account = crate::domain::AccountSid::parse(&format!("AC{}", "0".repeat(32))).unwrap();
         super::super::CampaignMetrics::new(
             "file-test",
@@ -105,10 +92,5 @@ mod tests {
             text.contains(r#"dialer_cps_configured{account_sid="AC00000000000000000000000000000000",campaign="file-test"} 3"#),
             "{text}"
         );
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["dialer.prom"]);
     }
 }

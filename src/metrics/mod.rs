@@ -13,6 +13,7 @@ use crate::store::{Outcome, StateCounts};
 use prometheus::{
     GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 /// The labels every series has.
@@ -256,6 +257,19 @@ impl CampaignMetrics {
             .with_label_values(&self.and(&[status.as_str()]))
             .inc();
     }
+}
+
+/// Set once something reads this process's metrics (a `/metrics` route, a metrics file).
+static EXPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether anything reads the metrics: what is measured only for them (the rows' counts,
+/// a query every few seconds) is skipped otherwise.
+pub fn exported() -> bool {
+    EXPORTED.load(Ordering::Relaxed)
+}
+
+fn mark_exported() {
+    EXPORTED.store(true, Ordering::Relaxed);
 }
 
 /// Every series of this process, in Prometheus' text format.
