@@ -10,6 +10,7 @@ pub mod exposition;
 
 use crate::domain::{AccountSid, CallStatus, Cps, RowState};
 use crate::store::{Outcome, StateCounts};
+use prometheus::core::Collector;
 use prometheus::{
     GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
@@ -46,41 +47,33 @@ impl Families {
         let with = |extra: &[&'static str]| -> Vec<&'static str> {
             CAMPAIGN_LABELS.iter().chain(extra).copied().collect()
         };
+        // The names and labels below are constants: a failure is a bug, found by any test.
         let counter = |name: &str, help: &str, extra: &[&'static str]| {
-            let family =
-                IntCounterVec::new(Opts::new(name, help), &with(extra)).expect("a valid counter");
-            registry
-                .register(Box::new(family.clone()))
-                .expect("registered once");
-            family
+            registered(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), &with(extra)),
+            )
         };
         let int_gauge = |name: &str, help: &str, extra: &[&'static str]| {
-            let family =
-                IntGaugeVec::new(Opts::new(name, help), &with(extra)).expect("a valid gauge");
-            registry
-                .register(Box::new(family.clone()))
-                .expect("registered once");
-            family
+            registered(
+                &registry,
+                IntGaugeVec::new(Opts::new(name, help), &with(extra)),
+            )
         };
         let gauge = |name: &str, help: &str| {
-            let family = GaugeVec::new(Opts::new(name, help), &with(&[])).expect("a valid gauge");
-            registry
-                .register(Box::new(family.clone()))
-                .expect("registered once");
-            family
+            registered(&registry, GaugeVec::new(Opts::new(name, help), &with(&[])))
         };
-        let queue_time = HistogramVec::new(
-            HistogramOpts::new(
-                "dialer_queue_time_seconds",
-                "How long Twilio queued each created call before dialing it (its queue_time).",
-            )
-            .buckets(QUEUE_TIME_BUCKETS.to_vec()),
-            &with(&[]),
-        )
-        .expect("a valid histogram");
-        registry
-            .register(Box::new(queue_time.clone()))
-            .expect("registered once");
+        let queue_time = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "dialer_queue_time_seconds",
+                    "How long Twilio queued each created call before dialing it (its queue_time).",
+                )
+                .buckets(QUEUE_TIME_BUCKETS.to_vec()),
+                &with(&[]),
+            ),
+        );
         Self {
             calls_created: counter(
                 "dialer_calls_created_total",
@@ -124,6 +117,17 @@ impl Families {
             registry,
         }
     }
+}
+
+fn registered<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    family: prometheus::Result<C>,
+) -> C {
+    let family = family.expect("a valid metric family");
+    registry
+        .register(Box::new(family.clone()))
+        .expect("each family registered once");
+    family
 }
 
 /// What became of a status callback.
