@@ -19,7 +19,7 @@ pub struct CheckArgs {
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let suppression = SuppressionLists::load(&campaign.rules.suppression)?;
+    let suppression = SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
     let scratch = Store::open_scratch(&campaign.name).await?;
     let found = import::import(&campaign, &scratch).await;
     scratch.close().await;

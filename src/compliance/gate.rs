@@ -85,7 +85,8 @@ impl Gate {
     /// Called after the import: reads the do-not-call lists and marks the listed pending rows,
     /// applies a pause or cancel, defers every zone that is closed now, then starts watching.
     pub async fn open(campaign: &Campaign, store: &Store, stop: &Stop) -> Result<Self, GateError> {
-        let suppression = SuppressionLists::load(&campaign.rules.suppression)?;
+        let suppression =
+            SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
         let marked = suppression.mark_pending(store).await?;
         if marked > 0 {
             tracing::info!(

@@ -2,12 +2,14 @@
 //! list edited between runs is honoured by the next one. A file is told from its first line:
 //! the National DNC Registry's flat file (`415,8675309`), a CSV whose header has a `to`,
 //! `phone`, `number` or `phone_number` column, one column under any other header, or plain
-//! numbers one per line. In a CSV or a column, a line that is not a number is reported with
+//! numbers one per line. Numbers are read as the list's are: with the campaign's
+//! `default_region`, national ones too (`(415) 867-5309`), without it only with a `+` and the
+//! country code. In a CSV or a column, a line that is not a number is reported with
 //! its line number and skipped; a registry line out of format, a header without a number
 //! column, or a file that cannot be read stops the run, since dialing without the list could
 //! call someone on it.
 
-use crate::domain::{Endpoint, PhoneNumber};
+use crate::domain::{Endpoint, PhoneNumber, Region};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,11 +44,12 @@ pub struct SuppressionLists {
 }
 
 impl SuppressionLists {
-    /// Reads every list; bad lines go to stderr as `dialer: PATH:LINE: why`.
-    pub fn load(paths: &[PathBuf]) -> Result<Self, SuppressionError> {
+    /// Reads every list, numbers read in `region` when there is one; bad lines go to stderr
+    /// as `dialer: PATH:LINE: why`.
+    pub fn load(paths: &[PathBuf], region: Option<Region>) -> Result<Self, SuppressionError> {
         let mut lists = Self::default();
         for path in paths {
-            lists.read_file(path)?;
+            lists.read_file(path, region)?;
         }
         Ok(lists)
     }
@@ -86,7 +89,7 @@ impl SuppressionLists {
         }
     }
 
-    fn read_file(&mut self, path: &Path) -> Result<(), SuppressionError> {
+    fn read_file(&mut self, path: &Path, region: Option<Region>) -> Result<(), SuppressionError> {
         let shown = path.display().to_string();
         let name = path
             .file_name()
@@ -112,7 +115,7 @@ impl SuppressionLists {
             let layout = match layout {
                 Some(layout) => layout,
                 None => {
-                    let found = Layout::of_first_line(&record).ok_or_else(|| {
+                    let found = Layout::of_first_line(&record, region).ok_or_else(|| {
                         SuppressionError::NoNumberColumn {
                             path: shown.clone(),
                             line,
@@ -125,7 +128,7 @@ impl SuppressionLists {
                     found
                 }
             };
-            match layout.number(&record) {
+            match layout.number(&record, region) {
                 Ok(number) => {
                     self.numbers
                         .insert(number.as_str().to_owned(), reason.clone());
@@ -155,11 +158,11 @@ enum Layout {
 }
 
 impl Layout {
-    fn of_first_line(record: &csv::StringRecord) -> Option<Self> {
+    fn of_first_line(record: &csv::StringRecord, region: Option<Region>) -> Option<Self> {
         if registry_number(record).is_some() {
             return Some(Self::Registry);
         }
-        if PhoneNumber::parse(record.get(0).unwrap_or_default()).is_ok() {
+        if PhoneNumber::parse_in(record.get(0).unwrap_or_default(), region).is_ok() {
             return Some(Self::Column {
                 index: 0,
                 header: false,
@@ -180,7 +183,11 @@ impl Layout {
         })
     }
 
-    fn number(self, record: &csv::StringRecord) -> Result<PhoneNumber, String> {
+    fn number(
+        self,
+        record: &csv::StringRecord,
+        region: Option<Region>,
+    ) -> Result<PhoneNumber, String> {
         match self {
             Self::Registry => registry_number(record).ok_or_else(|| {
                 format!(
@@ -188,8 +195,10 @@ impl Layout {
                     record.iter().collect::<Vec<_>>().join(",")
                 )
             }),
-            Self::Column { index, .. } => PhoneNumber::parse(record.get(index).unwrap_or_default())
-                .map_err(|e| format!("not a number ({e})")),
+            Self::Column { index, .. } => {
+                PhoneNumber::parse_in(record.get(index).unwrap_or_default(), region)
+                    .map_err(|e| format!("not a number ({e})"))
+            }
         }
     }
 }
@@ -212,7 +221,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        SuppressionLists::load(&[path])
+        SuppressionLists::load(&[path], None)
     }
 
     #[test]
@@ -323,8 +332,29 @@ mod tests {
     }
 
     #[test]
+    fn with_the_campaigns_region_national_numbers_are_read_as_the_list_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnc.csv");
+        let text = "phone\n(415) 867-5309\n020 7183 8750\n+33 1 42 68 53 00\n";
+        std::fs::write(&path, text).unwrap();
+        let us = Region::parse("US").unwrap();
+
+        let in_us = SuppressionLists::load(std::slice::from_ref(&path), Some(us)).unwrap();
+        let without = SuppressionLists::load(&[path], None).unwrap();
+
+        assert!(listed(&in_us, "+14158675309"));
+        assert!(listed(&in_us, "+33142685300"));
+        assert_eq!(
+            in_us.len(),
+            2,
+            "020… is no US number: skipped, said on stderr"
+        );
+        assert_eq!(without.len(), 1, "without a region only +33… is a number");
+    }
+
+    #[test]
     fn a_missing_list_is_an_error_rather_than_an_empty_list() {
-        let missing = SuppressionLists::load(&[PathBuf::from("/nonexistent/dnc.csv")]);
+        let missing = SuppressionLists::load(&[PathBuf::from("/nonexistent/dnc.csv")], None);
 
         assert!(matches!(missing, Err(SuppressionError::Read { .. })));
     }

@@ -17,7 +17,21 @@ use phonenumber::{Mode, ParseError};
 /// `raw` (formatting already checked: digits, spaces, `-.()`, a leading `+`) as E.164, if
 /// libphonenumber deems it a valid number when read in `region`.
 pub(super) fn e164_in(raw: &str, region: Region) -> Result<String, Invalid> {
-    let number = phonenumber::parse(Some(region.id()), raw).map_err(|e| unparsable(e, region))?;
+    // phonenumber 0.3 strips the *default region's* national prefix from a foreign number too:
+    // read in US, +49 1… loses its 1 and can become another, valid, person's number. A number
+    // with its country code is therefore read with no region; one dialed out with the region's
+    // exit code (011 49…) cannot be read safely and is refused.
+    let international = raw.trim_start().starts_with('+');
+    let read_in = (!international).then(|| region.id());
+    let number = phonenumber::parse(read_in, raw).map_err(|e| unparsable(e, region))?;
+    let region_code = DATABASE
+        .by_id(region.as_str())
+        .map(|meta| meta.country_code());
+    if !international && region_code != Some(number.code().value()) {
+        return Err(Invalid::new(
+            "dials out with an exit code (011, 00, …): write it with + and the country code",
+        ));
+    }
     if number.extension().is_some() {
         return Err(Invalid::new("has an extension, which cannot be dialed"));
     }
@@ -128,6 +142,10 @@ mod tests {
             ("030 1234567", "DE", "+49301234567"),
             ("0151 23456789", "DE", "+4915123456789"),
             ("+44 20 7183 8750", "US", "+442071838750"),
+            // Foreign numbers whose national part starts with the US national prefix, 1.
+            ("+33 1 42 68 53 00", "US", "+33142685300"),
+            ("+44 113 496 0000", "US", "+441134960000"),
+            ("+49 151 23456789", "US", "+4915123456789"),
         ] {
             assert_eq!(read(raw, region).as_deref(), Ok(want), "{raw} in {region}");
         }
@@ -144,6 +162,9 @@ mod tests {
             ("+1 555 010 0001", "GB", "no such prefix for a +1 number"),
             ("12", "US", "phone number"),
             ("+999 1234 5678", "US", "country code"),
+            // Read in US, phonenumber would make this +49 234567, a valid number of someone else.
+            ("011 49 11234567", "US", "exit code"),
+            ("00 33 1 42 68 53 00", "GB", "exit code"),
         ] {
             let err = read(raw, region).unwrap_err().to_string();
             assert!(err.contains(want), "{raw} in {region}: {err}");
