@@ -52,8 +52,9 @@ async fn token_and_numbers_stay_out_of_a_run_logged_as(format: &str) -> String {
     .await;
     let campaign = TestCampaign::new(30, &format!("{}4155550000\n", numbers(20)), "");
 
+    let metrics = campaign.dir.path().join("dialer.prom");
     let child = campaign
-        .command(&sandbox, &[])
+        .command(&sandbox, &["--metrics-file", metrics.to_str().unwrap()])
         .env("TWILIO_AUTH_TOKEN", TOKEN)
         .env("RUST_LOG", "trace")
         .env("DIALER_LOG_FORMAT", format)
@@ -195,6 +196,15 @@ async fn everything_written(campaign: &TestCampaign, run: &RunOutput) -> Vec<(St
             dialer_output(campaign, "export").await.into_bytes(),
         ),
     ];
+    // The HTML report is a file of the campaign's folder, read below with the others.
+    let html = campaign.dir.path().join("report.html");
+    let made = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+        .args(["report", "--html", html.to_str().unwrap()])
+        .arg(&campaign.file)
+        .output()
+        .await
+        .unwrap();
+    assert!(made.status.success(), "report --html: {made:?}");
     for entry in std::fs::read_dir(campaign.dir.path()).unwrap() {
         let path = entry.unwrap().path();
         written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
@@ -266,12 +276,16 @@ async fn a_database_password_stays_out_of_every_output_whether_the_database_answ
     let unreachable = format!("postgres://postgres:{PASSWORD}@127.0.0.1:9/nowhere");
     let sandbox = sandbox(sandbox_config()).await;
     let campaign = TestCampaign::new(30, &numbers(5), "");
+    let metrics = campaign.dir.path().join("dialer.prom");
+    let html = campaign.dir.path().join("report.html");
+    let (metrics_path, html_path) = (metrics.to_str().unwrap(), html.to_str().unwrap());
 
-    // Act: a run and a report on the database, then a run that cannot reach it.
+    // Act: a run and reports on the database, then a run that cannot reach it.
     let mut ran = Vec::new();
     for (url, args) in [
-        (&with_password, &["run"][..]),
+        (&with_password, &["run", "--metrics-file", metrics_path][..]),
         (&with_password, &["report"][..]),
+        (&with_password, &["report", "--html", html_path][..]),
         (&unreachable, &["run"][..]),
     ] {
         let child = crate::support::campaign::dialer_at(&sandbox, args)
@@ -286,14 +300,23 @@ async fn a_database_password_stays_out_of_every_output_whether_the_database_answ
     // Assert
     assert_eq!(ran[0].code, DONE, "{:?}", ran[0]);
     assert_eq!(ran[1].code, DONE, "{:?}", ran[1]);
-    assert_ne!(ran[2].code, DONE, "{:?}", ran[2]);
+    assert_eq!(ran[2].code, DONE, "{:?}", ran[2]);
+    assert_ne!(ran[3].code, DONE, "{:?}", ran[3]);
     assert!(
-        ran[2]
+        ran[3]
             .stderr
             .contains("postgres://postgres:***@127.0.0.1:9/nowhere"),
         "the address is named, masked: {}",
-        ran[2].stderr
+        ran[3].stderr
     );
+    for file in [&metrics, &html] {
+        let text = std::fs::read_to_string(file).expect("written");
+        assert!(
+            !text.contains(PASSWORD),
+            "the password in {}",
+            file.display()
+        );
+    }
     for out in &ran {
         assert!(
             !out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD),
