@@ -11,9 +11,10 @@
 
 use crate::domain::{Endpoint, PhoneNumber, Region};
 use crate::store::{Store, StoreError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::SystemTime;
 
 /// Header names of the column holding the numbers, in order of preference.
 const NUMBER_COLUMNS: [&str; 4] = ["to", "phone", "number", "phone_number"];
@@ -37,34 +38,56 @@ pub enum SuppressionError {
     },
 }
 
-/// Every listed number (E.164), with why it is listed: "on dnc.csv".
+/// Every listed number, file by file, each file with why its numbers are listed: "on dnc.csv".
 #[derive(Debug, Clone, Default)]
 pub struct SuppressionLists {
-    numbers: HashMap<String, Arc<str>>,
+    files: Vec<Arc<ListedFile>>,
 }
+
+/// One file's numbers, as E.164 digits in a `u64` (at most 15 digits, never a leading 0):
+/// a registry download of millions of numbers takes a few bytes per number, not a string each.
+#[derive(Debug)]
+struct ListedFile {
+    reason: Arc<str>,
+    numbers: HashSet<u64>,
+}
+
+/// A file's identity between two reads: unchanged length and modification time mean the
+/// same list, which a long-running worker then does not read again.
+type Stamp = (u64, SystemTime);
+
+/// Files read by this process, by path and region, with their stamp when read.
+type ReadFiles = HashMap<(PathBuf, Option<Region>), (Stamp, Arc<ListedFile>)>;
+static READ: LazyLock<Mutex<ReadFiles>> = LazyLock::new(Mutex::default);
 
 impl SuppressionLists {
     /// Reads every list, numbers read in `region` when there is one; bad lines go to stderr
-    /// as `dialer: PATH:LINE: why`.
+    /// as `dialer: PATH:LINE: why`. A file unchanged since this process last read it is not
+    /// read again.
     pub fn load(paths: &[PathBuf], region: Option<Region>) -> Result<Self, SuppressionError> {
-        let mut lists = Self::default();
-        for path in paths {
-            lists.read_file(path, region)?;
-        }
-        Ok(lists)
+        let files = paths
+            .iter()
+            .map(|path| ListedFile::read_unless_known(path, region))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { files })
     }
 
+    /// Numbers listed, counted once per file that lists them.
     pub fn len(&self) -> usize {
-        self.numbers.len()
+        self.files.iter().map(|file| file.numbers.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.numbers.is_empty()
+        self.files.iter().all(|file| file.numbers.is_empty())
     }
 
     /// Why `to` must not be dialed, if it is listed.
     pub fn reason_for(&self, to: &Endpoint) -> Option<&str> {
-        self.numbers.get(to.as_str()).map(|reason| &**reason)
+        let key = key_of(to.as_str())?;
+        self.files
+            .iter()
+            .find(|file| file.numbers.contains(&key))
+            .map(|file| &*file.reason)
     }
 
     /// Marks every pending row whose number is listed as `suppressed`; returns how many.
@@ -88,8 +111,34 @@ impl SuppressionLists {
             }
         }
     }
+}
 
-    fn read_file(&mut self, path: &Path, region: Option<Region>) -> Result<(), SuppressionError> {
+impl ListedFile {
+    /// The file's numbers, read again only when its stamp changed since this process read it.
+    fn read_unless_known(
+        path: &Path,
+        region: Option<Region>,
+    ) -> Result<Arc<Self>, SuppressionError> {
+        // No modification time (some file systems): read every time.
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .and_then(|meta| Some((meta.len(), meta.modified().ok()?)));
+        let key = (path.to_owned(), region);
+        let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stamp) = stamp
+            && let Some((known, file)) = read.get(&key)
+            && *known == stamp
+        {
+            return Ok(file.clone());
+        }
+        let file = Arc::new(Self::read(path, region)?);
+        if let Some(stamp) = stamp {
+            read.insert(key, (stamp, file.clone()));
+        }
+        Ok(file)
+    }
+
+    fn read(path: &Path, region: Option<Region>) -> Result<Self, SuppressionError> {
         let shown = path.display().to_string();
         let name = path
             .file_name()
@@ -105,6 +154,7 @@ impl SuppressionLists {
             .trim(csv::Trim::All)
             .from_path(path)
             .map_err(read_error)?;
+        let mut numbers = HashSet::new();
         let mut layout = None;
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(read_error)? {
@@ -130,8 +180,7 @@ impl SuppressionLists {
             };
             match layout.number(&record, region) {
                 Ok(number) => {
-                    self.numbers
-                        .insert(number.as_str().to_owned(), reason.clone());
+                    numbers.extend(key_of(number.as_str()));
                 }
                 Err(why) if layout == Layout::Registry => {
                     return Err(SuppressionError::Malformed {
@@ -143,7 +192,7 @@ impl SuppressionLists {
                 Err(why) => crate::diagnostic!("{shown}:{line}: {why}; skipped"),
             }
         }
-        Ok(())
+        Ok(Self { reason, numbers })
     }
 }
 
@@ -201,6 +250,14 @@ impl Layout {
             }
         }
     }
+}
+
+/// `+14158675309` → 14158675309: an E.164 number's digits (`None` for anything else).
+fn key_of(e164: &str) -> Option<u64> {
+    let digits = e164.strip_prefix('+')?;
+    (digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// `415,8675309` → +14158675309.
@@ -350,6 +407,26 @@ mod tests {
             "020… is no US number: skipped, said on stderr"
         );
         assert_eq!(without.len(), 1, "without a region only +33… is a number");
+    }
+
+    #[test]
+    fn an_unchanged_file_is_read_once_and_a_changed_one_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnc.txt");
+        std::fs::write(&path, "+14155550100\n").unwrap();
+        let paths = [path.clone()];
+
+        let first = SuppressionLists::load(&paths, None).unwrap();
+        let again = SuppressionLists::load(&paths, None).unwrap();
+        std::fs::write(&path, "+14155550100\n+14155550101\n").unwrap();
+        let changed = SuppressionLists::load(&paths, None).unwrap();
+
+        assert!(
+            Arc::ptr_eq(&first.files[0], &again.files[0]),
+            "not read again"
+        );
+        assert!(listed(&changed, "+14155550101"), "the new line is read");
+        assert_eq!(changed.len(), 2);
     }
 
     #[test]
