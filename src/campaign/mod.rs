@@ -3,6 +3,8 @@
 //! its own module (`import`, `compliance`, `dialing`).
 
 pub mod lock;
+mod move_to;
 mod run;
 
+pub use move_to::{MoveError, Moved, move_to_postgres};
 pub use run::{RunError, RunResult, run};

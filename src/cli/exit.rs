@@ -1,8 +1,8 @@
 //! Exit codes, part of the interface (the README lists them), decided here and only here:
 //! what an error that ended a command means, and what the end of a run means.
 
-use crate::campaign::RunError;
 use crate::campaign::lock::LockError;
+use crate::campaign::{MoveError, RunError};
 use crate::compliance::gate::GateError;
 use crate::compliance::suppression::SuppressionError;
 use crate::config::ConfigError;
@@ -63,6 +63,16 @@ impl From<&RunError> for Exit {
     }
 }
 
+impl From<&MoveError> for Exit {
+    fn from(error: &MoveError) -> Self {
+        match error {
+            MoveError::Lock(LockError::Held(_)) => Self::Locked,
+            refused if refused.is_refusal() => Self::Config,
+            _ => Self::Error,
+        }
+    }
+}
+
 /// What an error that ended a command means: nothing was dialed because of what the user
 /// gave (configuration, credentials, a list unusable as a whole), or something went wrong.
 impl From<&anyhow::Error> for Exit {
@@ -70,6 +80,9 @@ impl From<&anyhow::Error> for Exit {
         for cause in error.chain() {
             if let Some(run) = cause.downcast_ref::<RunError>() {
                 return Self::from(run);
+            }
+            if let Some(moving) = cause.downcast_ref::<MoveError>() {
+                return Self::from(moving);
             }
             let refused = cause
                 .downcast_ref::<ApiError>()

@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod check;
 mod demo;
 mod exit;
+mod move_to;
 mod param_flags;
 pub mod participants;
 mod progress;
@@ -75,6 +76,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Dial every due row of these campaigns (files or folders of them) until SIGTERM.
     Worker(worker::WorkerArgs),
+    /// Move a campaign begun on SQLite, its whole history, to a shared PostgreSQL database.
+    Move(move_to::MoveArgs),
 }
 
 /// Runs a parsed command line; the exit code says what happened.
@@ -93,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Serve(args) => serve::serve(args, &cli.twilio).await,
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,
         Command::Worker(args) => worker::worker(args, &cli.twilio).await,
+        Command::Move(args) => move_to::run(args).await,
     }
 }
 

@@ -103,6 +103,32 @@ impl DatabaseSection {
     }
 }
 
+/// The PostgreSQL database a campaign moves to (`dialer move`): `to` (its `--to`), else
+/// `DIALER_DATABASE_URL`; the password from the address, `PGPASSWORD` or `password_file`, as
+/// `[database]` finds it. An error names the argument or variable.
+pub fn move_target(
+    to: Option<&str>,
+    password_file: Option<&Path>,
+    env: &DatabaseEnv,
+) -> Result<DatabaseUrl, super::ConfigError> {
+    let invalid = |key, rule| super::ConfigError::Argument { key, rule };
+    let (raw, key) = match (to, &env.url) {
+        (Some(url), _) => (url, "--to"),
+        (None, Some(url)) => (url.as_str(), "DIALER_DATABASE_URL"),
+        (None, None) => {
+            return Err(invalid(
+                "--to",
+                Invalid::new(
+                    "is needed (or DIALER_DATABASE_URL): the PostgreSQL database to move to",
+                ),
+            ));
+        }
+    };
+    DatabaseUrl::parse(raw)
+        .and_then(|url| url.or_password_from(env.pgpassword.as_deref(), password_file))
+        .map_err(|rule| invalid(key, rule))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +155,52 @@ mod tests {
         let shown = db.to_string();
         assert!(shown.contains("db.example.com"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn a_move_goes_to_the_argument_then_the_environment_and_names_which_was_wrong() {
+        let env = DatabaseEnv {
+            url: Some("postgres://dialer:s3cret@env.example/dialer".into()),
+            pgpassword: None,
+        };
+        let url = move_target(Some("postgres://dialer@arg.example/dialer"), None, &env).unwrap();
+        assert!(url.to_string().contains("arg.example"), "{url}");
+        let url = move_target(None, None, &env).unwrap();
+        assert!(url.to_string().contains("env.example"), "{url}");
+        assert!(!url.to_string().contains("s3cret"), "{url}");
+        let none = DatabaseEnv::default();
+        let key = |error| match error {
+            crate::config::ConfigError::Argument { key, .. } => key,
+            other => panic!("{other}"),
+        };
+        assert_eq!(key(move_target(None, None, &none).unwrap_err()), "--to");
+        assert_eq!(
+            key(move_target(Some("mysql://u@h/d"), None, &none).unwrap_err()),
+            "--to"
+        );
+    }
+
+    #[test]
+    fn a_move_takes_its_password_from_pgpassword_or_a_file_as_the_campaign_file_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let env = DatabaseEnv {
+            url: None,
+            pgpassword: Some("from-env".into()),
+        };
+        let shown = |url: DatabaseUrl| {
+            use secrecy::ExposeSecret;
+            url.password().map(|p| p.expose_secret().to_owned())
+        };
+        let url = move_target(Some("postgres://u@h/d"), None, &env).unwrap();
+        assert_eq!(shown(url).as_deref(), Some("from-env"));
+        let url = move_target(
+            Some("postgres://u@h/d"),
+            Some(&file),
+            &DatabaseEnv::default(),
+        );
+        assert_eq!(shown(url.unwrap()).as_deref(), Some("from-file"));
     }
 
     #[test]

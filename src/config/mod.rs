@@ -4,8 +4,8 @@
 mod database;
 pub mod rules;
 
-pub use database::DatabaseEnv;
 use database::DatabaseSection;
+pub use database::{DatabaseEnv, move_target};
 
 use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, duration};
 use crate::store::Database;
@@ -29,6 +29,9 @@ pub enum ConfigError {
         key: String,
         rule: Invalid,
     },
+    /// A command-line argument, or the variable standing in for it.
+    #[error("{key} {rule}")]
+    Argument { key: &'static str, rule: Invalid },
     #[error("{path}: participant.{}: {cause}", param_key(&cause.param))]
     Param { path: String, cause: ParamError },
 }

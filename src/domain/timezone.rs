@@ -40,6 +40,13 @@ impl ZoneSource {
             Self::Prefix => "prefix",
         }
     }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        [Self::List, Self::Prefix]
+            .into_iter()
+            .find(|source| source.as_str() == raw)
+            .ok_or_else(|| Invalid(format!("not a zone source: {raw:?}")))
+    }
 }
 
 /// A row's own zone, as stored: one IANA name, or several sorted and space-separated.

@@ -5,6 +5,7 @@
 
 use crate::domain::{
     CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, LineState, RowState,
+    ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -66,7 +67,9 @@ stored_as_text!(
     RowState,
     LineState,
     CampaignStatus,
-    crate::store::EventSource
+    ZoneSource,
+    crate::store::EventSource,
+    crate::store::AttemptOutcome,
 );
 
 /// A row's own values as stored: a JSON object, read back into the overrides, or into why they

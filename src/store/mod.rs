@@ -16,6 +16,10 @@ mod sqlite;
 pub use model::charts::{
     AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
 };
+pub use model::history::{
+    AttemptOutcome, AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord,
+    ImportRecord, LoadError, RejectRecord, RowRecord, RunRecord,
+};
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};

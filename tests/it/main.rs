@@ -7,6 +7,7 @@ mod compliance;
 mod helper_library;
 mod hosts;
 mod metrics;
+mod moving;
 mod numbers;
 mod outcomes;
 mod pacing;

@@ -1,6 +1,7 @@
 //! What crosses the store's boundary, the same for every backend: typed rows, outcomes, counts.
 
 pub mod charts;
+pub mod history;
 pub mod list_import;
 pub mod outcomes;
 pub mod queries;

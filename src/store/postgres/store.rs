@@ -6,6 +6,7 @@
 
 mod charts;
 mod control;
+mod history;
 mod leases;
 mod list_import;
 mod outcomes;
@@ -45,15 +46,7 @@ impl PgStore {
     /// The campaign `name` in the database at `url`, created on first use; the database's
     /// schema is brought up to date first.
     pub async fn open(url: &DatabaseUrl, name: &str) -> Result<Self, StoreError> {
-        let pool = connect(url).await.map_err(|e| match e {
-            ConnectError::Address { url, cause } | ConnectError::Connect { url, cause } => {
-                StoreError::Open {
-                    path: url.to_string(),
-                    cause,
-                }
-            }
-            ConnectError::Migrate { cause, .. } => StoreError::Migrate(cause),
-        })?;
+        let pool = connect(url).await.map_err(connect_failed)?;
         // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
         // for that commit and does nothing; both then read the same id.
         sqlx::query(
@@ -145,6 +138,19 @@ impl PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// A failed connection as the store reports it, the address with its password masked.
+fn connect_failed(error: ConnectError) -> StoreError {
+    match error {
+        ConnectError::Address { url, cause } | ConnectError::Connect { url, cause } => {
+            StoreError::Open {
+                path: url.to_string(),
+                cause,
+            }
+        }
+        ConnectError::Migrate { cause, .. } => StoreError::Migrate(cause),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod charts;
 mod control;
+mod history;
 mod list_import;
 mod outcomes;
 mod queries;
@@ -34,27 +35,30 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(path: &Path, name: &str) -> Result<Self, StoreError> {
-        let failed = |cause| StoreError::Open {
-            path: path.display().to_string(),
-            cause,
-        };
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a power loss cannot forget that a number was dialed.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        migrate(options.clone()).await.map_err(|e| match e {
-            StoreError::Sql(cause) => failed(cause),
-            other => other,
-        })?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.foreign_keys(true))
-            .await
-            .map_err(failed)?;
-        Self::for_campaign(pool, name).await
+        Self::for_campaign(connect(path).await?, name).await
+    }
+
+    /// The campaign `name` of the file at `path` as it is: `None` when there is no such file
+    /// or no such campaign in it, and nothing is created (the file is brought up to date).
+    pub async fn open_existing_campaign(
+        path: &Path,
+        name: &str,
+    ) -> Result<Option<Self>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let pool = connect(path).await?;
+        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&pool)
+            .await?;
+        match campaign {
+            Some(campaign) => Ok(Some(Self { pool, campaign })),
+            None => {
+                pool.close().await;
+                Ok(None)
+            }
+        }
     }
 
     /// A store in memory, thrown away with it. One connection, kept open, holds the whole
@@ -162,6 +166,30 @@ impl SqliteStore {
         .await?;
         Ok(())
     }
+}
+
+/// A pool on the file at `path` (created if missing), brought up to date.
+async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
+    let failed = |cause| StoreError::Open {
+        path: path.display().to_string(),
+        cause,
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a power loss cannot forget that a number was dialed.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+    migrate(options.clone()).await.map_err(|e| match e {
+        StoreError::Sql(cause) => failed(cause),
+        other => other,
+    })?;
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.foreign_keys(true))
+        .await
+        .map_err(failed)
 }
 
 /// Brings the database up to date on a connection of its own with foreign keys off: a
