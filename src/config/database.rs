@@ -124,8 +124,17 @@ pub fn move_target(
             ));
         }
     };
-    DatabaseUrl::parse(raw)
-        .and_then(|url| url.or_password_from(env.pgpassword.as_deref(), password_file))
+    let url = DatabaseUrl::parse(raw).map_err(|rule| invalid(key, rule))?;
+    if to.is_some() && url.password().is_some() {
+        return Err(invalid(
+            "--to",
+            Invalid::new(
+                "holds a password, which any user of this machine can read on a command line: \
+                 give it in PGPASSWORD, --password-file or DIALER_DATABASE_URL",
+            ),
+        ));
+    }
+    url.or_password_from(env.pgpassword.as_deref(), password_file)
         .map_err(|rule| invalid(key, rule))
 }
 
@@ -135,6 +144,26 @@ mod tests {
 
     fn section(text: &str) -> DatabaseSection {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_move_target_on_the_command_line_never_carries_a_password() {
+        let env = DatabaseEnv::default();
+
+        let refused = move_target(
+            Some("postgres://dialer:s3cret@db.example/dialer"),
+            None,
+            &env,
+        );
+        let accepted = move_target(Some("postgres://dialer@db.example/dialer"), None, &env);
+
+        let message = refused.unwrap_err().to_string();
+        assert!(
+            message.contains("--to") && message.contains("PGPASSWORD"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(accepted.is_ok());
     }
 
     #[test]

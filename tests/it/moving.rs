@@ -261,14 +261,14 @@ async fn a_move_while_a_run_holds_the_campaign_lock_is_refused_as_locked() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_move_names_its_missing_target_and_never_shows_the_password() {
+async fn a_move_names_its_missing_target_refuses_a_password_in_argv_and_never_shows_one() {
     let sandbox = sandbox(sandbox_config()).await;
     let campaign = TestCampaign::new(30, &numbers(3), "");
     let run = dialer(&campaign, &sandbox, None, &["run"], &[]).await;
     assert_eq!(run.code, DONE, "{}", run.stderr);
 
     let nowhere = dialer(&campaign, &sandbox, None, &["move"], &[]).await;
-    let unreachable = dialer(
+    let on_the_command_line = dialer(
         &campaign,
         &sandbox,
         None,
@@ -276,18 +276,34 @@ async fn a_move_names_its_missing_target_and_never_shows_the_password() {
         &["--to", "postgres://dialer:s3cret@127.0.0.1:1/dialer"],
     )
     .await;
+    let unreachable = {
+        let mut cmd = dialer_at(&sandbox, &["move"]);
+        cmd.arg(&campaign.file).env(
+            "DIALER_DATABASE_URL",
+            "postgres://dialer:s3cret@127.0.0.1:1/dialer",
+        );
+        output(cmd.spawn().expect("dialer starts")).await
+    };
 
     assert_eq!(nowhere.code, CONFIG, "{}", nowhere.stderr);
     assert!(nowhere.stderr.contains("--to"), "{}", nowhere.stderr);
+    assert_eq!(
+        on_the_command_line.code, CONFIG,
+        "{}",
+        on_the_command_line.stderr
+    );
+    assert!(
+        on_the_command_line.stderr.contains("PGPASSWORD"),
+        "{}",
+        on_the_command_line.stderr
+    );
     assert_eq!(unreachable.code, ERROR, "{}", unreachable.stderr);
     assert!(
         unreachable.stderr.contains("dialer:***@"),
         "{}",
         unreachable.stderr
     );
-    assert!(
-        !unreachable.stderr.contains("s3cret"),
-        "{}",
-        unreachable.stderr
-    );
+    for out in [&on_the_command_line, &unreachable] {
+        assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+    }
 }
