@@ -200,7 +200,7 @@ impl CampaignMetrics {
         let code = outcome.code().map(|c| c.to_string()).unwrap_or_default();
         families
             .create_requests
-            .with_label_values(&self.and(&[outcome.kind(), &code]))
+            .with_label_values(&self.and(&[outcome.kind().as_str(), &code]))
             .inc();
         if let Outcome::Created { queue_time_ms, .. } = outcome {
             self.found_created();

@@ -17,14 +17,14 @@ pub use model::charts::{
     AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
 };
 pub use model::history::{
-    AttemptOutcome, AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord,
-    ImportRecord, LoadError, RejectRecord, RowRecord, RunRecord,
+    AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, LoadError,
+    RejectRecord, RowRecord, RunRecord,
 };
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
-pub use model::rows::{Claimed, Outcome};
+pub use model::rows::{AttemptOutcome, Claimed, Outcome};
 pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -4,11 +4,11 @@
 //! and an attempt finds its row again through `RowRecord::id`.
 
 use crate::domain::{
-    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Invalid, Label, RowState,
-    ZoneSource,
+    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, ZoneSource,
 };
 use crate::store::EventSource;
 use crate::store::StoreError;
+use crate::store::model::rows::AttemptOutcome;
 
 /// Everything one campaign owns in its database.
 #[derive(Debug, Clone)]
@@ -65,53 +65,6 @@ pub struct RowRecord {
     pub outcome_at: Option<i64>,
     pub outcome_final: bool,
     pub updated_at: i64,
-}
-
-/// How an attempt ended, as its record says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// Written before the request left; never completed (the run died or is under way).
-    Sending,
-    Created,
-    Retry,
-    Failed,
-    Unknown,
-    /// Reconciled: Twilio had no such call.
-    NotCreated,
-    /// Reconciled: Twilio had the call.
-    Found,
-}
-
-impl AttemptOutcome {
-    pub const ALL: [Self; 7] = [
-        Self::Sending,
-        Self::Created,
-        Self::Retry,
-        Self::Failed,
-        Self::Unknown,
-        Self::NotCreated,
-        Self::Found,
-    ];
-
-    /// The name the database stores.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sending => "sending",
-            Self::Created => "created",
-            Self::Retry => "retry",
-            Self::Failed => "failed",
-            Self::Unknown => "unknown",
-            Self::NotCreated => "not_created",
-            Self::Found => "found",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|outcome| outcome.as_str() == raw)
-            .ok_or_else(|| Invalid(format!("not an attempt outcome: {raw:?}")))
-    }
 }
 
 /// One create request of a row.

@@ -5,7 +5,7 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
-use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
+use crate::domain::{CallSid, ConferenceSid, Endpoint, Invalid, Label};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 
@@ -66,13 +66,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome's name, as attempts record it and metrics label it.
-    pub fn kind(&self) -> &'static str {
+    /// The outcome as its attempt records it (and metrics label it).
+    pub fn kind(&self) -> AttemptOutcome {
         match self {
-            Self::Created { .. } => "created",
-            Self::Retry { .. } => "retry",
-            Self::Failed { .. } => "failed",
-            Self::Unknown { .. } => "unknown",
+            Self::Created { .. } => AttemptOutcome::Created,
+            Self::Retry { .. } => AttemptOutcome::Retry,
+            Self::Failed { .. } => AttemptOutcome::Failed,
+            Self::Unknown { .. } => AttemptOutcome::Unknown,
         }
     }
 
@@ -87,10 +87,57 @@ impl Outcome {
     }
 }
 
+/// How an attempt ended, as its record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Written before the request left; never completed (the run died or is under way).
+    Sending,
+    Created,
+    Retry,
+    Failed,
+    Unknown,
+    /// Reconciled: Twilio had no such call.
+    NotCreated,
+    /// Reconciled: Twilio had the call.
+    Found,
+}
+
+impl AttemptOutcome {
+    pub const ALL: [Self; 7] = [
+        Self::Sending,
+        Self::Created,
+        Self::Retry,
+        Self::Failed,
+        Self::Unknown,
+        Self::NotCreated,
+        Self::Found,
+    ];
+
+    /// The name the database stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Created => "created",
+            Self::Retry => "retry",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+            Self::NotCreated => "not_created",
+            Self::Found => "found",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == raw)
+            .ok_or_else(|| Invalid(format!("not an attempt outcome: {raw:?}")))
+    }
+}
+
 /// An outcome as its attempt records it, the same for every backend; signed integers for
 /// Twilio's unsigned statuses and codes, as both databases store them.
 pub(in crate::store) struct Written<'a> {
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<i64>,
     pub code: Option<i64>,
     pub message: Option<&'a str>,
