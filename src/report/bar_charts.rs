@@ -1,7 +1,7 @@
 //! The HTML report's horizontal bar charts: how the calls ended, and Twilio's errors by code.
 
 use super::plot::{
-    CPS_RED, ChartError, GRID, INK, MUTED, Ticked, WIDTH, empty, font, svg, thousands, title,
+    CPS_RED, ChartError, INK, Ticked, WIDTH, empty, font, house_mesh, legend, svg, thousands, title,
 };
 use crate::store::{CallOutcomes, RequestErrors};
 use plotters::prelude::*;
@@ -177,14 +177,8 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
             .y_label_area_size(label_area)
             .build_cartesian_2d(0.0..x_max, Ticked::new(0.0..n as f64, centers))?;
         let row_of = |y: f64| n.checked_sub(y.floor() as usize + 1);
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart)
             .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
             .x_labels(6)
             .x_label_formatter(&|x| thousands(x.round() as u64))
             .y_label_formatter(&|y| {
@@ -228,13 +222,7 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
             Text::new(bars.notes[row].clone(), at, note_style.clone())
         }))?;
         if legend_rows > 0 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(GRID)
-                .label_font(font(13.0).color(&INK))
-                .draw()?;
+            legend(&mut chart)?;
         }
         Ok(())
     })

@@ -4,8 +4,8 @@
 
 use super::chart_data::{LocalHours, Timeline};
 use super::plot::{
-    Area, BLUE, CPS_RED, ChartError, GRID, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty,
-    font, legend, svg, thousands, time_ticks, title,
+    Area, BLUE, CPS_RED, ChartError, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty, font,
+    house_mesh, legend, svg, thousands, time_ticks, title,
 };
 use crate::store::RequestBucket;
 use plotters::coord::types::RangedCoordf64;
@@ -26,14 +26,8 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
         let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.6).ceil();
         let width = timeline.bucket_secs as f64;
         let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart)
             .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
             .x_label_formatter(&|at| clock(*at, end - start))
             .y_label_formatter(&|n| format!("{n:.0}"))
             .x_desc("time (UTC)")
@@ -102,14 +96,8 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
         let longest = queued.iter().filter_map(|b| b.queue_time_max_ms).max();
         let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.45).ceil();
         let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart)
             .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
             .x_label_formatter(&|at| clock(*at, end - start))
             .y_label_formatter(&|ms| format!("{ms:.0}"))
             .x_desc("time (UTC)")
@@ -173,14 +161,8 @@ pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
             .x_label_area_size(56)
             .y_label_area_size(76)
             .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..118.0)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart)
             .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .label_style(font(13.0).color(&INK))
-            .axis_desc_style(font(14.0).color(&INK))
             .x_label_formatter(&|x| format!("{:02}h", x.floor() as u32))
             .y_labels(7)
             .y_label_formatter(&|y| {

@@ -3,8 +3,9 @@
 //! (`text-anchor`, the generic `sans-serif` family), so no font is read, shipped or measured
 //! here: plotters' built-in estimate (no font feature) only sizes what we do not size ourselves.
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ops::Range;
@@ -122,6 +123,24 @@ impl Ranged for Ticked {
     fn range(&self) -> Range<f64> {
         self.range.clone()
     }
+}
+
+/// A chart's grid, axes and labels in the report's style; each chart adds its labels.
+pub fn house_mesh<'a, 'b, DB, XT, YT, X, Y>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .label_style(font(13.0).color(&INK))
+        .axis_desc_style(font(14.0).color(&INK));
+    mesh
 }
 
 pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Drawn
