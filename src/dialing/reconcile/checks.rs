@@ -5,7 +5,7 @@ use crate::dialing::Engine;
 use crate::dialing::reconcile::{self, Resolution};
 use crate::dialing::retry;
 use crate::stop::StopReason;
-use crate::store::{StoreError, Unresolved, now_ms};
+use crate::store::{StoreError, Unresolved};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,9 @@ impl Engine {
             }
             Resolution::NotCreated => {
                 tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
-                self.store.resolve_not_created(&row, now_ms()).await?;
+                self.store
+                    .resolve_not_created(&row, self.store.now_ms())
+                    .await?;
             }
             Resolution::NotYet { at_ms } => {
                 let why = "no call found yet: checking again once Twilio's call log has caught up";
@@ -103,18 +105,26 @@ impl Engine {
                 *tries += 1;
                 if *tries >= MAX_CHECKS_PER_RUN {
                     tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
-                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                    self.store
+                        .postpone_unresolved(&row, self.store.now_ms(), &why)
+                        .await?;
                     checks.parked.insert(row.row_id);
                 } else {
                     let delay = retry::delay(&self.campaign.retry, *tries, after);
                     self.store
-                        .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
+                        .postpone_unresolved(
+                            &row,
+                            self.store.now_ms() + delay.as_millis() as i64,
+                            &why,
+                        )
                         .await?;
                 }
             }
             Resolution::Unreachable(why) => {
                 tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
-                self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                self.store
+                    .postpone_unresolved(&row, self.store.now_ms(), &why)
+                    .await?;
                 checks.parked.insert(row.row_id);
             }
             Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
