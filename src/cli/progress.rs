@@ -114,14 +114,71 @@ fn details(s: &Snapshot) -> String {
         .queue_time_p95_ms
         .map(|q| format!("{q}ms"))
         .unwrap_or_else(|| "-".into());
-    let queuing = if s.queue_time_p95_ms.is_some_and(|q| q > 1000) {
+    let queuing = if s.queue_growing && s.queue_time_p95_ms.is_some_and(|q| q > 1000) {
         " (Twilio is queuing calls: the account's real CPS is lower than configured)"
     } else {
         ""
     };
     let pacing = held(s);
     format!(
-        "created {} retrying {} failed {} unknown {}, {:.1} cps{pacing}, queue_time p95 {p95}{queuing},",
-        s.created, s.retried, s.failed, s.unknown, s.current_cps
+        "created {} retrying {} failed {} unknown {}, {:.1} cps{pacing}, queue_time p95 {p95}{queuing},{}",
+        s.created,
+        s.retried,
+        s.failed,
+        s.unknown,
+        s.current_cps,
+        in_doubt(s)
     )
+}
+
+/// Rows in doubt, and when Twilio's call log is next asked about them.
+fn in_doubt(s: &Snapshot) -> String {
+    let (rows, Some(next)) = (s.in_doubt, s.next_check_ms) else {
+        return String::new();
+    };
+    let at = jiff::Timestamp::from_millisecond(next)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let rows = if rows == 1 {
+        "1 row".to_owned()
+    } else {
+        format!("{rows} rows")
+    };
+    format!(" {rows} in doubt: Twilio checked again at {at}, before any re-dial,")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_names_rows_in_doubt_and_blames_queuing_only_when_it_grows() {
+        let waiting = Snapshot {
+            in_doubt: 6,
+            next_check_ms: Some(1_796_415_790_000),
+            queue_time_p95_ms: Some(2_500),
+            ..Snapshot::default()
+        };
+        let text = details(&waiting);
+        assert!(
+            text.contains(" 6 rows in doubt: Twilio checked again at "),
+            "{text}"
+        );
+        assert!(text.contains(", before any re-dial"), "{text}");
+        assert!(
+            !text.contains("Twilio is queuing"),
+            "steady queue_time: {text}"
+        );
+
+        let growing = Snapshot {
+            queue_growing: true,
+            ..waiting
+        };
+        assert!(details(&growing).contains("Twilio is queuing calls"));
+        assert!(!details(&Snapshot::default()).contains("in doubt"));
+    }
 }

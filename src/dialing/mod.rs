@@ -326,8 +326,8 @@ impl Engine {
                 self.settle_poll(done);
             }
             Some(done) = checks.running.join_next(), if !checks.running.is_empty() => {
-                if let Ok((row, resolution)) = done {
-                    self.settle(checks, row, resolution).await?;
+                if let Ok(settled) = done {
+                    self.settle_each(checks, settled).await?;
                 }
             }
             _ = self.stop.wait() => {}

@@ -3,6 +3,7 @@
 
 use crate::metrics::CampaignMetrics;
 use crate::store::Outcome;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -26,6 +27,8 @@ pub struct Progress {
     span: Mutex<Option<(f64, f64)>>,
     /// Create requests sent and not answered yet.
     in_flight: AtomicU64,
+    /// Rows this run left in doubt, and when each is checked next (the store's clock, ms).
+    doubts: Mutex<HashMap<i64, i64>>,
     metrics: OnceLock<CampaignMetrics>,
 }
 
@@ -43,6 +46,13 @@ pub struct Snapshot {
     pub pacing_rate: Option<f64>,
     /// The limit on creates in flight, while below the maximum because Twilio answered 20429.
     pub in_flight_cap: Option<u64>,
+    /// Whether queue_time grew over the window (Twilio queues more and more: we are faster
+    /// than the account), not merely high.
+    pub queue_growing: bool,
+    /// Rows in doubt, waiting for a check with Twilio before any re-dial…
+    pub in_doubt: u64,
+    /// …and when the next of them is checked (the store's clock, unix ms).
+    pub next_check_ms: Option<i64>,
 }
 
 /// The window the current rate and queue_time p95 are measured over.
@@ -62,6 +72,7 @@ impl Default for Progress {
             pacing_rate: AtomicU64::new(0),
             in_flight_cap: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            doubts: Mutex::new(HashMap::new()),
             metrics: OnceLock::new(),
         }
     }
@@ -127,6 +138,15 @@ impl Progress {
         recent.push((now, queue_time_ms));
     }
 
+    /// A row is in doubt until `next_check_ms` (`None`: settled, or left for the next run).
+    pub fn in_doubt(&self, row_id: i64, next_check_ms: Option<i64>) {
+        let mut doubts = self.doubts.lock().unwrap_or_else(|e| e.into_inner());
+        match next_check_ms {
+            Some(at) => doubts.insert(row_id, at),
+            None => doubts.remove(&row_id),
+        };
+    }
+
     /// What adaptive pacing holds down now: the call rate below the CPS, the creates in
     /// flight below the maximum (`None`: not held).
     pub fn set_held(&self, rate: Option<f64>, in_flight_cap: Option<usize>) {
@@ -158,8 +178,11 @@ impl Progress {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.retain(|(t, _)| now - t <= WINDOW_SECS);
         let window = WINDOW_SECS.min(now).max(0.001);
-        let mut queue: Vec<i64> = recent.iter().filter_map(|(_, q)| *q).collect();
+        let in_order: Vec<i64> = recent.iter().filter_map(|(_, q)| *q).collect();
+        let queue_growing = grew(&in_order);
+        let mut queue = in_order;
         queue.sort_unstable();
+        let doubts = self.doubts.lock().unwrap_or_else(|e| e.into_inner());
         Snapshot {
             created: self.created.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
@@ -170,8 +193,23 @@ impl Progress {
             pacing_rate: Some(f64::from_bits(self.pacing_rate.load(Ordering::Relaxed)))
                 .filter(|r| *r > 0.0),
             in_flight_cap: Some(self.in_flight_cap.load(Ordering::Relaxed)).filter(|c| *c > 0),
+            queue_growing,
+            in_doubt: doubts.len() as u64,
+            next_check_ms: doubts.values().min().copied(),
         }
     }
+}
+
+/// Whether queue_times, in the order answered, grew: the later half's mean is clearly above
+/// the earlier half's (a steady backlog, or one queued call, is not growth).
+fn grew(queue_times: &[i64]) -> bool {
+    const CLEARLY_MS: f64 = 100.0;
+    if queue_times.len() < 4 {
+        return false;
+    }
+    let mean = |part: &[i64]| part.iter().sum::<i64>() as f64 / part.len() as f64;
+    let (earlier, later) = queue_times.split_at(queue_times.len() / 2);
+    mean(later) > mean(earlier) + CLEARLY_MS
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -194,6 +232,33 @@ mod tests {
         assert_eq!(percentile(&v, 95.0), Some(95));
         assert_eq!(percentile(&v, 100.0), Some(100));
         assert_eq!(percentile(&[], 95.0), None);
+    }
+
+    #[test]
+    fn queue_time_grows_only_when_later_answers_waited_clearly_longer() {
+        assert!(grew(&[100, 400, 900, 1500, 2200]));
+        assert!(!grew(&[2000, 2000, 2100, 1900, 2000]), "high but steady");
+        assert!(!grew(&[3000, 2000, 1000, 0]), "draining");
+        assert!(!grew(&[0, 900]), "too few to tell");
+    }
+
+    #[test]
+    fn rows_in_doubt_are_counted_until_settled_with_their_next_check() {
+        let progress = Progress::default();
+        progress.in_doubt(1, Some(5_000));
+        progress.in_doubt(2, Some(3_000));
+        progress.in_doubt(1, Some(9_000));
+        assert_eq!(
+            (
+                progress.snapshot().in_doubt,
+                progress.snapshot().next_check_ms
+            ),
+            (2, Some(3_000))
+        );
+        progress.in_doubt(2, None);
+        assert_eq!(progress.snapshot().next_check_ms, Some(9_000));
+        progress.in_doubt(1, None);
+        assert_eq!(progress.snapshot().in_doubt, 0);
     }
 
     #[test]

@@ -86,6 +86,11 @@ impl DialTask {
             },
         };
         self.engine.progress.record(&outcome);
+        if let Outcome::Unknown { check_at, .. } = &outcome {
+            self.engine
+                .progress
+                .in_doubt(claimed.row_id, Some(*check_at));
+        }
         match self.record(&claimed, &outcome).await {
             Ok(()) => {}
             // This host was paused past its lease: another host reconciles the row with

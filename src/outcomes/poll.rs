@@ -4,10 +4,12 @@
 //! (Twilio limits concurrent requests), a few here, and during a run by the run's permits.
 
 use super::{CallStatus, Recorder};
+use crate::domain::CallSid;
 use crate::stop::Stop;
 use crate::store::{AwaitingCall, CallObservation, EventSource, Recorded, Store, StoreError};
-use crate::twilio::{ApiError, Disposition, TwilioClient};
+use crate::twilio::{ApiError, Call, CallLog, Disposition, TwilioClient};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// GETs in flight at once.
@@ -109,6 +111,43 @@ impl Poller {
         self.poll(call).await
     }
 
+    /// Asks the account's call log once about `calls` (created close together) and records
+    /// what it shows of each; a call it does not show yet is asked about on a later pass.
+    pub async fn poll_in_log(&self, calls: &[AwaitingCall]) -> Result<PassSummary, PollError> {
+        let mut summary = PassSummary::default();
+        let Some(oldest) = calls.iter().map(|call| call.created_at).min() else {
+            return Ok(summary);
+        };
+        let store = self.store();
+        let log = match CallLog::read(&self.client, || store.now_ms(), None, None, oldest).await {
+            Ok(log) => log,
+            Err(e) if e.disposition() == Disposition::Abort => return Err(PollError::Refused(e)),
+            Err(e) => {
+                tracing::debug!("Twilio could not list the calls now: {e}");
+                summary.errors += 1;
+                return Ok(summary);
+            }
+        };
+        let listed: HashMap<&CallSid, &Call> = log
+            .calls()
+            .iter()
+            .filter_map(|call| call.sid.as_ref().map(|sid| (sid, call)))
+            .collect();
+        for call in calls {
+            let Some(answer) = listed.get(&call.call_sid) else {
+                continue;
+            };
+            summary.polled += 1;
+            if let Polled::Recorded(Recorded::Applied {
+                row_final: true, ..
+            }) = self.record_answer(&call.call_sid, answer).await?
+            {
+                summary.ended += 1;
+            }
+        }
+        Ok(summary)
+    }
+
     /// Asks Twilio about one call and records the answer.
     pub async fn poll(&self, call: &AwaitingCall) -> Result<Polled, PollError> {
         let sid = &call.call_sid;
@@ -131,6 +170,11 @@ impl Poller {
                 return Ok(Polled::Failed);
             }
         };
+        self.record_answer(sid, &answer).await
+    }
+
+    /// Records what Twilio said of a call, as a callback would be recorded.
+    async fn record_answer(&self, sid: &CallSid, answer: &Call) -> Result<Polled, PollError> {
         let Some(status) = answer
             .status
             .as_deref()
@@ -141,7 +185,7 @@ impl Poller {
         };
         let seen = CallObservation {
             attempt: None,
-            call_sid: call.call_sid.clone(),
+            call_sid: sid.clone(),
             source: EventSource::Poll,
             sequence_number: status.progress(),
             status,
@@ -150,7 +194,7 @@ impl Poller {
                 .duration
                 .as_deref()
                 .and_then(|d| d.trim().parse().ok()),
-            params: serde_json::to_string(&answer).unwrap_or_else(|_| "{}".into()),
+            params: serde_json::to_string(answer).unwrap_or_else(|_| "{}".into()),
         };
         Ok(Polled::Recorded(self.recorder.record(&seen).await?))
     }

@@ -54,7 +54,8 @@ pub(crate) async fn gate(
         return next.run(request).await;
     }
     let config = &shared.config;
-    let Some(_in_flight) = shared.stats.enter(config.max_in_flight) else {
+    let kind = request_kind(request.method(), request.uri().path());
+    let Some(_in_flight) = shared.stats.enter(kind, config.max_in_flight) else {
         return counted(&shared, Failure::too_many_requests().into_response());
     };
     let (latency, throttled) = {
@@ -75,6 +76,22 @@ pub(crate) async fn gate(
         next.run(request).await
     };
     counted(&shared, response)
+}
+
+/// What a request asks for, as the stats count it.
+fn request_kind(method: &axum::http::Method, path: &str) -> &'static str {
+    let get = method == axum::http::Method::GET;
+    if path.ends_with("/Participants.json") && !get {
+        "create"
+    } else if path.contains("/Participants/") && get {
+        "participant"
+    } else if path.ends_with("/Calls.json") {
+        "call log"
+    } else if path.contains("/Calls/") {
+        "call"
+    } else {
+        "other"
+    }
 }
 
 fn counted(shared: &Shared, response: Response) -> Response {

@@ -12,6 +12,10 @@ use std::time::Instant;
 pub struct SandboxStats {
     /// API requests received (the stats endpoint itself is not counted).
     pub requests: u64,
+    /// API requests by what they asked for (`create`, `participant`, `call log`, `call`,
+    /// `other`), so a client's cost can be told apart.
+    #[serde(default)]
+    pub requests_by_kind: BTreeMap<String, u64>,
     /// Answers sent, by HTTP status. Dropped and still-hanging requests have none.
     pub responses_by_status: BTreeMap<u16, u64>,
     /// Participants created (including those whose answer was dropped or hangs).
@@ -82,6 +86,7 @@ impl Default for StatsRecorder {
 #[derive(Debug, Default)]
 struct Counters {
     requests: u64,
+    requests_by_kind: BTreeMap<String, u64>,
     responses_by_status: BTreeMap<u16, u64>,
     creates_per_second: BTreeMap<i64, u64>,
     queue_times_ms: Vec<u64>,
@@ -101,9 +106,18 @@ impl Drop for InFlight<'_> {
 }
 
 impl StatsRecorder {
-    /// Counts a new request; `None` when `limit` requests are already in flight.
-    pub fn enter(&self, limit: usize) -> Option<InFlight<'_>> {
-        self.lock().requests += 1;
+    /// Counts a new request of `kind`; `None` when `limit` requests are already in flight.
+    pub fn enter(&self, kind: &str, limit: usize) -> Option<InFlight<'_>> {
+        {
+            let mut counters = self.lock();
+            counters.requests += 1;
+            match counters.requests_by_kind.get_mut(kind) {
+                Some(n) => *n += 1,
+                None => {
+                    counters.requests_by_kind.insert(kind.to_owned(), 1);
+                }
+            }
+        }
         let now = self.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
         let guard = InFlight(self);
         if now > limit {
@@ -150,6 +164,7 @@ impl StatsRecorder {
         };
         SandboxStats {
             requests: counters.requests,
+            requests_by_kind: counters.requests_by_kind.clone(),
             responses_by_status: counters.responses_by_status.clone(),
             creates: counters.queue_times_ms.len() as u64,
             creates_per_second: counters

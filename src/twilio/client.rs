@@ -34,6 +34,26 @@ impl Default for ClientConfig {
     }
 }
 
+/// Which calls of the account's log to read.
+#[derive(Debug, Clone)]
+pub struct CallLogQuery<'a> {
+    pub to: Option<&'a Endpoint>,
+    pub from: Option<&'a str>,
+    /// The oldest creation that matters, on Twilio's clock.
+    pub created_since: jiff::Timestamp,
+}
+
+impl CallLogQuery<'_> {
+    /// Whether calls read so far (newest first) reach back past `created_since`.
+    fn reached(&self, calls: &[Call]) -> bool {
+        calls
+            .last()
+            .and_then(|call| call.date_created.as_deref())
+            .and_then(|raw| jiff::fmt::rfc2822::parse(raw).ok())
+            .is_some_and(|created| created.timestamp() < self.created_since)
+    }
+}
+
 /// Filters and page size of List Participants.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -167,25 +187,43 @@ impl TwilioClient {
         self.send(self.http.get(self.url(&["Calls", &name]))).await
     }
 
-    /// Calls to `to` (from `from`, if given) that started at or after `since` (every page).
+    /// Calls to `to` (from `from`, if given) created at or after `since` (every page).
     pub async fn list_calls_to(
         &self,
         to: &Endpoint,
         from: Option<&str>,
         since: jiff::Timestamp,
     ) -> Result<Vec<Call>, ApiError> {
-        let since = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let mut query = vec![
-            ("To", to.as_str()),
-            ("StartTime>", since.as_str()),
-            ("PageSize", "1000"),
-        ];
-        query.extend(from.map(|from| ("From", from)));
+        self.list_calls(&CallLogQuery {
+            to: Some(to),
+            from,
+            created_since: since,
+        })
+        .await
+    }
+
+    /// The account's calls that `query` asks for, newest first, page after page until a page
+    /// reaches back past `created_since`: one request can answer for many calls.
+    pub async fn list_calls(&self, query: &CallLogQuery<'_>) -> Result<Vec<Call>, ApiError> {
+        // Twilio filters by the day a call started (a call starts after it is created).
+        let day = query
+            .created_since
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .start_of_day()
+            .map(|z| z.timestamp())
+            .unwrap_or(query.created_since)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let mut pairs = vec![("StartTime>", day.as_str()), ("PageSize", "1000")];
+        pairs.extend(query.to.map(|to| ("To", to.as_str())));
+        pairs.extend(query.from.map(|from| ("From", from)));
         let mut page: CallPage = self
-            .send(self.http.get(self.url(&["Calls.json"])).query(&query))
+            .send(self.http.get(self.url(&["Calls.json"])).query(&pairs))
             .await?;
         let mut all = std::mem::take(&mut page.calls);
-        while let Some(next) = page.meta.next_page_uri.take().filter(|u| !u.is_empty()) {
+        while !query.reached(&all)
+            && let Some(next) = page.meta.next_page_uri.take().filter(|u| !u.is_empty())
+        {
             page = self.send(self.http.get(self.follow(&next)?)).await?;
             all.append(&mut page.calls);
         }

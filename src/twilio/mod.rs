@@ -1,6 +1,7 @@
 //! Twilio's Participants resource: typed parameters checked before sending, the HTTP client,
 //! responses, errors with their retry disposition, and request signatures.
 
+pub mod call_log;
 pub mod client;
 pub mod clock;
 pub mod credentials;
@@ -11,7 +12,8 @@ pub mod resource;
 pub mod signature;
 pub mod values;
 
-pub use client::{ClientConfig, ListFilter, TwilioClient};
+pub use call_log::CallLog;
+pub use client::{CallLogQuery, ClientConfig, ListFilter, TwilioClient};
 pub use clock::TwilioClock;
 pub use credentials::Credentials;
 pub use error::{ApiError, Disposition};

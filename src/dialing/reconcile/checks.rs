@@ -1,11 +1,16 @@
 //! Rows in doubt, checked with Twilio beside the dialing: each check is an API request, so it
-//! holds an in-flight permit, but no pacing slot (it creates no call).
+//! holds an in-flight permit, but no pacing slot (it creates no call). A row's first look is its
+//! own (its callback, its participant by label); after that, one read of the call log at a time
+//! answers for every row whose check is due, so a batch of rows in doubt costs a few requests,
+//! not a few per row.
 
+use crate::config::Campaign;
 use crate::dialing::Engine;
 use crate::dialing::reconcile::{self, Resolution};
 use crate::dialing::retry;
 use crate::stop::StopReason;
-use crate::store::{StoreError, Unresolved};
+use crate::store::{Store, StoreError, Unresolved};
+use crate::twilio::TwilioClient;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +24,14 @@ use tracing::Instrument;
 pub(in crate::dialing) struct Checks {
     /// When the store may next be asked for due rows in doubt (not at every dial).
     next_look: Option<tokio::time::Instant>,
-    pub(in crate::dialing) running: JoinSet<(Unresolved, Resolution)>,
+    pub(in crate::dialing) running: JoinSet<Vec<(Unresolved, Resolution)>>,
     checking: HashSet<i64>,
     pub(in crate::dialing) parked: HashSet<i64>,
     tries: HashMap<i64, u32>,
+    /// Rows this run has had their first look at.
+    looked: HashSet<i64>,
+    /// When the call log may next be read (one read at a time, a moment apart).
+    next_log_read: Option<tokio::time::Instant>,
 }
 
 /// Transient answers (429, 5xx) to a check before its row waits for the next run.
@@ -30,6 +39,15 @@ const MAX_CHECKS_PER_RUN: u32 = 20;
 
 /// How often the dial loop asks the store for rows in doubt whose check is due.
 const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
+
+/// The shortest time between two reads of the call log: rows falling due meanwhile wait for
+/// the next read and share it.
+const LOG_READ_GAP: Duration = Duration::from_secs(2);
+
+/// Rows whose attempts started further apart than this are not read from one stretch of the
+/// account's log (it would page through every call between them): the oldest are read by
+/// their own number.
+const ONE_READ_SPAN_MS: i64 = 5 * 60_000;
 
 impl Engine {
     /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
@@ -44,34 +62,104 @@ impl Engine {
             return Ok(());
         }
         checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
+        // Rows are asked for only when all of them can be checked at once: a shared database
+        // holds the rows it hands out back from other hosts for a while.
+        if checks.next_log_read.is_some_and(|at| now < at) {
+            return Ok(());
+        }
         let limit = (self.campaign.max_in_flight + 64) as i64;
+        let mut for_the_log = Vec::new();
         for row in self.store.due_unresolved(limit).await? {
             if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
+                continue;
+            }
+            if checks.looked.contains(&row.row_id) {
+                for_the_log.push(row);
                 continue;
             }
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
             };
             checks.checking.insert(row.row_id);
-            let (client, store, campaign) = (
-                self.client.clone(),
-                self.store.clone(),
-                self.campaign.clone(),
-            );
+            checks.looked.insert(row.row_id);
+            let (client, store, campaign) = self.for_a_check();
             checks.running.spawn(
                 async move {
-                    let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
+                    let resolution = reconcile::first_look(&client, &store, &campaign, &row).await;
                     drop(permit);
-                    (row, resolution)
+                    vec![(row, resolution)]
                 }
                 .in_current_span(),
             );
+        }
+        self.read_call_log(permits, checks, for_the_log, now);
+        Ok(())
+    }
+
+    /// One read of the call log for rows whose first look is behind them, unless one is under
+    /// way or was made a moment ago.
+    fn read_call_log(
+        &self,
+        permits: &Arc<Semaphore>,
+        checks: &mut Checks,
+        mut rows: Vec<Unresolved>,
+        now: tokio::time::Instant,
+    ) {
+        if rows.is_empty() || checks.next_log_read.is_some_and(|at| now < at) {
+            return;
+        }
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            return;
+        };
+        checks.next_log_read = Some(now + LOG_READ_GAP);
+        // The newest attempts share one read; a row far older than them is read on its own.
+        rows.sort_by_key(|row| std::cmp::Reverse(row.attempt_started_at));
+        let newest = rows[0].attempt_started_at;
+        let split = rows
+            .iter()
+            .position(|row| newest - row.attempt_started_at > ONE_READ_SPAN_MS)
+            .unwrap_or(rows.len());
+        let oldest_alone = (split < rows.len()).then(|| rows.swap_remove(rows.len() - 1));
+        rows.truncate(split);
+        let batches = [Some(rows), oldest_alone.map(|row| vec![row])];
+        let permit = Arc::new(permit);
+        for batch in batches.into_iter().flatten() {
+            checks.checking.extend(batch.iter().map(|row| row.row_id));
+            let (client, store, campaign) = self.for_a_check();
+            let permit = permit.clone();
+            checks.running.spawn(
+                async move {
+                    let settled = reconcile::by_call_log(&client, &store, &campaign, batch).await;
+                    drop(permit);
+                    settled
+                }
+                .in_current_span(),
+            );
+        }
+    }
+
+    fn for_a_check(&self) -> (TwilioClient, Store, Arc<Campaign>) {
+        (
+            self.client.clone(),
+            self.store.clone(),
+            self.campaign.clone(),
+        )
+    }
+
+    /// Records what a check found for each of its rows.
+    pub(in crate::dialing) async fn settle_each(
+        &self,
+        checks: &mut Checks,
+        settled: Vec<(Unresolved, Resolution)>,
+    ) -> Result<(), StoreError> {
+        for (row, resolution) in settled {
+            self.settle(checks, row, resolution).await?;
         }
         Ok(())
     }
 
     /// Records what a check found.
-    pub(in crate::dialing) async fn settle(
+    async fn settle(
         &self,
         checks: &mut Checks,
         row: Unresolved,
@@ -88,8 +176,10 @@ impl Engine {
                     .resolve_found(&row, &call_sid, conference_sid.as_ref())
                     .await?;
                 self.progress.found_created();
+                self.progress.in_doubt(row.row_id, None);
             }
             Resolution::NotCreated => {
+                self.progress.in_doubt(row.row_id, None);
                 tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
                 self.store
                     .resolve_not_created(&row, self.store.now_ms())
@@ -99,6 +189,7 @@ impl Engine {
                 let why = "no call found yet: checking again once Twilio's call log has caught up";
                 tracing::debug!(label = %row.label, "{why}");
                 self.store.postpone_unresolved(&row, at_ms, why).await?;
+                self.progress.in_doubt(row.row_id, Some(at_ms));
             }
             Resolution::Later { why, after } => {
                 let tries = checks.tries.entry(row.row_id).or_default();
@@ -109,15 +200,12 @@ impl Engine {
                         .postpone_unresolved(&row, self.store.now_ms(), &why)
                         .await?;
                     checks.parked.insert(row.row_id);
+                    self.progress.in_doubt(row.row_id, None);
                 } else {
                     let delay = retry::delay(&self.campaign.retry, *tries, after);
-                    self.store
-                        .postpone_unresolved(
-                            &row,
-                            self.store.now_ms() + delay.as_millis() as i64,
-                            &why,
-                        )
-                        .await?;
+                    let at_ms = self.store.now_ms() + delay.as_millis() as i64;
+                    self.store.postpone_unresolved(&row, at_ms, &why).await?;
+                    self.progress.in_doubt(row.row_id, Some(at_ms));
                 }
             }
             Resolution::Unreachable(why) => {
@@ -126,6 +214,7 @@ impl Engine {
                     .postpone_unresolved(&row, self.store.now_ms(), &why)
                     .await?;
                 checks.parked.insert(row.row_id);
+                self.progress.in_doubt(row.row_id, None);
             }
             Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
         }
@@ -137,8 +226,8 @@ impl Engine {
         &self,
         checks: &mut Checks,
     ) -> Result<(), StoreError> {
-        while let Some(Ok((row, resolution))) = checks.running.try_join_next() {
-            self.settle(checks, row, resolution).await?;
+        while let Some(Ok(settled)) = checks.running.try_join_next() {
+            self.settle_each(checks, settled).await?;
         }
         Ok(())
     }
@@ -149,8 +238,8 @@ impl Engine {
         checks: &mut Checks,
     ) -> Result<(), StoreError> {
         while let Some(done) = checks.running.join_next().await {
-            if let Ok((row, resolution)) = done {
-                self.settle(checks, row, resolution).await?;
+            if let Ok(settled) = done {
+                self.settle_each(checks, settled).await?;
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ use super::request::row_request;
 use crate::config::Campaign;
 use crate::domain::{CallSid, Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
 use crate::store::{Store, Unresolved};
-use crate::twilio::{ApiError, Disposition, TwilioClient};
+use crate::twilio::{ApiError, CallLog, Disposition, TwilioClient};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
@@ -116,52 +116,115 @@ pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resoluti
     }
 }
 
-/// How long before the attempt's start, on Twilio's clock, a call in the log is still taken as
-/// the attempt's: the distance between the store's clock and Twilio's is measured to about a
-/// second (a `Date` header has whole seconds); the rest is margin.
-const MATCH_MARGIN_MS: i64 = 30_000;
+/// When the attempt in doubt lost its answer, and when the call log is trusted to show it.
+fn doubt_of(client: &TwilioClient, campaign: &Campaign, row: &Unresolved) -> Doubt {
+    // A run stopped mid-request: its request could have reached Twilio until it timed out.
+    let lost_at_ms = row
+        .attempt_finished_at
+        .unwrap_or(row.attempt_started_at + client.request_timeout().as_millis() as i64);
+    Doubt {
+        lost_at_ms,
+        settled_at_ms: lost_at_ms + campaign.retry.call_log_grace.as_millis() as i64,
+    }
+}
 
-/// The widest disagreement between clocks that dialer is made for: how far back the call log
-/// is asked when no answer has told Twilio's clock yet.
-const MAX_SKEW_MS: i64 = 15 * 60_000;
+/// The conference and caller of the row's request. A row whose request no longer builds (the
+/// campaign file changed) has neither to trust: the call log by `To` alone still answers.
+fn request_of(campaign: &Campaign, row: &Unresolved) -> Option<(ConferenceTarget, Option<Caller>)> {
+    let own = row.params.as_ref().ok()?;
+    let (conference, request) = row_request(campaign, &row.to, &row.label, own, None).ok()?;
+    Some((conference, Some(request.from().clone())))
+}
 
-pub async fn resolve(
+/// The call log shows a phone caller as dialed; other callers are matched by `To` alone.
+fn phone_caller(caller: Option<&Caller>) -> Option<&str> {
+    match caller {
+        Some(caller @ Caller::Phone(_)) => Some(caller.as_str()),
+        _ => None,
+    }
+}
+
+/// The first look at a row in doubt, its own: a status callback that named the attempt, or
+/// the participant by its label (a call still in the conference shows there at once, however
+/// far behind the call log is). Without a call seen, the row waits for the next read of the
+/// call log, which answers for every row in doubt at once.
+pub async fn first_look(
     client: &TwilioClient,
     store: &Store,
     campaign: &Campaign,
     row: &Unresolved,
 ) -> Resolution {
-    // A run stopped mid-request: its request could have reached Twilio until it timed out.
-    let lost_at_ms = row
-        .attempt_finished_at
-        .unwrap_or(row.attempt_started_at + client.request_timeout().as_millis() as i64);
-    let doubt = Doubt {
-        lost_at_ms,
-        settled_at_ms: lost_at_ms + campaign.retry.call_log_grace.as_millis() as i64,
-    };
-    let mut signals = Vec::new();
     if let Some(call_sid) = &row.callback_call_sid {
-        signals.push(Signal::Call {
+        return Resolution::Found {
             call_sid: call_sid.clone(),
             conference_sid: None,
-        });
-    } else {
-        // A row whose request no longer builds (the campaign file changed) has no conference
-        // or caller to trust: the call log by `To` alone still answers, after the grace.
-        let built = row
-            .params
-            .as_ref()
-            .ok()
-            .and_then(|own| row_request(campaign, &row.to, &row.label, own, None).ok());
-        if let Some((conference, _)) = &built {
-            signals.push(by_label(client, store, conference, &row.label).await);
-        }
-        if !signals.iter().any(|s| matches!(s, Signal::Call { .. })) {
-            let from = built.as_ref().map(|(_, request)| request.from());
-            signals.push(in_call_log(client, store, row, from).await);
-        }
+        };
     }
-    verdict(&signals, store.now_ms(), doubt)
+    let Some((conference, _)) = request_of(campaign, row) else {
+        return Resolution::NotYet {
+            at_ms: store.now_ms(),
+        };
+    };
+    let now = store.now_ms();
+    match verdict(
+        &[by_label(client, store, &conference, &row.label).await],
+        now,
+        doubt_of(client, campaign, row),
+    ) {
+        // "Not in the conference" alone proves nothing: the call log is read next.
+        Resolution::NotCreated => Resolution::NotYet { at_ms: now },
+        resolution => resolution,
+    }
+}
+
+/// Every row in `rows` judged by one read of the call log: a call to the row's number (from
+/// its caller) created since its attempt started is its call. Rows the log does not show stay
+/// in doubt until their grace has passed.
+pub async fn by_call_log(
+    client: &TwilioClient,
+    store: &Store,
+    campaign: &Campaign,
+    rows: Vec<Unresolved>,
+) -> Vec<(Unresolved, Resolution)> {
+    let callers: Vec<Option<Caller>> = rows
+        .iter()
+        .map(|row| request_of(campaign, row).and_then(|(_, caller)| caller))
+        .collect();
+    // One caller for every row (the usual campaign): the log is read for that caller only.
+    let shared = phone_caller(callers.first().and_then(Option::as_ref)).filter(|first| {
+        callers
+            .iter()
+            .all(|c| phone_caller(c.as_ref()) == Some(*first))
+    });
+    let (to, oldest) = match rows.as_slice() {
+        [only] => (Some(&only.to), only.attempt_started_at),
+        _ => (
+            None,
+            rows.iter().map(|r| r.attempt_started_at).min().unwrap_or(0),
+        ),
+    };
+    let log = CallLog::read(client, || store.now_ms(), to, shared, oldest).await;
+    let now = store.now_ms();
+    rows.into_iter()
+        .zip(callers)
+        .map(|(row, caller)| {
+            let signal = match &log {
+                Ok(log) => log
+                    .call_to(
+                        &row.to,
+                        phone_caller(caller.as_ref()),
+                        row.attempt_started_at,
+                    )
+                    .map_or(Signal::NoCall, |call_sid| Signal::Call {
+                        call_sid,
+                        conference_sid: None,
+                    }),
+                Err(e) => Signal::Failed(failure(e)),
+            };
+            let resolution = verdict(&[signal], now, doubt_of(client, campaign, &row));
+            (row, resolution)
+        })
+        .collect()
 }
 
 async fn by_label(
@@ -190,60 +253,12 @@ async fn by_label(
             None => Signal::NoCall,
         },
         Err(e) if e.is_not_found() => Signal::NoCall,
-        Err(e) => Signal::Failed(failure(e)),
+        Err(e) => Signal::Failed(failure(&e)),
     }
 }
 
-/// A call in the account's log to the row's number since the attempt started. The attempt's
-/// start is on the store's clock and `date_created` on Twilio's: the start is moved onto
-/// Twilio's clock by how far apart the two are, as measured from the answer itself.
-async fn in_call_log(
-    client: &TwilioClient,
-    store: &Store,
-    row: &Unresolved,
-    from: Option<&Caller>,
-) -> Signal {
-    let twilio_ahead_of_store = || client.clock().now_ms().map(|t| t - store.now_ms());
-    let rough = row.attempt_started_at + twilio_ahead_of_store().unwrap_or(0) - MAX_SKEW_MS;
-    let rough = jiff::Timestamp::from_millisecond(rough).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    // Twilio filters the call log by date: ask from the start of that day, match exactly here.
-    let day_start = rough
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .start_of_day()
-        .map(|z| z.timestamp())
-        .unwrap_or(rough);
-    // The call log shows a phone caller as dialed; other callers are matched by `To` alone.
-    let from = match from {
-        Some(caller @ Caller::Phone(_)) => Some(caller.as_str()),
-        _ => None,
-    };
-    match client.list_calls_to(&row.to, from, day_start).await {
-        Ok(calls) => {
-            // The answer just read has set Twilio's clock.
-            let since = twilio_ahead_of_store()
-                .map(|ahead| row.attempt_started_at + ahead - MATCH_MARGIN_MS)
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .unwrap_or(rough);
-            calls
-                .into_iter()
-                .find(|call| {
-                    call.date_created
-                        .as_deref()
-                        .and_then(parse_rfc2822)
-                        .is_some_and(|created| created >= since)
-                })
-                .and_then(|call| call.sid)
-                .map_or(Signal::NoCall, |call_sid| Signal::Call {
-                    call_sid,
-                    conference_sid: None,
-                })
-        }
-        Err(e) => Signal::Failed(failure(e)),
-    }
-}
-
-fn failure(e: ApiError) -> Failure {
-    match (&e, e.disposition()) {
+fn failure(e: &ApiError) -> Failure {
+    match (e, e.disposition()) {
         (_, Disposition::Abort) => Failure::Refused(e.to_string()),
         (ApiError::Connect { .. } | ApiError::Timeout(_) | ApiError::Dropped(_), _) => {
             Failure::Unreachable(e.to_string())
@@ -259,14 +274,10 @@ fn failure(e: ApiError) -> Failure {
     }
 }
 
-/// Twilio's dates: "Fri, 18 Feb 2011 21:07:19 +0000".
-pub fn parse_rfc2822(raw: &str) -> Option<jiff::Timestamp> {
-    jiff::fmt::rfc2822::parse(raw).ok().map(|z| z.timestamp())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::twilio::call_log::parse_rfc2822;
 
     #[test]
     fn twilio_dates_parse() {

@@ -178,16 +178,59 @@ pub fn dialer_at(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
     cmd
 }
 
-pub async fn output(child: tokio::process::Child) -> RunOutput {
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("dialer finishes within two minutes")
-        .expect("dialer output");
+/// Waits for `child` to exit; one still running after two minutes is killed, and the test
+/// fails with what it wrote to stderr so far.
+pub async fn output(mut child: tokio::process::Child) -> RunOutput {
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
+    let status = match tokio::time::timeout(Duration::from_secs(120), child.wait()).await {
+        Ok(status) => status.expect("dialer's exit status"),
+        Err(_) => {
+            let _ = child.kill().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let stderr = stderr.lock().unwrap().clone();
+            let tail: String = String::from_utf8_lossy(&stderr)
+                .lines()
+                .rev()
+                .take(60)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!("dialer did not finish within two minutes; the end of its stderr:\n{tail}");
+        }
+    };
+    // The pipes close when the process exits; give the readers a moment to drain them.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let text = |buffer: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned()
+    };
     RunOutput {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code(),
+        stdout: text(&stdout),
+        stderr: text(&stderr),
     }
+}
+
+/// Reads a child's pipe to its end in the background, into a buffer readable at any time.
+fn collect(
+    pipe: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>,
+) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    if let Some(mut pipe) = pipe {
+        let sink = buffer.clone();
+        tokio::spawn(async move {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = tokio::io::AsyncReadExt::read(&mut pipe, &mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+    }
+    buffer
 }
 
 /// Waits until the sandbox has created at least `n` calls.
