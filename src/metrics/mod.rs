@@ -142,6 +142,8 @@ pub enum CallbackResult {
     Malformed,
     TooLarge,
     TooSlow,
+    /// Signed by Twilio, but another campaign's call, or not the call its token names.
+    Stray,
 }
 
 impl CallbackResult {
@@ -153,6 +155,7 @@ impl CallbackResult {
             Self::Malformed => "malformed",
             Self::TooLarge => "too_large",
             Self::TooSlow => "too_slow",
+            Self::Stray => "stray",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! responses, errors with their retry disposition, and request signatures.
 
 pub mod client;
+pub mod connection;
 pub mod credentials;
 pub mod error;
 pub mod overrides;

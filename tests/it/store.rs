@@ -617,6 +617,7 @@ async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database
     let redialed = claim(&store).await;
     let named = CallObservation {
         attempt: Some(AttemptToken {
+            campaign: store.campaign_key(),
             row_id: due[2].row_id,
             number: due[2].attempt,
         }),
