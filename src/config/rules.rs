@@ -299,6 +299,16 @@ mod tests {
     }
 
     #[test]
+    fn the_receivers_url_carries_dialers_connection_overrides_unless_it_has_its_own() {
+        let plain = parse_public_url("https://d.example.com/status").unwrap();
+        let own = parse_public_url("https://d.example.com/status#rc=5&rp=all").unwrap();
+
+        assert_eq!(plain.fragment(), Some(DIALER_OVERRIDES));
+        assert_eq!(own.fragment(), Some("rc=5&rp=all"));
+        assert!(parse_public_url("https://d.example.com/status#rc=9").is_err());
+    }
+
+    #[test]
     fn calls_report_to_the_receiver_with_every_progress_event() {
         let mut defaults = ParticipantOptions::default();
 

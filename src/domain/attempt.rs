@@ -100,7 +100,12 @@ impl fmt::Display for AttemptToken {
 impl std::str::FromStr for AttemptToken {
     type Err = Invalid;
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let invalid = || Invalid(format!("must be KEY-ROW-ATTEMPT, got {}", super::quoted(raw)));
+        let invalid = || {
+            Invalid(format!(
+                "must be KEY-ROW-ATTEMPT, got {}",
+                super::quoted(raw)
+            ))
+        };
         let mut parts = raw.splitn(3, '-');
         let (Some(key), Some(row), Some(number)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -148,7 +153,9 @@ mod tests {
 
         assert_eq!(
             tagged.as_str(),
-            format!("https://dialer.example.com/status?campaign=spring&dialer_attempt={KEY}-42-3#rc=3")
+            format!(
+                "https://dialer.example.com/status?campaign=spring&dialer_attempt={KEY}-42-3#rc=3"
+            )
         );
         assert_eq!(
             AttemptToken::from_query(tagged.query().unwrap()),

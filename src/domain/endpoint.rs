@@ -284,7 +284,11 @@ mod tests {
             ("client:alice?skill=billing", "client:alice", true),
             ("client:alice", "client:bob", false),
             ("client:alice", "+15017122661", false),
-            ("sip:alice@Example.com;transport=tls", "sip:alice@example.com", true),
+            (
+                "sip:alice@Example.com;transport=tls",
+                "sip:alice@example.com",
+                true,
+            ),
             ("sip:alice@example.com", "sip:bob@example.com", false),
         ] {
             let endpoint = Endpoint::parse(endpoint).unwrap();

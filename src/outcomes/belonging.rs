@@ -71,17 +71,63 @@ mod tests {
         let campaign = Caller::parse("+15017122661").unwrap();
         let own_caller = r#"{"from": "+15017122662"}"#;
         for (to, own, callback_to, callback_from, ours) in [
-            ("+14155550100", "{}", Some("+14155550100"), Some("+15017122661"), true),
-            ("+14155550100", "{}", Some("+14155550101"), Some("+15017122661"), false),
+            (
+                "+14155550100",
+                "{}",
+                Some("+14155550100"),
+                Some("+15017122661"),
+                true,
+            ),
+            (
+                "+14155550100",
+                "{}",
+                Some("+14155550101"),
+                Some("+15017122661"),
+                false,
+            ),
             ("+14155550100", "{}", None, Some("+15017122661"), false),
-            ("+14155550100", "{}", Some("+14155550100"), Some("+15017122669"), false),
-            ("+14155550100", own_caller, Some("+14155550100"), Some("+15017122662"), true),
-            ("+14155550100", own_caller, Some("+14155550100"), Some("+15017122661"), false),
-            ("client:alice", r#"{"from": "client:desk"}"#, Some("client:alice"), Some("client:desk"), true),
-            ("client:alice", r#"{"from": "client:desk"}"#, Some("client:alice"), None, true),
+            (
+                "+14155550100",
+                "{}",
+                Some("+14155550100"),
+                Some("+15017122669"),
+                false,
+            ),
+            (
+                "+14155550100",
+                own_caller,
+                Some("+14155550100"),
+                Some("+15017122662"),
+                true,
+            ),
+            (
+                "+14155550100",
+                own_caller,
+                Some("+14155550100"),
+                Some("+15017122661"),
+                false,
+            ),
+            (
+                "client:alice",
+                r#"{"from": "client:desk"}"#,
+                Some("client:alice"),
+                Some("client:desk"),
+                true,
+            ),
+            (
+                "client:alice",
+                r#"{"from": "client:desk"}"#,
+                Some("client:alice"),
+                None,
+                true,
+            ),
         ] {
             let verdict = mismatch(&party(to, own), &campaign, callback_to, callback_from);
-            assert_eq!(verdict.is_none(), ours, "{to} {own} {callback_to:?} {callback_from:?}: {verdict:?}");
+            assert_eq!(
+                verdict.is_none(),
+                ours,
+                "{to} {own} {callback_to:?} {callback_from:?}: {verdict:?}"
+            );
         }
     }
 }

@@ -125,13 +125,18 @@ mod tests {
         let (busy, other): (IpAddr, IpAddr) =
             ("127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap());
 
-        let held: Vec<_> = (0..MAX_PER_PEER).filter_map(|_| peers.admit(busy)).collect();
+        let held: Vec<_> = (0..MAX_PER_PEER)
+            .filter_map(|_| peers.admit(busy))
+            .collect();
         let refused = peers.admit(busy);
         let elsewhere = peers.admit(other);
         drop(held);
 
         assert!(refused.is_none());
         assert!(elsewhere.is_some());
-        assert!(peers.admit(busy).is_some(), "closed connections give their slots back");
+        assert!(
+            peers.admit(busy).is_some(),
+            "closed connections give their slots back"
+        );
     }
 }

@@ -110,9 +110,8 @@ async fn send(shared: &Shared, callback: Callback) {
             Err(error) if error.is_connect() => TryFailure::Connect,
             Err(_) => TryFailure::Read,
         };
-        let again = tried < tries
-            && overrides.retries(failure)
-            && started.elapsed() < overrides.total_time;
+        let again =
+            tried < tries && overrides.retries(failure) && started.elapsed() < overrides.total_time;
         if !again {
             tracing::warn!(url = %callback.url, ?failure, tried, "status callback not delivered");
             return;

@@ -29,7 +29,9 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CallSid, CalleeZone, CampaignKey, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
+use crate::domain::{
+    CallSid, CalleeZone, CampaignKey, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -72,7 +72,11 @@ impl ConnectionOverrides {
     /// The overrides of a URL's fragment (`None`: Twilio's defaults).
     pub fn parse(fragment: Option<&str>) -> Result<Self, Invalid> {
         let mut overrides = Self::default();
-        for pair in fragment.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in fragment
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| Invalid(format!("connection override {pair:?} is not key=value")))?;
@@ -82,7 +86,9 @@ impl ConnectionOverrides {
                     .ok()
                     .filter(|v| (min..=max).contains(v))
                     .map(Duration::from_millis)
-                    .ok_or_else(|| Invalid(format!("{key} must be {min} to {max} ms, got {value:?}")))
+                    .ok_or_else(|| {
+                        Invalid(format!("{key} must be {min} to {max} ms, got {value:?}"))
+                    })
             };
             match key {
                 "ct" => overrides.connect_timeout = ms(100, 10_000)?,
@@ -161,12 +167,16 @@ mod tests {
     #[test]
     fn overrides_read_as_twilio_lists_them_and_bad_ones_are_refused() {
         let ours = ConnectionOverrides::parse(Some(DIALER_OVERRIDES)).unwrap();
-        let tight = ConnectionOverrides::parse(Some("ct=200&rt=300&tt=900&rc=5&rp=all&e=dublin")).unwrap();
+        let tight =
+            ConnectionOverrides::parse(Some("ct=200&rt=300&tt=900&rc=5&rp=all&e=dublin")).unwrap();
 
         assert_eq!(ours.retry_count, 3);
         assert!(ours.retries(TryFailure::Status(500)) && ours.retries(TryFailure::Read));
         assert!(!ours.retries(TryFailure::Status(403)));
-        assert_eq!(ConnectionOverrides::parse(None).unwrap(), ConnectionOverrides::default());
+        assert_eq!(
+            ConnectionOverrides::parse(None).unwrap(),
+            ConnectionOverrides::default()
+        );
         assert!(ConnectionOverrides::default().retries(TryFailure::Connect));
         assert!(!ConnectionOverrides::default().retries(TryFailure::Status(503)));
         assert_eq!(

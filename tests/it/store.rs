@@ -692,7 +692,10 @@ async fn each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party(d
     let party = party.expect("the attempt's party");
     assert_eq!(party.to.as_str(), "+14155550100");
     assert_eq!(party.params.unwrap().from, own.from);
-    assert!(elsewhere.is_none(), "another campaign's attempt names nobody");
+    assert!(
+        elsewhere.is_none(),
+        "another campaign's attempt names nobody"
+    );
     assert!(later.is_none(), "an attempt not made names nobody");
     assert_ne!(spring.campaign_key(), autumn.campaign_key());
     assert_eq!(reopened.campaign_key(), spring.campaign_key(), "kept");

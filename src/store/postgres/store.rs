@@ -186,6 +186,11 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A campaign's key as read back.
+fn campaign_key(stored: &str) -> Result<CampaignKey, StoreError> {
+    CampaignKey::parse(stored).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,9 +209,4 @@ mod tests {
         assert_eq!(millis(Duration::from_millis(1_500)), 1_500);
         assert_eq!(millis(Duration::MAX), i64::MAX);
     }
-}
-
-/// A campaign's key as read back.
-fn campaign_key(stored: &str) -> Result<CampaignKey, StoreError> {
-    CampaignKey::parse(stored).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
 }

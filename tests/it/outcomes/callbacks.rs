@@ -144,7 +144,10 @@ async fn duplicate_and_late_events_never_undo_a_newer_or_final_status() {
 
 /// The people of `numbers(n)`, imported into `campaign`'s database and each claimed for a
 /// first attempt whose answer was lost: rows in doubt, as a run that Twilio hung on leaves them.
-async fn rows_in_doubt(campaign: &TestCampaign, n: usize) -> (dialer::domain::CampaignKey, Vec<Claimed>) {
+async fn rows_in_doubt(
+    campaign: &TestCampaign,
+    n: usize,
+) -> (dialer::domain::CampaignKey, Vec<Claimed>) {
     let store = campaign.open_store().await;
     let people: Vec<NewRow> = (0..n)
         .map(|i| NewRow {
@@ -190,10 +193,9 @@ async fn two_campaigns_sharing_a_receiver_are_never_settled_by_each_others_calls
 
     // Act: the first campaign calls the same people; Twilio reports to the shared URL.
     let out = first.run(&sandbox, &[]).await;
-    let all_strays = eventually(|| async {
-        callbacks_counted(&receiver.url, "stray").await == 4 * n as u64
-    })
-    .await;
+    let all_strays =
+        eventually(|| async { callbacks_counted(&receiver.url, "stray").await == 4 * n as u64 })
+            .await;
     // Then the second campaign's own calls report: one with its callee, one with another.
     let token_url = |row: &Claimed| {
         format!(
@@ -226,19 +228,41 @@ async fn two_campaigns_sharing_a_receiver_are_never_settled_by_each_others_calls
 
     // Assert
     assert_eq!(out.code, DONE, "{out:?}");
-    assert!(all_strays, "every event of the first campaign's calls is a stray here");
-    assert_eq!(callbacks_counted(&receiver.url, "forged").await, 0, "all genuine");
+    assert!(
+        all_strays,
+        "every event of the first campaign's calls is a stray here"
+    );
+    assert_eq!(
+        callbacks_counted(&receiver.url, "forged").await,
+        0,
+        "all genuine"
+    );
     assert_eq!((own, misnamed), (200, 200));
-    assert_eq!(callbacks_counted(&receiver.url, "stray").await, 4 * n as u64 + 1);
-    let theirs: Vec<CallSid> = first.rows().await.into_iter().filter_map(|r| r.call_sid).collect();
+    assert_eq!(
+        callbacks_counted(&receiver.url, "stray").await,
+        4 * n as u64 + 1
+    );
+    let theirs: Vec<CallSid> = first
+        .rows()
+        .await
+        .into_iter()
+        .filter_map(|r| r.call_sid)
+        .collect();
     assert_eq!(theirs.len(), n, "the first campaign called everyone");
     for sid in &theirs {
-        assert_eq!(event_count(&second, sid.as_str()).await, 0, "{sid} kept nowhere here");
+        assert_eq!(
+            event_count(&second, sid.as_str()).await,
+            0,
+            "{sid} kept nowhere here"
+        );
     }
     let rows = second.rows().await;
     let states: Vec<LineState> = rows.iter().map(|r| r.state).collect();
     let mut expected = vec![LineState::Row(RowState::Unknown); n];
     expected[0] = LineState::Row(RowState::Created);
     assert_eq!(states, expected, "only its own call settled a row");
-    assert_eq!(rows[0].call_sid.as_ref().map(CallSid::as_str), Some(own_sid));
+    assert_eq!(
+        rows[0].call_sid.as_ref().map(CallSid::as_str),
+        Some(own_sid)
+    );
 }

@@ -205,7 +205,11 @@ async fn slow_headers_and_slow_bodies_are_cut_off_while_a_genuine_callback_gets_
 
 /// One slowloris connection after another from `source`: each sends a request line, then a
 /// header byte a second, and opens again once the receiver closes it; until `stop`.
-async fn slowloris(address: String, source: &'static str, stop: tokio::sync::watch::Receiver<bool>) {
+async fn slowloris(
+    address: String,
+    source: &'static str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
     while !*stop.borrow() {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
@@ -280,7 +284,10 @@ async fn a_slowloris_from_a_few_addresses_leaves_every_genuine_callback_answered
 
     // Assert
     assert_eq!(statuses, vec![200; 80], "every genuine callback answered");
-    assert_eq!(event_count(&campaign, "CA00000000000000000000000000000050").await, 1);
+    assert_eq!(
+        event_count(&campaign, "CA00000000000000000000000000000050").await,
+        1
+    );
 }
 
 #[tokio::test]
