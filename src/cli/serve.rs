@@ -62,6 +62,7 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
     let metrics = campaign.metrics(client.credentials().account());
     let receiver = receiver::router(Receiver {
         recorder: campaign.recorder(store.clone(), metrics.clone()),
+        caller: campaign.from.clone(),
         auth_token,
         public_url: callbacks.public_url,
         refusals: refusals.clone(),

@@ -5,6 +5,7 @@
 use crate::domain::Invalid;
 use crate::domain::duration;
 pub use crate::outcomes::Recycle;
+use crate::twilio::connection::{ConnectionOverrides, DIALER_OVERRIDES};
 use crate::twilio::{ParamError, ParticipantOptions};
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
@@ -222,11 +223,19 @@ impl RulesSections {
     }
 }
 
+/// The receiver's URL as Twilio is given it: with dialer's connection overrides as its
+/// fragment, unless the campaign file wrote its own (checked here).
 fn parse_public_url(raw: &str) -> Result<url::Url, Invalid> {
-    let url =
+    let mut url =
         url::Url::parse(raw).map_err(|e| Invalid(format!("must be an absolute URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Invalid::new("must be an http:// or https:// URL"));
+    }
+    match url.fragment() {
+        Some(own) => {
+            ConnectionOverrides::parse(Some(own))?;
+        }
+        None => url.set_fragment(Some(DIALER_OVERRIDES)),
     }
     Ok(url)
 }
@@ -287,6 +296,16 @@ mod tests {
             listen: "127.0.0.1:8080".parse().unwrap(),
             public_url: "https://dialer.example.com/twilio/status".parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn the_receivers_url_carries_dialers_connection_overrides_unless_it_has_its_own() {
+        let plain = parse_public_url("https://d.example.com/status").unwrap();
+        let own = parse_public_url("https://d.example.com/status#rc=5&rp=all").unwrap();
+
+        assert_eq!(plain.fragment(), Some(DIALER_OVERRIDES));
+        assert_eq!(own.fragment(), Some("rc=5&rp=all"));
+        assert!(parse_public_url("https://d.example.com/status#rc=9").is_err());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn row_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CampaignKey;
 
     fn campaign(extra: &str) -> Campaign {
         let dir = tempfile::tempdir().unwrap();
@@ -70,16 +71,19 @@ mod tests {
     }
 
     const RECEIVER: &str = "[callbacks]\nlisten = \"127.0.0.1:8080\"\npublic_url = \"https://dialer.example.com/status\"\n";
-    const TOKEN: AttemptToken = AttemptToken {
-        row_id: 7,
-        number: 2,
-    };
+    fn token() -> AttemptToken {
+        AttemptToken {
+            campaign: CampaignKey::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            row_id: 7,
+            number: 2,
+        }
+    }
 
     #[test]
     fn callbacks_to_the_receiver_name_the_attempt_and_others_are_left_alone() {
         let receiving = campaign(RECEIVER);
         let (_, tagged) =
-            row_request(&receiving, &to(), &label(), &own("{}"), Some(TOKEN)).unwrap();
+            row_request(&receiving, &to(), &label(), &own("{}"), Some(token())).unwrap();
         let (_, checking) = row_request(&receiving, &to(), &label(), &own("{}"), None).unwrap();
         let elsewhere_json = r#"{"status_callback": "https://elsewhere.example.com/cb"}"#;
         let (_, elsewhere) = row_request(
@@ -87,19 +91,21 @@ mod tests {
             &to(),
             &label(),
             &own(elsewhere_json),
-            Some(TOKEN),
+            Some(token()),
         )
         .unwrap();
         let (_, no_receiver) =
-            row_request(&campaign(""), &to(), &label(), &own("{}"), Some(TOKEN)).unwrap();
+            row_request(&campaign(""), &to(), &label(), &own("{}"), Some(token())).unwrap();
 
         assert_eq!(
             status_callback(&tagged).as_deref(),
-            Some("https://dialer.example.com/status?dialer_attempt=7-2")
+            Some(
+                "https://dialer.example.com/status?dialer_attempt=0123456789abcdef0123456789abcdef-7-2#rc=3&rp=ct,rt,5xx"
+            )
         );
         assert_eq!(
             status_callback(&checking).as_deref(),
-            Some("https://dialer.example.com/status")
+            Some("https://dialer.example.com/status#rc=3&rp=ct,rt,5xx")
         );
         assert_eq!(
             status_callback(&elsewhere).as_deref(),

@@ -30,6 +30,7 @@ impl DialTask {
 
     async fn dial_in_span(self, claimed: Claimed) {
         let token = AttemptToken {
+            campaign: self.engine.store.campaign_key(),
             row_id: claimed.row_id,
             number: claimed.attempt,
         };

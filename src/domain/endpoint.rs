@@ -151,6 +151,19 @@ impl Endpoint {
     }
 
     /// Safe to log: phone numbers masked, other endpoints shown up to their parameters.
+    /// Whether Twilio's `To` of a call (a status callback's) names this endpoint. Twilio
+    /// writes a number in E.164, as it is stored; a `client:`, `sip:` or `app:` endpoint's
+    /// parameters (after `?`, and a SIP address's after `;`) belong to the request, so only
+    /// the name before them is compared, a SIP host regardless of case.
+    pub fn is_called_as(&self, to: &str) -> bool {
+        let bare = |s: &str| s.split(['?', ';']).next().unwrap_or("").to_owned();
+        match self {
+            Self::Phone(p) => p.as_str() == to,
+            Self::Sip(s) => bare(s).eq_ignore_ascii_case(&bare(to)),
+            Self::Client(s) | Self::App(s) => bare(s) == bare(to),
+        }
+    }
+
     pub fn masked(&self) -> String {
         match self {
             Self::Phone(p) => p.masked(),
@@ -261,6 +274,27 @@ impl fmt::Debug for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilios_to_names_an_endpoint_without_the_requests_parameters() {
+        for (endpoint, to, same) in [
+            ("+15017122661", "+15017122661", true),
+            ("+15017122661", "+15017122662", false),
+            ("+15017122661", "15017122661", false),
+            ("client:alice?skill=billing", "client:alice", true),
+            ("client:alice", "client:bob", false),
+            ("client:alice", "+15017122661", false),
+            (
+                "sip:alice@Example.com;transport=tls",
+                "sip:alice@example.com",
+                true,
+            ),
+            ("sip:alice@example.com", "sip:bob@example.com", false),
+        ] {
+            let endpoint = Endpoint::parse(endpoint).unwrap();
+            assert_eq!(endpoint.is_called_as(to), same, "{endpoint} as {to}");
+        }
+    }
 
     #[test]
     fn phone_numbers_normalise_formatting_and_refuse_the_rest() {

@@ -16,7 +16,7 @@ mod row_state;
 mod sid;
 mod timezone;
 
-pub use attempt::AttemptToken;
+pub use attempt::{AttemptToken, CampaignKey};
 pub use call_status::CallStatus;
 pub use campaign_status::CampaignStatus;
 pub use conference::{ConferenceTarget, ParticipantId};

@@ -147,6 +147,8 @@ pub enum CallbackResult {
     Malformed,
     TooLarge,
     TooSlow,
+    /// Signed by Twilio, but another campaign's call, or not the call its token names.
+    Stray,
 }
 
 impl CallbackResult {
@@ -158,6 +160,7 @@ impl CallbackResult {
             Self::Malformed => "malformed",
             Self::TooLarge => "too_large",
             Self::TooSlow => "too_slow",
+            Self::Stray => "stray",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! public ingress, by asking Twilio (`poll`), and calls busy or unanswered people again later
 //! (`recycle`). Every observation goes through one `Recorder`, whichever way it came.
 
+pub mod belonging;
 pub mod poll;
 pub mod receiver;
 pub mod recycle;

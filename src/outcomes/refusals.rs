@@ -20,6 +20,8 @@ pub enum Refused {
     Malformed,
     TooLarge,
     TooSlow,
+    /// Genuine, but not this campaign's call (answered 200, never applied).
+    Stray,
 }
 
 impl From<Refused> for CallbackResult {
@@ -29,6 +31,7 @@ impl From<Refused> for CallbackResult {
             Refused::Malformed => Self::Malformed,
             Refused::TooLarge => Self::TooLarge,
             Refused::TooSlow => Self::TooSlow,
+            Refused::Stray => Self::Stray,
         }
     }
 }
@@ -40,6 +43,7 @@ impl Refused {
             Self::Malformed => "malformed",
             Self::TooLarge => "too large",
             Self::TooSlow => "too slow",
+            Self::Stray => "strays (not this campaign's calls)",
         }
     }
 }

@@ -1,10 +1,15 @@
 //! Status callbacks: one task per call with a StatusCallback posts the requested call-progress
 //! events when they fall due, with Twilio's parameters, signed with `X-Twilio-Signature`.
-//! A hang-up wakes the task, which then reports `completed` at once. Failures are logged only.
+//! A hang-up wakes the task, which then reports `completed` at once. The URL's fragment is
+//! read as Twilio reads its connection overrides: a failed try is tried again as `rc` and
+//! `rp` say, each within `rt`, all within `tt` (`ct` is the client's own connect timeout
+//! here). The signature covers the URL as it was given, fragment included; the fragment is
+//! not sent. Failures that are not tried again are logged only.
 
 use super::Shared;
 use super::state::State;
 use crate::domain::CallSid;
+use crate::twilio::connection::{ConnectionOverrides, TryFailure};
 use crate::twilio::signature;
 use crate::twilio::values::{CallEvent, HttpMethod, WireWord};
 use secrecy::ExposeSecret;
@@ -64,32 +69,53 @@ fn position(event: CallEvent) -> usize {
 }
 
 async fn send(shared: &Shared, callback: Callback) {
-    let token = shared.config.auth_token.expose_secret();
-    let request = match callback.method {
-        HttpMethod::Post => {
-            let signed = signature::sign(token, &callback.url, &callback.params);
-            shared
-                .http
-                .post(&callback.url)
-                .header("X-Twilio-Signature", signed)
-                .form(&callback.params)
-        }
-        HttpMethod::Get => {
-            let Ok(mut url) = url::Url::parse(&callback.url) else {
-                tracing::warn!(url = %callback.url, "status callback URL does not parse");
-                return;
-            };
-            url.query_pairs_mut().extend_pairs(&callback.params);
-            let signed = signature::sign(token, url.as_str(), &[]);
-            shared.http.get(url).header("X-Twilio-Signature", signed)
+    let Ok(mut url) = url::Url::parse(&callback.url) else {
+        tracing::warn!(url = %callback.url, "status callback URL does not parse");
+        return;
+    };
+    let overrides = match ConnectionOverrides::parse(url.fragment()) {
+        Ok(overrides) => overrides,
+        Err(e) => {
+            tracing::warn!(url = %callback.url, "connection overrides ignored: {e}");
+            ConnectionOverrides::default()
         }
     };
-    match request.send().await {
-        Ok(response) if !response.status().is_success() => {
-            tracing::warn!(url = %callback.url, status = %response.status(), "status callback refused");
+    let token = shared.config.auth_token.expose_secret();
+    let (signed, body) = match callback.method {
+        HttpMethod::Post => (
+            signature::sign(token, url.as_str(), &callback.params),
+            Some(&callback.params),
+        ),
+        HttpMethod::Get => {
+            url.query_pairs_mut().extend_pairs(&callback.params);
+            (signature::sign(token, url.as_str(), &[]), None)
         }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(url = %callback.url, %error, "status callback failed"),
+    };
+    url.set_fragment(None);
+    let started = Instant::now();
+    let tries = 1 + u32::from(overrides.retry_count);
+    for tried in 1..=tries {
+        let request = match body {
+            Some(params) => shared.http.post(url.clone()).form(params),
+            None => shared.http.get(url.clone()),
+        };
+        let failure = match request
+            .header("X-Twilio-Signature", &signed)
+            .timeout(overrides.read_timeout)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => return,
+            Ok(response) => TryFailure::Status(response.status().as_u16()),
+            Err(error) if error.is_connect() => TryFailure::Connect,
+            Err(_) => TryFailure::Read,
+        };
+        let again =
+            tried < tries && overrides.retries(failure) && started.elapsed() < overrides.total_time;
+        if !again {
+            tracing::warn!(url = %callback.url, ?failure, tried, "status callback not delivered");
+            return;
+        }
     }
 }
 

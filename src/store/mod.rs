@@ -23,7 +23,7 @@ pub use model::history::{
     RejectRecord, RowRecord, RunRecord,
 };
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
-pub use model::outcomes::{CallObservation, EventSource, Recorded, Redial};
+pub use model::outcomes::{AttemptParty, CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
@@ -31,7 +31,9 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CallSid, CalleeZone, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint};
+use crate::domain::{
+    CallSid, CalleeZone, CampaignKey, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -162,6 +164,15 @@ impl Store {
             Self::Postgres(store) => store.close().await,
         }
     }
+
+    /// The campaign's random key in this database, made when the campaign was created: its
+    /// attempt tokens carry it, so that another campaign's callbacks name none of its rows.
+    pub fn campaign_key(&self) -> CampaignKey {
+        match self {
+            Self::Sqlite(store) => store.campaign_key(),
+            Self::Postgres(store) => store.campaign_key(),
+        }
+    }
 }
 
 /// Each method of `Store`, as every backend implements it.
@@ -233,6 +244,8 @@ every_backend! {
     /// The rejects of the last import, by line.
     fn rejects(&self) -> Vec<Reject>;
 
+    /// Who the attempt `number` of row `row_id` of this campaign called, if it made one.
+    fn attempt_party(&self, row_id: i64, number: i64) -> Option<AttemptParty>;
     /// Keeps a call's observation (once), applies it if it is news, and recycles the row.
     fn record_call_event(&self, seen: &CallObservation, redial: Option<Redial>) -> Recorded;
     /// Created calls without a final status, oldest first, after `after` (created_at, row id).

@@ -4,6 +4,7 @@
 pub mod call_log;
 pub mod client;
 pub mod clock;
+pub mod connection;
 pub mod credentials;
 pub mod error;
 pub mod overrides;

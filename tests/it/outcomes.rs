@@ -94,6 +94,24 @@ pub(crate) async fn get(url: &str, token: &str, params: &[(&str, &str)]) -> u16 
         .as_u16()
 }
 
+/// How many callbacks the receiver at `url` counted with `result` (its `/metrics`).
+pub(crate) async fn callbacks_counted(url: &str, result: &str) -> u64 {
+    let mut metrics = url::Url::parse(url).expect("a URL");
+    metrics.set_path("/metrics");
+    let text = reqwest::get(metrics)
+        .await
+        .expect("the receiver answers")
+        .text()
+        .await
+        .expect("metrics read");
+    let label = format!("result=\"{result}\"");
+    text.lines()
+        .filter(|line| line.starts_with("dialer_callbacks_total{") && line.contains(&label))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|n| n as u64)
+        .sum()
+}
+
 pub(crate) async fn only_row(campaign: &TestCampaign) -> RowExport {
     campaign.rows().await.remove(0)
 }

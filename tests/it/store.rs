@@ -191,6 +191,7 @@ on_every_backend!(
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
     calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
+    each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party,
     the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter,
 );
 
@@ -617,6 +618,7 @@ async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database
     let redialed = claim(&store).await;
     let named = CallObservation {
         attempt: Some(AttemptToken {
+            campaign: store.campaign_key(),
             row_id: due[2].row_id,
             number: due[2].attempt,
         }),
@@ -653,6 +655,50 @@ async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database
             ("sending".to_owned(), 1)
         ]
     );
+}
+
+async fn each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party(db: Database) {
+    // Arrange: two campaigns of one database, each with one person on row and attempt alike.
+    let spring = Store::open(&db, "spring").await.unwrap();
+    let autumn = Store::open(&db, "autumn").await.unwrap();
+    let own = RowOverrides::from_json(r#"{"from":"+15017122662"}"#).unwrap();
+    let with_caller = NewRow {
+        params: own.clone(),
+        ..row(2, "+14155550100", "a")
+    };
+    spring
+        .import_rows(&mut ImportPass::default(), &[with_caller])
+        .await
+        .unwrap();
+    let claimed = claim(&spring).await;
+    spring.record(&claimed, &in_doubt()).await.unwrap();
+
+    // Act
+    let party = spring
+        .attempt_party(claimed.row_id, claimed.attempt)
+        .await
+        .unwrap();
+    let elsewhere = autumn
+        .attempt_party(claimed.row_id, claimed.attempt)
+        .await
+        .unwrap();
+    let later = spring
+        .attempt_party(claimed.row_id, claimed.attempt + 1)
+        .await
+        .unwrap();
+    let reopened = Store::open(&db, "spring").await.unwrap();
+
+    // Assert
+    let party = party.expect("the attempt's party");
+    assert_eq!(party.to.as_str(), "+14155550100");
+    assert_eq!(party.params.unwrap().from, own.from);
+    assert!(
+        elsewhere.is_none(),
+        "another campaign's attempt names nobody"
+    );
+    assert!(later.is_none(), "an attempt not made names nobody");
+    assert_ne!(spring.campaign_key(), autumn.campaign_key());
+    assert_eq!(reopened.campaign_key(), spring.campaign_key(), "kept");
 }
 
 async fn an_import_keeps_its_rejects_and_what_it_read_until_the_next_one(db: Database) {

@@ -7,7 +7,9 @@
 //! A recycled row keeps its last call's outcome (`outcome_final = 1`) while it waits; a new
 //! call clears it when created.
 
-use crate::domain::{AttemptToken, CallSid, CallStatus};
+use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint};
+use crate::store::codec::StoredOverrides;
+use crate::twilio::{ParamError, RowOverrides};
 use std::time::Duration;
 
 /// Where an observation of a call came from.
@@ -50,6 +52,17 @@ pub struct CallObservation {
     pub duration_secs: Option<i64>,
     /// JSON object of what Twilio sent.
     pub params: String,
+}
+
+/// Who an attempt's call went to, and its row's own values (its caller, when it has its own):
+/// what a callback that names the attempt must match to be that attempt's call.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptParty {
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    /// The row's own values, or why they no longer read.
+    #[sqlx(try_from = "StoredOverrides")]
+    pub params: Result<RowOverrides, ParamError>,
 }
 
 /// The campaign's rule for this status: call again `after` this long, within `max_attempts`.

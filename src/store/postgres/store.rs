@@ -16,7 +16,7 @@ mod rows;
 mod unresolved;
 
 use super::{AccountSchedule, ConnectError, connect};
-use crate::domain::{AccountSid, ConferenceSid, DatabaseUrl};
+use crate::domain::{AccountSid, CampaignKey, ConferenceSid, DatabaseUrl};
 use crate::store::{StoreClock, StoreError};
 use sqlx::postgres::PgPool;
 use std::time::Duration;
@@ -36,6 +36,8 @@ pub struct PgStore {
     pool: PgPool,
     /// `campaigns.id`: every statement is scoped by it.
     campaign: i64,
+    /// `campaigns.callback_key`: what this campaign's attempt tokens carry.
+    key: CampaignKey,
     /// This process, as the rows it claims name it: `host:pid:random`.
     holder: String,
     /// How long a claim or a heartbeat holds a row.
@@ -53,19 +55,23 @@ impl PgStore {
         // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
         // for that commit and does nothing; both then read the same id.
         sqlx::query(
-            "INSERT INTO campaigns (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO campaigns (name, created_at, callback_key) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(clock.now_ms())
+        .bind(CampaignKey::random().to_string())
         .execute(&pool)
         .await?;
-        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1")
-            .bind(name)
-            .fetch_one(&pool)
-            .await?;
+        let (campaign, key): (i64, String) =
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await?;
         Ok(Self {
             pool,
             campaign,
+            key: campaign_key(&key)?,
             holder: holder(),
             lease: LEASE,
             clock,
@@ -79,6 +85,10 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    pub fn campaign_key(&self) -> CampaignKey {
+        self.key
     }
 
     /// The same store with claims holding their rows for `lease`.
@@ -194,6 +204,11 @@ fn holder() -> String {
 /// timeout comes near 292 million years).
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A campaign's key as read back.
+fn campaign_key(stored: &str) -> Result<CampaignKey, StoreError> {
+    CampaignKey::parse(stored).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
 }
 
 #[cfg(test)]

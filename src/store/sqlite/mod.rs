@@ -13,13 +13,22 @@ mod rows;
 mod unresolved;
 
 use super::{StoreClock, StoreError};
-use crate::domain::ConferenceSid;
+use crate::domain::{CampaignKey, ConferenceSid};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::time::Duration;
+
+/// A campaign's key as read back; only a database written by hand lacks one.
+fn campaign_key(stored: Option<String>) -> Result<CampaignKey, StoreError> {
+    stored
+        .ok_or_else(|| StoreError::Corrupt("a campaign has no callback_key".into()))
+        .and_then(|key| {
+            CampaignKey::parse(&key).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
+        })
+}
 
 /// A transaction on the campaign database, for statements shared by several changes.
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
@@ -32,6 +41,8 @@ pub struct SqliteStore {
     campaign: i64,
     /// This machine's clock: the one database of one machine.
     clock: StoreClock,
+    /// `campaigns.callback_key`: what this campaign's attempt tokens carry.
+    key: CampaignKey,
 }
 
 impl SqliteStore {
@@ -49,15 +60,16 @@ impl SqliteStore {
             return Ok(None);
         }
         let pool = connect(path).await?;
-        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = ?")
+        let campaign = sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = ?")
             .bind(name)
             .fetch_optional(&pool)
             .await?;
         match campaign {
-            Some(campaign) => Ok(Some(Self {
+            Some((campaign, key)) => Ok(Some(Self {
                 pool,
                 campaign,
                 clock: StoreClock::of_this_machine(),
+                key: campaign_key(key)?,
             })),
             None => {
                 pool.close().await;
@@ -104,21 +116,25 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO campaigns (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO campaigns (name, created_at, callback_key) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(clock.now_ms())
+        .bind(CampaignKey::random().to_string())
         .execute(&mut *tx)
         .await?;
-        let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = ?")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (campaign, key) =
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = ?")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(Self {
             pool,
             campaign,
             clock,
+            key: campaign_key(key)?,
         })
     }
 
@@ -129,6 +145,10 @@ impl SqliteStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    pub fn campaign_key(&self) -> CampaignKey {
+        self.key
     }
 
     pub async fn start_run(&self) -> Result<i64, StoreError> {

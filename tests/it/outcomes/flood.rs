@@ -8,7 +8,7 @@ use crate::support::sandbox::eventually;
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const GENUINE_SID: &str = "CA00000000000000000000000000000042";
 
@@ -201,4 +201,120 @@ async fn slow_headers_and_slow_bodies_are_cut_off_while_a_genuine_callback_gets_
         .await;
         assert!(closed.is_ok(), "the {what} client is still connected");
     }
+}
+
+/// One slowloris connection after another from `source`: each sends a request line, then a
+/// header byte a second, and opens again once the receiver closes it; until `stop`.
+async fn slowloris(
+    address: String,
+    source: &'static str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        if let Ok(mut stream) = socket.connect(address.parse().unwrap()).await {
+            let mut dribble = b"POST /twilio/status HTTP/1.1\r\nX-Slow: ".iter().copied();
+            let _ = stream.write_all(&[dribble.next().unwrap()]).await;
+            loop {
+                let mut stop = stop.clone();
+                let mut buf = [0u8; 64];
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    read = stream.read(&mut buf) => if matches!(read, Ok(0) | Err(_)) { break },
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {
+                        let byte = dribble.next().unwrap_or(b'x');
+                        if stream.write_all(&[byte]).await.is_err() { break }
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slowloris_from_a_few_addresses_leaves_every_genuine_callback_answered() {
+    // Arrange: 600 connections (more than the receiver holds in all) that send their headers
+    // a byte a second, from two addresses other than the genuine callbacks' one.
+    let sandbox = sandbox(sandbox_config()).await;
+    let port = free_port();
+    let campaign = TestCampaign::new(1, &numbers(1), &with_callbacks(port, ""));
+    let (_child, url) = serve_with(&campaign, &sandbox, port, Stdio::null()).await;
+    let address = format!("127.0.0.1:{port}");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let attackers: Vec<_> = (0..600)
+        .map(|i| {
+            let source = if i % 2 == 0 { "127.0.0.2" } else { "127.0.0.3" };
+            tokio::spawn(slowloris(address.clone(), source, stopped.clone()))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Act: 80 genuine callbacks, 8 at a time, each given the 15 s Twilio waits.
+    let mut statuses = Vec::new();
+    for batch in 0..10 {
+        let sent: Vec<_> = (0..8)
+            .map(|i| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let sid = format!("CA{:032x}", batch * 8 + i + 1);
+                    let event = [
+                        ("CallSid", sid.as_str()),
+                        ("CallStatus", "completed"),
+                        ("SequenceNumber", "3"),
+                    ];
+                    tokio::time::timeout(
+                        Duration::from_secs(15),
+                        post(&url, Some(DEMO_AUTH_TOKEN), &event),
+                    )
+                    .await
+                    .unwrap_or(0)
+                })
+            })
+            .collect();
+        for task in sent {
+            statuses.push(task.await.unwrap());
+        }
+    }
+    stop.send(true).unwrap();
+    for attacker in attackers {
+        attacker.await.unwrap();
+    }
+
+    // Assert
+    assert_eq!(statuses, vec![200; 80], "every genuine callback answered");
+    assert_eq!(
+        event_count(&campaign, "CA00000000000000000000000000000050").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_answered_413_and_the_client_reads_it() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let port = free_port();
+    let campaign = TestCampaign::new(1, &numbers(1), &with_callbacks(port, ""));
+    let (_child, url) = serve_with(&campaign, &sandbox, port, Stdio::null()).await;
+    let http = reqwest::Client::new();
+
+    // A client writes its whole body before it reads: cut off while writing, it would see a
+    // broken pipe instead of the answer.
+    let mut answers = Vec::new();
+    for size in [100 * 1024, 1024 * 1024, 3 * 1024 * 1024].repeat(3) {
+        let answer = http
+            .post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", "forged")
+            .body(format!("CallSid={GENUINE_SID}&pad={}", "x".repeat(size)))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{size} bytes: {e:?}"));
+        answers.push(answer);
+    }
+
+    assert_eq!(answers, vec![Ok(413); 9]);
+    let after = post(&url, Some(DEMO_AUTH_TOKEN), &genuine()).await;
+    assert_eq!(after, 200, "the receiver goes on");
 }

@@ -13,25 +13,7 @@ use std::sync::{Arc, Mutex};
 type Received = Arc<Mutex<Vec<(String, String, Vec<(String, String)>)>>>;
 
 async fn callback_receiver() -> (String, Received) {
-    let received = Received::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let store = received.clone();
-    let receive = move |headers: HeaderMap, uri: Uri, body: Bytes| async move {
-        let signature = headers
-            .get("X-Twilio-Signature")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        store
-            .lock()
-            .unwrap()
-            .push((signature, uri.to_string(), form));
-        StatusCode::NO_CONTENT
-    };
-    tokio::spawn(async move { axum::serve(listener, Router::new().fallback(receive)).await });
-    (base, received)
+    flaky_receiver(0).await
 }
 
 #[tokio::test]
@@ -123,4 +105,85 @@ async fn get_status_callbacks_carry_the_params_in_the_query_and_sign_the_full_ur
         &[],
         &signed
     ));
+}
+
+/// A receiver that answers 503 to its first `failing` requests, then 204; returns its base
+/// URL and how many requests it got, with the signature and query of each.
+async fn flaky_receiver(failing: usize) -> (String, Received) {
+    let received = Received::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let store = received.clone();
+    let receive = move |headers: HeaderMap, uri: Uri, body: Bytes| async move {
+        let signature = headers
+            .get("X-Twilio-Signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let mut got = store.lock().unwrap();
+        got.push((signature, uri.to_string(), form));
+        if got.len() <= failing {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::NO_CONTENT
+        }
+    };
+    tokio::spawn(async move { axum::serve(listener, Router::new().fallback(receive)).await });
+    (base, received)
+}
+
+#[tokio::test]
+async fn connection_overrides_retry_a_refused_callback_and_the_signature_covers_the_fragment() {
+    let config = SandboxConfig {
+        unpaced: true,
+        ring_ms: 10,
+        talk_ms: 10,
+        ..SandboxConfig::ephemeral()
+    };
+    let (_sandbox, client) = start(config).await;
+    let (retried_base, retried) = flaky_receiver(2).await;
+    let (plain_base, plain) = flaky_receiver(2).await;
+    let with_overrides = format!("{retried_base}/status?campaign=7#rc=3&rp=5xx");
+    let without = format!("{plain_base}/status");
+    for (n, url) in [&with_overrides, &without].into_iter().enumerate() {
+        let only_completed = [("StatusCallback", url.as_str())];
+        client
+            .create_participant(
+                &conference("overrides"),
+                &participant(&format!("+1555010000{n}"), &only_completed),
+            )
+            .await
+            .unwrap();
+    }
+
+    let delivered = eventually(|| async { retried.lock().unwrap().len() == 3 }).await;
+    let tried_once = eventually(|| async { plain.lock().unwrap().len() == 1 }).await;
+    // A try again would follow the 503 at once: give it the time to show up if it were made.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    assert!(
+        delivered,
+        "tried until answered: {:?}",
+        retried.lock().unwrap()
+    );
+    assert!(tried_once);
+    assert_eq!(
+        plain.lock().unwrap().len(),
+        1,
+        "by default a 5xx is not tried again"
+    );
+    let tries = retried.lock().unwrap().clone();
+    for (signed, path_and_query, form) in &tries {
+        assert_eq!(
+            path_and_query, "/status?campaign=7",
+            "the fragment is not sent"
+        );
+        assert!(signature::verify(
+            DEMO_AUTH_TOKEN,
+            &with_overrides,
+            form,
+            signed
+        ));
+    }
 }

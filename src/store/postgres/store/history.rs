@@ -2,8 +2,8 @@
 //! all of it or nothing. The database gives rows new ids; attempts follow their row by its
 //! label, unique in a campaign. Rows come without a holder or a lease: none is being dialed.
 
-use super::{PgStore, Tx, connect_failed, holder};
-use crate::domain::DatabaseUrl;
+use super::{PgStore, Tx, campaign_key, connect_failed, holder};
+use crate::domain::{CampaignKey, DatabaseUrl};
 use crate::store::postgres::{LEASE, connect};
 use crate::store::{CampaignHistory, LoadError, StoreError};
 use sqlx::{Postgres, QueryBuilder};
@@ -27,7 +27,7 @@ impl PgStore {
         let pool = connect(url).await.map_err(connect_failed)?;
         let clock = super::read_clock(&pool).await?;
         let mut tx = pool.begin().await?;
-        let campaign = claim_campaign(&mut tx, name, history).await?;
+        let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
         let row_ids = insert_rows(&mut tx, campaign, history).await?;
         insert_attempts(&mut tx, campaign, history, &row_ids).await?;
         insert_call_events(&mut tx, campaign, history).await?;
@@ -36,6 +36,7 @@ impl PgStore {
         Ok(Self {
             pool,
             campaign,
+            key: campaign_key(&key)?,
             holder: holder(),
             lease: LEASE,
             clock,
@@ -43,26 +44,29 @@ impl PgStore {
     }
 }
 
-/// The campaign's id, its row locked until the commit, so two moves of one campaign cannot
-/// both find it empty.
+/// The campaign's id and key, its row locked until the commit, so two moves of one campaign
+/// cannot both find it empty. The campaign gets a key of its own in this database: calls still
+/// under way when it moved report to the old one's key, and are strays here.
 async fn claim_campaign(
     tx: &mut Tx<'_>,
     name: &str,
     history: &CampaignHistory,
-) -> Result<i64, LoadError> {
+) -> Result<(i64, String), LoadError> {
     sqlx::query(
-        "INSERT INTO campaigns (name, status, created_at) VALUES ($1, $2, $3)
+        "INSERT INTO campaigns (name, status, created_at, callback_key) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(history.status)
     .bind(history.created_at)
+    .bind(CampaignKey::random().to_string())
     .execute(&mut **tx)
     .await?;
-    let campaign: i64 = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1 FOR UPDATE")
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
+    let (campaign, key): (i64, String) =
+        sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
     let (rows, runs, other): (i64, i64, bool) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM rows WHERE campaign_id = $1),
                 (SELECT COUNT(*) FROM runs WHERE campaign_id = $1),
@@ -87,7 +91,7 @@ async fn claim_campaign(
         .bind(campaign)
         .execute(&mut **tx)
         .await?;
-    Ok(campaign)
+    Ok((campaign, key))
 }
 
 /// Inserts the rows in their source order; returns each source id's new id.

@@ -9,10 +9,27 @@
 
 use super::PgStore;
 use crate::domain::CallStatus;
-use crate::store::{CallObservation, Recorded, Redial, StoreError};
+use crate::store::{AttemptParty, CallObservation, Recorded, Redial, StoreError};
 use sqlx::Row;
 
 impl PgStore {
+    /// Who the attempt `number` of row `row_id` called, if this campaign made that attempt.
+    pub async fn attempt_party(
+        &self,
+        row_id: i64,
+        number: i64,
+    ) -> Result<Option<AttemptParty>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.to_endpoint, r.params FROM attempts a JOIN rows r ON r.id = a.row_id
+             WHERE a.campaign_id = $1 AND a.row_id = $2 AND a.number = $3",
+        )
+        .bind(self.campaign)
+        .bind(row_id)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Keeps the observation (once), applies it if it is news, and recycles the row when the
     /// call ended with a status the campaign calls again (`redial`).
     pub async fn record_call_event(
