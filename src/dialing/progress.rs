@@ -1,6 +1,7 @@
 //! Live counters of a run, fed by the dial tasks, read by the progress line and the summary,
 //! and passed on to the process's metrics once the run knows its campaign and account.
 
+use super::breaker::Outage;
 use crate::metrics::CampaignMetrics;
 use crate::store::Outcome;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,8 @@ pub struct Progress {
     span: Mutex<Option<(f64, f64)>>,
     /// Create requests sent and not answered yet.
     in_flight: AtomicU64,
+    /// The Twilio outage under way, if any.
+    outage: Mutex<Option<Outage>>,
     metrics: OnceLock<CampaignMetrics>,
 }
 
@@ -43,6 +46,8 @@ pub struct Snapshot {
     pub pacing_rate: Option<f64>,
     /// The limit on creates in flight, while below the maximum because Twilio answered 20429.
     pub in_flight_cap: Option<u64>,
+    /// While Twilio cannot be reached: since when, why, and when it is tried again.
+    pub outage: Option<Outage>,
 }
 
 /// The window the current rate and queue_time p95 are measured over.
@@ -62,6 +67,7 @@ impl Default for Progress {
             pacing_rate: AtomicU64::new(0),
             in_flight_cap: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            outage: Mutex::new(None),
             metrics: OnceLock::new(),
         }
     }
@@ -140,6 +146,14 @@ impl Progress {
         self.in_flight_cap.store(cap, Ordering::Relaxed);
     }
 
+    /// The Twilio outage under way (`None`: Twilio answers).
+    pub fn set_outage(&self, outage: Option<Outage>) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.twilio_reachable(outage.is_none());
+        }
+        *self.outage.lock().unwrap_or_else(|e| e.into_inner()) = outage;
+    }
+
     /// Create requests answered in this run.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -170,6 +184,11 @@ impl Progress {
             pacing_rate: Some(f64::from_bits(self.pacing_rate.load(Ordering::Relaxed)))
                 .filter(|r| *r > 0.0),
             in_flight_cap: Some(self.in_flight_cap.load(Ordering::Relaxed)).filter(|c| *c > 0),
+            outage: self
+                .outage
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct Sandbox {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    /// When the current outage ends: the server closes its port until then.
+    outage: watch::Sender<Option<tokio::time::Instant>>,
     server: JoinHandle<()>,
 }
 
@@ -78,23 +80,13 @@ impl Sandbox {
             http: callback_client().map_err(std::io::Error::other)?,
         });
         let app = routes::router(shared.clone());
-        let mut stop_signal = stopping;
-        let server = tokio::spawn(async move {
-            let stopped = async move {
-                // Err means the sender is gone: the Sandbox was dropped, stop as well.
-                let _ = stop_signal.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::error!(%error, "sandbox server stopped");
-            }
-        });
+        let (outage, outages) = watch::channel(None);
+        let server = tokio::spawn(serve(listener, app, stopping, outages));
         Ok(Sandbox {
             addr,
             shared,
             stop,
+            outage,
             server,
         })
     }
@@ -116,6 +108,15 @@ impl Sandbox {
         self.shared.stats.snapshot()
     }
 
+    /// An outage of `duration`: the port is closed at once (new connections are refused, idle
+    /// ones closed, requests under way answered), then opened again on the same address, with
+    /// every record intact.
+    pub fn refuse_connections_for(&self, duration: Duration) {
+        let _ = self
+            .outage
+            .send(Some(tokio::time::Instant::now() + duration));
+    }
+
     /// Stops accepting, ends hanging answers and pending callbacks, and waits (up to 5 s) for
     /// open connections to finish.
     pub async fn shutdown(self) {
@@ -126,6 +127,52 @@ impl Sandbox {
         {
             tracing::warn!("sandbox connections still open after 5 s; leaving them");
         }
+    }
+}
+
+/// Serves until the sandbox stops, closing the port for each outage asked for meanwhile.
+async fn serve(
+    mut listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+    mut outages: watch::Receiver<Option<tokio::time::Instant>>,
+) {
+    let addr = listener.local_addr().ok();
+    loop {
+        let mut stop_signal = stopping.clone();
+        let mut outage_signal = outages.clone();
+        let closed = async move {
+            // Err means the sender is gone: the Sandbox was dropped, stop as well.
+            tokio::select! {
+                _ = stop_signal.wait_for(|stopping| *stopping) => {}
+                _ = outage_signal.changed() => {}
+            }
+        };
+        if let Err(error) = axum::serve(listener, app.clone())
+            .with_graceful_shutdown(closed)
+            .await
+        {
+            tracing::error!(%error, "sandbox server stopped");
+            return;
+        }
+        let back_at = *outages.borrow_and_update();
+        if *stopping.borrow() || stopping.has_changed().is_err() {
+            return;
+        }
+        if let Some(back_at) = back_at {
+            tokio::select! {
+                _ = tokio::time::sleep_until(back_at) => {}
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+            }
+        }
+        let Some(addr) = addr else { return };
+        listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%error, "the sandbox could not listen again on {addr}");
+                return;
+            }
+        };
     }
 }
 

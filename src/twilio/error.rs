@@ -19,6 +19,18 @@ pub enum Disposition {
     Unknown,
 }
 
+/// What a failed request says about Twilio being reachable at all (not about the row): the
+/// breaker (`dialing::breaker`) opens on these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageSignal {
+    /// Never reached Twilio (connection refused, DNS, TLS): nothing was sent. Opens at once.
+    Unreached,
+    /// Sent, then no answer (timeout, connection lost): it may have reached Twilio.
+    Lost,
+    /// Twilio answered 5xx. Counts toward a run of failures, like `Lost`.
+    ServerError,
+}
+
 /// Twilio codes that mean "not processed, try later" although the status is 4xx.
 pub const CODE_TOO_MANY_REQUESTS: u32 = 20429;
 pub const CODE_QUEUE_FULL: u32 = 22005;
@@ -79,6 +91,17 @@ impl ApiError {
         }
     }
 
+    /// Whether this failure hints at an outage; `None`: Twilio answered (or nothing was sent
+    /// because the request was invalid), which says nothing against it being up.
+    pub fn outage_signal(&self) -> Option<OutageSignal> {
+        match self {
+            Self::Connect { .. } => Some(OutageSignal::Unreached),
+            Self::Timeout(_) | Self::Dropped(_) => Some(OutageSignal::Lost),
+            _ if self.http_status().is_some_and(|s| s >= 500) => Some(OutageSignal::ServerError),
+            _ => None,
+        }
+    }
+
     /// The Twilio error code, when Twilio gave one.
     pub fn code(&self) -> Option<u32> {
         match self {
@@ -135,6 +158,26 @@ mod tests {
             detail: "eof".into(),
         };
         assert_eq!(unreadable.disposition(), Disposition::Unknown);
+    }
+
+    #[test]
+    fn outage_signals_tell_a_request_never_sent_from_one_that_may_have_arrived() {
+        assert_eq!(
+            ApiError::Timeout(Duration::from_secs(1)).outage_signal(),
+            Some(OutageSignal::Lost)
+        );
+        assert_eq!(
+            twilio(503, 20503).outage_signal(),
+            Some(OutageSignal::ServerError)
+        );
+        let unreadable = ApiError::Unreadable {
+            status: 502,
+            detail: "html".into(),
+        };
+        assert_eq!(unreadable.outage_signal(), Some(OutageSignal::ServerError));
+        for answered in [twilio(429, 20429), twilio(400, 21211), twilio(401, 20003)] {
+            assert_eq!(answered.outage_signal(), None, "{answered}");
+        }
     }
 
     #[test]

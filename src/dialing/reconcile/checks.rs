@@ -33,18 +33,24 @@ const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
 
 impl Engine {
     /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
-    /// holds an in-flight permit (it is an API request too) but no pacing slot.
+    /// holds an in-flight permit (it is an API request too) but no pacing slot. While Twilio
+    /// is unreachable, a `probe` turn asks about one row at most.
     pub(in crate::dialing) async fn start_checks(
         &self,
         permits: &Arc<Semaphore>,
         checks: &mut Checks,
+        probe: bool,
     ) -> Result<(), StoreError> {
         let now = tokio::time::Instant::now();
-        if checks.next_look.is_some_and(|at| now < at) {
+        if checks.next_look.is_some_and(|at| now < at) && !probe {
             return Ok(());
         }
         checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
-        let limit = (self.campaign.max_in_flight + 64) as i64;
+        let limit = if probe {
+            1
+        } else {
+            (self.campaign.max_in_flight + 64) as i64
+        };
         for row in self.store.due_unresolved(limit).await? {
             if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
                 continue;
@@ -78,6 +84,11 @@ impl Engine {
         resolution: Resolution,
     ) -> Result<(), StoreError> {
         checks.checking.remove(&row.row_id);
+        match &resolution {
+            Resolution::Unreachable(why) => self.breaker.unreachable(why),
+            Resolution::Later { .. } | Resolution::Abort(_) => {}
+            _ => self.breaker.answered(),
+        }
         match resolution {
             Resolution::Found {
                 call_sid,
@@ -90,8 +101,22 @@ impl Engine {
                 self.progress.found_created();
             }
             Resolution::NotCreated => {
-                tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
-                self.store.resolve_not_created(&row, now_ms()).await?;
+                // Every create that may have reached Twilio counts toward max_attempts.
+                let failures = row.failures + 1;
+                if failures >= i64::from(self.campaign.max_attempts) {
+                    let why = row
+                        .attempt_message
+                        .as_deref()
+                        .unwrap_or("no call was created");
+                    let reason = format!("gave up after {failures} attempts: {why}");
+                    tracing::info!(label = %row.label, "Twilio has no such call; {reason}");
+                    self.store
+                        .resolve_not_created(&row, now_ms(), Some(&reason))
+                        .await?;
+                } else {
+                    tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
+                    self.store.resolve_not_created(&row, now_ms(), None).await?;
+                }
             }
             Resolution::NotYet { at_ms } => {
                 let why = "no call found yet: checking again once Twilio's call log has caught up";
@@ -112,10 +137,10 @@ impl Engine {
                         .await?;
                 }
             }
+            // The breaker holds every request until Twilio answers again; then it is asked.
             Resolution::Unreachable(why) => {
-                tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
+                tracing::debug!(label = %row.label, "could not reach Twilio to check ({why})");
                 self.store.postpone_unresolved(&row, now_ms(), &why).await?;
-                checks.parked.insert(row.row_id);
             }
             Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
         }
