@@ -203,9 +203,7 @@ pub(super) fn summarize(
             crate::diagnostic!("stopped, the campaign database could not record an outcome: {why}");
         }
         Ending::Stopped(StopReason::TwilioUnreachable(why)) => {
-            crate::diagnostic!(
-                "stopped, Twilio could not be reached: {why}; the rows left wait for the next run"
-            );
+            crate::diagnostic!("stopped: {why}; the rows left wait for the next run");
         }
         _ => {}
     }
