@@ -4,8 +4,9 @@
 //! by checks that run beside the dialing so that a batch of them does not stall the pace;
 //! without a callback receiver, how older calls ended is asked beside the dialing too.
 //!
-//! `pace` gives the slots, `send` makes one request, `reconcile` judges a row in doubt, `polls`
-//! asks how calls ended; `request` and `retry` are the rules they share.
+//! `pace` gives the slots, `breaker` holds every request while Twilio cannot be reached, `send`
+//! makes one request, `reconcile` judges a row in doubt, `polls` asks how calls ended; `request`
+//! and `retry` are the rules they share; `outage` waits for a shared database, not for Twilio.
 
 pub mod breaker;
 mod leases;
