@@ -75,6 +75,18 @@ impl std::fmt::Display for Outage {
     }
 }
 
+impl Outage {
+    /// Why a run that stopped waiting for it stopped.
+    pub fn outlasted(&self, limit: Duration) -> String {
+        format!(
+            "Twilio unreachable since {} ({}), longer than retry.outage_limit ({}s)",
+            local_time(self.since),
+            self.why,
+            limit.as_secs()
+        )
+    }
+}
+
 /// `18:03:02` in the host's time zone, for display only.
 fn local_time(at: jiff::Timestamp) -> String {
     at.to_zoned(jiff::tz::TimeZone::system())

@@ -239,9 +239,8 @@ impl Engine {
         // While Twilio is unreachable nothing is sent but the probe, one at a time.
         let pass = self.breaker.pass(tokio::time::Instant::now());
         let outage = self.breaker.outage();
-        if let Some(outage) = outage.as_ref().filter(|o| self.outlasts_the_limit(o)) {
-            self.stop
-                .trigger(StopReason::TwilioUnreachable(outage.to_string()));
+        if let Some(why) = outage.as_ref().and_then(|o| self.outlasted(o)) {
+            self.stop.trigger(StopReason::TwilioUnreachable(why));
             return Ok(Flow::Done);
         }
         self.progress.set_outage(outage);
@@ -330,12 +329,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether an outage has lasted longer than the campaign waits for one (a worker waits on).
-    fn outlasts_the_limit(&self, outage: &breaker::Outage) -> bool {
-        self.campaign
-            .retry
-            .outage_limit
-            .is_some_and(|limit| outage.lasted > limit)
+    /// Why the run stops, if an outage has lasted longer than the campaign waits for one (a
+    /// worker waits on).
+    fn outlasted(&self, outage: &breaker::Outage) -> Option<String> {
+        let limit = self.campaign.retry.outage_limit?;
+        (outage.lasted > limit).then(|| outage.outlasted(limit))
     }
 
     /// Create requests allowed in flight now.

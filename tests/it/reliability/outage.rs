@@ -207,3 +207,24 @@ async fn a_row_in_doubt_that_twilio_cannot_be_asked_about_is_left_for_the_next_r
     assert_eq!(second.code, DONE, "{second:?}");
     assert_each_row_created_once(&campaign, &sandbox, 1).await;
 }
+
+#[tokio::test]
+async fn a_run_that_reaches_its_deadline_during_an_outage_leaves_every_row_pending() {
+    // Arrange
+    let sandbox = steady_sandbox().await;
+    let campaign = TestCampaign::new(5, &numbers(5), "");
+    sandbox.refuse_connections_for(OUTAGE);
+
+    // Act
+    let out = campaign.run(&sandbox, &["--deadline", "3s"]).await;
+
+    // Assert
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert_eq!(campaign.rows_in("pending").await, 5, "{out:?}");
+    assert!(
+        out.stderr.contains("Twilio unreachable since"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.stats().requests, 0);
+}
