@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
     /// For status callbacks.
     http: reqwest::Client,
+    /// When the current outage ends: the server closes its port until then.
+    outage: watch::Sender<Option<tokio::time::Instant>>,
 }
 
 impl Shared {
@@ -51,6 +53,12 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn refuse_connections_for(&self, duration: Duration) {
+        let _ = self
+            .outage
+            .send(Some(tokio::time::Instant::now() + duration));
+    }
 }
 
 /// A running sandbox. Dropping it stops the server too; [`Sandbox::shutdown`] waits for it.
@@ -58,8 +66,6 @@ pub struct Sandbox {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
-    /// When the current outage ends: the server closes its port until then.
-    outage: watch::Sender<Option<tokio::time::Instant>>,
     server: JoinHandle<()>,
 }
 
@@ -78,15 +84,15 @@ impl Sandbox {
             stats: StatsRecorder::default(),
             shutdown: stopping.clone(),
             http: callback_client().map_err(std::io::Error::other)?,
+            outage: watch::channel(None).0,
         });
         let app = routes::router(shared.clone());
-        let (outage, outages) = watch::channel(None);
+        let outages = shared.outage.subscribe();
         let server = tokio::spawn(serve(listener, app, stopping, outages));
         Ok(Sandbox {
             addr,
             shared,
             stop,
-            outage,
             server,
         })
     }
@@ -111,10 +117,9 @@ impl Sandbox {
     /// An outage of `duration`: the port is closed at once (new connections are refused, idle
     /// ones closed, requests under way answered), then opened again on the same address, with
     /// every record intact.
+    /// `POST /sandbox/outage?seconds=N` does the same for `dialer sandbox`.
     pub fn refuse_connections_for(&self, duration: Duration) {
-        let _ = self
-            .outage
-            .send(Some(tokio::time::Instant::now() + duration));
+        self.shared.refuse_connections_for(duration);
     }
 
     /// Stops accepting, ends hanging answers and pending callbacks, and waits (up to 5 s) for

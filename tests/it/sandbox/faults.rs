@@ -111,6 +111,29 @@ async fn during_an_outage_connections_are_refused_and_afterwards_the_same_port_a
 }
 
 #[tokio::test]
+async fn the_outage_endpoint_closes_the_port_for_the_seconds_asked() {
+    let (sandbox, client) = start(steady()).await;
+    let url = format!("{}/sandbox/outage?seconds=1", sandbox.base_url());
+
+    let asked = raw_http().post(url).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = client
+        .create_participant(&conference("outage"), &participant("+15550100001", &[]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let after = client
+        .create_participant(&conference("outage"), &participant("+15550100001", &[]))
+        .await;
+
+    assert_eq!(asked.status().as_u16(), 202);
+    assert!(
+        matches!(during, Err(ApiError::Connect { .. })),
+        "{during:?}"
+    );
+    assert!(after.is_ok(), "{after:?}");
+}
+
+#[tokio::test]
 async fn a_number_marked_for_server_errors_gets_a_500_to_every_create_and_others_do_not() {
     let (sandbox, client) = start(SandboxConfig {
         server_error_to_prefix: Some("+1555010009".into()),
