@@ -138,16 +138,11 @@ impl Breaker {
         match answer {
             Ok(_) => self.answered(),
             Err(e) => match e.outage_signal() {
-                Some(signal) => self.failed(signal, &e.to_string(), Instant::now()),
+                Some(signal) => self.failed(signal, e, Instant::now()),
                 None if e.http_status().is_some() => self.answered(),
                 None => {}
             },
         }
-    }
-
-    /// A check could not reach Twilio (its error is already a sentence).
-    pub fn unreachable(&self, why: &str) {
-        self.failed(OutageSignal::Unreached, why, Instant::now());
     }
 
     /// Twilio answered: an outage is over.
@@ -162,7 +157,7 @@ impl Breaker {
         }
     }
 
-    fn failed(&self, signal: OutageSignal, why: &str, now: Instant) {
+    fn failed(&self, signal: OutageSignal, error: &ApiError, now: Instant) {
         let mut state = self.state();
         state.failures_in_a_row += 1;
         if let Some(open) = &mut state.open {
@@ -170,7 +165,7 @@ impl Breaker {
                 // A failed probe: wait twice as long for the next one.
                 open.backoff = (open.backoff * 2).min(MAX_PROBE_BACKOFF);
                 open.next_probe = now + open.backoff;
-                tracing::debug!("Twilio still unreachable ({why})");
+                tracing::debug!("Twilio still unreachable ({error})");
             }
             return;
         }
@@ -180,14 +175,14 @@ impl Breaker {
         let open = Open {
             since: now,
             since_wall: jiff::Timestamp::now(),
-            why: short_reason(why),
+            why: error.outage_words(),
             backoff: FIRST_PROBE_AFTER,
             next_probe: now + FIRST_PROBE_AFTER,
             probing: false,
         };
         let outage = view(&open, now);
         tracing::warn!(
-            "{outage}: nothing is sent until it answers, and no row spends an attempt on it ({why})"
+            "{outage}: nothing is sent until it answers, and no row spends an attempt on it ({error})"
         );
         state.open = Some(open);
     }
@@ -211,30 +206,28 @@ fn view(open: &Open, now: Instant) -> Outage {
     }
 }
 
-/// The few words a progress line has room for.
-fn short_reason(why: &str) -> String {
-    let lower = why.to_ascii_lowercase();
-    let words = [
-        ("could not reach", "connection refused"),
-        ("no answer", "timeout"),
-        ("connection lost", "connection lost"),
-    ];
-    words
-        .iter()
-        .find(|(seen, _)| lower.contains(seen))
-        .map_or_else(|| why.to_owned(), |(_, short)| (*short).to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The signal is what the breaker acts on; the error only names the outage.
+    fn lost() -> ApiError {
+        ApiError::Timeout(Duration::from_secs(15))
+    }
+
+    fn server_error() -> ApiError {
+        ApiError::Twilio {
+            body: crate::twilio::ErrorBody::new(500, 20500, "Internal Server Error"),
+            retry_after: None,
+        }
+    }
 
     #[test]
     fn a_refused_connection_opens_at_once_and_the_first_answer_closes() {
         let breaker = Breaker::default();
         let t0 = Instant::now();
         assert_eq!(breaker.pass(t0), Pass::Send);
-        breaker.failed(OutageSignal::Unreached, "could not reach Twilio", t0);
+        breaker.failed(OutageSignal::Unreached, &lost(), t0);
         assert_eq!(
             breaker.pass(t0),
             Pass::Wait {
@@ -256,8 +249,8 @@ mod tests {
     fn failed_probes_back_off_doubling_up_to_the_cap() {
         let breaker = Breaker::default();
         let mut now = Instant::now();
-        breaker.failed(OutageSignal::Unreached, "refused", now);
-        breaker.failed(OutageSignal::Unreached, "refused", now);
+        breaker.failed(OutageSignal::Unreached, &lost(), now);
+        breaker.failed(OutageSignal::Unreached, &lost(), now);
         let mut waits = Vec::new();
         for _ in 0..7 {
             let Pass::Wait { until } = breaker.pass(now) else {
@@ -266,7 +259,7 @@ mod tests {
             waits.push((until - now).as_secs());
             now = until;
             assert_eq!(breaker.pass(now), Pass::Probe);
-            breaker.failed(OutageSignal::Unreached, "refused", now);
+            breaker.failed(OutageSignal::Unreached, &lost(), now);
         }
         assert_eq!(
             waits,
@@ -279,13 +272,13 @@ mod tests {
     fn a_run_of_5xx_or_lost_answers_opens_but_a_single_one_does_not() {
         let breaker = Breaker::default();
         let now = Instant::now();
-        breaker.failed(OutageSignal::ServerError, "HTTP 500", now);
+        breaker.failed(OutageSignal::ServerError, &server_error(), now);
         breaker.answered();
         for _ in 1..FAILURES_TO_OPEN {
-            breaker.failed(OutageSignal::ServerError, "HTTP 500", now);
+            breaker.failed(OutageSignal::ServerError, &server_error(), now);
         }
         assert_eq!(breaker.pass(now), Pass::Send, "an answer broke the run");
-        breaker.failed(OutageSignal::Lost, "no answer from Twilio", now);
+        breaker.failed(OutageSignal::Lost, &lost(), now);
         assert!(matches!(breaker.pass(now), Pass::Wait { .. }));
         assert_eq!(breaker.outage().map(|o| o.why), Some("timeout".to_owned()));
     }

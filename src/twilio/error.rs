@@ -59,6 +59,20 @@ pub enum ApiError {
     Unreadable { status: u16, detail: String },
 }
 
+/// Whether the connection was refused (nothing listens), as opposed to DNS or TLS failing.
+fn refused(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 fn twilio_message(body: &ErrorBody) -> String {
     match body.code {
         Some(code) => format!("error {code}: {} (HTTP {})", body.message, body.status),
@@ -99,6 +113,20 @@ impl ApiError {
             Self::Timeout(_) | Self::Dropped(_) => Some(OutageSignal::Lost),
             _ if self.http_status().is_some_and(|s| s >= 500) => Some(OutageSignal::ServerError),
             _ => None,
+        }
+    }
+
+    /// A few words naming an outage, for the progress line: "connection refused", "timeout"...
+    pub fn outage_words(&self) -> String {
+        match self {
+            Self::Connect { source, .. } if refused(source) => "connection refused".into(),
+            Self::Connect { .. } => "could not connect".into(),
+            Self::Timeout(_) => "timeout".into(),
+            Self::Dropped(_) => "connection lost".into(),
+            _ => match self.http_status() {
+                Some(status) => format!("HTTP {status}"),
+                None => self.to_string(),
+            },
         }
     }
 

@@ -59,14 +59,16 @@ impl Engine {
                 break;
             };
             checks.checking.insert(row.row_id);
-            let (client, store, campaign) = (
+            let (client, breaker, store, campaign) = (
                 self.client.clone(),
+                self.breaker.clone(),
                 self.store.clone(),
                 self.campaign.clone(),
             );
             checks.running.spawn(
                 async move {
-                    let resolution = reconcile::resolve(&client, &store, &campaign, &row).await;
+                    let resolution =
+                        reconcile::resolve(&client, &breaker, &store, &campaign, &row).await;
                     drop(permit);
                     (row, resolution)
                 }
@@ -84,11 +86,6 @@ impl Engine {
         resolution: Resolution,
     ) -> Result<(), StoreError> {
         checks.checking.remove(&row.row_id);
-        match &resolution {
-            Resolution::Unreachable(why) => self.breaker.unreachable(why),
-            Resolution::Later { .. } | Resolution::Abort(_) => {}
-            _ => self.breaker.answered(),
-        }
         match resolution {
             Resolution::Found {
                 call_sid,

@@ -7,6 +7,7 @@
 
 pub(super) mod checks;
 
+use super::breaker::Breaker;
 use super::request::row_request;
 use crate::config::Campaign;
 use crate::domain::{CallSid, Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
@@ -119,8 +120,11 @@ pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resoluti
 /// Clock skew allowed between us and Twilio when matching the call log's dates.
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
+/// Asks every signal about `row`; each answer from Twilio (or its absence) also tells the
+/// `breaker` whether Twilio is reachable.
 pub async fn resolve(
     client: &TwilioClient,
+    breaker: &Breaker,
     store: &Store,
     campaign: &Campaign,
     row: &Unresolved,
@@ -148,11 +152,11 @@ pub async fn resolve(
             .ok()
             .and_then(|own| row_request(campaign, &row.to, &row.label, own, None).ok());
         if let Some((conference, _)) = &built {
-            signals.push(by_label(client, store, conference, &row.label).await);
+            signals.push(by_label(client, breaker, store, conference, &row.label).await);
         }
         if !signals.iter().any(|s| matches!(s, Signal::Call { .. })) {
             let from = built.as_ref().map(|(_, request)| request.from());
-            signals.push(in_call_log(client, row, from).await);
+            signals.push(in_call_log(client, breaker, row, from).await);
         }
     }
     verdict(&signals, crate::store::now_ms(), doubt)
@@ -160,6 +164,7 @@ pub async fn resolve(
 
 async fn by_label(
     client: &TwilioClient,
+    breaker: &Breaker,
     store: &Store,
     conference: &ConferenceTarget,
     label: &Label,
@@ -172,10 +177,11 @@ async fn by_label(
     let Some(sid) = sid else {
         return Signal::NoCall;
     };
-    match client
+    let answer = client
         .fetch_participant(&sid, &ParticipantId::Label(label.clone()))
-        .await
-    {
+        .await;
+    breaker.observe(&answer);
+    match answer {
         Ok(p) => match p.call_sid {
             Some(call_sid) => Signal::Call {
                 call_sid,
@@ -188,7 +194,12 @@ async fn by_label(
     }
 }
 
-async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: Option<&Caller>) -> Signal {
+async fn in_call_log(
+    client: &TwilioClient,
+    breaker: &Breaker,
+    row: &Unresolved,
+    from: Option<&Caller>,
+) -> Signal {
     let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // Twilio filters the call log by date: ask from the start of that day, match exactly here.
@@ -202,7 +213,9 @@ async fn in_call_log(client: &TwilioClient, row: &Unresolved, from: Option<&Call
         Some(caller @ Caller::Phone(_)) => Some(caller.as_str()),
         _ => None,
     };
-    match client.list_calls_to(&row.to, from, day_start).await {
+    let answer = client.list_calls_to(&row.to, from, day_start).await;
+    breaker.observe(&answer);
+    match answer {
         Ok(calls) => calls
             .into_iter()
             .find(|call| {
