@@ -371,7 +371,7 @@ async fn mark_done(database: &Path, rows: u64) -> anyhow::Result<u64> {
         sqlx::sqlite::SqliteConnectOptions::new().filename(database),
     )
     .await?;
-    let now = dialer::store::now_ms();
+    let now = jiff::Timestamp::now().as_millisecond();
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM attempts")
         .execute(&mut *tx)

@@ -7,7 +7,7 @@ use crate::config::Campaign;
 use crate::domain::duration;
 use crate::outcomes::poll::{PassSummary, Poller};
 use crate::stop::Stop;
-use crate::store::{Store, now_ms};
+use crate::store::Store;
 use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
@@ -71,12 +71,12 @@ pub(super) async fn until_every_call_ended(
     let poller = Poller::new(client, campaign.recorder(store.clone(), metrics));
     let mut total = PassSummary::default();
     loop {
-        let pass = poller.pass(now_ms(), u64::MAX, stop).await?;
+        let pass = poller.pass(store.now_ms(), u64::MAX, stop).await?;
         total.polled += pass.polled;
         total.ended += pass.ended;
         total.errors += pass.errors;
         let left = store
-            .awaiting_outcome(now_ms(), (i64::MIN, i64::MIN), 1)
+            .awaiting_outcome(store.now_ms(), (i64::MIN, i64::MIN), 1)
             .await?;
         if left.is_empty() || stop.is_set() {
             return Ok((total, !left.is_empty()));

@@ -16,7 +16,7 @@ use crate::config::Campaign;
 use crate::config::rules::{CallingWindow, FrequencyCap};
 use crate::domain::{CampaignStatus, stored_zones};
 use crate::stop::{Stop, StopReason};
-use crate::store::{Claimed, Store, StoreError, now_ms};
+use crate::store::{Claimed, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeSet, HashMap};
@@ -121,7 +121,7 @@ impl Gate {
         if status != CampaignStatus::Running {
             let reason = format!("the campaign is {}", status.as_str());
             return Ok(Admission::Defer {
-                until_ms: now_ms(),
+                until_ms: store.now_ms(),
                 reason,
             });
         }
@@ -155,7 +155,8 @@ impl Gate {
         let Some(cap) = &self.frequency else {
             return Ok(Admission::Dial);
         };
-        let Some(until_ms) = frequency::held_until(cap, store, claimed, now_ms()).await? else {
+        let Some(until_ms) = frequency::held_until(cap, store, claimed, store.now_ms()).await?
+        else {
             return Ok(Admission::Dial);
         };
         self.state
@@ -214,7 +215,7 @@ impl Shared {
         if zones.is_empty() {
             zones.push(window.timezone.clone());
         }
-        let now = Timestamp::now();
+        let now = Timestamp::from_millisecond(store.now_ms()).unwrap_or_else(|_| Timestamp::now());
         let until = match window_now_everywhere(window, &zones, now) {
             WindowNow::Open => return Ok(None),
             WindowNow::OpensAt(at) => at,
@@ -247,7 +248,7 @@ impl Shared {
                 stop.trigger(StopReason::Canceled);
             }
         }
-        let now = now_ms();
+        let now = store.now_ms();
         // Rows wait for a window to open or for the cap to let them through: whichever comes
         // first is when the run would have something to dial again.
         let next_opening = {

@@ -23,7 +23,7 @@ use crate::compliance::gate::{Admission, Gate};
 use crate::config::Campaign;
 use crate::metrics::CampaignMetrics;
 use crate::stop::{Stop, StopReason};
-use crate::store::{Store, StoreError, now_ms};
+use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
 use breaker::{Breaker, Pass};
 use outage::Outage;
@@ -155,7 +155,7 @@ impl Engine {
         ending
     }
 
-    /// Keeps the metrics' row counts fresh while the run dials.
+    /// Keeps the metrics' row counts (and the host clock's offset) fresh while the run dials.
     async fn count_rows(self) {
         let mut every = tokio::time::interval(COUNT_ROWS_EVERY);
         loop {
@@ -165,6 +165,8 @@ impl Engine {
     }
 
     async fn count_rows_once(&self) {
+        self.metrics
+            .host_clock_ahead(self.client.clock().host_ahead_ms());
         match self.store.state_counts().await {
             Ok(counts) => self.metrics.rows(&counts),
             Err(e) => tracing::debug!("could not count the rows for the metrics: {e}"),
@@ -289,7 +291,7 @@ impl Engine {
         tokio::select! {
             _ = self.pacer.acquire() => {}
             _ = self.stop.wait() => {
-                self.store.release(&claimed, now_ms(), "the run stopped before it was sent").await?;
+                self.store.release(&claimed, self.store.now_ms(), "the run stopped before it was sent").await?;
                 return Ok(Flow::Done);
             }
         }

@@ -7,7 +7,7 @@
 use super::Engine;
 use crate::outcomes::poll::{IN_RUN_MIN_AGE, PollError, Polled, Poller};
 use crate::stop::StopReason;
-use crate::store::{AwaitingCall, StoreError, now_ms};
+use crate::store::{AwaitingCall, StoreError};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +61,7 @@ impl Engine {
         let now = tokio::time::Instant::now();
         if polls.waiting.is_empty() && polls.next_look.is_none_or(|at| now >= at) {
             polls.next_look = Some(now + LOOK_EVERY);
-            let created_before = now_ms() - IN_RUN_MIN_AGE.as_millis() as i64;
+            let created_before = self.store.now_ms() - IN_RUN_MIN_AGE.as_millis() as i64;
             let page = self
                 .store
                 .awaiting_outcome(created_before, polls.after, PAGE)

@@ -5,7 +5,7 @@ use super::request::row_request;
 use super::retry;
 use crate::domain::{AttemptToken, ConferenceTarget};
 use crate::stop::StopReason;
-use crate::store::{Claimed, Outcome, StoreError, now_ms};
+use crate::store::{Claimed, Outcome, StoreError};
 use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS, OutageSignal};
 use crate::twilio::{ApiError, Disposition};
 use std::time::Duration;
@@ -50,7 +50,12 @@ impl DialTask {
             Ok(_) if !self.lease_covers_the_request(&claimed) => {
                 let why = "not sent: its lease had too little time left for the request";
                 tracing::debug!("{why}");
-                if let Err(e) = self.engine.store.release(&claimed, now_ms(), why).await {
+                if let Err(e) = self
+                    .engine
+                    .store
+                    .release(&claimed, self.engine.store.now_ms(), why)
+                    .await
+                {
                     self.engine.stop.trigger(StopReason::Storage(e.to_string()));
                 }
                 self.engine.pacer.give_back();
@@ -197,7 +202,7 @@ impl DialTask {
                 }
                 let delay = retry::delay(&self.engine.campaign.retry, failures.max(1), after);
                 Outcome::Retry {
-                    at: now_ms() + delay.as_millis() as i64,
+                    at: self.engine.store.now_ms() + delay.as_millis() as i64,
                     counts,
                     http_status,
                     code,
@@ -212,7 +217,7 @@ impl DialTask {
             Disposition::Abort => {
                 self.engine.stop.trigger(StopReason::Abort(message.clone()));
                 Outcome::Retry {
-                    at: now_ms(),
+                    at: self.engine.store.now_ms(),
                     counts: false,
                     http_status,
                     code,
@@ -221,8 +226,8 @@ impl DialTask {
             }
             Disposition::Unknown => {
                 tracing::warn!("{message}; will check with Twilio before any re-dial");
-                let check_at =
-                    now_ms() + self.engine.campaign.retry.reconcile_after.as_millis() as i64;
+                let check_at = self.engine.store.now_ms()
+                    + self.engine.campaign.retry.reconcile_after.as_millis() as i64;
                 Outcome::Unknown {
                     check_at,
                     http_status,

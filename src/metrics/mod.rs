@@ -38,6 +38,7 @@ struct Families {
     rows: IntGaugeVec,
     callbacks: IntCounterVec,
     call_outcomes: IntCounterVec,
+    host_clock_ahead: GaugeVec,
 }
 
 static FAMILIES: LazyLock<Families> = LazyLock::new(Families::register);
@@ -119,6 +120,10 @@ impl Families {
                 "dialer_call_outcomes_total",
                 "Calls that reached a final status, by status.",
                 &["status"],
+            ),
+            host_clock_ahead: gauge(
+                "dialer_host_clock_ahead_seconds",
+                "This host's wall clock minus Twilio's (read from the Date header of Twilio's answers); dialer goes by Twilio's and the database's clocks, not by this one.",
             ),
             registry,
         }
@@ -259,6 +264,16 @@ impl CampaignMetrics {
                 .rows
                 .with_label_values(&self.and(&[state]))
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// How far this host's wall clock is ahead of Twilio's (ms), once measured.
+    pub fn host_clock_ahead(&self, ms: Option<i64>) {
+        if let Some(ms) = ms {
+            FAMILIES
+                .host_clock_ahead
+                .with_label_values(&self.own())
+                .set(ms as f64 / 1000.0);
         }
     }
 

@@ -2,7 +2,7 @@
 //! the report's and the export's tests.
 
 use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
-use crate::store::{FinishedImport, ImportPass, NewRow, Outcome, Reject, Store, now_ms};
+use crate::store::{FinishedImport, ImportPass, NewRow, Outcome, Reject, Store};
 use tempfile::TempDir;
 
 pub struct Fixture {
@@ -70,13 +70,13 @@ pub async fn campaign_in_every_state() -> Fixture {
             message: "Invalid 'To' Phone Number".into(),
         },
         Outcome::Unknown {
-            check_at: now_ms(),
+            check_at: store.now_ms(),
             http_status: None,
             code: None,
             message: UNKNOWN_MESSAGE.into(),
         },
         Outcome::Retry {
-            at: now_ms() + 3_600_000,
+            at: store.now_ms() + 3_600_000,
             counts: true,
             http_status: Some(503),
             code: None,

@@ -7,12 +7,14 @@
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
 //! that is reconciled with Twilio before any re-dial.
 
+mod clock;
 mod codec;
 mod hosts;
 mod model;
 pub mod postgres;
 mod sqlite;
 
+pub use clock::StoreClock;
 pub use model::charts::{
     AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
 };
@@ -111,11 +113,6 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// Milliseconds since the Unix epoch: how every time is stored.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
 /// One campaign of one database.
 #[derive(Clone)]
 pub enum Store {
@@ -148,6 +145,15 @@ impl Store {
     /// touching the campaign's database.
     pub async fn open_scratch(name: &str) -> Result<Self, StoreError> {
         SqliteStore::open_scratch(name).await.map(Self::Sqlite)
+    }
+
+    /// Now on the store's clock (unix ms): what every stored time is written in and compared
+    /// with, the database's clock on PostgreSQL, never a host's.
+    pub fn now_ms(&self) -> i64 {
+        match self {
+            Self::Sqlite(store) => store.now_ms(),
+            Self::Postgres(store) => store.now_ms(),
+        }
     }
 
     pub async fn close(&self) {

@@ -2,6 +2,7 @@
 //! Every request is validated before it leaves; every failure comes back as an [`ApiError`]
 //! with its disposition.
 
+use super::clock::TwilioClock;
 use super::credentials::Credentials;
 use super::error::ApiError;
 use super::params::{CreateParticipant, ParamError, ParticipantUpdate};
@@ -47,6 +48,8 @@ pub struct TwilioClient {
     http: reqwest::Client,
     config: ClientConfig,
     credentials: Credentials,
+    /// Twilio's clock, read off every answer.
+    clock: TwilioClock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +69,17 @@ impl TwilioClient {
             http,
             config,
             credentials,
+            clock: TwilioClock::default(),
         })
     }
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// Twilio's clock, as its latest answer told it.
+    pub fn clock(&self) -> &TwilioClock {
+        &self.clock
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -231,6 +240,9 @@ impl TwilioClient {
             request.basic_auth(self.credentials.username(), Some(self.credentials.secret()));
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
+        if let Some(date) = response.headers().get(reqwest::header::DATE) {
+            self.clock.observe(date.to_str().unwrap_or_default());
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)

@@ -2,6 +2,7 @@
 //! responses, errors with their retry disposition, and request signatures.
 
 pub mod client;
+pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod overrides;
@@ -11,6 +12,7 @@ pub mod signature;
 pub mod values;
 
 pub use client::{ClientConfig, ListFilter, TwilioClient};
+pub use clock::TwilioClock;
 pub use credentials::Credentials;
 pub use error::{ApiError, Disposition};
 pub use overrides::RowOverrides;

@@ -355,7 +355,7 @@ async fn claiming_one_row_of_a_closed_zone_defers_the_whole_zone_in_one_go() {
         panic!("a closed zone must defer, got {admission:?}");
     };
     store.release(&claimed, until_ms, "outside").await.unwrap();
-    assert!(until_ms > dialer::store::now_ms());
+    assert!(until_ms > jiff::Timestamp::now().as_millisecond());
     assert!(
         store.claim_next().await.unwrap().is_none(),
         "the others wait too"

@@ -8,6 +8,7 @@ use crate::support::campaign::{
     until_creates,
 };
 use crate::support::exit::{DONE, DONE_WITH_FAILURES, STOPPED_EARLY};
+use crate::support::faketime::skewed;
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
@@ -16,7 +17,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 /// A campaign on `db`, with a lease short enough for a test (the request timeout is 1 s).
-fn campaign_on(db: &PgTestDb, cps: u32, rows: usize) -> TestCampaign {
+pub(crate) fn campaign_on(db: &PgTestDb, cps: u32, rows: usize) -> TestCampaign {
     TestCampaign::new(
         cps,
         &numbers(rows),
@@ -25,23 +26,35 @@ fn campaign_on(db: &PgTestDb, cps: u32, rows: usize) -> TestCampaign {
 }
 
 /// One host: `dialer run` on `campaign`, with a temporary directory of its own.
-struct Host {
+pub(crate) struct Host {
     child: tokio::process::Child,
     _tmp: TempDir,
 }
 
 impl Host {
-    fn start(campaign: &TestCampaign, sandbox: &Sandbox) -> Self {
+    pub(crate) fn start(campaign: &TestCampaign, sandbox: &Sandbox) -> Self {
+        Self::start_with_clock(campaign, sandbox, 0)
+    }
+
+    /// A host whose wall clock is `offset_secs` off the true time (ahead when positive).
+    pub(crate) fn start_with_clock(
+        campaign: &TestCampaign,
+        sandbox: &Sandbox,
+        offset_secs: i64,
+    ) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let child = campaign
-            .command(sandbox, &[])
+        let mut command = campaign.command(sandbox, &[]);
+        if offset_secs != 0 {
+            command = skewed(command, offset_secs);
+        }
+        let child = command
             .env("TMPDIR", tmp.path())
             .spawn()
             .expect("dialer starts");
         Self { child, _tmp: tmp }
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let pid = self.child.id().expect("running").to_string();
         std::process::Command::new("kill")
             .args([signal, &pid])
@@ -49,12 +62,12 @@ impl Host {
             .expect("kill runs");
     }
 
-    async fn finish(self) -> RunOutput {
+    pub(crate) async fn finish(self) -> RunOutput {
         output(self.child).await
     }
 }
 
-async fn rows(db: &PgTestDb) -> Vec<RowExport> {
+pub(crate) async fn rows(db: &PgTestDb) -> Vec<RowExport> {
     let store = Store::open(&Database::Postgres(db.database_url()), "test")
         .await
         .expect("database opens");
@@ -63,7 +76,7 @@ async fn rows(db: &PgTestDb) -> Vec<RowExport> {
     rows
 }
 
-async fn created(db: &PgTestDb) -> usize {
+pub(crate) async fn created(db: &PgTestDb) -> usize {
     rows(db)
         .await
         .iter()

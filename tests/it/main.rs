@@ -3,6 +3,7 @@
 mod bad_input;
 mod campaign;
 mod check;
+mod clocks;
 mod compliance;
 mod helper_library;
 mod hosts;

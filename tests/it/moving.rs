@@ -12,7 +12,7 @@ use crate::support::sandbox::{client, conference, participant};
 use dialer::campaign::lock::CampaignLock;
 use dialer::domain::CampaignStatus;
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
-use dialer::store::{Database, Outcome, StateCounts, Store, now_ms};
+use dialer::store::{Database, Outcome, StateCounts, Store};
 use std::time::Duration;
 
 /// `dialer ARGS CAMPAIGN.toml [TAIL]` on the sandbox, with the database URL in the environment
@@ -86,7 +86,7 @@ async fn leave_two_rows_in_doubt(campaign: &TestCampaign, sandbox: &Sandbox) {
                 .expect("the sandbox creates the call");
         }
         let timed_out = Outcome::Unknown {
-            check_at: now_ms(),
+            check_at: store.now_ms(),
             http_status: None,
             code: None,
             message: "no answer before the request timeout".into(),

@@ -11,7 +11,7 @@ use dialer::domain::{
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
     FinishedImport, ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, RequestBucket,
-    RequestErrors, Store, ZoneQuarterCalls, ZoneSources, now_ms,
+    RequestErrors, Store, ZoneQuarterCalls, ZoneSources,
 };
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
@@ -264,7 +264,7 @@ async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_ro
 async fn due_times_set_before_the_clock_stepped_back_move_back_with_it(db: Database) {
     // Arrange: a row put off by a second, an hour ago by a clock that was then an hour ahead.
     let store = with_people(&db, 1).await;
-    let now = now_ms();
+    let now = store.now_ms();
     let ahead = now + 3_600_000;
     rewrite_every_row(&db, ahead, ahead + 1_000).await;
 
@@ -343,7 +343,7 @@ async fn a_created_call_takes_each_event_once_and_its_final_status_into_the_repo
         .await
         .unwrap();
     let awaiting = store
-        .awaiting_outcome(now_ms() + 1_000, (0, 0), 10)
+        .awaiting_outcome(store.now_ms() + 1_000, (0, 0), 10)
         .await
         .unwrap();
 
@@ -432,7 +432,7 @@ async fn a_created_call_takes_each_event_once_and_its_final_status_into_the_repo
     );
     assert!(
         store
-            .awaiting_outcome(now_ms() + 1_000, (0, 0), 10)
+            .awaiting_outcome(store.now_ms() + 1_000, (0, 0), 10)
             .await
             .unwrap()
             .is_empty()
@@ -461,7 +461,7 @@ async fn a_created_call_takes_each_event_once_and_its_final_status_into_the_repo
 async fn a_retry_and_a_recycled_call_wait_for_their_times(db: Database) {
     // Arrange
     let store = with_people(&db, 2).await;
-    let now = now_ms();
+    let now = store.now_ms();
     let (retried, recycled) = (claim(&store).await, claim(&store).await);
 
     // Act
@@ -612,7 +612,7 @@ async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database
     store.resolve_not_created(&due[0], 0, None).await.unwrap();
     store.resolve_not_created(&due[1], 0, None).await.unwrap();
     store
-        .postpone_unresolved(&due[2], now_ms() + 3_600_000, "Twilio unreachable")
+        .postpone_unresolved(&due[2], store.now_ms() + 3_600_000, "Twilio unreachable")
         .await
         .unwrap();
     let redialed = claim(&store).await;
@@ -829,7 +829,7 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         .unwrap();
     let sources = store.zone_sources().await.unwrap();
     let zones = store.pending_timezones().await.unwrap();
-    let until = now_ms() + 3_600_000;
+    let until = store.now_ms() + 3_600_000;
     let deferred = [
         store.defer_zone(Some(&new_york), until).await.unwrap(),
         store.defer_zone(None, until).await.unwrap(),

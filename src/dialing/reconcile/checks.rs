@@ -5,7 +5,7 @@ use crate::dialing::Engine;
 use crate::dialing::reconcile::{self, Resolution};
 use crate::dialing::retry;
 use crate::stop::StopReason;
-use crate::store::{StoreError, Unresolved, now_ms};
+use crate::store::{StoreError, Unresolved};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,11 +108,13 @@ impl Engine {
                     let reason = format!("gave up after {failures} attempts: {why}");
                     tracing::info!(label = %row.label, "Twilio has no such call; {reason}");
                     self.store
-                        .resolve_not_created(&row, now_ms(), Some(&reason))
+                        .resolve_not_created(&row, self.store.now_ms(), Some(&reason))
                         .await?;
                 } else {
                     tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
-                    self.store.resolve_not_created(&row, now_ms(), None).await?;
+                    self.store
+                        .resolve_not_created(&row, self.store.now_ms(), None)
+                        .await?;
                 }
             }
             Resolution::NotYet { at_ms } => {
@@ -125,19 +127,27 @@ impl Engine {
                 *tries += 1;
                 if *tries >= MAX_CHECKS_PER_RUN {
                     tracing::warn!(label = %row.label, "could not check with Twilio ({why}); parked for the next run");
-                    self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                    self.store
+                        .postpone_unresolved(&row, self.store.now_ms(), &why)
+                        .await?;
                     checks.parked.insert(row.row_id);
                 } else {
                     let delay = retry::delay(&self.campaign.retry, *tries, after);
                     self.store
-                        .postpone_unresolved(&row, now_ms() + delay.as_millis() as i64, &why)
+                        .postpone_unresolved(
+                            &row,
+                            self.store.now_ms() + delay.as_millis() as i64,
+                            &why,
+                        )
                         .await?;
                 }
             }
             // The breaker holds every request until Twilio answers again; then it is asked.
             Resolution::Unreachable(why) => {
                 tracing::debug!(label = %row.label, "could not reach Twilio to check ({why})");
-                self.store.postpone_unresolved(&row, now_ms(), &why).await?;
+                self.store
+                    .postpone_unresolved(&row, self.store.now_ms(), &why)
+                    .await?;
             }
             Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
         }

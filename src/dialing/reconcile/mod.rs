@@ -117,8 +117,14 @@ pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resoluti
     }
 }
 
-/// Clock skew allowed between us and Twilio when matching the call log's dates.
-const SKEW_MS: i64 = 5 * 60 * 1000;
+/// How long before the attempt's start, on Twilio's clock, a call in the log is still taken as
+/// the attempt's: the distance between the store's clock and Twilio's is measured to about a
+/// second (a `Date` header has whole seconds); the rest is margin.
+const MATCH_MARGIN_MS: i64 = 30_000;
+
+/// The widest disagreement between clocks that dialer is made for: how far back the call log
+/// is asked when no answer has told Twilio's clock yet.
+const MAX_SKEW_MS: i64 = 15 * 60_000;
 
 /// Asks every signal about `row`; each answer from Twilio (or its absence) also tells the
 /// `breaker` whether Twilio is reachable.
@@ -156,10 +162,10 @@ pub async fn resolve(
         }
         if !signals.iter().any(|s| matches!(s, Signal::Call { .. })) {
             let from = built.as_ref().map(|(_, request)| request.from());
-            signals.push(in_call_log(client, breaker, row, from).await);
+            signals.push(in_call_log(client, breaker, store, row, from).await);
         }
     }
-    verdict(&signals, crate::store::now_ms(), doubt)
+    verdict(&signals, store.now_ms(), doubt)
 }
 
 async fn by_label(
@@ -194,20 +200,25 @@ async fn by_label(
     }
 }
 
+/// A call in the account's log to the row's number since the attempt started. The attempt's
+/// start is on the store's clock and `date_created` on Twilio's: the start is moved onto
+/// Twilio's clock by how far apart the two are, as measured from the answer itself.
 async fn in_call_log(
     client: &TwilioClient,
     breaker: &Breaker,
+    store: &Store,
     row: &Unresolved,
     from: Option<&Caller>,
 ) -> Signal {
-    let since = jiff::Timestamp::from_millisecond(row.attempt_started_at - SKEW_MS)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let twilio_ahead_of_store = || client.clock().now_ms().map(|t| t - store.now_ms());
+    let rough = row.attempt_started_at + twilio_ahead_of_store().unwrap_or(0) - MAX_SKEW_MS;
+    let rough = jiff::Timestamp::from_millisecond(rough).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // Twilio filters the call log by date: ask from the start of that day, match exactly here.
-    let day_start = since
+    let day_start = rough
         .to_zoned(jiff::tz::TimeZone::UTC)
         .start_of_day()
         .map(|z| z.timestamp())
-        .unwrap_or(since);
+        .unwrap_or(rough);
     // The call log shows a phone caller as dialed; other callers are matched by `To` alone.
     let from = match from {
         Some(caller @ Caller::Phone(_)) => Some(caller.as_str()),
@@ -216,19 +227,26 @@ async fn in_call_log(
     let answer = client.list_calls_to(&row.to, from, day_start).await;
     breaker.observe(&answer);
     match answer {
-        Ok(calls) => calls
-            .into_iter()
-            .find(|call| {
-                call.date_created
-                    .as_deref()
-                    .and_then(parse_rfc2822)
-                    .is_some_and(|created| created >= since)
-            })
-            .and_then(|call| call.sid)
-            .map_or(Signal::NoCall, |call_sid| Signal::Call {
-                call_sid,
-                conference_sid: None,
-            }),
+        Ok(calls) => {
+            // The answer just read has set Twilio's clock.
+            let since = twilio_ahead_of_store()
+                .map(|ahead| row.attempt_started_at + ahead - MATCH_MARGIN_MS)
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                .unwrap_or(rough);
+            calls
+                .into_iter()
+                .find(|call| {
+                    call.date_created
+                        .as_deref()
+                        .and_then(parse_rfc2822)
+                        .is_some_and(|created| created >= since)
+                })
+                .and_then(|call| call.sid)
+                .map_or(Signal::NoCall, |call_sid| Signal::Call {
+                    call_sid,
+                    conference_sid: None,
+                })
+        }
         Err(e) => Signal::Failed(failure(e)),
     }
 }

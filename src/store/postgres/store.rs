@@ -17,7 +17,7 @@ mod unresolved;
 
 use super::{AccountSchedule, ConnectError, connect};
 use crate::domain::{AccountSid, ConferenceSid, DatabaseUrl};
-use crate::store::{StoreError, now_ms};
+use crate::store::{StoreClock, StoreError};
 use sqlx::postgres::PgPool;
 use std::time::Duration;
 
@@ -40,6 +40,8 @@ pub struct PgStore {
     holder: String,
     /// How long a claim or a heartbeat holds a row.
     lease: Duration,
+    /// The database server's clock, which every host writes and compares times on.
+    clock: StoreClock,
 }
 
 impl PgStore {
@@ -47,13 +49,14 @@ impl PgStore {
     /// schema is brought up to date first.
     pub async fn open(url: &DatabaseUrl, name: &str) -> Result<Self, StoreError> {
         let pool = connect(url).await.map_err(connect_failed)?;
+        let clock = read_clock(&pool).await?;
         // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
         // for that commit and does nothing; both then read the same id.
         sqlx::query(
             "INSERT INTO campaigns (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(now_ms())
+        .bind(clock.now_ms())
         .execute(&pool)
         .await?;
         let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1")
@@ -65,7 +68,13 @@ impl PgStore {
             campaign,
             holder: holder(),
             lease: LEASE,
+            clock,
         })
+    }
+
+    /// Now on the database's clock (unix ms), without a round trip.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub async fn close(&self) {
@@ -92,7 +101,7 @@ impl PgStore {
             "INSERT INTO runs (campaign_id, started_at) VALUES ($1, $2) RETURNING id",
         )
         .bind(self.campaign)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
@@ -102,7 +111,7 @@ impl PgStore {
         sqlx::query(
             "UPDATE runs SET finished_at = $1, exit_code = $2 WHERE id = $3 AND campaign_id = $4",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(i64::from(exit_code))
         .bind(run)
         .bind(self.campaign)
@@ -152,6 +161,17 @@ fn connect_failed(error: ConnectError) -> StoreError {
         }
         ConnectError::Migrate { cause, .. } => StoreError::Migrate(cause),
     }
+}
+
+/// The database server's clock, read once: the reading is placed halfway through the round
+/// trip, so it is off by at most half of it (a millisecond or two on a healthy network).
+async fn read_clock(pool: &PgPool) -> Result<StoreClock, StoreError> {
+    let sent = std::time::Instant::now();
+    let read_ms: i64 = sqlx::query_scalar("SELECT unix_ms()")
+        .fetch_one(pool)
+        .await?;
+    let round_trip = sent.elapsed();
+    Ok(StoreClock::anchored(sent + round_trip / 2, read_ms))
 }
 
 /// This process among the hosts: its host name, its pid, and a random part, since a pid is

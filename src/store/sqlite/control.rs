@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
-use crate::store::{StoreError, now_ms};
+use crate::store::StoreError;
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -48,7 +48,7 @@ impl SqliteStore {
              WHERE campaign_id = ? AND state = 'pending'",
         )
         .bind(CANCELED)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .execute(&mut *tx)
         .await?
@@ -106,7 +106,7 @@ impl SqliteStore {
              WHERE campaign_id = ?4 AND state = 'pending' AND next_attempt_at < ?1 AND timezone IS ?3",
         )
         .bind(until_ms)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(zone)
         .bind(self.campaign)
         .execute(&self.pool)
@@ -164,7 +164,7 @@ impl SqliteStore {
                  WHERE campaign_id = ? AND id = ? AND state = 'pending'",
             )
             .bind(reason)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(self.campaign)
             .bind(id)
             .execute(&mut *tx)

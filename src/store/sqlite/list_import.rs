@@ -3,7 +3,7 @@
 //! unchanged list need not read it again).
 
 use super::SqliteStore;
-use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError, now_ms};
+use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError};
 use std::collections::HashMap;
 
 impl SqliteStore {
@@ -29,7 +29,7 @@ impl SqliteStore {
              RETURNING line, id",
         )
         .bind(&batch)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .fetch_all(&mut *tx)
         .await?
@@ -139,7 +139,7 @@ impl SqliteStore {
             .bind(done.accepted as i64)
             .bind(done.duplicates as i64)
             .bind(ignored)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(&mut *tx)
             .await?;
         }

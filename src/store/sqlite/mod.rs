@@ -12,8 +12,7 @@ mod report;
 mod rows;
 mod unresolved;
 
-use super::StoreError;
-use super::now_ms;
+use super::{StoreClock, StoreError};
 use crate::domain::ConferenceSid;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -31,6 +30,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// `campaigns.id`: every statement is scoped by it.
     campaign: i64,
+    /// This machine's clock: the one database of one machine.
+    clock: StoreClock,
 }
 
 impl SqliteStore {
@@ -53,7 +54,11 @@ impl SqliteStore {
             .fetch_optional(&pool)
             .await?;
         match campaign {
-            Some(campaign) => Ok(Some(Self { pool, campaign })),
+            Some(campaign) => Ok(Some(Self {
+                pool,
+                campaign,
+                clock: StoreClock::of_this_machine(),
+            })),
             None => {
                 pool.close().await;
                 Ok(None)
@@ -89,6 +94,7 @@ impl SqliteStore {
     /// The campaign named `name`, created on first use. A database written before campaigns
     /// shared one holds a single unnamed campaign: the first campaign file to open it names it.
     async fn for_campaign(pool: SqlitePool, name: &str) -> Result<Self, StoreError> {
+        let clock = StoreClock::of_this_machine();
         let mut tx = pool.begin().await?;
         sqlx::query(
             "UPDATE campaigns SET name = ?1 WHERE name IS NULL
@@ -101,7 +107,7 @@ impl SqliteStore {
             "INSERT INTO campaigns (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(now_ms())
+        .bind(clock.now_ms())
         .execute(&mut *tx)
         .await?;
         let campaign = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = ?")
@@ -109,7 +115,16 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Self { pool, campaign })
+        Ok(Self {
+            pool,
+            campaign,
+            clock,
+        })
+    }
+
+    /// Now on the store's clock (unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub async fn close(&self) {
@@ -121,7 +136,7 @@ impl SqliteStore {
             "INSERT INTO runs (campaign_id, started_at) VALUES (?, ?) RETURNING id",
         )
         .bind(self.campaign)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
@@ -131,7 +146,7 @@ impl SqliteStore {
         sqlx::query(
             "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ? AND campaign_id = ?",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(exit_code)
         .bind(run)
         .bind(self.campaign)

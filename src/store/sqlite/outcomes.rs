@@ -9,7 +9,7 @@
 
 use super::SqliteStore;
 use crate::domain::CallStatus;
-use crate::store::{CallObservation, Recorded, Redial, StoreError, now_ms};
+use crate::store::{CallObservation, Recorded, Redial, StoreError};
 use sqlx::Row;
 
 impl SqliteStore {
@@ -20,7 +20,7 @@ impl SqliteStore {
         seen: &CallObservation,
         redial: Option<Redial>,
     ) -> Result<Recorded, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
@@ -43,8 +43,14 @@ impl SqliteStore {
             return Ok(Recorded::Duplicate);
         }
         if let Some(token) = seen.attempt {
-            super::unresolved::name_attempt_call(&mut tx, self.campaign, token, &seen.call_sid)
-                .await?;
+            super::unresolved::name_attempt_call(
+                &mut tx,
+                self.campaign,
+                token,
+                &seen.call_sid,
+                now,
+            )
+            .await?;
         }
         let attempt = sqlx::query(
             "SELECT row_id, call_status FROM attempts WHERE campaign_id = ? AND call_sid = ?",

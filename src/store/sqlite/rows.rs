@@ -8,7 +8,7 @@
 use super::SqliteStore;
 use crate::domain::RowState;
 use crate::store::model::rows::Written;
-use crate::store::{Claimed, Outcome, StoreError, now_ms};
+use crate::store::{Claimed, Outcome, StoreError};
 use std::time::Duration;
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
@@ -27,7 +27,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         let n = sqlx::query("UPDATE rows SET state = 'unknown', next_attempt_at = 0, updated_at = ? WHERE campaign_id = ? AND state = 'dialing'")
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(self.campaign)
             .execute(&mut *tx)
             .await?
@@ -40,7 +40,7 @@ impl SqliteStore {
     /// step, a VM restored from a snapshot): its due time moves back by the same step, so the
     /// step delays nothing. Returns how many rows moved.
     pub async fn undo_clock_step(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let moved = sqlx::query(
             "UPDATE rows SET next_attempt_at = next_attempt_at - (updated_at - ?1), updated_at = ?1
              WHERE campaign_id = ?3 AND updated_at > ?1 + ?2",
@@ -56,7 +56,7 @@ impl SqliteStore {
 
     /// Claims the next due pending row and records its attempt, durably, in one transaction.
     pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let claimed: Option<Claimed> = sqlx::query_as(
             "UPDATE rows SET state = 'dialing', attempts = attempts + 1, updated_at = ?1
@@ -115,7 +115,7 @@ impl SqliteStore {
         .bind(state)
         .bind(at)
         .bind(why)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(claimed.row_id)
         .bind(claimed.attempt)
         .execute(&mut *tx)
@@ -126,7 +126,7 @@ impl SqliteStore {
 
     /// Records how an attempt ended, fenced on the row still being ours.
     pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let written = Written::of(outcome);
         // A callback may have named this attempt's call while its request was in flight.

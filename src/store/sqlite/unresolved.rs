@@ -7,7 +7,7 @@
 
 use super::{SqliteStore, Tx};
 use crate::domain::{AttemptToken, CallSid, ConferenceSid};
-use crate::store::{StoreError, Unresolved, now_ms};
+use crate::store::{StoreError, Unresolved};
 
 impl SqliteStore {
     /// Rows in doubt whose check is due.
@@ -20,7 +20,7 @@ impl SqliteStore {
              ORDER BY r.next_attempt_at, r.id LIMIT ?",
         )
         .bind(self.campaign)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
@@ -41,6 +41,7 @@ impl SqliteStore {
             call_sid,
             conference_sid,
             how: "found at Twilio after an unknown outcome",
+            at_ms: self.now_ms(),
         };
         found.mark(&mut tx).await?;
         tx.commit().await?;
@@ -64,7 +65,7 @@ impl SqliteStore {
         )
         .bind(given_up)
         .bind(at)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(row.row_id)
         .bind(row.attempt)
         .execute(&mut *tx)
@@ -93,7 +94,7 @@ impl SqliteStore {
         sqlx::query("UPDATE rows SET next_attempt_at = ?, last_message = ?, updated_at = ? WHERE id = ? AND state = 'unknown'")
             .bind(at)
             .bind(why)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(row.row_id)
             .execute(&self.pool)
             .await?;
@@ -121,13 +122,15 @@ pub(super) struct Found<'a> {
     pub conference_sid: Option<&'a ConferenceSid>,
     /// What proved it, for the row's last message.
     pub how: &'static str,
+    /// When it was proved, on the store's clock.
+    pub at_ms: i64,
 }
 
 impl Found<'_> {
     /// Marks the attempt found and its row created; fenced on the row still being in doubt
     /// on that attempt (0 rows changed = someone else settled it first).
     pub(super) async fn mark(&self, tx: &mut Tx<'_>) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.at_ms;
         let changed = sqlx::query(
             "UPDATE rows SET state = 'created', call_sid = ?, conference_sid = COALESCE(?, conference_sid),
              last_message = ?, created_at = ?, updated_at = ?,
@@ -169,6 +172,7 @@ pub(super) async fn name_attempt_call(
     campaign: i64,
     token: AttemptToken,
     call_sid: &CallSid,
+    at_ms: i64,
 ) -> Result<(), StoreError> {
     let outcome: Option<String> = sqlx::query_scalar(
         "UPDATE attempts SET call_sid = COALESCE(call_sid, ?)
@@ -194,6 +198,7 @@ pub(super) async fn name_attempt_call(
         call_sid,
         conference_sid: None,
         how: "a status callback named the attempt in doubt",
+        at_ms,
     };
     found.mark(tx).await?;
     Ok(())

@@ -3,6 +3,7 @@
 pub mod campaign;
 pub mod chromium;
 pub mod exit;
+pub mod faketime;
 pub mod postgres;
 pub mod sandbox;
 pub mod tmux;

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
-use crate::store::{StoreError, now_ms};
+use crate::store::StoreError;
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -48,7 +48,7 @@ impl PgStore {
              WHERE campaign_id = $3 AND state = 'pending'",
         )
         .bind(CANCELED)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .execute(&mut *tx)
         .await?
@@ -109,7 +109,7 @@ impl PgStore {
              AND timezone IS NOT DISTINCT FROM $3",
         )
         .bind(until_ms)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(zone)
         .bind(self.campaign)
         .execute(&self.pool)
@@ -176,7 +176,7 @@ impl PgStore {
         .bind(ids)
         .bind(reasons)
         .bind(self.campaign)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .execute(&self.pool)
         .await?
         .rows_affected())

@@ -25,6 +25,7 @@ impl PgStore {
         history: &CampaignHistory,
     ) -> Result<Self, LoadError> {
         let pool = connect(url).await.map_err(connect_failed)?;
+        let clock = super::read_clock(&pool).await?;
         let mut tx = pool.begin().await?;
         let campaign = claim_campaign(&mut tx, name, history).await?;
         let row_ids = insert_rows(&mut tx, campaign, history).await?;
@@ -37,6 +38,7 @@ impl PgStore {
             campaign,
             holder: holder(),
             lease: LEASE,
+            clock,
         })
     }
 }

@@ -8,7 +8,7 @@
 //!                         --lease ran out, and a request's timeout--> unknown (reconciled)
 
 use super::{PgStore, millis};
-use crate::store::{StoreError, now_ms};
+use crate::store::StoreError;
 use std::time::Duration;
 
 impl PgStore {
@@ -31,7 +31,7 @@ impl PgStore {
              )
              SELECT COUNT(*) FROM orphans",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .bind(millis(request_timeout))
         .fetch_one(&self.pool)

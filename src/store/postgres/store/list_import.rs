@@ -5,7 +5,7 @@
 //! neither fails the other.
 
 use super::PgStore;
-use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError, now_ms};
+use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, StoreError};
 use std::collections::HashMap;
 
 impl PgStore {
@@ -36,7 +36,7 @@ impl PgStore {
              RETURNING line, id",
         )
         .bind(self.campaign)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(&lines)
         .bind(&tos)
         .bind(&labels)
@@ -176,7 +176,7 @@ impl PgStore {
                 .bind(done.accepted as i64)
                 .bind(done.duplicates as i64)
                 .bind(ignored)
-                .bind(now_ms())
+                .bind(self.now_ms())
                 .execute(&mut *tx)
                 .await?;
             }

@@ -11,7 +11,7 @@
 use super::PgStore;
 use crate::domain::RowState;
 use crate::store::model::rows::Written;
-use crate::store::{Claimed, Outcome, StoreError, now_ms};
+use crate::store::{Claimed, Outcome, StoreError};
 use std::time::Instant;
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
@@ -24,7 +24,7 @@ impl PgStore {
     /// that host's recent changes as a step too, and brings those due times forward by the
     /// difference (early, never late; synchronized clocks stay well within the margin).
     pub async fn undo_clock_step(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         Ok(sqlx::query(
             "UPDATE rows SET next_attempt_at = next_attempt_at - (updated_at - $1), updated_at = $1
              WHERE campaign_id = $3 AND updated_at > $1 + $2",
@@ -40,7 +40,7 @@ impl PgStore {
     /// Claims the next due pending row that no other transaction is claiming (`SKIP LOCKED`:
     /// hosts never wait on each other's row) and records its attempt, in one transaction.
     pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         // Taken before the statement: the database set the lease's end later than this, so
         // the deadline errs on the safe side.
         let leased_at = Instant::now();
@@ -108,7 +108,7 @@ impl PgStore {
         .bind(state)
         .bind(at)
         .bind(why)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(claimed.row_id)
         .bind(claimed.attempt)
         .bind(&self.holder)
@@ -131,7 +131,7 @@ impl PgStore {
     /// Records how an attempt ended, fenced on the row still being ours: `LeaseLost` when
     /// another host took it over (then nothing is written, and the row is reconciled).
     pub async fn record(&self, claimed: &Claimed, outcome: &Outcome) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let written = Written::of(outcome);
         // The row first, then its attempt: the order in which the orphan sweep locks them,

@@ -8,7 +8,7 @@
 
 use super::{PgStore, Tx};
 use crate::domain::{AttemptToken, CallSid, ConferenceSid};
-use crate::store::{StoreError, Unresolved, now_ms};
+use crate::store::{StoreError, Unresolved};
 
 /// How long a row handed out for a check is hidden from other hosts: longer than a check
 /// takes (one or two requests to Twilio), so two hosts do not ask about the same row, and
@@ -21,7 +21,7 @@ impl PgStore {
     /// picks them (skipping rows another host is picking now) puts them off by
     /// `CHECK_HOLD_MS`, so no other host gets them meanwhile.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         Ok(sqlx::query_as(
             "WITH due AS (
                  SELECT id, next_attempt_at FROM rows
@@ -60,6 +60,7 @@ impl PgStore {
             call_sid,
             conference_sid,
             how: "found at Twilio after an unknown outcome",
+            at_ms: self.now_ms(),
         };
         found.mark(&mut tx).await?;
         tx.commit().await?;
@@ -82,7 +83,7 @@ impl PgStore {
              WHERE campaign_id = $3 AND id = $4 AND state = 'unknown' AND attempts = $5",
         )
         .bind(at)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .bind(row.row_id)
         .bind(row.attempt)
@@ -116,7 +117,7 @@ impl PgStore {
         )
         .bind(at)
         .bind(why)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(self.campaign)
         .bind(row.row_id)
         .bind(row.attempt)
@@ -146,13 +147,15 @@ pub(super) struct Found<'a> {
     pub conference_sid: Option<&'a ConferenceSid>,
     /// What proved it, for the row's last message.
     pub how: &'static str,
+    /// When it was proved, on the store's clock.
+    pub at_ms: i64,
 }
 
 impl Found<'_> {
     /// Marks the attempt found and its row created; fenced on the row still being in doubt
     /// on that attempt (0 rows changed = someone else settled it first).
     pub(super) async fn mark(&self, tx: &mut Tx<'_>) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.at_ms;
         let changed = sqlx::query(
             "UPDATE rows SET state = 'created', call_sid = $1, conference_sid = COALESCE($2, conference_sid),
              last_message = $3, created_at = $4, updated_at = $4,
@@ -193,6 +196,7 @@ pub(super) async fn name_attempt_call(
     campaign: i64,
     token: AttemptToken,
     call_sid: &CallSid,
+    at_ms: i64,
 ) -> Result<(), StoreError> {
     let outcome: Option<String> = sqlx::query_scalar(
         "UPDATE attempts SET call_sid = COALESCE(call_sid, $1)
@@ -218,6 +222,7 @@ pub(super) async fn name_attempt_call(
         call_sid,
         conference_sid: None,
         how: "a status callback named the attempt in doubt",
+        at_ms,
     };
     found.mark(tx).await?;
     Ok(())
