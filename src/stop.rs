@@ -1,5 +1,5 @@
-//! Why a run should stop taking rows: a signal, the deadline, credentials Twilio refused, a
-//! pause or cancel of the campaign, or calling windows that have all closed.
+//! Why a run should stop taking rows: a signal, the deadline, credentials Twilio refused, an
+//! outage of Twilio, a pause or cancel of the campaign, or calling windows that have all closed.
 
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -10,6 +10,9 @@ pub enum StopReason {
     Deadline,
     /// Twilio refused the credentials (401/403): nothing more can be sent.
     Abort(String),
+    /// Twilio could not be reached for longer than `retry.outage_limit` (or rows in doubt
+    /// could not be checked): the rows wait for the next run, none spent on the outage.
+    TwilioUnreachable(String),
     /// The database could not record an outcome: dialing on would break exactly-once.
     Storage(String),
     /// `dialer campaign pause`: calls in flight finish, no new row is taken.

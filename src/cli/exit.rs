@@ -24,7 +24,8 @@ pub enum Exit {
     Config = 2,
     /// The run finished, but some rows failed or their outcome is unknown.
     DoneWithFailures = 3,
-    /// Stopped early (deadline, signal, pause, calling window) with rows left for the next run.
+    /// Stopped early (deadline, signal, pause, calling window, Twilio unreachable) with rows
+    /// left for the next run.
     StoppedEarly = 4,
     /// Another run holds this campaign's lock.
     Locked = 5,

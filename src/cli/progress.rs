@@ -71,7 +71,10 @@ impl ProgressView {
                     loop {
                         let s = progress.snapshot();
                         bar.set_position(done_before + s.created + s.failed);
-                        bar.set_message(details(&s));
+                        match &s.outage {
+                            Some(outage) => bar.set_message(outage.to_string()),
+                            None => bar.set_message(details(&s)),
+                        }
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 }))
@@ -95,7 +98,10 @@ fn line(s: &Snapshot, total: u64, done_before: u64, to_do: u64, elapsed: Duratio
     } else {
         "-".into()
     };
-    format!("progress: {done}/{total} done, {} eta {eta}", details(s))
+    match &s.outage {
+        Some(outage) => format!("progress: {done}/{total} done, {outage}"),
+        None => format!("progress: {done}/{total} done, {} eta {eta}", details(s)),
+    }
 }
 
 /// Why the rate is below the CPS, when it is.

@@ -202,6 +202,9 @@ pub(super) fn summarize(
         Ending::Stopped(StopReason::Storage(why)) => {
             crate::diagnostic!("stopped, the campaign database could not record an outcome: {why}");
         }
+        Ending::Stopped(StopReason::TwilioUnreachable(why)) => {
+            crate::diagnostic!("stopped: {why}; the rows left wait for the next run");
+        }
         _ => {}
     }
     let never_dialed = if c.suppressed + c.canceled > 0 {
@@ -217,6 +220,9 @@ pub(super) fn summarize(
             "paused (nothing more is dialed until `dialer campaign resume`)".to_string()
         }
         Ending::Stopped(StopReason::Canceled) => "canceled".to_string(),
+        Ending::Stopped(StopReason::TwilioUnreachable(_)) => {
+            "stopped: Twilio could not be reached".to_string()
+        }
         Ending::Stopped(StopReason::WindowClosed) => {
             "stopped: every calling window is closed or the frequency cap holds every row left"
                 .to_string()

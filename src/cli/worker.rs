@@ -119,6 +119,7 @@ async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) 
         let wait = match Campaign::load(&file) {
             Ok(campaign) => {
                 let name = campaign.name.clone();
+                let campaign = campaign.waiting_out_outages();
                 match run_once(campaign, twilio.clone(), stop.child()).await {
                     Ok(()) => idle,
                     Err(e) => {

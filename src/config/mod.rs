@@ -101,6 +101,8 @@ struct RetrySection {
     reconcile_after: String,
     /// How long after a lost answer Twilio's call log is trusted to show the call.
     call_log_grace: String,
+    /// How long a run waits for Twilio to answer again before it stops (exit 4).
+    outage_limit: String,
 }
 
 impl Default for RetrySection {
@@ -112,6 +114,7 @@ impl Default for RetrySection {
             jitter: true,
             reconcile_after: "5s".into(),
             call_log_grace: DEFAULT_CALL_LOG_GRACE.into(),
+            outage_limit: "3m".into(),
         }
     }
 }
@@ -136,6 +139,9 @@ pub struct RetryPolicy {
     /// An attempt in doubt is judged never created only by a check made this long after its
     /// answer was lost: Twilio's call log is not read-your-writes.
     pub call_log_grace: Duration,
+    /// How long a run waits while Twilio cannot be reached before it stops with the rows
+    /// left for the next run; `None`: it waits on (a worker).
+    pub outage_limit: Option<Duration>,
 }
 
 /// A campaign, valid as a whole.
@@ -175,6 +181,12 @@ impl Campaign {
             self.max_attempts,
             metrics,
         )
+    }
+
+    /// The campaign as a worker runs it: it waits out any Twilio outage, however long.
+    pub fn waiting_out_outages(mut self) -> Self {
+        self.retry.outage_limit = None;
+        self
     }
 
     /// This campaign's metrics on `account`.
@@ -285,6 +297,9 @@ impl Campaign {
                 .map_err(|e| invalid("retry.reconcile_after", e))?,
             call_log_grace: duration(&file.retry.call_log_grace)
                 .map_err(|e| invalid("retry.call_log_grace", e))?,
+            outage_limit: Some(
+                duration(&file.retry.outage_limit).map_err(|e| invalid("retry.outage_limit", e))?,
+            ),
         };
         if !(1.0..=10.0).contains(&retry.multiplier) {
             return Err(invalid(
@@ -440,6 +455,10 @@ mod tests {
             (
                 "cps = 5\n[retry]\ncall_log_grace = \"later\"\n",
                 "retry.call_log_grace",
+            ),
+            (
+                "cps = 5\n[retry]\noutage_limit = \"soon\"\n",
+                "retry.outage_limit",
             ),
             ("cps = 5\ncolour = \"red\"\n", "colour"),
             (

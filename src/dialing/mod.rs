@@ -4,9 +4,11 @@
 //! by checks that run beside the dialing so that a batch of them does not stall the pace;
 //! without a callback receiver, how older calls ended is asked beside the dialing too.
 //!
-//! `pace` gives the slots, `send` makes one request, `reconcile` judges a row in doubt, `polls`
-//! asks how calls ended; `request` and `retry` are the rules they share.
+//! `pace` gives the slots, `breaker` holds every request while Twilio cannot be reached, `send`
+//! makes one request, `reconcile` judges a row in doubt, `polls` asks how calls ended; `request`
+//! and `retry` are the rules they share; `outage` waits for a shared database, not for Twilio.
 
+pub mod breaker;
 mod leases;
 mod outage;
 pub mod pace;
@@ -23,6 +25,7 @@ use crate::metrics::CampaignMetrics;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
+use breaker::{Breaker, Pass};
 use outage::Outage;
 use pace::Pacer;
 use pace::adaptive::Adaptive;
@@ -52,6 +55,8 @@ pub struct Engine {
     store: Store,
     client: TwilioClient,
     pacer: Arc<Pacer>,
+    /// Open while Twilio cannot be reached: shared by every run on the account.
+    breaker: Arc<Breaker>,
     gate: Arc<Gate>,
     /// Present when the campaign's pacing adapts to what Twilio's answers show.
     adaptive: Option<Arc<Adaptive>>,
@@ -100,6 +105,7 @@ impl Engine {
             campaign.cps,
             store.account_schedule(account),
         );
+        let breaker = Breaker::for_account(account, client.api_base());
         let in_flight = Arc::new(InFlightLimit::new(
             campaign.max_in_flight,
             campaign.rules.adaptive_pacing,
@@ -113,6 +119,7 @@ impl Engine {
             store,
             client,
             pacer,
+            breaker,
             gate: Arc::new(gate),
             adaptive,
             in_flight,
@@ -204,6 +211,14 @@ impl Engine {
         }
         self.settle_all_polls(&mut polls).await;
         while in_flight.join_next().await.is_some() {}
+        if !checks.parked.is_empty() {
+            // Rows left in doubt only because Twilio could not be asked: not failures.
+            let why = format!(
+                "{} rows in doubt could not be checked with Twilio",
+                checks.parked.len()
+            );
+            self.stop.trigger(StopReason::TwilioUnreachable(why));
+        }
         Ok(self.ending())
     }
 
@@ -223,8 +238,25 @@ impl Engine {
         if self.stop.is_set() {
             return Ok(Flow::Done);
         }
-        self.start_checks(&d.permits, &mut d.checks).await?;
-        self.start_polls(&d.permits, &mut d.polls).await?;
+        // While Twilio is unreachable nothing is sent but the probe, one at a time.
+        let pass = self.breaker.pass(tokio::time::Instant::now());
+        let outage = self.breaker.outage();
+        if let Some(why) = outage.as_ref().and_then(|o| self.outlasted(o)) {
+            self.stop.trigger(StopReason::TwilioUnreachable(why));
+            return Ok(Flow::Done);
+        }
+        self.progress.set_outage(outage);
+        if let Pass::Wait { .. } = pass {
+            self.idle(&mut d.in_flight, &mut d.checks, &mut d.polls)
+                .await?;
+            return Ok(Flow::Next);
+        }
+        let probing = pass == Pass::Probe;
+        self.start_checks(&d.permits, &mut d.checks, probing)
+            .await?;
+        if !probing {
+            self.start_polls(&d.permits, &mut d.polls).await?;
+        }
         // Twilio's concurrency limit answered 20429: fewer creates in flight.
         while d.in_flight.len() >= self.in_flight_limit() {
             d.in_flight.join_next().await;
@@ -297,6 +329,13 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// Why the run stops, if an outage has lasted longer than the campaign waits for one (a
+    /// worker waits on).
+    fn outlasted(&self, outage: &breaker::Outage) -> Option<String> {
+        let limit = self.campaign.retry.outage_limit?;
+        (outage.lasted > limit).then(|| outage.outlasted(limit))
     }
 
     /// Create requests allowed in flight now.

@@ -1,6 +1,7 @@
 //! Live counters of a run, fed by the dial tasks, read by the progress line and the summary,
 //! and passed on to the process's metrics once the run knows its campaign and account.
 
+use super::breaker::Outage;
 use crate::metrics::CampaignMetrics;
 use crate::store::Outcome;
 use std::collections::HashMap;
@@ -29,6 +30,8 @@ pub struct Progress {
     in_flight: AtomicU64,
     /// Rows this run left in doubt, and when each is checked next (the store's clock, ms).
     doubts: Mutex<HashMap<i64, i64>>,
+    /// The Twilio outage under way, if any.
+    outage: Mutex<Option<Outage>>,
     metrics: OnceLock<CampaignMetrics>,
 }
 
@@ -53,6 +56,8 @@ pub struct Snapshot {
     pub in_doubt: u64,
     /// …and when the next of them is checked (the store's clock, unix ms).
     pub next_check_ms: Option<i64>,
+    /// While Twilio cannot be reached: since when, why, and when it is tried again.
+    pub outage: Option<Outage>,
 }
 
 /// The window the current rate and queue_time p95 are measured over.
@@ -73,6 +78,7 @@ impl Default for Progress {
             in_flight_cap: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             doubts: Mutex::new(HashMap::new()),
+            outage: Mutex::new(None),
             metrics: OnceLock::new(),
         }
     }
@@ -160,6 +166,14 @@ impl Progress {
         self.in_flight_cap.store(cap, Ordering::Relaxed);
     }
 
+    /// The Twilio outage under way (`None`: Twilio answers).
+    pub fn set_outage(&self, outage: Option<Outage>) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.twilio_reachable(outage.is_none());
+        }
+        *self.outage.lock().unwrap_or_else(|e| e.into_inner()) = outage;
+    }
+
     /// Create requests answered in this run.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -196,6 +210,11 @@ impl Progress {
             queue_growing,
             in_doubt: doubts.len() as u64,
             next_check_ms: doubts.values().min().copied(),
+            outage: self
+                .outage
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

@@ -34,6 +34,7 @@ mod tests {
             jitter,
             reconcile_after: Duration::from_secs(5),
             call_log_grace: Duration::from_secs(120),
+            outage_limit: None,
         }
     }
 

@@ -6,7 +6,7 @@ use super::retry;
 use crate::domain::{AttemptToken, ConferenceTarget};
 use crate::stop::StopReason;
 use crate::store::{Claimed, Outcome, StoreError};
-use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS};
+use crate::twilio::error::{CODE_CONFERENCE_FULL, CODE_TOO_MANY_REQUESTS, OutageSignal};
 use crate::twilio::{ApiError, Disposition};
 use std::time::Duration;
 use tracing::Instrument;
@@ -70,6 +70,7 @@ impl DialTask {
                     .create_participant(&conference, &request)
                     .await;
                 drop(sending);
+                self.engine.breaker.observe(&answer);
                 if let Ok(p) = &answer
                     && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
                         (&conference, &p.conference_sid)
@@ -152,7 +153,12 @@ impl DialTask {
         let refused = answer.as_ref().err().is_some_and(|e| {
             e.code() == Some(CODE_TOO_MANY_REQUESTS) || e.http_status() == Some(429)
         });
-        if refused && self.engine.in_flight.gives_back() {
+        // Refused at connect: it never left, and costs the row no attempt.
+        let never_sent = answer
+            .as_ref()
+            .err()
+            .is_some_and(|e| e.outage_signal() == Some(OutageSignal::Unreached));
+        if never_sent || (refused && self.engine.in_flight.gives_back()) {
             // Never processed: its slot placed no call (see the pacer).
             self.engine.pacer.give_back();
         }
@@ -186,9 +192,11 @@ impl DialTask {
         let (http_status, code, message) = (error.http_status(), error.code(), error.to_string());
         match error.disposition() {
             Disposition::Retry { after } => {
-                // Twilio's concurrency limit and a full conference say nothing about the row.
+                // Twilio's concurrency limit, a full conference and an outage say nothing
+                // about the row.
                 let counts = !matches!(code, Some(CODE_TOO_MANY_REQUESTS | CODE_CONFERENCE_FULL))
-                    && http_status != Some(429);
+                    && http_status != Some(429)
+                    && !never_sent;
                 let failures = claimed.failures as u32 + u32::from(counts);
                 if counts && failures >= self.engine.campaign.max_attempts {
                     let message = format!("gave up after {failures} attempts: {message}");

@@ -33,6 +33,7 @@ struct Families {
     queue_time: HistogramVec,
     in_flight: IntGaugeVec,
     pacing_rate: GaugeVec,
+    twilio_reachable: IntGaugeVec,
     cps: GaugeVec,
     rows: IntGaugeVec,
     callbacks: IntCounterVec,
@@ -95,6 +96,11 @@ impl Families {
             pacing_rate: gauge(
                 "dialer_pacing_rate",
                 "Create requests per second the pacer allows now: the CPS, or less while Twilio queues calls.",
+            ),
+            twilio_reachable: int_gauge(
+                "dialer_twilio_reachable",
+                "1 while Twilio answers, 0 while an outage holds every request (the breaker is open).",
+                &[],
             ),
             cps: gauge(
                 "dialer_cps_configured",
@@ -184,6 +190,7 @@ impl CampaignMetrics {
             .with_label_values(&metrics.own())
             .set(metrics.cps);
         metrics.pacing_rate(None);
+        metrics.twilio_reachable(true);
         // Every series a dashboard divides by exists from the start, at zero.
         families.in_flight.with_label_values(&metrics.own());
         families.calls_created.with_label_values(&metrics.own());
@@ -239,6 +246,14 @@ impl CampaignMetrics {
             .pacing_rate
             .with_label_values(&self.own())
             .set(held.unwrap_or(self.cps));
+    }
+
+    /// Whether Twilio answers (0 while the breaker is open).
+    pub fn twilio_reachable(&self, reachable: bool) {
+        FAMILIES
+            .twilio_reachable
+            .with_label_values(&self.own())
+            .set(i64::from(reachable));
     }
 
     /// Every state's count, read from the campaign's database.

@@ -96,6 +96,10 @@ pub struct SandboxConfig {
     /// `To` numbers starting with this are refused as invalid (code 21211), e.g. +1555000.
     #[arg(long)]
     pub invalid_to_prefix: Option<String>,
+    /// `To` numbers starting with this get a 500 (code 20500) to every create, never
+    /// processed: a number Twilio keeps failing on.
+    #[arg(long)]
+    pub server_error_to_prefix: Option<String>,
     /// Seed for every random draw (outcomes, faults, SIDs), for reproducible runs.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -130,6 +134,7 @@ impl Default for SandboxConfig {
             failed: 0.0,
             machine: 0.0,
             invalid_to_prefix: None,
+            server_error_to_prefix: None,
             seed: None,
             unpaced: false,
         }

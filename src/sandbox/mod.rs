@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
     /// For status callbacks.
     http: reqwest::Client,
+    /// When the current outage ends: the server closes its port until then.
+    outage: watch::Sender<Option<tokio::time::Instant>>,
 }
 
 impl Shared {
@@ -50,6 +52,12 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn refuse_connections_for(&self, duration: Duration) {
+        let _ = self
+            .outage
+            .send(Some(tokio::time::Instant::now() + duration));
     }
 }
 
@@ -76,21 +84,11 @@ impl Sandbox {
             stats: StatsRecorder::default(),
             shutdown: stopping.clone(),
             http: callback_client().map_err(std::io::Error::other)?,
+            outage: watch::channel(None).0,
         });
         let app = routes::router(shared.clone());
-        let mut stop_signal = stopping;
-        let server = tokio::spawn(async move {
-            let stopped = async move {
-                // Err means the sender is gone: the Sandbox was dropped, stop as well.
-                let _ = stop_signal.wait_for(|stopping| *stopping).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::error!(%error, "sandbox server stopped");
-            }
-        });
+        let outages = shared.outage.subscribe();
+        let server = tokio::spawn(serve(listener, app, stopping, outages));
         Ok(Sandbox {
             addr,
             shared,
@@ -116,6 +114,14 @@ impl Sandbox {
         self.shared.stats.snapshot()
     }
 
+    /// An outage of `duration`: the port is closed at once (new connections are refused, idle
+    /// ones closed, requests under way answered), then opened again on the same address, with
+    /// every record intact.
+    /// `POST /sandbox/outage?seconds=N` does the same for `dialer sandbox`.
+    pub fn refuse_connections_for(&self, duration: Duration) {
+        self.shared.refuse_connections_for(duration);
+    }
+
     /// Stops accepting, ends hanging answers and pending callbacks, and waits (up to 5 s) for
     /// open connections to finish.
     pub async fn shutdown(self) {
@@ -126,6 +132,52 @@ impl Sandbox {
         {
             tracing::warn!("sandbox connections still open after 5 s; leaving them");
         }
+    }
+}
+
+/// Serves until the sandbox stops, closing the port for each outage asked for meanwhile.
+async fn serve(
+    mut listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+    mut outages: watch::Receiver<Option<tokio::time::Instant>>,
+) {
+    let addr = listener.local_addr().ok();
+    loop {
+        let mut stop_signal = stopping.clone();
+        let mut outage_signal = outages.clone();
+        let closed = async move {
+            // Err means the sender is gone: the Sandbox was dropped, stop as well.
+            tokio::select! {
+                _ = stop_signal.wait_for(|stopping| *stopping) => {}
+                _ = outage_signal.changed() => {}
+            }
+        };
+        if let Err(error) = axum::serve(listener, app.clone())
+            .with_graceful_shutdown(closed)
+            .await
+        {
+            tracing::error!(%error, "sandbox server stopped");
+            return;
+        }
+        let back_at = *outages.borrow_and_update();
+        if *stopping.borrow() || stopping.has_changed().is_err() {
+            return;
+        }
+        if let Some(back_at) = back_at {
+            tokio::select! {
+                _ = tokio::time::sleep_until(back_at) => {}
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+            }
+        }
+        let Some(addr) = addr else { return };
+        listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%error, "the sandbox could not listen again on {addr}");
+                return;
+            }
+        };
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface: Twilio's paths for Participants, Conferences and Calls, plus the
-//! unauthenticated `GET /sandbox/stats`. Handlers parse, lock the state once, and answer.
+//! unauthenticated `GET /sandbox/stats` and `POST /sandbox/outage?seconds=N`. Handlers parse,
+//! lock the state once, and answer.
 
 use super::Shared;
 use super::callbacks;
@@ -16,7 +17,7 @@ use crate::twilio::{Call, CreateParticipant, ParamError, Participant, Participan
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{ACCOUNT}/Calls.json"), get(list_calls))
         .route(&format!("{ACCOUNT}/Calls/{{call}}"), get(fetch_call))
         .route("/sandbox/stats", get(stats))
+        .route("/sandbox/outage", post(outage))
         .fallback(async || Failure::not_found())
         .method_not_allowed_fallback(async || Failure::method_not_allowed())
         .layer(middleware::from_fn_with_state(shared.clone(), faults::gate))
@@ -201,4 +203,23 @@ async fn list_calls(
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<SandboxStats> {
     Json(shared.stats.snapshot())
+}
+
+/// `POST /sandbox/outage?seconds=N`: refuse connections for N seconds (see
+/// [`Sandbox::refuse_connections_for`](super::Sandbox::refuse_connections_for)).
+async fn outage(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let seconds = query_pairs(query).and_then(|pairs| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == "seconds")
+            .and_then(|(_, value)| value.parse::<u64>().ok())
+            .ok_or_else(|| Failure::bad_request(CODE_INVALID_PARAMETER, "seconds=N is required"))
+    });
+    match seconds {
+        Ok(seconds) => {
+            shared.refuse_connections_for(std::time::Duration::from_secs(seconds));
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(failure) => failure.into_response(),
+    }
 }

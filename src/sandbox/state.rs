@@ -126,6 +126,13 @@ impl State {
         {
             return Err(Failure::invalid_to());
         }
+        if config
+            .server_error_to_prefix
+            .as_deref()
+            .is_some_and(|prefix| to.starts_with(prefix))
+        {
+            return Err(Failure::internal());
+        }
         let existing = match target {
             ConferenceTarget::Sid(sid) => Some(sid.clone()),
             ConferenceTarget::FriendlyName(name) => self.by_name.get(name).cloned(),

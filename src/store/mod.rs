@@ -228,8 +228,9 @@ every_backend! {
     fn due_unresolved(&self, limit: i64) -> Vec<Unresolved>;
     /// Twilio has the call: the row is created, by the attempt in doubt.
     fn resolve_found(&self, row: &Unresolved, call_sid: &CallSid, conference_sid: Option<&ConferenceSid>) -> ();
-    /// Twilio has no such call: the row may be dialed again at `at`.
-    fn resolve_not_created(&self, row: &Unresolved, at: i64) -> ();
+    /// Twilio has no such call: the row may be dialed again at `at`, or is failed with
+    /// `given_up` as its reason.
+    fn resolve_not_created(&self, row: &Unresolved, at: i64, given_up: Option<&str>) -> ();
     /// Twilio could not be asked: check again at `at`.
     fn postpone_unresolved(&self, row: &Unresolved, at: i64, why: &str) -> ();
     /// How many rows are in doubt.

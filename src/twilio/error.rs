@@ -19,6 +19,18 @@ pub enum Disposition {
     Unknown,
 }
 
+/// What a failed request says about Twilio being reachable at all (not about the row): the
+/// breaker (`dialing::breaker`) opens on these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageSignal {
+    /// Never reached Twilio (connection refused, DNS, TLS): nothing was sent. Opens at once.
+    Unreached,
+    /// Sent, then no answer (timeout, connection lost): it may have reached Twilio.
+    Lost,
+    /// Twilio answered 5xx. Counts toward a run of failures, like `Lost`.
+    ServerError,
+}
+
 /// Twilio codes that mean "not processed, try later" although the status is 4xx.
 pub const CODE_TOO_MANY_REQUESTS: u32 = 20429;
 pub const CODE_QUEUE_FULL: u32 = 22005;
@@ -45,6 +57,20 @@ pub enum ApiError {
     Dropped(#[source] reqwest::Error),
     #[error("unreadable answer from Twilio (HTTP {status}): {detail}")]
     Unreadable { status: u16, detail: String },
+}
+
+/// Whether the connection was refused (nothing listens), as opposed to DNS or TLS failing.
+fn refused(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn twilio_message(body: &ErrorBody) -> String {
@@ -75,6 +101,31 @@ impl ApiError {
                 (401 | 403, _) => Disposition::Abort,
                 (500.., _) => Disposition::Unknown,
                 _ => Disposition::Fail,
+            },
+        }
+    }
+
+    /// Whether this failure hints at an outage; `None`: Twilio answered (or nothing was sent
+    /// because the request was invalid), which says nothing against it being up.
+    pub fn outage_signal(&self) -> Option<OutageSignal> {
+        match self {
+            Self::Connect { .. } => Some(OutageSignal::Unreached),
+            Self::Timeout(_) | Self::Dropped(_) => Some(OutageSignal::Lost),
+            _ if self.http_status().is_some_and(|s| s >= 500) => Some(OutageSignal::ServerError),
+            _ => None,
+        }
+    }
+
+    /// A few words naming an outage, for the progress line: "connection refused", "timeout"...
+    pub fn outage_words(&self) -> String {
+        match self {
+            Self::Connect { source, .. } if refused(source) => "connection refused".into(),
+            Self::Connect { .. } => "could not connect".into(),
+            Self::Timeout(_) => "timeout".into(),
+            Self::Dropped(_) => "connection lost".into(),
+            _ => match self.http_status() {
+                Some(status) => format!("HTTP {status}"),
+                None => self.to_string(),
             },
         }
     }
@@ -135,6 +186,26 @@ mod tests {
             detail: "eof".into(),
         };
         assert_eq!(unreadable.disposition(), Disposition::Unknown);
+    }
+
+    #[test]
+    fn outage_signals_tell_a_request_never_sent_from_one_that_may_have_arrived() {
+        assert_eq!(
+            ApiError::Timeout(Duration::from_secs(1)).outage_signal(),
+            Some(OutageSignal::Lost)
+        );
+        assert_eq!(
+            twilio(503, 20503).outage_signal(),
+            Some(OutageSignal::ServerError)
+        );
+        let unreadable = ApiError::Unreadable {
+            status: 502,
+            detail: "html".into(),
+        };
+        assert_eq!(unreadable.outage_signal(), Some(OutageSignal::ServerError));
+        for answered in [twilio(429, 20429), twilio(400, 21211), twilio(401, 20003)] {
+            assert_eq!(answered.outage_signal(), None, "{answered}");
+        }
     }
 
     #[test]

@@ -242,6 +242,41 @@ async fn a_database_restarted_mid_run_is_waited_for_and_nobody_is_called_twice()
 }
 
 #[tokio::test]
+async fn two_hosts_wait_out_a_twilio_outage_and_no_row_fails_or_is_called_twice() {
+    // Arrange
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, 10, 40);
+    let (a, b) = (
+        Host::start(&campaign, &sandbox),
+        Host::start(&campaign, &sandbox),
+    );
+    until_creates(&sandbox, 5).await;
+
+    // Act: each host finds the outage out for itself.
+    sandbox.refuse_connections_for(Duration::from_secs(20));
+    let (a, b) = (a.finish().await, b.finish().await);
+
+    // Assert
+    for out in [&a, &b] {
+        assert_eq!(out.code, DONE, "{out:?}");
+    }
+    assert!(
+        [&a, &b]
+            .iter()
+            .any(|out| out.stderr.contains("Twilio unreachable since")),
+        "{a:?} {b:?}"
+    );
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(created(&db).await, 40);
+    assert_eq!(sandbox.stats().creates, 40);
+}
+
+#[tokio::test]
 async fn a_pause_from_any_host_stops_the_dialing_hosts_and_the_report_reads_the_shared_database() {
     // Arrange
     let db = fresh_database().await;

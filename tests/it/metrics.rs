@@ -148,6 +148,7 @@ async fn a_runs_metrics_file_and_the_receivers_metrics_agree_with_the_sandbox_an
     assert_eq!(value(&samples, "dialer_cps_configured", &[]), 20.0);
     assert_eq!(value(&samples, "dialer_pacing_rate", &[]), 20.0);
     assert_eq!(value(&samples, "dialer_requests_in_flight", &[]), 0.0);
+    assert_eq!(value(&samples, "dialer_twilio_reachable", &[]), 1.0);
 
     // The receiver: every call's end counted once, by its status, as the database has it.
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");

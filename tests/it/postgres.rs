@@ -360,7 +360,7 @@ async fn a_late_record_of_a_row_another_host_took_over_is_lease_lost_and_the_row
     assert_eq!((due.len(), due[0].row_id), (1, claimed.row_id));
 
     // Act again: the new owner finds no call and dials the row itself.
-    second.resolve_not_created(&due[0], 0).await.unwrap();
+    second.resolve_not_created(&due[0], 0, None).await.unwrap();
     let redial = claim(&second).await;
     let later = first.record(&claimed, &created()).await;
     second.record(&redial, &created()).await.unwrap();

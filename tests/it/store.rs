@@ -187,6 +187,7 @@ on_every_backend!(
     a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed,
     a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
     rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback,
+    a_row_in_doubt_found_never_created_is_failed_with_its_reason_once_it_has_given_up,
     an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
@@ -609,8 +610,8 @@ async fn rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback(db: Database
         .resolve_found(&due[0], &call_sid(1), None)
         .await
         .unwrap();
-    store.resolve_not_created(&due[0], 0).await.unwrap();
-    store.resolve_not_created(&due[1], 0).await.unwrap();
+    store.resolve_not_created(&due[0], 0, None).await.unwrap();
+    store.resolve_not_created(&due[1], 0, None).await.unwrap();
     store
         .postpone_unresolved(&due[2], store.now_ms() + 3_600_000, "Twilio unreachable")
         .await
@@ -699,6 +700,46 @@ async fn each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party(d
     assert!(later.is_none(), "an attempt not made names nobody");
     assert_ne!(spring.campaign_key(), autumn.campaign_key());
     assert_eq!(reopened.campaign_key(), spring.campaign_key(), "kept");
+}
+
+async fn a_row_in_doubt_found_never_created_is_failed_with_its_reason_once_it_has_given_up(
+    db: Database,
+) {
+    // Arrange
+    let store = with_people(&db, 2).await;
+    for _ in 0..2 {
+        let claimed = claim(&store).await;
+        store.record(&claimed, &in_doubt()).await.unwrap();
+    }
+    let due = store.due_unresolved(10).await.unwrap();
+
+    // Act
+    let reason = "gave up after 1 attempts: the request timed out";
+    store
+        .resolve_not_created(&due[0], 0, Some(reason))
+        .await
+        .unwrap();
+    store.resolve_not_created(&due[1], 0, None).await.unwrap();
+
+    // Assert
+    assert_eq!(
+        due.iter()
+            .map(|row| (row.failures, row.attempt_message.as_deref()))
+            .collect::<Vec<_>>(),
+        [(0, Some("the request timed out")); 2]
+    );
+    let rows = store.export_rows().await.unwrap();
+    let given_up = rows.iter().find(|r| r.label == due[0].label.as_str());
+    assert_eq!(
+        given_up.map(|r| (r.state.as_str(), r.reason.as_deref())),
+        Some(("failed", Some(reason)))
+    );
+    let redialed = claim(&store).await;
+    assert_eq!((redialed.row_id, redialed.failures), (due[1].row_id, 1));
+    assert!(
+        store.claim_next().await.unwrap().is_none(),
+        "the failed row is not dialed"
+    );
 }
 
 async fn an_import_keeps_its_rejects_and_what_it_read_until_the_next_one(db: Database) {

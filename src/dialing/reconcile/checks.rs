@@ -6,6 +6,7 @@
 
 use crate::config::Campaign;
 use crate::dialing::Engine;
+use crate::dialing::breaker::Breaker;
 use crate::dialing::reconcile::{self, Resolution};
 use crate::dialing::retry;
 use crate::stop::StopReason;
@@ -51,14 +52,16 @@ const ONE_READ_SPAN_MS: i64 = 5 * 60_000;
 
 impl Engine {
     /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
-    /// holds an in-flight permit (it is an API request too) but no pacing slot.
+    /// holds an in-flight permit (it is an API request too) but no pacing slot. While Twilio
+    /// is unreachable, a `probe` turn asks about one row at most.
     pub(in crate::dialing) async fn start_checks(
         &self,
         permits: &Arc<Semaphore>,
         checks: &mut Checks,
+        probe: bool,
     ) -> Result<(), StoreError> {
         let now = tokio::time::Instant::now();
-        if checks.next_look.is_some_and(|at| now < at) {
+        if checks.next_look.is_some_and(|at| now < at) && !probe {
             return Ok(());
         }
         checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
@@ -67,7 +70,11 @@ impl Engine {
         if checks.next_log_read.is_some_and(|at| now < at) {
             return Ok(());
         }
-        let limit = (self.campaign.max_in_flight + 64) as i64;
+        let limit = if probe {
+            1
+        } else {
+            (self.campaign.max_in_flight + 64) as i64
+        };
         let mut for_the_log = Vec::new();
         for row in self.store.due_unresolved(limit).await? {
             if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
@@ -82,10 +89,11 @@ impl Engine {
             };
             checks.checking.insert(row.row_id);
             checks.looked.insert(row.row_id);
-            let (client, store, campaign) = self.for_a_check();
+            let (client, breaker, store, campaign) = self.for_a_check();
             checks.running.spawn(
                 async move {
-                    let resolution = reconcile::first_look(&client, &store, &campaign, &row).await;
+                    let resolution =
+                        reconcile::first_look(&client, &breaker, &store, &campaign, &row).await;
                     drop(permit);
                     vec![(row, resolution)]
                 }
@@ -125,11 +133,12 @@ impl Engine {
         let permit = Arc::new(permit);
         for batch in batches.into_iter().flatten() {
             checks.checking.extend(batch.iter().map(|row| row.row_id));
-            let (client, store, campaign) = self.for_a_check();
+            let (client, breaker, store, campaign) = self.for_a_check();
             let permit = permit.clone();
             checks.running.spawn(
                 async move {
-                    let settled = reconcile::by_call_log(&client, &store, &campaign, batch).await;
+                    let settled =
+                        reconcile::by_call_log(&client, &breaker, &store, &campaign, batch).await;
                     drop(permit);
                     settled
                 }
@@ -138,9 +147,10 @@ impl Engine {
         }
     }
 
-    fn for_a_check(&self) -> (TwilioClient, Store, Arc<Campaign>) {
+    fn for_a_check(&self) -> (TwilioClient, Arc<Breaker>, Store, Arc<Campaign>) {
         (
             self.client.clone(),
+            self.breaker.clone(),
             self.store.clone(),
             self.campaign.clone(),
         )
@@ -180,10 +190,24 @@ impl Engine {
             }
             Resolution::NotCreated => {
                 self.progress.in_doubt(row.row_id, None);
-                tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
-                self.store
-                    .resolve_not_created(&row, self.store.now_ms())
-                    .await?;
+                // Every create that may have reached Twilio counts toward max_attempts.
+                let failures = row.failures + 1;
+                if failures >= i64::from(self.campaign.max_attempts) {
+                    let why = row
+                        .attempt_message
+                        .as_deref()
+                        .unwrap_or("no call was created");
+                    let reason = format!("gave up after {failures} attempts: {why}");
+                    tracing::info!(label = %row.label, "Twilio has no such call; {reason}");
+                    self.store
+                        .resolve_not_created(&row, self.store.now_ms(), Some(&reason))
+                        .await?;
+                } else {
+                    tracing::info!(label = %row.label, "Twilio has no such call, and its call log has caught up; dialing again");
+                    self.store
+                        .resolve_not_created(&row, self.store.now_ms(), None)
+                        .await?;
+                }
             }
             Resolution::NotYet { at_ms } => {
                 let why = "no call found yet: checking again once Twilio's call log has caught up";
@@ -208,13 +232,14 @@ impl Engine {
                     self.progress.in_doubt(row.row_id, Some(at_ms));
                 }
             }
+            // The breaker holds every request until Twilio answers again; then it is asked.
             Resolution::Unreachable(why) => {
-                tracing::warn!(label = %row.label, "could not reach Twilio to check ({why}); parked for the next run");
+                tracing::debug!(label = %row.label, "could not reach Twilio to check ({why})");
                 self.store
                     .postpone_unresolved(&row, self.store.now_ms(), &why)
                     .await?;
-                checks.parked.insert(row.row_id);
-                self.progress.in_doubt(row.row_id, None);
+                self.progress
+                    .in_doubt(row.row_id, Some(self.store.now_ms()));
             }
             Resolution::Abort(why) => self.stop.trigger(StopReason::Abort(why)),
         }

@@ -7,6 +7,7 @@
 
 pub(super) mod checks;
 
+use super::breaker::Breaker;
 use super::request::row_request;
 use crate::config::Campaign;
 use crate::domain::{CallSid, Caller, ConferenceSid, ConferenceTarget, Label, ParticipantId};
@@ -150,6 +151,7 @@ fn phone_caller(caller: Option<&Caller>) -> Option<&str> {
 /// call log, which answers for every row in doubt at once.
 pub async fn first_look(
     client: &TwilioClient,
+    breaker: &Breaker,
     store: &Store,
     campaign: &Campaign,
     row: &Unresolved,
@@ -167,7 +169,7 @@ pub async fn first_look(
     };
     let now = store.now_ms();
     match verdict(
-        &[by_label(client, store, &conference, &row.label).await],
+        &[by_label(client, breaker, store, &conference, &row.label).await],
         now,
         doubt_of(client, campaign, row),
     ) {
@@ -182,6 +184,7 @@ pub async fn first_look(
 /// in doubt until their grace has passed.
 pub async fn by_call_log(
     client: &TwilioClient,
+    breaker: &Breaker,
     store: &Store,
     campaign: &Campaign,
     rows: Vec<Unresolved>,
@@ -204,6 +207,7 @@ pub async fn by_call_log(
         ),
     };
     let log = CallLog::read(client, || store.now_ms(), to, shared, oldest).await;
+    breaker.observe(&log);
     let now = store.now_ms();
     rows.into_iter()
         .zip(callers)
@@ -229,6 +233,7 @@ pub async fn by_call_log(
 
 async fn by_label(
     client: &TwilioClient,
+    breaker: &Breaker,
     store: &Store,
     conference: &ConferenceTarget,
     label: &Label,
@@ -241,10 +246,11 @@ async fn by_label(
     let Some(sid) = sid else {
         return Signal::NoCall;
     };
-    match client
+    let answer = client
         .fetch_participant(&sid, &ParticipantId::Label(label.clone()))
-        .await
-    {
+        .await;
+    breaker.observe(&answer);
+    match answer {
         Ok(p) => match p.call_sid {
             Some(call_sid) => Signal::Call {
                 call_sid,

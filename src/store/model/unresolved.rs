@@ -32,4 +32,9 @@ pub struct Unresolved {
     /// The call a status callback named for this attempt, if one came.
     #[sqlx(rename = "call_sid")]
     pub callback_call_sid: Option<CallSid>,
+    /// Attempts that may have reached Twilio and created nothing, before this one.
+    pub failures: i64,
+    /// Why the attempt in doubt was in doubt (a 5xx, a timeout), as recorded.
+    #[sqlx(rename = "message")]
+    pub attempt_message: Option<String>,
 }

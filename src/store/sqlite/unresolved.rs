@@ -13,8 +13,8 @@ impl SqliteStore {
     /// Rows in doubt whose check is due.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT r.id, r.to_endpoint, r.label, r.params, r.attempts,
-                    a.started_at, a.finished_at, a.call_sid
+            "SELECT r.id, r.to_endpoint, r.label, r.params, r.attempts, r.failures,
+                    a.started_at, a.finished_at, a.call_sid, a.message
              FROM rows r JOIN attempts a ON a.row_id = r.id AND a.number = r.attempts
              WHERE r.campaign_id = ? AND r.state = 'unknown' AND r.next_attempt_at <= ?
              ORDER BY r.next_attempt_at, r.id LIMIT ?",
@@ -48,13 +48,22 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at `at`.
-    pub async fn resolve_not_created(&self, row: &Unresolved, at: i64) -> Result<(), StoreError> {
+    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at
+    /// `at`, unless `given_up` says why it is not (then it is failed, with that reason).
+    pub async fn resolve_not_created(
+        &self,
+        row: &Unresolved,
+        at: i64,
+        given_up: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
-            "UPDATE rows SET state = 'pending', failures = failures + 1, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'unknown' AND attempts = ?",
+            "UPDATE rows SET state = CASE WHEN ?1 IS NULL THEN 'pending' ELSE 'failed' END,
+             last_message = COALESCE(?1, last_message), failures = failures + 1,
+             next_attempt_at = ?2, updated_at = ?3
+             WHERE id = ?4 AND state = 'unknown' AND attempts = ?5",
         )
+        .bind(given_up)
         .bind(at)
         .bind(self.now_ms())
         .bind(row.row_id)

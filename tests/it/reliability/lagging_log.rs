@@ -8,7 +8,7 @@ use crate::outcomes::{free_port, serve, with_callbacks};
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, numbers, sandbox, sandbox_config,
 };
-use crate::support::exit::{DONE, DONE_WITH_FAILURES};
+use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -86,10 +86,11 @@ async fn a_create_that_created_nothing_is_dialed_again_only_after_the_grace() {
 }
 
 #[tokio::test]
-async fn a_create_that_never_left_is_retried_without_waiting_for_the_grace() {
+async fn a_create_that_never_left_is_retried_without_waiting_for_the_grace_and_costs_no_attempt() {
     let sandbox = sandbox(sandbox_config()).await;
     let campaign = TestCampaign::new(1, &numbers(2), "max_attempts = 2");
     campaign.set("call_log_grace", "\"1h\"");
+    campaign.set("outage_limit", "\"4s\"");
     let nobody = format!("http://127.0.0.1:{}", free_port());
 
     let child = campaign
@@ -99,10 +100,23 @@ async fn a_create_that_never_left_is_retried_without_waiting_for_the_grace() {
         .expect("dialer starts");
     let out = crate::support::campaign::output(child).await;
 
-    assert_eq!(out.code, DONE_WITH_FAILURES, "{out:?}");
-    for row in campaign.rows().await {
-        assert_eq!((row.state.as_str(), row.attempts), ("failed", 2), "{row:?}");
+    // Twilio was never reached: the rows wait for the next run, none failed.
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    let rows = campaign.rows().await;
+    for row in &rows {
+        assert_eq!(row.state.as_str(), "pending", "{row:?}");
+        assert!(
+            row.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("could not reach Twilio")),
+            "{row:?}"
+        );
     }
+    let tries: i64 = rows.iter().map(|row| row.attempts).sum();
+    assert!(
+        tries > 2,
+        "probes went out within the outage limit, past max_attempts, not after the grace: {rows:?}"
+    );
     assert_eq!(sandbox.stats().requests, 0);
 }
 

@@ -1,5 +1,5 @@
 //! Reliability suites: kill -9 at random instants, a mix of every fault Twilio can throw, a
-//! call log that lags behind, overlapping cron runs, and a database that cannot be written.
+//! Twilio outage, a call log that lags behind, overlapping cron runs, and a database that cannot be written.
 //! Each drives the real binary against the in-process sandbox and judges it by the sandbox's
 //! own record and by the database as the next run would find it.
 //!
@@ -9,6 +9,7 @@
 mod crash;
 mod faults;
 mod lagging_log;
+mod outage;
 mod overlap;
 mod storage;
 

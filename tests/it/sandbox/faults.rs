@@ -1,5 +1,5 @@
-//! Injected faults as the client meets them (a dropped answer, a 500, a hanging answer) and
-//! the stats that count what the sandbox did.
+//! Injected faults as the client meets them (a dropped answer, a 500, a hanging answer, an
+//! outage, a number that always gets a 500) and the stats that count what the sandbox did.
 
 use crate::support::sandbox::{api_url, client, conference, participant, raw_http, start, steady};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, SandboxConfig, SandboxStats};
@@ -77,6 +77,88 @@ async fn a_server_error_is_unknown_to_the_client_and_creates_nothing() {
             .is_empty()
     );
     assert_eq!(sandbox.stats().creates, 0);
+}
+
+#[tokio::test]
+async fn during_an_outage_connections_are_refused_and_afterwards_the_same_port_answers_with_its_record()
+ {
+    let (sandbox, client) = start(steady()).await;
+    let first = participant("+15550100001", &[]);
+    client
+        .create_participant(&conference("outage"), &first)
+        .await
+        .unwrap();
+
+    sandbox.refuse_connections_for(Duration::from_millis(1_500));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = client
+        .create_participant(&conference("outage"), &participant("+15550100002", &[]))
+        .await
+        .unwrap_err();
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let after = client
+        .create_participant(&conference("outage"), &participant("+15550100003", &[]))
+        .await;
+
+    assert!(matches!(refused, ApiError::Connect { .. }), "{refused:?}");
+    assert!(after.is_ok(), "{after:?}");
+    let stats = sandbox.stats();
+    assert_eq!(
+        stats.creates, 2,
+        "the record from before the outage is kept"
+    );
+    assert_eq!(stats.creates_by_to.get("+15550100002"), None);
+}
+
+#[tokio::test]
+async fn the_outage_endpoint_closes_the_port_for_the_seconds_asked() {
+    let (sandbox, client) = start(steady()).await;
+    let url = format!("{}/sandbox/outage?seconds=1", sandbox.base_url());
+
+    let asked = raw_http().post(url).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = client
+        .create_participant(&conference("outage"), &participant("+15550100001", &[]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let after = client
+        .create_participant(&conference("outage"), &participant("+15550100001", &[]))
+        .await;
+
+    assert_eq!(asked.status().as_u16(), 202);
+    assert!(
+        matches!(during, Err(ApiError::Connect { .. })),
+        "{during:?}"
+    );
+    assert!(after.is_ok(), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_number_marked_for_server_errors_gets_a_500_to_every_create_and_others_do_not() {
+    let (sandbox, client) = start(SandboxConfig {
+        server_error_to_prefix: Some("+1555010009".into()),
+        ..steady()
+    })
+    .await;
+
+    let mut errors = Vec::new();
+    for _ in 0..3 {
+        let e = client
+            .create_participant(&conference("doomed"), &participant("+15550100099", &[]))
+            .await
+            .unwrap_err();
+        errors.push((e.http_status(), e.code()));
+    }
+    let other = client
+        .create_participant(&conference("doomed"), &participant("+15550100001", &[]))
+        .await;
+
+    assert_eq!(errors, [(Some(500), Some(20500)); 3]);
+    assert!(other.is_ok(), "{other:?}");
+    assert_eq!(
+        (sandbox.stats().creates, sandbox.stats().server_errors),
+        (1, 3)
+    );
 }
 
 #[tokio::test]

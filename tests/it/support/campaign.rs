@@ -57,7 +57,7 @@ impl TestCampaign {
         std::fs::write(&list_path, list).expect("write list");
         let campaign = format!(
             "[campaign]\nname = \"test\"\nlist = \"list.csv\"\nconference = \"TestRoom\"\nfrom = \"+15017122661\"\ncps = {cps}\n{extra}\n\
-             [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\ncall_log_grace = \"300ms\"\n\
+             [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\ncall_log_grace = \"300ms\"\noutage_limit = \"3m\"\n\
              [twilio]\nrequest_timeout = \"1s\"\n"
         );
         std::fs::write(&file, campaign).expect("write campaign");

@@ -30,10 +30,10 @@ impl PgStore {
              ), held AS (
                  UPDATE rows SET next_attempt_at = $2 + $4 FROM due WHERE rows.id = due.id
                  RETURNING rows.id, rows.to_endpoint, rows.label, rows.params, rows.attempts,
-                           due.next_attempt_at AS due_at
+                           rows.failures, due.next_attempt_at AS due_at
              )
              SELECT held.id, held.to_endpoint, held.label, held.params, held.attempts,
-                    a.started_at, a.finished_at, a.call_sid
+                    held.failures, a.started_at, a.finished_at, a.call_sid, a.message
              FROM held JOIN attempts a ON a.row_id = held.id AND a.number = held.attempts
              ORDER BY held.due_at, held.id",
         )
@@ -67,11 +67,19 @@ impl PgStore {
         Ok(())
     }
 
-    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at `at`.
-    pub async fn resolve_not_created(&self, row: &Unresolved, at: i64) -> Result<(), StoreError> {
+    /// Twilio has no such call: the attempt never took effect, the row may be dialed again at
+    /// `at`, unless `given_up` says why it is not (then it is failed, with that reason).
+    pub async fn resolve_not_created(
+        &self,
+        row: &Unresolved,
+        at: i64,
+        given_up: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
-            "UPDATE rows SET state = 'pending', failures = failures + 1, next_attempt_at = $1, updated_at = $2
+            "UPDATE rows SET state = CASE WHEN $6::text IS NULL THEN 'pending' ELSE 'failed' END,
+             last_message = COALESCE($6::text, last_message), failures = failures + 1,
+             next_attempt_at = $1, updated_at = $2
              WHERE campaign_id = $3 AND id = $4 AND state = 'unknown' AND attempts = $5",
         )
         .bind(at)
@@ -79,6 +87,7 @@ impl PgStore {
         .bind(self.campaign)
         .bind(row.row_id)
         .bind(row.attempt)
+        .bind(given_up)
         .execute(&mut *tx)
         .await?
         .rows_affected();
