@@ -50,7 +50,7 @@ pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
-pub use reason::{describe_error, why_not_created};
+pub use reason::{describe_error, requeue_history, why_not_created};
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 
