@@ -2,7 +2,8 @@
 //! on PostgreSQL, between runs and while a run is dialing, and the export shows each requeue.
 
 use crate::support::campaign::{
-    TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
+    TestCampaign, assert_nobody_called_twice, dialer_at, numbers, output, sandbox, sandbox_config,
+    until_creates,
 };
 use crate::support::exit::{DONE, DONE_WITH_FAILURES};
 use crate::support::postgres::fresh_database;
@@ -142,6 +143,14 @@ async fn a_requeue_by_line_touches_only_failed_rows_and_names_the_others_with_th
         "{states:?}"
     );
     assert_eq!(states[1], ("created".into(), String::new()));
+    let report = campaign.manage(&["report"]).await;
+    assert!(
+        report
+            .stdout
+            .contains("requeued, not dialed again yet; requeued by `dialer campaign requeue` at "),
+        "{}",
+        report.stdout
+    );
     let none = campaign.requeue(&[]).await;
     assert_eq!(none.code, Some(2), "a selector is required: {none:?}");
 }
@@ -161,6 +170,8 @@ async fn rows_requeued_while_a_run_is_dialing_are_dialed_by_that_run() {
         .command(&sandbox, &[])
         .spawn()
         .expect("dialer starts");
+    // A call created: the run has made its database (opening it earlier would race it).
+    until_creates(&sandbox, 1).await;
     while campaign.rows_in("failed").await < 2 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -194,5 +205,44 @@ async fn rows_requeued_while_a_run_is_dialing_are_dialed_by_that_run() {
         invalid,
         vec![("failed".into(), "2".into(), "true".into()); 2],
         "each tried again by the run, once"
+    );
+}
+
+#[tokio::test]
+async fn a_campaign_moved_to_postgres_keeps_its_requeues() {
+    // Arrange: line 2 failed, then put back, on SQLite.
+    let sandbox = sandbox(SandboxConfig {
+        invalid_to_prefix: Some("+1415555999".into()),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(30, "to\n+14155559990\n+14155550001\n", "");
+    assert_eq!(campaign.run(&sandbox, &[]).await.code, DONE_WITH_FAILURES);
+    assert_eq!(campaign.requeue(&["--failed"]).await.code, DONE);
+    let on_sqlite = campaign.export().await;
+    let db = fresh_database().await;
+
+    // Act
+    let mut move_to = dialer_at(&sandbox, &["move"]);
+    move_to.arg(&campaign.file).args(["--to", &db.url]);
+    let moved = output(move_to.spawn().expect("dialer starts")).await;
+
+    // Assert
+    assert_eq!(moved.code, DONE, "{moved:?}");
+    let mut export = dialer_at(&sandbox, &["export"]);
+    export
+        .arg(&campaign.file)
+        .env("DIALER_DATABASE_URL", &db.url);
+    let on_postgres = output(export.spawn().expect("dialer starts")).await;
+    let on_postgres: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(on_postgres.stdout.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(on_postgres, on_sqlite);
+    assert!(
+        on_postgres[1][12].contains("was failed: error 21211"),
+        "{on_postgres:?}"
     );
 }
