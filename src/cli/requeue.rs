@@ -109,7 +109,7 @@ fn by_reason(rows: &[RequeuedRow]) -> Vec<(String, usize)> {
             None => groups.push((row.was_code, message.to_owned(), 1)),
         }
     }
-    groups.sort_by(|a, b| b.2.cmp(&a.2));
+    groups.sort_by_key(|(_, _, n)| std::cmp::Reverse(*n));
     groups
         .into_iter()
         .map(|(code, message, n)| (describe_error(code, Some(&message)), n))

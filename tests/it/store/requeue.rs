@@ -78,7 +78,7 @@ pub(super) async fn only_failed_rows_are_put_back_and_each_requeue_stays_in_the_
     assert_eq!(outage_row.requeued_message.as_deref(), Some(OUTAGE));
     assert!(outage_row.requeued_at.is_some());
     // Due now, attempt numbers going on; the first failure of the new budget is its first.
-    let mut claimed = vec![
+    let mut claimed = [
         claim(&store).await,
         claim(&store).await,
         claim(&store).await,
