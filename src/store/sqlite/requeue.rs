@@ -9,6 +9,14 @@ use sqlx::{QueryBuilder, Sqlite};
 /// Requeue events an insert writes at once: 6 values each, under SQLite's 32,766 parameters.
 const BATCH: usize = 5_000;
 
+/// A row put back, with the id its history names it by.
+#[derive(sqlx::FromRow)]
+struct PutBack {
+    id: i64,
+    #[sqlx(flatten)]
+    row: RequeuedRow,
+}
+
 impl SqliteStore {
     pub async fn requeue_failed(
         &self,
@@ -21,10 +29,7 @@ impl SqliteStore {
             .map(|lines| serde_json::Value::from(lines).to_string());
         let mut tx = self.pool.begin().await?;
         // Attempt numbers go on (a callback names its attempt); the budget restarts here.
-        let rows: Vec<(i64, RequeuedRow)> = sqlx::query_as::<
-            _,
-            (i64, i64, i64, Option<i64>, Option<String>),
-        >(
+        let put_back: Vec<PutBack> = sqlx::query_as(
             "UPDATE rows SET state = 'pending', failures = 0, attempts_before_requeue = attempts,
                     next_attempt_at = ?1, updated_at = ?1
              WHERE campaign_id = ?2 AND state = 'failed'
@@ -37,23 +42,12 @@ impl SqliteStore {
         .bind(selection.stored_code())
         .bind(&lines)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, line, attempts, was_code, was_message)| {
-            let row = RequeuedRow {
-                line: line as u64,
-                attempts,
-                was_code,
-                was_message,
-            };
-            (id, row)
-        })
-        .collect();
-        for batch in rows.chunks(BATCH) {
+        .await?;
+        for batch in put_back.chunks(BATCH) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
             );
-            insert.push_values(batch, |mut values, (id, row)| {
+            insert.push_values(batch, |mut values, PutBack { id, row }| {
                 values
                     .push_bind(self.campaign)
                     .push_bind(*id)
@@ -78,7 +72,7 @@ impl SqliteStore {
             }
         };
         tx.commit().await?;
-        let rows = rows.into_iter().map(|(_, row)| row).collect();
+        let rows = put_back.into_iter().map(|put| put.row).collect();
         Ok(Requeued::new(rows, selection, states))
     }
 }
