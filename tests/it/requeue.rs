@@ -5,7 +5,7 @@ use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, dialer_at, numbers, output, sandbox, sandbox_config,
     until_creates,
 };
-use crate::support::exit::{DONE, DONE_WITH_FAILURES};
+use crate::support::exit::{CONFIG, DONE, DONE_WITH_FAILURES};
 use crate::support::postgres::fresh_database;
 use dialer::domain::Cps;
 use dialer::report::HEADER;
@@ -152,7 +152,10 @@ async fn a_requeue_by_line_touches_only_failed_rows_and_names_the_others_with_th
         report.stdout
     );
     let none = campaign.requeue(&[]).await;
-    assert_eq!(none.code, Some(2), "a selector is required: {none:?}");
+    assert_eq!(none.code, CONFIG, "a selector is required: {none:?}");
+    assert_eq!(campaign.manage(&["campaign", "cancel"]).await.code, DONE);
+    let canceled = campaign.requeue(&["--failed"]).await;
+    assert_eq!(canceled.code, CONFIG, "a cancel is final: {canceled:?}");
 }
 
 #[tokio::test]
