@@ -1,6 +1,7 @@
 //! `dialer campaign pause|resume|cancel CAMPAIGN.toml`: the campaign's switch, written to its
 //! database without taking the run lock, so that it works while a run is dialing (the run
-//! notices within about two seconds; calls already sent finish).
+//! notices within about two seconds; calls already sent finish). `requeue`, which puts failed
+//! rows back the same way, is in `requeue`.
 
 use super::Exit;
 use crate::config::Campaign;
@@ -18,6 +19,12 @@ pub enum CampaignCommand {
     Resume(CampaignArgs),
     /// Never dial the rows not yet called (final; calls already created are kept).
     Cancel(CampaignArgs),
+    /// Put failed rows back to pending with a fresh attempt budget.
+    ///
+    /// At least one of --failed, --code, --line; several combine as AND (--code 20003 --line 12 40: the
+    /// failed rows at those lines whose last error code is 20003). Rows created, in doubt or
+    /// being dialed are never touched.
+    Requeue(super::requeue::RequeueArgs),
 }
 
 #[derive(Debug, Args)]
@@ -31,6 +38,7 @@ pub async fn run(command: CampaignCommand) -> anyhow::Result<Exit> {
         CampaignCommand::Pause(args) => (args, CampaignStatus::Paused),
         CampaignCommand::Resume(args) => (args, CampaignStatus::Running),
         CampaignCommand::Cancel(args) => (args, CampaignStatus::Canceled),
+        CampaignCommand::Requeue(args) => return super::requeue::run(args).await,
     };
     let campaign = Campaign::load(&args.campaign)?;
     let store = Store::open(&campaign.database, &campaign.name)

@@ -10,6 +10,7 @@ mod param_flags;
 pub mod participants;
 mod progress;
 pub mod report;
+mod requeue;
 pub mod run;
 pub mod serve;
 pub mod sync;
@@ -59,7 +60,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// Check a campaign file and its whole list as a run would, without dialing anyone.
     Check(check::CheckArgs),
-    /// Pause, resume or cancel a campaign, even while a run is dialing.
+    /// Pause, resume or cancel a campaign, or put failed rows back, even while a run is dialing.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
     /// The example campaign end to end on the built-in sandbox: no account needed.

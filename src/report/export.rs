@@ -1,6 +1,8 @@
 //! `dialer export`: every line of the list as CSV, imported or rejected, in line order, for a
-//! spreadsheet or a script. The `reason` column holds the same sentence as the report.
+//! spreadsheet or a script. The `reason` column holds the same sentence as the report, and
+//! `requeued` the row's requeues (`dialer campaign requeue`), if any.
 
+use super::reason::requeue_history;
 use super::why_not_created;
 use crate::domain::{CallSid, CallStatus};
 use crate::store::{RowExport, StoreError};
@@ -8,7 +10,7 @@ use serde::Serialize;
 use std::io;
 
 /// The export's columns, in order.
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 13] = [
     "line",
     "to",
     "label",
@@ -21,6 +23,7 @@ pub const HEADER: [&str; 12] = [
     "queue_time_ms",
     "last_error_code",
     "reason",
+    "requeued",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,7 @@ struct Record<'a> {
     queue_time_ms: Option<i64>,
     last_error_code: Option<i64>,
     reason: Option<String>,
+    requeued: Option<String>,
 }
 
 /// Writes the header and one record per row; returns how many records were written.
@@ -68,6 +72,7 @@ pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportE
             queue_time_ms: row.queue_time_ms,
             last_error_code: row.last_error_code,
             reason: why_not_created(row),
+            requeued: requeue_history(row),
         })?;
     }
     writer.flush().map_err(csv::Error::from)?;
@@ -93,27 +98,27 @@ mod tests {
         assert_eq!(lines.len(), 12);
         assert_eq!(
             lines[0],
-            "line,to,label,state,attempts,call_sid,call_status,answered_by,duration_secs,queue_time_ms,last_error_code,reason"
+            "line,to,label,state,attempts,call_sid,call_status,answered_by,duration_secs,queue_time_ms,last_error_code,reason,requeued"
         );
         assert_eq!(
             lines[1],
-            format!("2,+15550000002,spring-2,created,1,CA{:032},,,,100,,", 100)
+            format!("2,+15550000002,spring-2,created,1,CA{:032},,,,100,,,", 100)
         );
         assert_eq!(
             lines[5],
-            "6,+15550000006,spring-6,failed,1,,,,,,21211,failed: error 21211: Invalid 'To' Phone Number"
+            "6,+15550000006,spring-6,failed,1,,,,,,21211,failed: error 21211: Invalid 'To' Phone Number,"
         );
         assert_eq!(
             lines[9],
-            "10,+15550000010,spring-10,pending,0,,,,,,,not dialed yet"
+            "10,+15550000010,spring-10,pending,0,,,,,,,not dialed yet,"
         );
         assert_eq!(
             lines[10],
-            "11,+15550000002,,rejected,0,,,,,,,duplicate of line 2"
+            "11,+15550000002,,rejected,0,,,,,,,duplicate of line 2,"
         );
         assert_eq!(
             lines[11],
-            "12,12345,,rejected,0,,,,,,,rejected at import: invalid to: must be E.164"
+            "12,12345,,rejected,0,,,,,,,rejected at import: invalid to: must be E.164,"
         );
     }
 

@@ -75,7 +75,7 @@ fn not_dialed_tables(page: &mut String, lines: &[NotDialed], limit: usize) {
             escape(&line.to),
             escape(&line.label),
             line.state,
-            escape(&line.reason)
+            escape(&line.reason_and_history())
         );
     }
     page.push_str("</tbody>\n</table>\n");

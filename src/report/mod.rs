@@ -24,7 +24,9 @@
 //!   and `achieved_cps` (created calls / `duration_secs`, null under 2 calls). Across several
 //!   runs the duration includes the time between them.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
-//!   (a row state, or `rejected`) and `reason`, a sentence.
+//!   (a row state, or `rejected`), `reason`, a sentence, and `requeued`: null, or a sentence
+//!   saying when the row was last put back by `dialer campaign requeue` and what it had failed
+//!   with.
 //!
 //! `dialer report --html FILE` writes the same report as one self-contained page with charts
 //! (`html`): the numbers behind them come from the store, already aggregated (`chart_data`),
@@ -48,7 +50,7 @@ pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
-pub use reason::why_not_created;
+pub use reason::{describe_error, requeue_history, why_not_created};
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 

@@ -1,5 +1,6 @@
 //! Why a list line has no call, as one sentence: the same words in the report and the export,
-//! so that both answer "why was this person not called?" alike.
+//! so that both answer "why was this person not called?" alike. And a row's requeues, as one
+//! sentence of its history.
 
 use crate::domain::{LineState, RowState};
 use crate::store::RowExport;
@@ -26,6 +27,10 @@ pub fn why_not_created(row: &RowExport) -> Option<String> {
                       (checked with Twilio on the next run)"
                 .to_owned()
         }
+        // Put back by `dialer campaign requeue` and not tried since.
+        LineState::Row(RowState::Pending) if row.requeued_attempts == Some(row.attempts) => {
+            "requeued, not dialed again yet".to_owned()
+        }
         LineState::Row(RowState::Pending) if row.attempts > 0 => {
             let plural = if row.attempts == 1 { "" } else { "s" };
             format!(
@@ -46,6 +51,21 @@ pub fn why_not_created(row: &RowExport) -> Option<String> {
         LineState::Row(RowState::Canceled) => "canceled: the campaign was canceled".to_owned(),
     };
     Some(reason)
+}
+
+/// "requeued by `dialer campaign requeue` at TIME, was failed: REASON" (the last requeue, and
+/// how many when more than one); `None` for a row never put back.
+pub fn requeue_history(row: &RowExport) -> Option<String> {
+    let at = row.requeued_at?;
+    let times = match row.requeues {
+        1 => String::new(),
+        n => format!(" {n} times, last"),
+    };
+    let at = super::summary::utc(at).unwrap_or_else(|| at.to_string());
+    let was = describe_error(row.requeued_code, row.requeued_message.as_deref());
+    Some(format!(
+        "requeued{times} by `dialer campaign requeue` at {at}, was failed: {was}"
+    ))
 }
 
 /// "error 21211: Invalid 'To' Phone Number"; Twilio's messages as stored often name their code already.

@@ -1,7 +1,7 @@
 //! The numbers of a campaign report, built from the campaign database: counts, attempts,
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
-use super::reason::why_not_created;
+use super::reason::{requeue_history, why_not_created};
 use crate::dialing::progress::percentile;
 use crate::domain::{Cps, LineState};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
@@ -51,6 +51,18 @@ pub struct NotDialed {
     pub label: String,
     pub state: LineState,
     pub reason: String,
+    /// The row's requeues, when it was put back (`dialer campaign requeue`).
+    pub requeued: Option<String>,
+}
+
+impl NotDialed {
+    /// The reason, followed by the row's requeues when it has any.
+    pub fn reason_and_history(&self) -> String {
+        match &self.requeued {
+            Some(requeued) => format!("{}; {requeued}", self.reason),
+            None => self.reason.clone(),
+        }
+    }
 }
 
 impl CampaignReport {
@@ -68,12 +80,14 @@ impl CampaignReport {
             .into_iter()
             .filter_map(|row| {
                 let reason = why_not_created(&row)?;
+                let requeued = requeue_history(&row);
                 Some(NotDialed {
                     line: row.line,
                     to: row.to,
                     label: row.label,
                     state: row.state,
                     reason,
+                    requeued,
                 })
             })
             .collect();
@@ -126,7 +140,7 @@ fn achieved_cps(created: u64, duration_secs: Option<f64>) -> Option<f64> {
 }
 
 /// Unix ms as RFC 3339 UTC, to the second.
-fn utc(ms: i64) -> Option<String> {
+pub(super) fn utc(ms: i64) -> Option<String> {
     let at = jiff::Timestamp::from_millisecond(ms).ok()?;
     Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
 }

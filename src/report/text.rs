@@ -112,7 +112,7 @@ fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
                 row.to.clone(),
                 row.label.clone(),
                 row.state.to_string(),
-                row.reason.clone(),
+                row.reason_and_history(),
             ]
         }));
         out.push_str(&table(&table_rows));

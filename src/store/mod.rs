@@ -26,6 +26,7 @@ pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Rejec
 pub use model::outcomes::{AttemptParty, CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
+pub use model::requeue::{RequeueRecord, RequeueSelection, Requeued, RequeuedRow};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
 pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
@@ -300,4 +301,9 @@ every_backend! {
     fn calls_placed_to(&self, to: &Endpoint, since_ms: i64, except: (i64, i64)) -> Vec<i64>;
     /// Marks pending rows `suppressed`, each with its reason.
     fn suppress_pending(&self, rows: &[(i64, String)]) -> u64;
+
+    /// Puts the selected `failed` rows back to pending, due now, with a fresh attempt budget
+    /// (attempt numbers go on), and records the requeue in each row's history; no row in any
+    /// other state is touched. Says which rows moved, and the named lines that did not.
+    fn requeue_failed(&self, selection: &RequeueSelection) -> Requeued;
 }

@@ -17,6 +17,7 @@ mod postgres;
 mod prism;
 mod reliability;
 mod report_html;
+mod requeue;
 mod sandbox;
 mod security;
 mod store;

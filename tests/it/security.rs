@@ -155,6 +155,7 @@ fn no_command_takes_a_secret_as_an_argument() {
         &["report"],
         &["export"],
         &["campaign", "pause"],
+        &["campaign", "requeue"],
     ];
     for command in commands {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialer"))

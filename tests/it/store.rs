@@ -16,6 +16,9 @@ use dialer::store::{
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
 
+mod requeue;
+use requeue::*;
+
 /// Runs each test, an `async fn name(db: Database)` below, on every backend.
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -194,6 +197,9 @@ on_every_backend!(
     calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
     each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party,
     the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter,
+    only_failed_rows_are_put_back_and_each_requeue_stays_in_the_rows_history,
+    a_requeue_narrowed_by_code_and_lines_names_the_lines_it_left_alone,
+    a_requeued_row_has_a_fresh_budget_for_redials_too,
 );
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(

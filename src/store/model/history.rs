@@ -1,13 +1,14 @@
 //! A campaign's whole history as one value: every row with its state and counts, every
-//! attempt, call event, reject, run, conference SID and import record, read from one database
-//! and written into another (`dialer move`). Ids are the source's: the target assigns its own,
-//! and an attempt finds its row again through `RowRecord::id`.
+//! attempt, requeue, call event, reject, run, conference SID and import record, read from one
+//! database and written into another (`dialer move`). Ids are the source's: the target assigns
+//! its own, and an attempt or a requeue finds its row again through `RowRecord::id`.
 
 use crate::domain::{
     CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, ZoneSource,
 };
 use crate::store::EventSource;
 use crate::store::StoreError;
+use crate::store::model::requeue::RequeueRecord;
 use crate::store::model::rows::AttemptOutcome;
 
 /// Everything one campaign owns in its database.
@@ -17,6 +18,7 @@ pub struct CampaignHistory {
     pub created_at: i64,
     pub rows: Vec<RowRecord>,
     pub attempts: Vec<AttemptRecord>,
+    pub requeues: Vec<RequeueRecord>,
     pub call_events: Vec<CallEventRecord>,
     pub rejects: Vec<RejectRecord>,
     pub conferences: Vec<ConferenceRecord>,
@@ -49,6 +51,7 @@ pub struct RowRecord {
     pub state: RowState,
     pub attempts: i64,
     pub failures: i64,
+    pub attempts_before_requeue: i64,
     pub next_attempt_at: i64,
     pub call_sid: Option<CallSid>,
     pub conference_sid: Option<ConferenceSid>,

@@ -6,5 +6,6 @@ pub mod list_import;
 pub mod outcomes;
 pub mod queries;
 pub mod report;
+pub mod requeue;
 pub mod rows;
 pub mod unresolved;

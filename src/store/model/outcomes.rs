@@ -74,7 +74,8 @@ pub struct Redial {
 
 impl Redial {
     /// When a row whose call ended at `now` (unix ms) is called again: only once the call is
-    /// `final`, and while the row has made fewer than `max_attempts` attempts.
+    /// `final`, and while the row has made fewer than `max_attempts` attempts (counted since
+    /// it was last requeued: a requeue gives a fresh budget).
     pub(in crate::store) fn at(self, now: i64, is_final: bool, attempts: i64) -> Option<i64> {
         (is_final && attempts < i64::from(self.max_attempts))
             .then(|| now + i64::try_from(self.after.as_millis()).unwrap_or(i64::MAX / 2))

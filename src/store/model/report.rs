@@ -130,4 +130,11 @@ pub struct RowExport {
     pub call_status: Option<CallStatus>,
     pub answered_by: Option<String>,
     pub duration_secs: Option<i64>,
+    /// How many times the row was put back by `dialer campaign requeue`; the last time (unix
+    /// ms), the attempts the row had made then, and what it had failed with.
+    pub requeues: i64,
+    pub requeued_at: Option<i64>,
+    pub requeued_attempts: Option<i64>,
+    pub requeued_code: Option<i64>,
+    pub requeued_message: Option<String>,
 }

@@ -24,6 +24,7 @@ pub struct Claimed {
     pub params: Result<RowOverrides, ParamError>,
     #[sqlx(rename = "attempts")]
     pub attempt: i64,
+    /// Attempts that count towards max_attempts, since the row was imported or last requeued.
     pub failures: i64,
     pub started_at: i64,
     /// When this process's lease on the row runs out (PostgreSQL, where hosts share

@@ -6,7 +6,7 @@ use super::SqliteStore;
 use crate::domain::CampaignStatus;
 use crate::store::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, RejectRecord,
-    RowRecord, RunRecord, StoreError,
+    RequeueRecord, RowRecord, RunRecord, StoreError,
 };
 
 impl SqliteStore {
@@ -20,7 +20,7 @@ impl SqliteStore {
                 .await?;
         let rows: Vec<RowRecord> = sqlx::query_as(
             "SELECT id, line, to_endpoint, label, params, state, attempts, failures,
-                    next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
+                    attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                     last_code, last_message, created_at, timezone, timezone_source, call_status,
                     answered_by, duration_secs, outcome_at, outcome_final, updated_at
              FROM rows WHERE campaign_id = ? ORDER BY id",
@@ -32,6 +32,13 @@ impl SqliteStore {
             "SELECT row_id, number, started_at, finished_at, outcome, http_status, twilio_code,
                     message, call_sid, queue_time_ms, call_status, answered_by, duration_secs
              FROM attempts WHERE campaign_id = ? ORDER BY id",
+        )
+        .bind(self.campaign)
+        .fetch_all(&mut *tx)
+        .await?;
+        let requeues: Vec<RequeueRecord> = sqlx::query_as(
+            "SELECT row_id, requeued_at, attempts, was_code, was_message
+             FROM requeues WHERE campaign_id = ? ORDER BY id",
         )
         .bind(self.campaign)
         .fetch_all(&mut *tx)
@@ -76,6 +83,7 @@ impl SqliteStore {
             created_at,
             rows,
             attempts,
+            requeues,
             call_events,
             rejects,
             conferences,

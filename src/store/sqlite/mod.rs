@@ -9,6 +9,7 @@ mod list_import;
 mod outcomes;
 mod queries;
 mod report;
+mod requeue;
 mod rows;
 mod unresolved;
 

@@ -111,13 +111,14 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         let is_final = seen.status.is_final();
-        // Fenced on the call: a recycled row dialed again has moved on to another call.
+        // Fenced on the call: a recycled row dialed again has moved on to another call. The
+        // attempts counted are those since the row was last requeued (its fresh budget).
         let attempts: Option<i64> = sqlx::query_scalar(
             "UPDATE rows SET call_status = ?1, answered_by = COALESCE(?2, answered_by),
              duration_secs = COALESCE(?3, duration_secs), outcome_final = ?4,
              outcome_at = CASE WHEN ?4 THEN ?5 END, updated_at = ?5
              WHERE id = ?6 AND call_sid = ?7 AND state = 'created' AND outcome_final = 0
-             RETURNING attempts",
+             RETURNING attempts - attempts_before_requeue",
         )
         .bind(seen.status.as_str())
         .bind(&seen.answered_by)

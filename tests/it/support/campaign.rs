@@ -136,6 +136,34 @@ impl TestCampaign {
         output(child).await
     }
 
+    /// `dialer campaign requeue CAMPAIGN.toml ARGS` (the file first: `--line` takes every
+    /// number after it).
+    pub async fn requeue(&self, args: &[&str]) -> RunOutput {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+            .args(["campaign", "requeue"])
+            .arg(&self.file)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dialer starts");
+        output(child).await
+    }
+
+    /// `dialer export`: every list line as CSV records, header first.
+    pub async fn export(&self) -> Vec<csv::StringRecord> {
+        let out = self.manage(&["export"]).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.stdout.as_bytes())
+            .records()
+            .map(|record| record.expect("a CSV record"))
+            .collect()
+    }
+
     /// The campaign's store, as a run opens it.
     pub async fn open_store(&self) -> Store {
         Store::open(&Database::Sqlite(self.db.clone()), "test")

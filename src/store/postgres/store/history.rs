@@ -9,7 +9,7 @@ use crate::store::{CampaignHistory, LoadError, StoreError};
 use sqlx::{Postgres, QueryBuilder};
 use std::collections::HashMap;
 
-/// Rows a statement inserts at once: 25 values each, under PostgreSQL's 65,535 parameters.
+/// Rows a statement inserts at once: 26 values each, under PostgreSQL's 65,535 parameters.
 const ROW_BATCH: usize = 1_000;
 /// Attempts or call events a statement inserts at once (14 values each at most).
 const BATCH: usize = 2_000;
@@ -30,6 +30,7 @@ impl PgStore {
         let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
         let row_ids = insert_rows(&mut tx, campaign, history).await?;
         insert_attempts(&mut tx, campaign, history, &row_ids).await?;
+        insert_requeues(&mut tx, campaign, history, &row_ids).await?;
         insert_call_events(&mut tx, campaign, history).await?;
         insert_the_rest(&mut tx, campaign, history).await?;
         tx.commit().await?;
@@ -104,7 +105,7 @@ async fn insert_rows(
     for batch in history.rows.chunks(ROW_BATCH) {
         let mut insert = QueryBuilder::<Postgres>::new(
             "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, state, attempts,
-                failures, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
+                failures, attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                 last_code, last_message, created_at, timezone, timezone_source, call_status,
                 answered_by, duration_secs, outcome_at, outcome_final, updated_at) ",
         );
@@ -118,6 +119,7 @@ async fn insert_rows(
                 .push_bind(row.state)
                 .push_bind(row.attempts)
                 .push_bind(row.failures)
+                .push_bind(row.attempts_before_requeue)
                 .push_bind(row.next_attempt_at)
                 .push_bind(row.call_sid.clone())
                 .push_bind(row.conference_sid.clone())
@@ -187,6 +189,41 @@ async fn insert_attempts(
                 .push_bind(attempt.call_status)
                 .push_bind(attempt.answered_by.clone())
                 .push_bind(attempt.duration_secs);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Each requeue, on its row's new id.
+async fn insert_requeues(
+    tx: &mut Tx<'_>,
+    campaign: i64,
+    history: &CampaignHistory,
+    row_ids: &HashMap<i64, i64>,
+) -> Result<(), LoadError> {
+    for batch in history.requeues.chunks(BATCH) {
+        let mut rows = Vec::with_capacity(batch.len());
+        for requeue in batch {
+            let row = row_ids.get(&requeue.row_id).ok_or_else(|| {
+                corrupt(format!(
+                    "a requeue names row {}, which the campaign does not have",
+                    requeue.row_id
+                ))
+            })?;
+            rows.push((*row, requeue));
+        }
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
+        );
+        insert.push_values(rows, |mut values, (row, requeue)| {
+            values
+                .push_bind(campaign)
+                .push_bind(row)
+                .push_bind(requeue.requeued_at)
+                .push_bind(requeue.attempts)
+                .push_bind(requeue.was_code)
+                .push_bind(requeue.was_message.clone());
         });
         insert.build().execute(&mut **tx).await?;
     }

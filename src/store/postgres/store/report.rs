@@ -108,11 +108,20 @@ impl PgStore {
             "SELECT line, to_endpoint, label, state, attempts, call_sid, queue_time_ms, last_code,
                     CASE WHEN state IN ('failed', 'unknown', 'suppressed', 'canceled') OR (state = 'pending' AND (attempts > 0 OR last_message IS NOT NULL))
                          THEN last_message END AS reason,
-                    NULL::bigint AS duplicate_of, call_status, answered_by, duration_secs
-             FROM rows WHERE campaign_id = $1
+                    NULL::bigint AS duplicate_of, call_status, answered_by, duration_secs,
+                    COALESCE(n.requeues, 0) AS requeues, requeued_at, requeued_attempts,
+                    requeued_code, requeued_message
+             FROM rows
+             -- The row's requeues: how many, and the last one.
+             LEFT JOIN (SELECT row_id AS requeued_row, COUNT(*) AS requeues, MAX(id) AS last_requeue
+                        FROM requeues WHERE campaign_id = $1 GROUP BY row_id) n ON n.requeued_row = rows.id
+             LEFT JOIN (SELECT id AS requeue_id, requeued_at, attempts AS requeued_attempts,
+                               was_code AS requeued_code, was_message AS requeued_message
+                        FROM requeues) q ON q.requeue_id = n.last_requeue
+             WHERE campaign_id = $1
              UNION ALL
              SELECT j.line, COALESCE(j.to_written, earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason,
-                    earlier.line, NULL, NULL, NULL
+                    earlier.line, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL
              FROM rejects j
              LEFT JOIN rows earlier ON earlier.campaign_id = $1 AND earlier.to_endpoint = j.raw
              WHERE j.campaign_id = $1
