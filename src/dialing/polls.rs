@@ -21,17 +21,21 @@ pub(super) struct Polls {
     /// `None` when callbacks bring the outcomes.
     poller: Option<Arc<Poller>>,
     next_look: Option<tokio::time::Instant>,
+    /// When the call log may next be read.
+    next_read: Option<tokio::time::Instant>,
     /// The last call read from the store: (created_at, row id).
     after: (i64, i64),
     waiting: VecDeque<AwaitingCall>,
     pub(super) running: JoinSet<Result<PassSummary, PollError>>,
 }
 
-/// How often the store is asked for calls that have become old enough, each time read from
-/// the log together: at 30 CPS, 150 calls a read.
-const LOOK_EVERY: Duration = Duration::from_secs(5);
-/// Calls read from the store at a time: a page of the call log holds 1,000.
-const PAGE: i64 = 1000;
+/// How often the store is asked for calls that have become old enough.
+const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// The shortest time between two reads of the call log: the calls that became old enough
+/// meanwhile share the next one (at 30 CPS, 150 calls a read).
+const READ_EVERY: Duration = Duration::from_secs(5);
+/// Calls asked about in one read: a page of the call log holds 1,000.
+const PAGE: usize = 1000;
 
 impl Engine {
     pub(super) fn polls(&self) -> Polls {
@@ -44,14 +48,15 @@ impl Engine {
         Polls {
             poller,
             next_look: None,
+            next_read: None,
             after: (i64::MIN, i64::MIN),
             waiting: VecDeque::new(),
             running: JoinSet::new(),
         }
     }
 
-    /// Starts status requests for calls old enough, with free permits only, and with at most
-    /// half of them, so that dialing always has permits left.
+    /// Reads the call log for the calls old enough, with a free permit only, one read at a
+    /// time and at most one every few seconds.
     pub(super) async fn start_polls(
         &self,
         permits: &Arc<Semaphore>,
@@ -61,12 +66,13 @@ impl Engine {
             return Ok(());
         };
         let now = tokio::time::Instant::now();
-        if polls.waiting.is_empty() && polls.next_look.is_none_or(|at| now >= at) {
+        if polls.waiting.len() < PAGE && polls.next_look.is_none_or(|at| now >= at) {
             polls.next_look = Some(now + LOOK_EVERY);
             let created_before = self.store.now_ms() - IN_RUN_MIN_AGE.as_millis() as i64;
+            let room = (PAGE - polls.waiting.len()) as i64;
             let page = self
                 .store
-                .awaiting_outcome(created_before, polls.after, PAGE)
+                .awaiting_outcome(created_before, polls.after, room)
                 .await?;
             if let Some(last) = page.last() {
                 polls.after = (last.created_at, last.row_id);
@@ -74,12 +80,14 @@ impl Engine {
             polls.waiting.extend(page);
         }
         // One read of the log at a time, for every call waiting.
-        if !polls.running.is_empty() || polls.waiting.is_empty() {
+        let read_due = polls.next_read.is_none_or(|at| now >= at);
+        if !read_due || !polls.running.is_empty() || polls.waiting.is_empty() {
             return Ok(());
         }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             return Ok(());
         };
+        polls.next_read = Some(now + READ_EVERY);
         let calls: Vec<AwaitingCall> = polls.waiting.drain(..).collect();
         polls.running.spawn(
             async move {

@@ -34,7 +34,7 @@ impl Participant {
 }
 
 /// A call from the account's call log (for outcomes and to reconcile lost answers).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Call {
     pub sid: Option<CallSid>,
     pub account_sid: Option<String>,

@@ -21,26 +21,24 @@ async fn rows(campaign: &TestCampaign) -> Vec<(String, String, String, String)> 
         .collect()
 }
 
-/// Twilio cannot be reached for a whole run, so each row gives up after its 3 attempts;
-/// requeued, the rows are called once each by the next run, their attempts numbered on from 4.
-async fn rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(
-    campaign: TestCampaign,
-) {
-    // Arrange: a port nobody listens on.
-    let unreachable = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
-    let healthy = sandbox(sandbox_config()).await;
-    let mut outage = campaign.command(&healthy, &[]);
-    outage.env("TWILIO_API_BASE", &unreachable);
-    let failed = output(outage.spawn().expect("dialer starts")).await;
+/// Twilio refuses every number of a run (21211), so each row fails; requeued, the rows are
+/// called once each by the next run (Twilio accepts them now), their attempts numbered on.
+/// (An outage no longer fails rows: the breaker leaves them pending.)
+async fn rows_refused_are_put_back_and_called_once_by_the_next_run(campaign: TestCampaign) {
+    // Arrange
+    let refusing = sandbox(SandboxConfig {
+        invalid_to_prefix: Some("+1415555".into()),
+        ..sandbox_config()
+    })
+    .await;
+    let failed = campaign.run(&refusing, &[]).await;
     assert_eq!(failed.code, DONE_WITH_FAILURES, "{failed:?}");
     let before = rows(&campaign).await;
     assert!(
-        before.iter().all(|r| r.1 == "failed" && r.2 == "3"),
+        before.iter().all(|r| r.1 == "failed" && r.2 == "1"),
         "{before:?}"
     );
+    let healthy = sandbox(sandbox_config()).await;
 
     // Act
     let requeue = campaign.requeue(&["--failed"]).await;
@@ -50,7 +48,7 @@ async fn rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(
     assert_eq!(requeue.code, DONE, "{requeue:?}");
     assert!(
         requeue.stdout.starts_with("put back 3 rows (failed: ")
-            && requeue.stdout.contains("gave up after 3 attempts")
+            && requeue.stdout.contains("21211")
             && requeue.stdout.contains(" ×3)"),
         "{}",
         requeue.stdout
@@ -61,13 +59,13 @@ async fn rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(
     for (line, state, attempts, requeued) in rows(&campaign).await {
         assert_eq!(
             (state.as_str(), attempts.as_str()),
-            ("created", "4"),
+            ("created", "2"),
             "line {line}"
         );
         assert!(
             requeued.starts_with("requeued by `dialer campaign requeue` at ")
                 && requeued.contains(", was failed: ")
-                && requeued.contains("gave up after 3 attempts"),
+                && requeued.contains("21211"),
             "line {line}: {requeued}"
         );
     }
@@ -77,20 +75,20 @@ async fn rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(
 }
 
 #[tokio::test]
-async fn on_sqlite_rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run() {
+async fn on_sqlite_rows_refused_are_put_back_and_called_once_by_the_next_run() {
     let campaign = TestCampaign::new(30, &numbers(3), "");
-    rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(campaign).await;
+    rows_refused_are_put_back_and_called_once_by_the_next_run(campaign).await;
 }
 
 #[tokio::test]
-async fn on_postgres_rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run() {
+async fn on_postgres_rows_refused_are_put_back_and_called_once_by_the_next_run() {
     let db = fresh_database().await;
     let campaign = TestCampaign::new(
         30,
         &numbers(3),
         &format!("[database]\nurl = \"{}\"\n", db.url),
     );
-    rows_failed_in_an_outage_are_put_back_and_called_once_by_the_next_run(campaign).await;
+    rows_refused_are_put_back_and_called_once_by_the_next_run(campaign).await;
 }
 
 #[tokio::test]

@@ -44,6 +44,9 @@ pub enum Signal {
         conference_sid: Option<ConferenceSid>,
     },
     NoCall,
+    /// No such call, and the call log already shows calls created well after the attempt's
+    /// answer was lost: the log has caught up past the attempt, so its silence is proof.
+    Absent,
     /// The look could not be made.
     Failed(Failure),
 }
@@ -67,12 +70,15 @@ pub struct Doubt {
     pub settled_at_ms: i64,
 }
 
-/// The shortest wait between two checks of one row while the call log catches up.
+/// The shortest wait between two checks of one row while the call log catches up…
 const MIN_RECHECK_MS: i64 = 1_000;
+/// …and the longest: checks are reads of the call log shared by every row in doubt, and a
+/// read that shows calls created after the attempt settles it long before the grace.
+const MAX_RECHECK_MS: i64 = 10_000;
 
 /// The decision. Any call seen is final. A look that failed leaves the row in doubt. Only
-/// looks that all say "no call", made once the call log has settled, prove that the attempt
-/// never took effect. Before that the row is checked again, each time after as long again as
+/// looks that all say "no call", made once the call log has settled (or by a log that already
+/// shows calls created well after the attempt), prove that the attempt never took effect. Before that the row is checked again, each time after as long again as
 /// it has been in doubt (5 s, 10 s, 20 s, …), so that a call the log shows late is found as
 /// soon as it shows, and a create that took no effect costs a few lookups, not one a second.
 pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resolution {
@@ -107,8 +113,9 @@ pub fn verdict(signals: &[Signal], checked_at_ms: i64, doubt: Doubt) -> Resoluti
             why: why.clone(),
             after: *after,
         },
+        None if signals.contains(&Signal::Absent) => Resolution::NotCreated,
         None if signals.is_empty() || checked_at_ms < doubt.settled_at_ms => {
-            let in_doubt = (checked_at_ms - doubt.lost_at_ms).max(MIN_RECHECK_MS);
+            let in_doubt = (checked_at_ms - doubt.lost_at_ms).clamp(MIN_RECHECK_MS, MAX_RECHECK_MS);
             Resolution::NotYet {
                 at_ms: (checked_at_ms + in_doubt).min(doubt.settled_at_ms),
             }
@@ -212,6 +219,7 @@ pub async fn by_call_log(
     rows.into_iter()
         .zip(callers)
         .map(|(row, caller)| {
+            let doubt = doubt_of(client, campaign, &row);
             let signal = match &log {
                 Ok(log) => log
                     .call_to(
@@ -219,13 +227,19 @@ pub async fn by_call_log(
                         phone_caller(caller.as_ref()),
                         row.attempt_started_at,
                     )
-                    .map_or(Signal::NoCall, |call_sid| Signal::Call {
-                        call_sid,
-                        conference_sid: None,
-                    }),
+                    .map_or_else(
+                        || match log.caught_up_past(doubt.lost_at_ms) {
+                            true => Signal::Absent,
+                            false => Signal::NoCall,
+                        },
+                        |call_sid| Signal::Call {
+                            call_sid,
+                            conference_sid: None,
+                        },
+                    ),
                 Err(e) => Signal::Failed(failure(e)),
             };
-            let resolution = verdict(&[signal], now, doubt_of(client, campaign, &row));
+            let resolution = verdict(&[signal], now, doubt);
             (row, resolution)
         })
         .collect()
@@ -349,7 +363,12 @@ mod tests {
         // Asked again after as long again as the row has been in doubt, never past the grace.
         assert_eq!(next_check(LOST + 5_000), Some(10_000));
         assert_eq!(next_check(LOST + 10_000), Some(20_000));
-        assert_eq!(next_check(LOST + 80_000), Some(120_000));
+        assert_eq!(
+            next_check(LOST + 20_000),
+            Some(30_000),
+            "every 10 s at most"
+        );
+        assert_eq!(next_check(LOST + 115_000), Some(120_000));
         assert_eq!(
             next_check(LOST + 100),
             Some(1_100),
@@ -361,6 +380,26 @@ mod tests {
             matches!(verdict(&[], SETTLED + 1, DOUBT), Resolution::NotYet { .. }),
             "no look at all is no proof"
         );
+    }
+
+    #[test]
+    fn a_call_log_caught_up_past_the_attempt_proves_no_call_before_the_grace() {
+        assert_eq!(
+            verdict(&[Signal::Absent], LOST + 100, DOUBT),
+            Resolution::NotCreated
+        );
+        assert!(matches!(
+            verdict(&[Signal::Absent, transient()], LOST + 100, DOUBT),
+            Resolution::Later { .. }
+        ));
+        assert!(matches!(
+            verdict(
+                &[Signal::Absent, call("CA00000000000000000000000000000001")],
+                LOST,
+                DOUBT
+            ),
+            Resolution::Found { .. }
+        ));
     }
 
     #[test]

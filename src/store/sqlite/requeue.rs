@@ -3,7 +3,7 @@
 
 use super::SqliteStore;
 use crate::domain::RowState;
-use crate::store::{RequeueSelection, Requeued, RequeuedRow, StoreError, now_ms};
+use crate::store::{RequeueSelection, Requeued, RequeuedRow, StoreError};
 use sqlx::{QueryBuilder, Sqlite};
 
 /// Requeue events an insert writes at once: 6 values each, under SQLite's 32,766 parameters.
@@ -22,7 +22,7 @@ impl SqliteStore {
         &self,
         selection: &RequeueSelection,
     ) -> Result<Requeued, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         // The lines as a JSON array, read by `json_each`: one parameter however many.
         let lines = selection
             .stored_lines()

@@ -58,6 +58,8 @@ async fn dropped_answers_on_short_calls_are_never_dialed_twice_while_the_call_lo
     assert_eq!(stats.creates, rows as u64);
 }
 
+/// Half a second of dialing: no later call ever shows in the log to prove it caught up, so
+/// only the grace can.
 #[tokio::test]
 async fn a_create_that_created_nothing_is_dialed_again_only_after_the_grace() {
     let sandbox = sandbox(lagging(SandboxConfig {
@@ -83,6 +85,38 @@ async fn a_create_that_created_nothing_is_dialed_again_only_after_the_grace() {
             next_started_at - lost_at
         );
     }
+}
+
+/// Fifteen seconds of dialing with answers dropped and creates failing: once the lagging log
+/// shows calls created well after a lost answer, its silence about that attempt is proof, and
+/// the row is dialed again long before the grace, while a call whose answer was lost still
+/// shows (the log shows calls in the order they were created) and is never dialed twice.
+#[tokio::test]
+async fn a_create_that_created_nothing_is_dialed_again_once_the_log_shows_later_calls() {
+    let grace_ms = 30_000;
+    let sandbox = sandbox(lagging(SandboxConfig {
+        share_5xx: 0.1,
+        share_drop: 0.05,
+        ..sandbox_config()
+    }))
+    .await;
+    let campaign = campaign_with_grace(450, "max_attempts = 10");
+    campaign.set("call_log_grace", &format!("\"{grace_ms}ms\""));
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    let stats = sandbox.stats();
+    assert!(stats.server_errors > 0 && stats.drops > 0, "{stats:?}");
+    assert_nobody_called_twice(&sandbox);
+    let stored = check_database(&campaign.db).await;
+    assert!(stored.values().all(|r| r.state == "created"), "{stored:?}");
+    let early = redials(&campaign.db)
+        .await
+        .into_iter()
+        .filter(|(_, lost_at, next_started_at)| next_started_at - lost_at < grace_ms)
+        .count();
+    assert!(early > 0, "no row was dialed again before the grace");
 }
 
 #[tokio::test]

@@ -4,14 +4,14 @@
 
 use super::PgStore;
 use crate::domain::RowState;
-use crate::store::{RequeueSelection, Requeued, RequeuedRow, StoreError, now_ms};
+use crate::store::{RequeueSelection, Requeued, RequeuedRow, StoreError};
 
 impl PgStore {
     pub async fn requeue_failed(
         &self,
         selection: &RequeueSelection,
     ) -> Result<Requeued, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let lines = selection.stored_lines();
         let mut tx = self.pool.begin().await?;
         // Attempt numbers go on (a callback names its attempt); the budget restarts here.
