@@ -61,7 +61,7 @@ pub fn requeue_history(row: &RowExport) -> Option<String> {
         1 => String::new(),
         n => format!(" {n} times, last"),
     };
-    let at = super::summary::utc(at).unwrap_or_else(|| at.to_string());
+    let at = utc(at).unwrap_or_else(|| at.to_string());
     let was = describe_error(row.requeued_code, row.requeued_message.as_deref());
     Some(format!(
         "requeued{times} by `dialer campaign requeue` at {at}, was failed: {was}"
@@ -98,4 +98,10 @@ mod tests {
         assert_eq!(describe_error(Some(21211), Some("")), "error 21211");
         assert_eq!(describe_error(None, None), "no error recorded");
     }
+}
+
+/// Unix ms as RFC 3339 UTC, to the second.
+pub(super) fn utc(ms: i64) -> Option<String> {
+    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
+    Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
 }

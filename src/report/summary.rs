@@ -1,7 +1,7 @@
 //! The numbers of a campaign report, built from the campaign database: counts, attempts,
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
-use super::reason::{requeue_history, why_not_created};
+use super::reason::{requeue_history, utc, why_not_created};
 use crate::dialing::progress::percentile;
 use crate::domain::{Cps, LineState};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
@@ -137,12 +137,6 @@ fn achieved_cps(created: u64, duration_secs: Option<f64>) -> Option<f64> {
     duration_secs
         .filter(|secs| created >= 2 && *secs > 0.0)
         .map(|secs| created as f64 / secs)
-}
-
-/// Unix ms as RFC 3339 UTC, to the second.
-pub(super) fn utc(ms: i64) -> Option<String> {
-    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
-    Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
 }
 
 #[cfg(test)]

@@ -124,25 +124,21 @@ impl TestCampaign {
 
     /// `dialer ARGS CAMPAIGN.toml` with no credentials, e.g. `campaign pause` or `report`.
     pub async fn manage(&self, args: &[&str]) -> RunOutput {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
-            .args(args)
-            .arg(&self.file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("dialer starts");
-        output(child).await
+        self.manage_with(args, &[]).await
     }
 
     /// `dialer campaign requeue CAMPAIGN.toml ARGS` (the file first: `--line` takes every
     /// number after it).
     pub async fn requeue(&self, args: &[&str]) -> RunOutput {
+        self.manage_with(&["campaign", "requeue"], args).await
+    }
+
+    /// `dialer BEFORE… CAMPAIGN.toml AFTER…` with no credentials.
+    async fn manage_with(&self, before: &[&str], after: &[&str]) -> RunOutput {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
-            .args(["campaign", "requeue"])
+            .args(before)
             .arg(&self.file)
-            .args(args)
+            .args(after)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
