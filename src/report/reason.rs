@@ -82,6 +82,12 @@ pub fn describe_error(code: Option<i64>, message: Option<&str>) -> String {
     }
 }
 
+/// Unix ms as RFC 3339 UTC, to the second.
+pub(super) fn utc(ms: i64) -> Option<String> {
+    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
+    Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,10 +104,4 @@ mod tests {
         assert_eq!(describe_error(Some(21211), Some("")), "error 21211");
         assert_eq!(describe_error(None, None), "no error recorded");
     }
-}
-
-/// Unix ms as RFC 3339 UTC, to the second.
-pub(super) fn utc(ms: i64) -> Option<String> {
-    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
-    Some(at.round(jiff::Unit::Second).unwrap_or(at).to_string())
 }
