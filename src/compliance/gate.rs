@@ -215,7 +215,8 @@ impl Shared {
         if zones.is_empty() {
             zones.push(window.timezone.clone());
         }
-        let now = Timestamp::from_millisecond(store.now_ms()).unwrap_or_else(|_| Timestamp::now());
+        // The store's clock reads a time well inside jiff's range.
+        let now = Timestamp::from_millisecond(store.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
         let until = match window_now_everywhere(window, &zones, now) {
             WindowNow::Open => return Ok(None),
             WindowNow::OpensAt(at) => at,
