@@ -7,7 +7,7 @@
 use crate::config::Campaign;
 use crate::dialing::Engine;
 use crate::dialing::breaker::Breaker;
-use crate::dialing::reconcile::{self, Resolution};
+use crate::dialing::reconcile::{self, LogRead, Resolution};
 use crate::dialing::retry;
 use crate::stop::StopReason;
 use crate::store::{Store, StoreError, Unresolved};
@@ -46,9 +46,8 @@ const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
 const LOG_READ_GAP: Duration = Duration::from_secs(2);
 
 /// Rows whose attempts started further apart than this are not read from one stretch of the
-/// account's log (it would page through every call between them): the oldest are read by
-/// their own number.
-const ONE_READ_SPAN_MS: i64 = 5 * 60_000;
+/// account's log (at 30 CPS a minute is two pages): the oldest are read by their own number.
+const ONE_READ_SPAN_MS: i64 = 60_000;
 
 impl Engine {
     /// Asks Twilio about each due row in doubt, side by side with the dialing: each check
@@ -129,16 +128,20 @@ impl Engine {
             .unwrap_or(rows.len());
         let oldest_alone = (split < rows.len()).then(|| rows.swap_remove(rows.len() - 1));
         rows.truncate(split);
-        let batches = [Some(rows), oldest_alone.map(|row| vec![row])];
+        let batches = [
+            Some((rows, LogRead::Stretch)),
+            oldest_alone.map(|row| (vec![row], LogRead::Number)),
+        ];
         let permit = Arc::new(permit);
-        for batch in batches.into_iter().flatten() {
+        for (batch, read) in batches.into_iter().flatten() {
             checks.checking.extend(batch.iter().map(|row| row.row_id));
             let (client, breaker, store, campaign) = self.for_a_check();
             let permit = permit.clone();
             checks.running.spawn(
                 async move {
                     let settled =
-                        reconcile::by_call_log(&client, &breaker, &store, &campaign, batch).await;
+                        reconcile::by_call_log(&client, &breaker, &store, &campaign, batch, read)
+                            .await;
                     drop(permit);
                     settled
                 }

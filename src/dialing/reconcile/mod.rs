@@ -186,15 +186,26 @@ pub async fn first_look(
     }
 }
 
+/// How much of the call log is read at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRead {
+    /// Every call since the oldest attempt: it answers for many rows, and its later calls
+    /// prove the log caught up.
+    Stretch,
+    /// Only the calls to one row's number: for a row far older than the others.
+    Number,
+}
+
 /// Every row in `rows` judged by one read of the call log: a call to the row's number (from
 /// its caller) created since its attempt started is its call. Rows the log does not show stay
-/// in doubt until their grace has passed.
+/// in doubt until their grace has passed, or until the log shows later calls.
 pub async fn by_call_log(
     client: &TwilioClient,
     breaker: &Breaker,
     store: &Store,
     campaign: &Campaign,
     rows: Vec<Unresolved>,
+    read: LogRead,
 ) -> Vec<(Unresolved, Resolution)> {
     let callers: Vec<Option<Caller>> = rows
         .iter()
@@ -206,12 +217,10 @@ pub async fn by_call_log(
             .iter()
             .all(|c| phone_caller(c.as_ref()) == Some(*first))
     });
-    let (to, oldest) = match rows.as_slice() {
-        [only] => (Some(&only.to), only.attempt_started_at),
-        _ => (
-            None,
-            rows.iter().map(|r| r.attempt_started_at).min().unwrap_or(0),
-        ),
+    let oldest = rows.iter().map(|r| r.attempt_started_at).min().unwrap_or(0);
+    let to = match (read, rows.as_slice()) {
+        (LogRead::Number, [only]) => Some(&only.to),
+        _ => None,
     };
     let log = CallLog::read(client, || store.now_ms(), to, shared, oldest).await;
     breaker.observe(&log);
