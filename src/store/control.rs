@@ -1,24 +1,15 @@
 //! Compliance in the database: the campaign's pause/resume/cancel switch (written by
 //! `dialer campaign` without the run lock, read by a running run), each row's time zone,
 //! deferring every pending row of a closed zone in one statement, and do-not-call marking.
-//! Each operation is written once for both backends; only the zone order and the two batch
-//! writes differ, and their texts stand side by side below.
+//! Each operation is written once for both backends; only the two batch writes differ (SQLite
+//! has no arrays), and their texts stand side by side below.
 
-use super::dialect::{Dialects, on_backend};
+use super::dialect::on_backend;
 use super::{Store, StoreError};
 use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
-
-/// The zones with pending rows, `None` first, then by bytes: SQLite's own order, which
-/// PostgreSQL gives only when told (its default collation is the locale's).
-const PENDING_ZONES: Dialects = Dialects {
-    sqlite: "SELECT DISTINCT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'
-             ORDER BY timezone",
-    postgres: "SELECT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'
-               GROUP BY timezone ORDER BY timezone COLLATE \"C\" NULLS FIRST",
-};
 
 impl Store {
     /// `running` until paused or canceled (also when nothing was ever written).
@@ -125,13 +116,16 @@ impl Store {
     }
 
     /// The zones that still have pending rows (`None`: rows in the campaign's zone), `None`
-    /// first, then by bytes.
+    /// first, then by bytes. Sorted here: PostgreSQL's default collation is the locale's.
     pub async fn pending_timezones(&self) -> Result<Vec<Option<String>>, StoreError> {
-        let sql = self.dialect(&PENDING_ZONES);
-        on_backend!(self, db => Ok(sqlx::query_scalar(sql)
-            .bind(db.campaign)
-            .fetch_all(&db.pool)
-            .await?))
+        let mut zones: Vec<Option<String>> = on_backend!(self, db => sqlx::query_scalar(
+            "SELECT DISTINCT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'",
+        )
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
+        .await?);
+        zones.sort_unstable();
+        Ok(zones)
     }
 
     /// Every pending row of `zone` due before `until_ms` waits until then: one statement

@@ -1,10 +1,8 @@
 //! One body, two dialects: how a `Store` operation is written once. The body names the
 //! backend's handle (`db.pool`, `db.campaign`) and is compiled once per backend by `on_backend!`,
 //! so one text of Rust and SQL serves SQLite and PostgreSQL without spelling out sqlx's generic
-//! bounds. Statements use `$1` placeholders, which both drivers read; where the SQL truly
-//! differs, the two texts stand side by side in a `Dialects`.
-
-use super::Store;
+//! bounds. Statements use `$1` placeholders, which both drivers read. Where the SQL truly
+//! differs, the method matches on the backend instead, its two literal statements side by side.
 
 /// Runs `$body` with `$db` bound to the store's backend handle (`&SqliteStore` or `&PgStore`):
 /// the body is written once and type-checked against each backend's own types.
@@ -17,22 +15,6 @@ macro_rules! on_backend {
     };
 }
 pub(super) use on_backend;
-
-/// A statement whose text differs between the dialects, both texts kept together.
-pub(super) struct Dialects {
-    pub sqlite: &'static str,
-    pub postgres: &'static str,
-}
-
-impl Store {
-    /// The text of `statement` in this store's dialect.
-    pub(super) fn dialect(&self, statement: &Dialects) -> &'static str {
-        match self {
-            Self::Sqlite(_) => statement.sqlite,
-            Self::Postgres(_) => statement.postgres,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

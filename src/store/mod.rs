@@ -6,9 +6,9 @@
 //! An operation is written once, as a plain `impl Store` method in its area's file (`control`:
 //! pause, cancel, zones, do-not-call): `on_backend!` (`dialect`) compiles its one body and one
 //! statement text, with `$1` placeholders that both drivers read, against each backend. Where the
-//! dialects truly differ (an order PostgreSQL must be told, a batch written with `unnest`), the two
-//! texts stand side by side in that file. Areas not yet converted still have a body per backend,
-//! dispatched by `every_backend!` below.
+//! dialects truly differ (a batch written with `unnest`, as SQLite has no arrays), the method
+//! matches on the backend and the two statements stand side by side in that file. Areas not yet
+//! converted still have a body per backend, dispatched by `every_backend!` below.
 //!
 //! Durability is the point of this module: an attempt is committed before its request leaves,
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
