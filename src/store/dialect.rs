@@ -1,8 +1,10 @@
 //! One body, two dialects: how a `Store` operation is written once. The body names the
 //! backend's handle (`db.pool`, `db.campaign`) and is compiled once per backend by `on_backend!`,
-//! so one text of Rust and SQL serves SQLite and PostgreSQL without spelling out sqlx's generic
-//! bounds. Statements use `$1` placeholders, which both drivers read. Where the SQL truly
-//! differs, the method matches on the backend instead, its two literal statements side by side.
+//! so one text of Rust and SQL serves SQLite and PostgreSQL. (A function generic over
+//! `sqlx::Database` would need a bound for every type it binds or reads, and a trait of ours for
+//! `rows_affected`, which each driver defines on its own result type.) Statements use `$1`
+//! placeholders, which both drivers read. Where the SQL truly differs, the method matches on the
+//! backend instead, its two literal statements side by side.
 
 /// Runs `$body` with `$db` bound to the store's backend handle (`&SqliteStore` or `&PgStore`):
 /// the body is written once and type-checked against each backend's own types.
