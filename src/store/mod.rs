@@ -1,7 +1,14 @@
 //! The campaign database: the only module that speaks SQL. One interface, `Store`, a handle on
-//! one campaign of one database, with two implementations: `sqlite` (embedded, one machine) and
-//! `postgres` (shared by several hosts). Each has its own SQL and its own migrations; the types
-//! that cross the boundary (`model`) are the same for both, and typed (`codec`).
+//! one campaign of one database, with two backends: `sqlite` (embedded, one machine) and
+//! `postgres` (shared by several hosts), each with its own migrations; the types that cross the
+//! boundary (`model`) are the same for both, and typed (`codec`).
+//!
+//! An operation is written once, as a plain `impl Store` method in its area's file (`control`:
+//! pause, cancel, zones, do-not-call): `on_backend!` (`dialect`) compiles its one body and one
+//! statement text, with `$1` placeholders that both drivers read, against each backend. Where the
+//! dialects truly differ (a batch written with `unnest`, as SQLite has no arrays), the method
+//! matches on the backend and the two statements stand side by side in that file. Areas not yet
+//! converted still have a body per backend, dispatched by `every_backend!` below.
 //!
 //! Durability is the point of this module: an attempt is committed before its request leaves,
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
@@ -9,6 +16,8 @@
 
 mod clock;
 mod codec;
+mod control;
+mod dialect;
 mod hosts;
 mod model;
 pub mod postgres;
@@ -32,9 +41,7 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{
-    CallSid, CalleeZone, CampaignKey, CampaignStatus, ConferenceSid, DatabaseUrl, Endpoint,
-};
+use crate::domain::{CallSid, CampaignKey, ConferenceSid, DatabaseUrl};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -277,30 +284,8 @@ every_backend! {
     /// and the quarter hour they were placed in.
     fn calls_by_zone_and_quarter(&self) -> Vec<ZoneQuarterCalls>;
 
-    /// `running` when nothing was ever written.
-    fn campaign_status(&self) -> CampaignStatus;
-    /// Pauses or resumes, unless the campaign was canceled; returns the status now in force.
-    fn set_campaign_status(&self, status: CampaignStatus) -> CampaignStatus;
-    /// Marks the campaign canceled and every pending row `canceled`; returns how many.
-    fn cancel_campaign(&self) -> u64;
-    /// Records the callee zone of freshly imported rows, as `(to, zone)` pairs.
-    fn assign_timezones(&self, zones: &[(String, CalleeZone)]) -> ();
     /// How many rows got their zone from the list, the number's prefix, or the campaign.
     fn zone_sources(&self) -> ZoneSources;
-    /// A row's own zone; `None` means the campaign's.
-    fn row_timezone(&self, row_id: i64) -> Option<String>;
-    /// The zones that still have pending rows.
-    fn pending_timezones(&self) -> Vec<Option<String>>;
-    /// Every pending row of `zone` due before `until_ms` waits until then.
-    fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> u64;
-    /// Pending rows as `(id, to)`, a page at a time in id order.
-    fn pending_numbers_after(&self, after_id: i64, limit: i64) -> Vec<(i64, Endpoint)>;
-    /// When each call to `to` that may have been placed since `since_ms` started (unix ms,
-    /// oldest first), by every campaign of the database, leaving out the attempt `except`
-    /// (row id, attempt number): what a frequency cap counts.
-    fn calls_placed_to(&self, to: &Endpoint, since_ms: i64, except: (i64, i64)) -> Vec<i64>;
-    /// Marks pending rows `suppressed`, each with its reason.
-    fn suppress_pending(&self, rows: &[(i64, String)]) -> u64;
 
     /// Puts the selected `failed` rows back to pending, due now, with a fresh attempt budget
     /// (attempt numbers go on), and records the requeue in each row's history; no row in any

@@ -5,7 +5,6 @@
 //! taken over as in doubt, to be reconciled with Twilio.
 
 mod charts;
-mod control;
 mod history;
 mod leases;
 mod list_import;
@@ -34,9 +33,9 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// One campaign of one PostgreSQL database, as one process (the holder) works on it.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(in crate::store) pool: PgPool,
     /// `campaigns.id`: every statement is scoped by it.
-    campaign: i64,
+    pub(in crate::store) campaign: i64,
     /// `campaigns.callback_key`: what this campaign's attempt tokens carry.
     key: CampaignKey,
     /// This process, as the rows it claims name it: `host:pid:random`.

@@ -3,7 +3,6 @@
 //! several campaigns; a handle works on one of them, and every statement names it.
 
 mod charts;
-mod control;
 mod history;
 mod list_import;
 mod outcomes;
@@ -37,9 +36,9 @@ type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 /// One campaign of one SQLite database.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(in crate::store) pool: SqlitePool,
     /// `campaigns.id`: every statement is scoped by it.
-    campaign: i64,
+    pub(in crate::store) campaign: i64,
     /// This machine's clock: the one database of one machine.
     clock: StoreClock,
     /// `campaigns.callback_key`: what this campaign's attempt tokens carry.
