@@ -14,6 +14,7 @@
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
 //! that is reconciled with Twilio before any re-dial.
 
+mod charts;
 mod clock;
 mod codec;
 mod control;
@@ -21,6 +22,9 @@ mod dialect;
 mod hosts;
 mod model;
 pub mod postgres;
+mod queries;
+mod report;
+mod requeue;
 mod sqlite;
 
 pub use clock::StoreClock;
@@ -257,38 +261,4 @@ every_backend! {
     fn attempt_party(&self, row_id: i64, number: i64) -> Option<AttemptParty>;
     /// Keeps a call's observation (once), applies it if it is news, and recycles the row.
     fn record_call_event(&self, seen: &CallObservation, redial: Option<Redial>) -> Recorded;
-    /// Created calls without a final status, oldest first, after `after` (created_at, row id).
-    fn awaiting_outcome(&self, created_before: i64, after: (i64, i64), limit: i64) -> Vec<AwaitingCall>;
-    /// When the next pending row that is not waiting for a redial falls due.
-    fn next_retry_at(&self) -> Option<i64>;
-    fn call_outcomes(&self) -> CallOutcomes;
-    /// Every event kept for a call, in the order received.
-    fn call_events(&self, call_sid: &CallSid) -> Vec<CallEvent>;
-
-    fn state_counts(&self) -> StateCounts;
-    fn attempt_counts(&self) -> AttemptCounts;
-    /// Failed and unknown rows grouped by Twilio code and message.
-    fn failure_groups(&self) -> Vec<FailureGroup>;
-    /// Every list line: imported rows with their state, and rejected lines with their reason.
-    fn export_rows(&self) -> Vec<RowExport>;
-    /// When the first and the last create requests were sent; `None` before any.
-    fn attempt_span(&self) -> Option<AttemptSpan>;
-    /// Create requests and created calls' queue_time per `bucket_secs` seconds (at least 1),
-    /// buckets aligned on multiples of it since the Unix epoch; a bucket without a request is
-    /// left out.
-    fn request_timeline(&self, bucket_secs: i64) -> Vec<RequestBucket>;
-    /// Requests answered with an error or not answered at all, by Twilio error code, the most
-    /// frequent first.
-    fn request_errors(&self) -> Vec<RequestErrors>;
-    /// Ended calls (every call, recycled rows' earlier calls too) by their row's stored zone
-    /// and the quarter hour they were placed in.
-    fn calls_by_zone_and_quarter(&self) -> Vec<ZoneQuarterCalls>;
-
-    /// How many rows got their zone from the list, the number's prefix, or the campaign.
-    fn zone_sources(&self) -> ZoneSources;
-
-    /// Puts the selected `failed` rows back to pending, due now, with a fresh attempt budget
-    /// (attempt numbers go on), and records the requeue in each row's history; no row in any
-    /// other state is touched. Says which rows moved, and the named lines that did not.
-    fn requeue_failed(&self, selection: &RequeueSelection) -> Requeued;
 }

@@ -4,14 +4,10 @@
 //! change of a claimed row is fenced on that holder, and a row whose holder went silent is
 //! taken over as in doubt, to be reconciled with Twilio.
 
-mod charts;
 mod history;
 mod leases;
 mod list_import;
 mod outcomes;
-mod queries;
-mod report;
-mod requeue;
 mod rows;
 mod unresolved;
 

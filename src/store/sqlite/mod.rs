@@ -2,13 +2,9 @@
 //! `synchronous=FULL` (a power loss cannot forget that a number was dialed). One file may hold
 //! several campaigns; a handle works on one of them, and every statement names it.
 
-mod charts;
 mod history;
 mod list_import;
 mod outcomes;
-mod queries;
-mod report;
-mod requeue;
 mod rows;
 mod unresolved;
 

@@ -1,33 +1,40 @@
 //! What the HTML report's charts read, aggregated here so that a large run reads back small.
+//! Each written once for both backends: sums are cast back to the column's type (a SUM of a
+//! bigint is a numeric in PostgreSQL), and zones are sorted here, in byte order.
 
-use super::PgStore;
-use crate::store::{
-    AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, StoreError, ZoneQuarterCalls,
+use super::dialect::on_backend;
+use super::{
+    AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, Store, StoreError, ZoneQuarterCalls,
 };
 
-impl PgStore {
+impl Store {
+    /// When the first and the last create requests were sent; `None` before any.
     pub async fn attempt_span(&self) -> Result<Option<AttemptSpan>, StoreError> {
-        let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+        let (first, last): (Option<i64>, Option<i64>) = on_backend!(self, db => sqlx::query_as(
             "SELECT MIN(started_at), MAX(started_at) FROM attempts WHERE campaign_id = $1",
         )
-        .bind(self.campaign)
-        .fetch_one(&self.pool)
-        .await?;
+        .bind(db.campaign)
+        .fetch_one(&db.pool)
+        .await?);
         Ok(first
             .zip(last)
             .map(|(first_ms, last_ms)| AttemptSpan { first_ms, last_ms }))
     }
 
-    /// Requests counted per second first, then the seconds gathered into buckets.
+    /// Create requests and created calls' queue_time per `bucket_secs` seconds (at least 1),
+    /// buckets aligned on multiples of it since the Unix epoch; a bucket without a request is
+    /// left out. Requests are counted per second first, then the seconds gathered into buckets.
     pub async fn request_timeline(
         &self,
         bucket_secs: i64,
     ) -> Result<Vec<RequestBucket>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT sec / $1 * $1 AS start_sec, SUM(n)::bigint AS requests, MAX(n) AS busiest_second,
-                    SUM(created)::bigint AS created, MAX(created) AS busiest_second_created,
-                    SUM(queued)::bigint AS queued_calls,
-                    SUM(queue_sum)::float8 / NULLIF(SUM(queued), 0)::float8 AS queue_time_avg_ms,
+        on_backend!(self, db => Ok(sqlx::query_as(
+            "SELECT sec / $1 * $1 AS start_sec, CAST(SUM(n) AS BIGINT) AS requests,
+                    MAX(n) AS busiest_second,
+                    CAST(SUM(created) AS BIGINT) AS created, MAX(created) AS busiest_second_created,
+                    CAST(SUM(queued) AS BIGINT) AS queued_calls,
+                    CAST(SUM(queue_sum) AS DOUBLE PRECISION)
+                        / CAST(NULLIF(SUM(queued), 0) AS DOUBLE PRECISION) AS queue_time_avg_ms,
                     MAX(queue_max) AS queue_time_max_ms
              FROM (SELECT started_at / 1000 AS sec, COUNT(*) AS n,
                           COUNT(*) FILTER (WHERE outcome IN ('created', 'found')) AS created,
@@ -37,14 +44,16 @@ impl PgStore {
              GROUP BY start_sec ORDER BY start_sec",
         )
         .bind(bucket_secs.max(1))
-        .bind(self.campaign)
-        .fetch_all(&self.pool)
-        .await?)
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
+        .await?))
     }
 
-    /// 'unknown', 'found' and 'not_created' are one story: an answer lost, then a check.
+    /// Requests answered with an error or not answered at all, by Twilio error code, the most
+    /// frequent first. 'unknown', 'found' and 'not_created' are one story: an answer lost,
+    /// then a check.
     pub async fn request_errors(&self) -> Result<Vec<RequestErrors>, StoreError> {
-        Ok(sqlx::query_as(
+        on_backend!(self, db => Ok(sqlx::query_as(
             "SELECT twilio_code, COALESCE(MIN(message), '') AS message,
                     COUNT(*) FILTER (WHERE outcome = 'retry') AS retried,
                     COUNT(*) FILTER (WHERE outcome = 'failed') AS failed,
@@ -53,13 +62,15 @@ impl PgStore {
              WHERE campaign_id = $1 AND outcome IN ('retry', 'failed', 'unknown', 'found', 'not_created')
              GROUP BY twilio_code ORDER BY COUNT(*) DESC, twilio_code NULLS FIRST",
         )
-        .bind(self.campaign)
-        .fetch_all(&self.pool)
-        .await?)
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
+        .await?))
     }
 
+    /// Ended calls (every call, recycled rows' earlier calls too) by their row's stored zone
+    /// and the quarter hour they were placed in, by quarter, then zone (`None` first).
     pub async fn calls_by_zone_and_quarter(&self) -> Result<Vec<ZoneQuarterCalls>, StoreError> {
-        Ok(sqlx::query_as(
+        let mut calls: Vec<ZoneQuarterCalls> = on_backend!(self, db => sqlx::query_as(
             "SELECT r.timezone AS zones, a.started_at / $1 * $1 AS quarter_start_ms,
                     COUNT(*) AS ended, COUNT(*) FILTER (WHERE a.call_status = 'completed') AS answered,
                     COUNT(*) FILTER (WHERE a.call_status = 'completed' AND a.answered_by = 'human')
@@ -67,12 +78,15 @@ impl PgStore {
              FROM attempts a JOIN rows r ON r.id = a.row_id
              WHERE a.campaign_id = $2
                AND a.call_status IN ('completed', 'busy', 'no-answer', 'failed', 'canceled')
-             GROUP BY zones, quarter_start_ms
-             ORDER BY quarter_start_ms, r.timezone COLLATE \"C\" NULLS FIRST",
+             GROUP BY r.timezone, quarter_start_ms",
         )
         .bind(QUARTER_HOUR_MS)
-        .bind(self.campaign)
-        .fetch_all(&self.pool)
-        .await?)
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
+        .await?);
+        calls.sort_unstable_by(|a, b| {
+            (a.quarter_start_ms, &a.zones).cmp(&(b.quarter_start_ms, &b.zones))
+        });
+        Ok(calls)
     }
 }
