@@ -8,12 +8,10 @@ mod charts;
 mod history;
 mod leases;
 mod list_import;
-mod outcomes;
 mod queries;
 mod report;
 mod requeue;
 mod rows;
-mod unresolved;
 
 use super::{AccountSchedule, ConnectError, connect};
 use crate::domain::{AccountSid, CampaignKey, ConferenceSid, DatabaseUrl};

@@ -5,12 +5,10 @@
 mod charts;
 mod history;
 mod list_import;
-mod outcomes;
 mod queries;
 mod report;
 mod requeue;
 mod rows;
-mod unresolved;
 
 use super::{StoreClock, StoreError};
 use crate::domain::{CampaignKey, ConferenceSid};
@@ -29,9 +27,6 @@ fn campaign_key(stored: Option<String>) -> Result<CampaignKey, StoreError> {
             CampaignKey::parse(&key).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
         })
 }
-
-/// A transaction on the campaign database, for statements shared by several changes.
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 
 /// One campaign of one SQLite database.
 #[derive(Clone)]
