@@ -21,11 +21,13 @@ mod control;
 mod dialect;
 mod hosts;
 mod model;
+mod outcomes;
 pub mod postgres;
 mod queries;
 mod report;
 mod requeue;
 mod sqlite;
+mod unresolved;
 
 pub use clock::StoreClock;
 pub use model::charts::{
@@ -45,7 +47,7 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CallSid, CampaignKey, ConferenceSid, DatabaseUrl};
+use crate::domain::{CampaignKey, ConferenceSid, DatabaseUrl};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -236,18 +238,6 @@ every_backend! {
     /// When the next pending row falls due (unix ms), if any.
     fn next_pending_at(&self) -> Option<i64>;
 
-    /// Rows in doubt whose check is due.
-    fn due_unresolved(&self, limit: i64) -> Vec<Unresolved>;
-    /// Twilio has the call: the row is created, by the attempt in doubt.
-    fn resolve_found(&self, row: &Unresolved, call_sid: &CallSid, conference_sid: Option<&ConferenceSid>) -> ();
-    /// Twilio has no such call: the row may be dialed again at `at`, or is failed with
-    /// `given_up` as its reason.
-    fn resolve_not_created(&self, row: &Unresolved, at: i64, given_up: Option<&str>) -> ();
-    /// Twilio could not be asked: check again at `at`.
-    fn postpone_unresolved(&self, row: &Unresolved, at: i64, why: &str) -> ();
-    /// How many rows are in doubt.
-    fn unknown_count(&self) -> u64;
-
     /// Inserts a batch of rows in one transaction; says what became of each.
     fn import_rows(&self, pass: &mut ImportPass, rows: &[NewRow]) -> Vec<Inserted>;
     /// Records the import's rejects and, when it read the whole list, what it read.
@@ -257,8 +247,4 @@ every_backend! {
     /// The rejects of the last import, by line.
     fn rejects(&self) -> Vec<Reject>;
 
-    /// Who the attempt `number` of row `row_id` of this campaign called, if it made one.
-    fn attempt_party(&self, row_id: i64, number: i64) -> Option<AttemptParty>;
-    /// Keeps a call's observation (once), applies it if it is news, and recycles the row.
-    fn record_call_event(&self, seen: &CallObservation, redial: Option<Redial>) -> Recorded;
 }

@@ -7,9 +7,7 @@
 mod history;
 mod leases;
 mod list_import;
-mod outcomes;
 mod rows;
-mod unresolved;
 
 use super::{AccountSchedule, ConnectError, connect};
 use crate::domain::{AccountSid, CampaignKey, ConferenceSid, DatabaseUrl};

@@ -4,9 +4,7 @@
 
 mod history;
 mod list_import;
-mod outcomes;
 mod rows;
-mod unresolved;
 
 use super::{StoreClock, StoreError};
 use crate::domain::{CampaignKey, ConferenceSid};
@@ -25,9 +23,6 @@ fn campaign_key(stored: Option<String>) -> Result<CampaignKey, StoreError> {
             CampaignKey::parse(&key).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
         })
 }
-
-/// A transaction on the campaign database, for statements shared by several changes.
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 
 /// One campaign of one SQLite database.
 #[derive(Clone)]

@@ -1,0 +1,151 @@
+//! Call outcomes: every status event kept as received, the newest applied to the call's attempt
+//! and row, and a busy or unanswered row put back to pending in the same transaction, so an
+//! outcome is never recorded without its redial decision (or the other way round). Written
+//! once for both backends.
+//!
+//! created --final status, recycled--> pending (next_attempt_at = outcome_at + delay)
+//!
+//! A recycled row keeps its last call's outcome (`outcome_final`) while it waits; a new call
+//! clears it when created.
+
+use super::dialect::on_backend;
+use super::unresolved::{Tx, name_attempt_call};
+use super::{AttemptParty, CallObservation, Recorded, Redial, Store, StoreError};
+use crate::domain::CallStatus;
+use sqlx::Row;
+
+impl Store {
+    /// Who the attempt `number` of row `row_id` of this campaign called, if it made one.
+    pub async fn attempt_party(
+        &self,
+        row_id: i64,
+        number: i64,
+    ) -> Result<Option<AttemptParty>, StoreError> {
+        on_backend!(self, db => Ok(sqlx::query_as(
+            "SELECT r.to_endpoint, r.params FROM attempts a JOIN rows r ON r.id = a.row_id
+             WHERE a.campaign_id = $1 AND a.row_id = $2 AND a.number = $3",
+        )
+        .bind(db.campaign)
+        .bind(row_id)
+        .bind(number)
+        .fetch_optional(&db.pool)
+        .await?))
+    }
+
+    /// Keeps a call's observation (once), applies it if it is news, and recycles the row when
+    /// the call ended with a status the campaign calls again (`redial`).
+    pub async fn record_call_event(
+        &self,
+        seen: &CallObservation,
+        redial: Option<Redial>,
+    ) -> Result<Recorded, StoreError> {
+        let now = self.now_ms();
+        on_backend!(self, db => {
+            let mut tx = db.pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
+                 answered_by, duration_secs, params, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(db.campaign)
+            .bind(&seen.call_sid)
+            .bind(seen.source.as_str())
+            .bind(seen.sequence_number)
+            .bind(seen.status.as_str())
+            .bind(&seen.answered_by)
+            .bind(seen.duration_secs)
+            .bind(&seen.params)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Recorded::Duplicate);
+            }
+            if let Some(token) = seen.attempt {
+                name_attempt_call(Tx::from(&mut tx), db.campaign, token, &seen.call_sid, now).await?;
+            }
+            let attempt = sqlx::query(
+                "SELECT row_id, call_status FROM attempts WHERE campaign_id = $1 AND call_sid = $2",
+            )
+            .bind(db.campaign)
+            .bind(&seen.call_sid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(attempt) = attempt else {
+                tx.commit().await?;
+                return Ok(Recorded::UnknownCall);
+            };
+            let row_id: i64 = attempt.try_get("row_id")?;
+            let current = attempt
+                .try_get::<Option<String>, _>("call_status")?
+                .map(|s| CallStatus::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .transpose()?;
+            let newer_seen: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM call_events
+                 WHERE campaign_id = $1 AND call_sid = $2 AND source = $3 AND sequence_number > $4)",
+            )
+            .bind(db.campaign)
+            .bind(&seen.call_sid)
+            .bind(seen.source.as_str())
+            .bind(seen.sequence_number)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !seen.is_news(current, newer_seen) {
+                tx.commit().await?;
+                return Ok(Recorded::Superseded);
+            }
+            sqlx::query(
+                "UPDATE attempts SET call_status = $1, answered_by = COALESCE($2, answered_by),
+                 duration_secs = COALESCE($3, duration_secs) WHERE campaign_id = $4 AND call_sid = $5",
+            )
+            .bind(seen.status.as_str())
+            .bind(&seen.answered_by)
+            .bind(seen.duration_secs)
+            .bind(db.campaign)
+            .bind(&seen.call_sid)
+            .execute(&mut *tx)
+            .await?;
+            let is_final = seen.status.is_final();
+            // Fenced on the call: a recycled row dialed again has moved on to another call. The
+            // attempts counted are those since the row was last requeued (its fresh budget).
+            let attempts: Option<i64> = sqlx::query_scalar(
+                "UPDATE rows SET call_status = $1, answered_by = COALESCE($2, answered_by),
+                 duration_secs = COALESCE($3, duration_secs), outcome_final = $4,
+                 outcome_at = CASE WHEN $4 THEN $5 END, updated_at = $5
+                 WHERE id = $6 AND call_sid = $7 AND state = 'created' AND NOT outcome_final
+                 RETURNING attempts - attempts_before_requeue",
+            )
+            .bind(seen.status.as_str())
+            .bind(&seen.answered_by)
+            .bind(seen.duration_secs)
+            .bind(is_final)
+            .bind(now)
+            .bind(row_id)
+            .bind(&seen.call_sid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let redial_at = match redial.and_then(|r| r.at(now, is_final, attempts?)) {
+                Some(at) => {
+                    sqlx::query(
+                        "UPDATE rows SET state = 'pending', next_attempt_at = $1, call_sid = NULL,
+                         last_message = $2, updated_at = $3 WHERE id = $4",
+                    )
+                    .bind(at)
+                    .bind(format!("recycled after the call ended {}", seen.status))
+                    .bind(now)
+                    .bind(row_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    Some(at)
+                }
+                _ => None,
+            };
+            tx.commit().await?;
+            Ok(Recorded::Applied {
+                row_final: is_final && attempts.is_some(),
+                redial_at,
+            })
+        })
+    }
+}
