@@ -1,9 +1,11 @@
 //! Was a call created although we never saw the answer? Every signal is asked before any
 //! re-dial: a status callback that named the attempt (the receiver records it), the participant
 //! by its label (Twilio lists only participants still in the conference), and the call log by
-//! `To`, `From` and the attempt's start. A positive signal is final. Negative ones prove nothing
-//! until the call log has had time to show the call (`retry.call_log_grace` after the answer
-//! was lost, since Twilio's lists are not read-your-writes): until then the row stays in doubt.
+//! `To`, `From` and the attempt's start on Twilio's clock (one read answers for many rows). A
+//! positive signal is final. Negative ones prove nothing until the call log has had time to show
+//! the call (`retry.call_log_grace` after the answer was lost, since Twilio's lists are not
+//! read-your-writes), or until it shows calls created well after the attempt: until then the
+//! row stays in doubt.
 
 pub(super) mod checks;
 
