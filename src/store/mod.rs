@@ -20,6 +20,7 @@ mod codec;
 mod control;
 mod dialect;
 mod hosts;
+mod list_import;
 mod model;
 mod outcomes;
 pub mod postgres;
@@ -237,14 +238,4 @@ every_backend! {
     fn record(&self, claimed: &Claimed, outcome: &Outcome) -> ();
     /// When the next pending row falls due (unix ms), if any.
     fn next_pending_at(&self) -> Option<i64>;
-
-    /// Inserts a batch of rows in one transaction; says what became of each.
-    fn import_rows(&self, pass: &mut ImportPass, rows: &[NewRow]) -> Vec<Inserted>;
-    /// Records the import's rejects and, when it read the whole list, what it read.
-    fn finish_import(&self, rejects: &[Reject], done: Option<&FinishedImport>) -> ();
-    /// The last import that read the whole list, if any.
-    fn last_import(&self) -> Option<FinishedImport>;
-    /// The rejects of the last import, by line.
-    fn rejects(&self) -> Vec<Reject>;
-
 }

@@ -6,7 +6,6 @@
 
 mod history;
 mod leases;
-mod list_import;
 mod rows;
 
 use super::{AccountSchedule, ConnectError, connect};

@@ -3,7 +3,6 @@
 //! several campaigns; a handle works on one of them, and every statement names it.
 
 mod history;
-mod list_import;
 mod rows;
 
 use super::{StoreClock, StoreError};
