@@ -27,6 +27,7 @@ pub mod postgres;
 mod queries;
 mod report;
 mod requeue;
+mod runs;
 mod sqlite;
 mod unresolved;
 
@@ -48,7 +49,7 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CampaignKey, ConferenceSid, DatabaseUrl};
+use crate::domain::{CampaignKey, DatabaseUrl};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -206,14 +207,6 @@ macro_rules! every_backend {
 }
 
 every_backend! {
-    /// Records a run's start; returns its id.
-    fn start_run(&self) -> i64;
-    /// Records how a run ended: the exit code the command gave.
-    fn finish_run(&self, run: i64, exit_code: i32) -> ();
-    /// The conference SID Twilio gave for a friendly name, once a create has answered.
-    fn conference_sid(&self, target: &str) -> Option<ConferenceSid>;
-    fn remember_conference(&self, target: &str, sid: &ConferenceSid) -> ();
-
     /// Rows left `dialing` by a run that is gone: their request may have reached Twilio, so
     /// they are reconciled, never simply re-dialed. On SQLite, every such row (the caller holds
     /// the campaign's lock, so no other run is dialing); on PostgreSQL, those whose holder's
