@@ -20,12 +20,14 @@ mod codec;
 mod control;
 mod dialect;
 mod hosts;
+mod list_import;
 mod model;
 mod outcomes;
 pub mod postgres;
 mod queries;
 mod report;
 mod requeue;
+mod runs;
 mod sqlite;
 mod unresolved;
 
@@ -47,7 +49,7 @@ pub use model::unresolved::Unresolved;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::{CampaignKey, ConferenceSid, DatabaseUrl};
+use crate::domain::{CampaignKey, DatabaseUrl};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -205,14 +207,6 @@ macro_rules! every_backend {
 }
 
 every_backend! {
-    /// Records a run's start; returns its id.
-    fn start_run(&self) -> i64;
-    /// Records how a run ended: the exit code the command gave.
-    fn finish_run(&self, run: i64, exit_code: i32) -> ();
-    /// The conference SID Twilio gave for a friendly name, once a create has answered.
-    fn conference_sid(&self, target: &str) -> Option<ConferenceSid>;
-    fn remember_conference(&self, target: &str, sid: &ConferenceSid) -> ();
-
     /// Rows left `dialing` by a run that is gone: their request may have reached Twilio, so
     /// they are reconciled, never simply re-dialed. On SQLite, every such row (the caller holds
     /// the campaign's lock, so no other run is dialing); on PostgreSQL, those whose holder's
@@ -237,14 +231,4 @@ every_backend! {
     fn record(&self, claimed: &Claimed, outcome: &Outcome) -> ();
     /// When the next pending row falls due (unix ms), if any.
     fn next_pending_at(&self) -> Option<i64>;
-
-    /// Inserts a batch of rows in one transaction; says what became of each.
-    fn import_rows(&self, pass: &mut ImportPass, rows: &[NewRow]) -> Vec<Inserted>;
-    /// Records the import's rejects and, when it read the whole list, what it read.
-    fn finish_import(&self, rejects: &[Reject], done: Option<&FinishedImport>) -> ();
-    /// The last import that read the whole list, if any.
-    fn last_import(&self) -> Option<FinishedImport>;
-    /// The rejects of the last import, by line.
-    fn rejects(&self) -> Vec<Reject>;
-
 }

@@ -195,6 +195,7 @@ macro_rules! on_tx {
         }
     };
 }
+pub(super) use on_tx;
 
 /// Proof that an attempt in doubt created its call.
 struct Found<'a> {

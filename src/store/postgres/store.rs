@@ -6,11 +6,10 @@
 
 mod history;
 mod leases;
-mod list_import;
 mod rows;
 
 use super::{AccountSchedule, ConnectError, connect};
-use crate::domain::{AccountSid, CampaignKey, ConferenceSid, DatabaseUrl};
+use crate::domain::{AccountSid, CampaignKey, DatabaseUrl};
 use crate::store::{StoreClock, StoreError};
 use sqlx::postgres::PgPool;
 use std::time::Duration;
@@ -98,59 +97,6 @@ impl PgStore {
     /// The lease in whole milliseconds, as statements add it to the database's clock.
     fn lease_ms(&self) -> i64 {
         millis(self.lease)
-    }
-
-    pub async fn start_run(&self) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO runs (campaign_id, started_at) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(self.campaign)
-        .bind(self.now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE runs SET finished_at = $1, exit_code = $2 WHERE id = $3 AND campaign_id = $4",
-        )
-        .bind(self.now_ms())
-        .bind(i64::from(exit_code))
-        .bind(run)
-        .bind(self.campaign)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT sid FROM conferences WHERE campaign_id = $1 AND target = $2",
-            )
-            .bind(self.campaign)
-            .bind(target)
-            .fetch_optional(&self.pool)
-            .await?,
-        )
-    }
-
-    pub async fn remember_conference(
-        &self,
-        target: &str,
-        sid: &ConferenceSid,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO conferences (campaign_id, target, sid) VALUES ($1, $2, $3)
-             ON CONFLICT (campaign_id, target) DO UPDATE SET sid = excluded.sid",
-        )
-        .bind(self.campaign)
-        .bind(target)
-        .bind(sid)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 }
 

@@ -3,11 +3,10 @@
 //! several campaigns; a handle works on one of them, and every statement names it.
 
 mod history;
-mod list_import;
 mod rows;
 
 use super::{StoreClock, StoreError};
-use crate::domain::{CampaignKey, ConferenceSid};
+use crate::domain::CampaignKey;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -140,57 +139,6 @@ impl SqliteStore {
 
     pub fn campaign_key(&self) -> CampaignKey {
         self.key
-    }
-
-    pub async fn start_run(&self) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO runs (campaign_id, started_at) VALUES (?, ?) RETURNING id",
-        )
-        .bind(self.campaign)
-        .bind(self.now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    pub async fn finish_run(&self, run: i64, exit_code: i32) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ? AND campaign_id = ?",
-        )
-        .bind(self.now_ms())
-        .bind(exit_code)
-        .bind(run)
-        .bind(self.campaign)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn conference_sid(&self, target: &str) -> Result<Option<ConferenceSid>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT sid FROM conferences WHERE campaign_id = ? AND target = ?")
-                .bind(self.campaign)
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    pub async fn remember_conference(
-        &self,
-        target: &str,
-        sid: &ConferenceSid,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO conferences (campaign_id, target, sid) VALUES (?, ?, ?)
-             ON CONFLICT (campaign_id, target) DO UPDATE SET sid = excluded.sid",
-        )
-        .bind(self.campaign)
-        .bind(target)
-        .bind(sid)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 }
 
