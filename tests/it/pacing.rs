@@ -119,7 +119,8 @@ async fn rows_in_doubt_are_checked_together_by_one_read_of_the_call_log_beside_t
     drop(store);
     assert_eq!(campaign.manage(&["campaign", "resume"]).await.code, DONE);
 
-    let out = campaign.run(&sandbox, &["--deadline", "3s"]).await;
+    // Long enough for every row's first look and a shared read or two, too short to dial all.
+    let out = campaign.run(&sandbox, &["--deadline", "8s"]).await;
 
     assert_eq!(out.code, STOPPED_EARLY, "stopped by the deadline: {out:?}");
     let stats = sandbox.stats();
@@ -130,7 +131,7 @@ async fn rows_in_doubt_are_checked_together_by_one_read_of_the_call_log_beside_t
     );
     let reads = stats.requests_by_kind.get("call log").copied().unwrap_or(0);
     assert!(
-        (1..=3).contains(&reads),
+        (1..=4).contains(&reads),
         "{reads} reads of the call log for {IN_DOUBT} rows in doubt: {stats:?}"
     );
     assert!(stats.creates >= 1, "dialing went on: {stats:?}");
