@@ -32,8 +32,6 @@ struct State {
 #[derive(Debug, Clone)]
 struct Open {
     since: Instant,
-    /// For people only (the progress line, the log): decides nothing.
-    since_wall: jiff::Timestamp,
     why: String,
     backoff: Duration,
     next_probe: Instant,
@@ -174,7 +172,6 @@ impl Breaker {
         }
         let open = Open {
             since: now,
-            since_wall: jiff::Timestamp::now(),
             why: error.outage_words(),
             backoff: FIRST_PROBE_AFTER,
             next_probe: now + FIRST_PROBE_AFTER,
@@ -194,15 +191,17 @@ impl Breaker {
     }
 }
 
+/// The open breaker as people read it: its instants placed on the wall clock only to be shown
+/// (they decide nothing; the breaker itself runs on the monotonic clock).
 fn view(open: &Open, now: Instant) -> Outage {
+    let shown = jiff::Timestamp::now();
+    let lasted = now.saturating_duration_since(open.since);
     let to_probe = open.next_probe.saturating_duration_since(now);
     Outage {
-        since: open.since_wall,
+        since: shown.checked_sub(lasted).unwrap_or(shown),
         why: open.why.clone(),
-        next_probe: jiff::Timestamp::now()
-            .checked_add(to_probe)
-            .unwrap_or(open.since_wall),
-        lasted: now.saturating_duration_since(open.since),
+        next_probe: shown.checked_add(to_probe).unwrap_or(shown),
+        lasted,
     }
 }
 
