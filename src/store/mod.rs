@@ -14,23 +14,28 @@
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
 //! that is reconciled with Twilio before any re-dial.
 
+mod account_schedule;
+mod backend;
 mod charts;
 mod clock;
 mod codec;
 mod control;
 mod dialect;
-mod hosts;
+mod leases;
 mod list_import;
 mod model;
 mod outcomes;
-pub mod postgres;
+mod postgres;
 mod queries;
 mod report;
 mod requeue;
+mod rows;
 mod runs;
 mod sqlite;
 mod unresolved;
 
+pub use account_schedule::{AccountSchedule, ScheduleError, Slot};
+pub use backend::LEASE;
 pub use clock::StoreClock;
 pub use model::charts::{
     AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
@@ -46,12 +51,14 @@ pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, Zon
 pub use model::requeue::{RequeueRecord, RequeueSelection, Requeued, RequeuedRow};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
 pub use model::unresolved::Unresolved;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{ConnectError, IDLE_IN_TRANSACTION, connect as connect_postgres};
+
+use backend::Backend;
+pub use backend::{PgStore, SqliteStore};
+use dialect::on_backend;
 
 use crate::domain::{CampaignKey, DatabaseUrl};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Where a campaign's database is.
 #[derive(Debug, Clone)]
@@ -168,67 +175,16 @@ impl Store {
     /// Now on the store's clock (unix ms): what every stored time is written in and compared
     /// with, the database's clock on PostgreSQL, never a host's.
     pub fn now_ms(&self) -> i64 {
-        match self {
-            Self::Sqlite(store) => store.now_ms(),
-            Self::Postgres(store) => store.now_ms(),
-        }
+        on_backend!(self, db => db.now_ms())
     }
 
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(store) => store.close().await,
-            Self::Postgres(store) => store.close().await,
-        }
+        on_backend!(self, db => db.close().await)
     }
 
     /// The campaign's random key in this database, made when the campaign was created: its
     /// attempt tokens carry it, so that another campaign's callbacks name none of its rows.
     pub fn campaign_key(&self) -> CampaignKey {
-        match self {
-            Self::Sqlite(store) => store.campaign_key(),
-            Self::Postgres(store) => store.campaign_key(),
-        }
+        on_backend!(self, db => db.campaign_key())
     }
-}
-
-/// Each method of `Store`, as every backend implements it.
-macro_rules! every_backend {
-    ($($(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
-        impl Store {
-            $($(#[$doc])*
-            pub async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
-                match self {
-                    Self::Sqlite(store) => store.$name($($arg),*).await,
-                    Self::Postgres(store) => store.$name($($arg),*).await,
-                }
-            })*
-        }
-    };
-}
-
-every_backend! {
-    /// Rows left `dialing` by a run that is gone: their request may have reached Twilio, so
-    /// they are reconciled, never simply re-dialed. On SQLite, every such row (the caller holds
-    /// the campaign's lock, so no other run is dialing); on PostgreSQL, those whose holder's
-    /// lease ran out longer ago than a request can last (`request_timeout`).
-    fn mark_orphans_unknown(&self, request_timeout: Duration) -> u64;
-    /// Rows of the campaign being dialed by other holders (other hosts' runs, or one that
-    /// died and whose lease has not run out yet): a run waits for them before it ends.
-    fn dialing_elsewhere(&self) -> u64;
-    /// Extends the lease of every row this holder is dialing whose lease has not run out
-    /// (a heartbeat); returns how many. Nothing to do on SQLite.
-    fn extend_leases(&self) -> u64;
-    /// Rows changed "in the future" (the clock stepped back) have their due times moved back.
-    fn undo_clock_step(&self) -> u64;
-    /// Claims the next due pending row and records its attempt, durably, in one transaction.
-    fn claim_next(&self) -> Option<Claimed>;
-    /// Undoes a claim whose request was never sent: pending again from `at`.
-    fn release(&self, claimed: &Claimed, at: i64, why: &str) -> ();
-    /// Undoes a claim for a number that must never be dialed.
-    fn suppress(&self, claimed: &Claimed, why: &str) -> ();
-    /// Records how an attempt ended, fenced on the row still being ours (`LeaseLost` when
-    /// another host took it over).
-    fn record(&self, claimed: &Claimed, outcome: &Outcome) -> ();
-    /// When the next pending row falls due (unix ms), if any.
-    fn next_pending_at(&self) -> Option<i64>;
 }

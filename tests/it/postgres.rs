@@ -11,7 +11,9 @@
 use crate::store::{in_doubt, person, with_people};
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
 use dialer::domain::{AccountSid, CallSid};
-use dialer::store::postgres::{AccountSchedule, IDLE_IN_TRANSACTION, LEASE, Slot, connect};
+use dialer::store::{
+    AccountSchedule, IDLE_IN_TRANSACTION, LEASE, Slot, connect_postgres as connect,
+};
 use dialer::store::{
     Claimed, Database, FinishedImport, ImportPass, Inserted, NewRow, Outcome, Reject, Store,
     StoreError,

@@ -2,8 +2,8 @@
 //! a `dialer campaign pause` or a callback written meanwhile is either all in it or not at
 //! all), for `dialer move`. Nothing is written.
 
-use super::SqliteStore;
 use crate::domain::CampaignStatus;
+use crate::store::SqliteStore;
 use crate::store::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, RejectRecord,
     RequeueRecord, RowRecord, RunRecord, StoreError,

@@ -3,9 +3,8 @@
 //! several campaigns; a handle works on one of them, and every statement names it.
 
 mod history;
-mod rows;
 
-use super::{StoreClock, StoreError};
+use super::{Backend, StoreClock, StoreError};
 use crate::domain::CampaignKey;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -14,28 +13,7 @@ use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::time::Duration;
 
-/// A campaign's key as read back; only a database written by hand lacks one.
-fn campaign_key(stored: Option<String>) -> Result<CampaignKey, StoreError> {
-    stored
-        .ok_or_else(|| StoreError::Corrupt("a campaign has no callback_key".into()))
-        .and_then(|key| {
-            CampaignKey::parse(&key).map_err(|e| StoreError::Corrupt(format!("callback_key: {e}")))
-        })
-}
-
-/// One campaign of one SQLite database.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pub(in crate::store) pool: SqlitePool,
-    /// `campaigns.id`: every statement is scoped by it.
-    pub(in crate::store) campaign: i64,
-    /// This machine's clock: the one database of one machine.
-    clock: StoreClock,
-    /// `campaigns.callback_key`: what this campaign's attempt tokens carry.
-    key: CampaignKey,
-}
-
-impl SqliteStore {
+impl Backend<sqlx::Sqlite> {
     pub async fn open(path: &Path, name: &str) -> Result<Self, StoreError> {
         Self::for_campaign(connect(path).await?, name).await
     }
@@ -50,17 +28,19 @@ impl SqliteStore {
             return Ok(None);
         }
         let pool = connect(path).await?;
-        let campaign = sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&pool)
-            .await?;
+        let campaign: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&pool)
+                .await?;
         match campaign {
-            Some((campaign, key)) => Ok(Some(Self {
+            Some((campaign, key)) => Self::new(
                 pool,
                 campaign,
-                clock: StoreClock::of_this_machine(),
-                key: campaign_key(key)?,
-            })),
+                &key.unwrap_or_default(),
+                StoreClock::of_this_machine(),
+            )
+            .map(Some),
             None => {
                 pool.close().await;
                 Ok(None)
@@ -106,7 +86,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO campaigns (name, created_at, callback_key) VALUES (?, ?, ?)
+            "INSERT INTO campaigns (name, created_at, callback_key) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
@@ -114,31 +94,14 @@ impl SqliteStore {
         .bind(CampaignKey::random().to_string())
         .execute(&mut *tx)
         .await?;
-        let (campaign, key) =
-            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = ?")
+        let (campaign, key): (i64, Option<String>) =
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
                 .bind(name)
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
-        Ok(Self {
-            pool,
-            campaign,
-            clock,
-            key: campaign_key(key)?,
-        })
-    }
-
-    /// Now on the store's clock (unix ms).
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    pub fn campaign_key(&self) -> CampaignKey {
-        self.key
+        // Only a database written by hand has a campaign without a key: it reads as corrupt.
+        Self::new(pool, campaign, &key.unwrap_or_default(), clock)
     }
 }
 

@@ -1,18 +1,16 @@
-//! The shared PostgreSQL database: what lets several hosts dial one campaign, each row exactly
-//! once (`PgStore`), and one account's campaigns without exceeding its CPS (`AccountSchedule`).
-//! SQLite stays the single-host store; this module stands beside it and, like it, is the only
-//! place that speaks SQL to its engine.
+//! The shared backend: opening one campaign of a PostgreSQL database that several hosts dial
+//! together, each row exactly once, with the pool settings that sharing needs. What sharing
+//! adds to the operations (a claimed row's lease on the database's clock, the take-over of a
+//! silent holder's rows, the account's schedule) is written beside SQLite's way in each area.
 //!
-//! Time on this backend is the database's clock (`clock_timestamp()`), never a host's: hosts
-//! whose clocks disagree still agree on the schedule.
+//! Time on this backend is the database's clock (`unix_ms()`), never a host's: hosts whose
+//! clocks disagree still agree on leases and on the schedule.
 
-mod account_schedule;
-mod store;
+#[path = "postgres/history.rs"]
+mod history;
 
-pub use account_schedule::{AccountSchedule, ScheduleError, Slot};
-pub use store::{LEASE, PgStore};
-
-use crate::domain::DatabaseUrl;
+use super::{Backend, StoreClock, StoreError};
+use crate::domain::{CampaignKey, DatabaseUrl};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -47,6 +45,56 @@ pub enum ConnectError {
         url: DatabaseUrl,
         cause: sqlx::migrate::MigrateError,
     },
+}
+
+impl Backend<sqlx::Postgres> {
+    /// The campaign `name` in the database at `url`, created on first use; the database's
+    /// schema is brought up to date first.
+    pub async fn open(url: &DatabaseUrl, name: &str) -> Result<Self, StoreError> {
+        let pool = connect(url).await.map_err(connect_failed)?;
+        let clock = read_clock(&pool).await?;
+        // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
+        // for that commit and does nothing; both then read the same id.
+        sqlx::query(
+            "INSERT INTO campaigns (name, created_at, callback_key) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(clock.now_ms())
+        .bind(CampaignKey::random().to_string())
+        .execute(&pool)
+        .await?;
+        let (campaign, key): (i64, String) =
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await?;
+        Self::new(pool, campaign, &key, clock)
+    }
+}
+
+/// A failed connection as the store reports it, the address with its password masked.
+fn connect_failed(error: ConnectError) -> StoreError {
+    match error {
+        ConnectError::Address { url, cause } | ConnectError::Connect { url, cause } => {
+            StoreError::Open {
+                path: url.to_string(),
+                cause,
+            }
+        }
+        ConnectError::Migrate { cause, .. } => StoreError::Migrate(cause),
+    }
+}
+
+/// The database server's clock, read once: the reading is placed halfway through the round
+/// trip, so it is off by at most half of it (a millisecond or two on a healthy network).
+async fn read_clock(pool: &PgPool) -> Result<StoreClock, StoreError> {
+    let sent = std::time::Instant::now();
+    let read_ms: i64 = sqlx::query_scalar("SELECT unix_ms()")
+        .fetch_one(pool)
+        .await?;
+    let round_trip = sent.elapsed();
+    Ok(StoreClock::anchored(sent + round_trip / 2, read_ms))
 }
 
 /// A pool on the database at `url`, its schema brought up to date.

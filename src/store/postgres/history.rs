@@ -2,12 +2,15 @@
 //! all of it or nothing. The database gives rows new ids; attempts follow their row by its
 //! label, unique in a campaign. Rows come without a holder or a lease: none is being dialed.
 
-use super::{PgStore, Tx, campaign_key, connect_failed, holder};
+use super::{connect, connect_failed, read_clock};
 use crate::domain::{CampaignKey, DatabaseUrl};
-use crate::store::postgres::{LEASE, connect};
+use crate::store::backend::PgStore;
 use crate::store::{CampaignHistory, LoadError, StoreError};
 use sqlx::{Postgres, QueryBuilder};
 use std::collections::HashMap;
+
+/// A transaction on the shared database.
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
 /// Rows a statement inserts at once: 26 values each, under PostgreSQL's 65,535 parameters.
 const ROW_BATCH: usize = 1_000;
@@ -25,7 +28,7 @@ impl PgStore {
         history: &CampaignHistory,
     ) -> Result<Self, LoadError> {
         let pool = connect(url).await.map_err(connect_failed)?;
-        let clock = super::read_clock(&pool).await?;
+        let clock = read_clock(&pool).await?;
         let mut tx = pool.begin().await?;
         let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
         let row_ids = insert_rows(&mut tx, campaign, history).await?;
@@ -34,14 +37,7 @@ impl PgStore {
         insert_call_events(&mut tx, campaign, history).await?;
         insert_the_rest(&mut tx, campaign, history).await?;
         tx.commit().await?;
-        Ok(Self {
-            pool,
-            campaign,
-            key: campaign_key(&key)?,
-            holder: holder(),
-            lease: LEASE,
-            clock,
-        })
+        Ok(Self::new(pool, campaign, &key, clock)?)
     }
 }
 
