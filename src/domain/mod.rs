@@ -28,7 +28,7 @@ pub use label::Label;
 pub use region::Region;
 pub use row_state::{LineState, RowState};
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
-pub use timezone::{CalleeZone, ZoneSource, callee_zone, prefix_zones, stored_zones};
+pub use timezone::{CalleeZone, CalleeZones, ZoneSource, callee_zone, prefix_zones};
 
 /// Why a raw value was refused; the caller adds which field it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

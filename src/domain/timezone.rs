@@ -9,6 +9,7 @@
 use super::{Endpoint, Invalid, PhoneNumber};
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::LazyLock;
 
 const PREFIX_DATA: &str = include_str!("../../data/timezones/prefixes.tsv");
@@ -49,10 +50,102 @@ impl ZoneSource {
     }
 }
 
-/// A row's own zone, as stored: one IANA name, or several sorted and space-separated.
+/// The zones a callee is in: one IANA zone (the list's column) or several (a prefix spanning
+/// zones). Its text form is what the store keeps: the names, sorted and space-separated.
+/// Compared, ordered and hashed by that text, which is also how the store groups rows by zone.
+#[derive(Clone)]
+pub struct CalleeZones {
+    text: String,
+    /// The known zones among the names, in stored order.
+    zones: Vec<TimeZone>,
+}
+
+impl CalleeZones {
+    /// The list's `timezone` column: one IANA name, refused when unknown, kept under the
+    /// bundled database's spelling of it.
+    pub fn parse(name: &str) -> Result<Self, Invalid> {
+        let name = name.trim();
+        let zone = TimeZone::get(name).map_err(|_| {
+            Invalid(format!(
+                "is not an IANA time zone (e.g. Europe/Paris): {}",
+                super::quoted(name)
+            ))
+        })?;
+        Ok(Self {
+            text: zone.iana_name().unwrap_or(name).to_owned(),
+            zones: vec![zone],
+        })
+    }
+
+    /// A value as stored (or as libphonenumber's map gives it), read back without failing. A
+    /// name the bundled database no longer knows (a zone dropped by a later release) is
+    /// skipped here, so that one row cannot fail a whole query; with none left, `zones` is
+    /// empty, and the gate calls such a row in the campaign's zone. The text is kept as it
+    /// was, so the row is still found by it.
+    pub fn from_stored(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            zones: text
+                .split_whitespace()
+                .filter_map(|name| TimeZone::get(name).ok())
+                .collect(),
+        }
+    }
+
+    /// The stored form: the names, sorted and space-separated.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The known zones, in stored order; empty when none of the names is known any more.
+    pub fn zones(&self) -> &[TimeZone] {
+        &self.zones
+    }
+}
+
+impl PartialEq for CalleeZones {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for CalleeZones {}
+
+impl PartialOrd for CalleeZones {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By bytes, as the store sorts zones (PostgreSQL's collation is the locale's).
+impl Ord for CalleeZones {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl std::hash::Hash for CalleeZones {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl fmt::Debug for CalleeZones {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl fmt::Display for CalleeZones {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A row's own zones, and where they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalleeZone {
-    pub zones: String,
+    pub zones: CalleeZones,
     pub source: ZoneSource,
 }
 
@@ -69,31 +162,16 @@ pub fn prefix_zones(number: &PhoneNumber) -> Option<&'static str> {
 /// else its number's zones by prefix; `None` means "the campaign's zone".
 pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<CalleeZone>, Invalid> {
     if let Some(name) = column.map(str::trim).filter(|n| !n.is_empty()) {
-        let zone = TimeZone::get(name).map_err(|_| {
-            Invalid(format!(
-                "is not an IANA time zone (e.g. Europe/Paris): {}",
-                super::quoted(name)
-            ))
-        })?;
         return Ok(Some(CalleeZone {
-            zones: zone.iana_name().unwrap_or(name).to_owned(),
+            zones: CalleeZones::parse(name)?,
             source: ZoneSource::List,
         }));
     }
+    // The map's zones are already in stored form, every name known (tested below).
     Ok(to.phone().and_then(prefix_zones).map(|zones| CalleeZone {
-        zones: zones.to_owned(),
+        zones: CalleeZones::from_stored(zones),
         source: ZoneSource::Prefix,
     }))
-}
-
-/// The zones of a stored value; unknown names are skipped, so an empty result means the
-/// campaign's zone.
-pub fn stored_zones(stored: Option<&str>) -> Vec<TimeZone> {
-    stored
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|name| TimeZone::get(name).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -172,14 +250,14 @@ mod tests {
         assert_eq!(
             own,
             Some(CalleeZone {
-                zones: "America/Chicago".into(),
+                zones: CalleeZones::parse("America/Chicago").unwrap(),
                 source: ZoneSource::List
             })
         );
         assert_eq!(
             derived,
             Some(CalleeZone {
-                zones: "America/New_York".into(),
+                zones: CalleeZones::from_stored("America/New_York"),
                 source: ZoneSource::Prefix
             })
         );
@@ -188,11 +266,35 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_value_reads_back_as_its_zones() {
-        let zones = stored_zones(Some("America/Adak America/Anchorage"));
-        let names: Vec<_> = zones.iter().filter_map(TimeZone::iana_name).collect();
+    fn a_column_names_one_known_zone() {
+        for raw in [
+            "",
+            "   ",
+            "Mars/Olympus",
+            "America/New_York Europe/Paris",
+            "+01:00",
+        ] {
+            assert!(CalleeZones::parse(raw).is_err(), "{raw:?}");
+        }
+        let chicago = CalleeZones::parse(" America/Chicago ").unwrap();
+        assert_eq!(chicago.as_str(), "America/Chicago");
+        assert_eq!(chicago.zones(), [TimeZone::get("America/Chicago").unwrap()]);
+    }
 
-        assert_eq!(names, ["America/Adak", "America/Anchorage"]);
-        assert!(stored_zones(None).is_empty());
+    #[test]
+    fn a_stored_value_reads_back_as_its_zones_skipping_unknown_names() {
+        let names = |stored: &str| -> Vec<String> {
+            let zones = CalleeZones::from_stored(stored);
+            assert_eq!(zones.as_str(), stored, "the text is kept as stored");
+            let names = zones.zones().iter().filter_map(TimeZone::iana_name);
+            names.map(str::to_owned).collect()
+        };
+
+        assert_eq!(
+            names("America/Adak America/Anchorage"),
+            ["America/Adak", "America/Anchorage"]
+        );
+        assert_eq!(names("Mars/Olympus Europe/Paris"), ["Europe/Paris"]);
+        assert!(names("Mars/Olympus").is_empty());
     }
 }

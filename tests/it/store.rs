@@ -5,8 +5,8 @@
 //! against its engine. What only hosts sharing a database can do is tested in `postgres`.
 
 use dialer::domain::{
-    AttemptToken, CallSid, CallStatus, CalleeZone, CampaignStatus, ConferenceSid, Endpoint, Label,
-    LineState, RowState, ZoneSource,
+    AttemptToken, CallSid, CallStatus, CalleeZone, CalleeZones, CampaignStatus, ConferenceSid,
+    Endpoint, Label, LineState, RowState, ZoneSource,
 };
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
@@ -855,8 +855,9 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
     let store = with_people(&db, 4).await;
     let pending = store.pending_numbers_after(0, 10).await.unwrap();
     let id = |n: usize| pending[n].0;
-    let to = |n: usize| pending[n].1.to_string();
-    let (new_york, paris) = ("America/New_York".to_owned(), "Europe/Paris".to_owned());
+    let to = |n: usize| pending[n].1.clone();
+    let zones_of = |name| CalleeZones::parse(name).unwrap();
+    let (new_york, paris) = (zones_of("America/New_York"), zones_of("Europe/Paris"));
 
     // Act
     let paused = store
@@ -867,8 +868,8 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         .set_campaign_status(CampaignStatus::Running)
         .await
         .unwrap();
-    let zone = |zones: &str, source| CalleeZone {
-        zones: zones.to_owned(),
+    let zone = |zones: &CalleeZones, source| CalleeZone {
+        zones: zones.clone(),
         source,
     };
     store
@@ -1070,11 +1071,11 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
     let store = with_people(&db, 5).await;
     let nothing_yet = store.attempt_span().await.unwrap();
     let new_york = CalleeZone {
-        zones: "America/New_York".into(),
+        zones: CalleeZones::parse("America/New_York").unwrap(),
         source: ZoneSource::List,
     };
     store
-        .assign_timezones(&[("+14155550000".into(), new_york)])
+        .assign_timezones(&[(Endpoint::parse("+14155550000").unwrap(), new_york)])
         .await
         .unwrap();
     for n in [1, 2] {
@@ -1193,7 +1194,7 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
         ]
     );
     let quarter = |zones: Option<&str>, answered| ZoneQuarterCalls {
-        zones: zones.map(str::to_owned),
+        zones: zones.map(CalleeZones::from_stored),
         quarter_start_ms: t0,
         ended: 1,
         answered,
