@@ -194,6 +194,7 @@ on_every_backend!(
     an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
+    a_stored_zone_name_no_longer_known_is_skipped_and_its_rows_are_still_found_by_it,
     calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
     each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party,
     the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter,
@@ -1010,6 +1011,57 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
         .await
         .unwrap();
     assert_eq!(reopened.state_counts().await.unwrap().created, 1);
+}
+
+async fn a_stored_zone_name_no_longer_known_is_skipped_and_its_rows_are_still_found_by_it(
+    db: Database,
+) {
+    // Arrange: zones stored by a release whose time zone database knew "Mars/Olympus".
+    let store = with_people(&db, 3).await;
+    let pending = store.pending_numbers_after(0, 10).await.unwrap();
+    let id = |n: usize| pending[n].0;
+    let (partly, unknown) = (
+        CalleeZones::from_stored("Europe/Paris Mars/Olympus"),
+        CalleeZones::from_stored("Mars/Olympus"),
+    );
+    let stored = |n: usize, zones: &CalleeZones| {
+        let zone = CalleeZone {
+            zones: zones.clone(),
+            source: ZoneSource::Prefix,
+        };
+        (pending[n].1.clone(), zone)
+    };
+    store
+        .assign_timezones(&[stored(0, &partly), stored(1, &unknown)])
+        .await
+        .unwrap();
+
+    // Act
+    let zones = store.pending_timezones().await.unwrap();
+    let read = [
+        store.row_timezone(id(0)).await.unwrap().unwrap(),
+        store.row_timezone(id(1)).await.unwrap().unwrap(),
+    ];
+    let deferred = store
+        .defer_zone(Some(&unknown), store.now_ms() + 3_600_000)
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(zones, [None, Some(partly.clone()), Some(unknown.clone())]);
+    assert_eq!(read, [partly, unknown]);
+    let known: Vec<_> = read
+        .iter()
+        .map(|zones| {
+            zones
+                .zones()
+                .iter()
+                .filter_map(|z| z.iana_name())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(known, [vec!["Europe/Paris"], vec![]]);
+    assert_eq!(deferred, 1, "the row is found by its zones as stored");
 }
 
 async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database(db: Database) {
