@@ -14,7 +14,7 @@ use super::suppression::{SuppressionError, SuppressionLists};
 use super::window::{WindowNow, local_time, window_now_everywhere};
 use crate::config::Campaign;
 use crate::config::rules::{CallingWindow, FrequencyCap};
-use crate::domain::{CampaignStatus, stored_zones};
+use crate::domain::{CalleeZones, CampaignStatus};
 use crate::stop::{Stop, StopReason};
 use crate::store::{Claimed, Store, StoreError};
 use jiff::Timestamp;
@@ -66,7 +66,7 @@ pub struct Gate {
 struct Shared {
     status: Mutex<CampaignStatus>,
     /// Closed zones (`None`: the campaign's) and when each opens next (unix ms).
-    openings: Mutex<HashMap<Option<String>, i64>>,
+    openings: Mutex<HashMap<Option<CalleeZones>, i64>>,
     /// When rows the frequency cap held back may be called (unix ms).
     cap_releases: Mutex<BTreeSet<i64>>,
 }
@@ -138,7 +138,7 @@ impl Gate {
         };
         let opens = closed.opening();
         tracing::info!(
-            zone = closed.name.as_deref().unwrap_or("campaign"),
+            zone = closed.name.as_ref().map_or("campaign", CalleeZones::as_str),
             rows = closed.rows + 1,
             "outside the calling window; deferred until {opens}"
         );
@@ -181,9 +181,9 @@ impl Gate {
 
 /// A zone found closed, and what was done about it.
 struct Closed {
-    /// The stored zone value (`None`: the campaign's).
-    name: Option<String>,
-    /// Its zones, in the order stored.
+    /// The row's zones (`None`: the campaign's).
+    name: Option<CalleeZones>,
+    /// The zones in force, in the order stored.
     zones: Vec<TimeZone>,
     until: Timestamp,
     /// Pending rows deferred with it (besides a claimed row).
@@ -209,9 +209,10 @@ impl Shared {
         &self,
         store: &Store,
         window: &CallingWindow,
-        zone: Option<String>,
+        zone: Option<CalleeZones>,
     ) -> Result<Option<Closed>, StoreError> {
-        let mut zones = stored_zones(zone.as_deref());
+        let mut zones = zone.as_ref().map_or_else(Vec::new, |z| z.zones().to_vec());
+        // No zone of its own, or none still known (`CalleeZones::from_stored`): the campaign's.
         if zones.is_empty() {
             zones.push(window.timezone.clone());
         }
@@ -223,7 +224,7 @@ impl Shared {
             WindowNow::Never => now + NEVER_OPEN_RECHECK,
         };
         let rows = store
-            .defer_zone(zone.as_deref(), until.as_millisecond())
+            .defer_zone(zone.as_ref(), until.as_millisecond())
             .await?;
         let mut openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
         openings.insert(zone.clone(), until.as_millisecond());

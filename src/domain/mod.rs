@@ -3,6 +3,7 @@
 
 mod attempt;
 mod call_status;
+mod callee_zones;
 mod campaign_status;
 mod conference;
 mod cps;
@@ -18,6 +19,7 @@ mod timezone;
 
 pub use attempt::{AttemptToken, CampaignKey};
 pub use call_status::CallStatus;
+pub use callee_zones::CalleeZones;
 pub use campaign_status::CampaignStatus;
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
@@ -28,7 +30,7 @@ pub use label::Label;
 pub use region::Region;
 pub use row_state::{LineState, RowState};
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
-pub use timezone::{CalleeZone, ZoneSource, callee_zone, prefix_zones, stored_zones};
+pub use timezone::{CalleeZone, ZoneSource, callee_zone, prefix_zones};
 
 /// Why a raw value was refused; the caller adds which field it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

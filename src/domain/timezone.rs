@@ -6,8 +6,7 @@
 //! The map is `data/timezones/prefixes.tsv` (Google's data, Apache-2.0; see its NOTICE),
 //! compiled in and indexed at first use.
 
-use super::{Endpoint, Invalid, PhoneNumber};
-use jiff::tz::TimeZone;
+use super::{CalleeZones, Endpoint, Invalid, PhoneNumber};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -49,10 +48,10 @@ impl ZoneSource {
     }
 }
 
-/// A row's own zone, as stored: one IANA name, or several sorted and space-separated.
+/// A row's own zones, and where they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalleeZone {
-    pub zones: String,
+    pub zones: CalleeZones,
     pub source: ZoneSource,
 }
 
@@ -69,36 +68,22 @@ pub fn prefix_zones(number: &PhoneNumber) -> Option<&'static str> {
 /// else its number's zones by prefix; `None` means "the campaign's zone".
 pub fn callee_zone(column: Option<&str>, to: &Endpoint) -> Result<Option<CalleeZone>, Invalid> {
     if let Some(name) = column.map(str::trim).filter(|n| !n.is_empty()) {
-        let zone = TimeZone::get(name).map_err(|_| {
-            Invalid(format!(
-                "is not an IANA time zone (e.g. Europe/Paris): {}",
-                super::quoted(name)
-            ))
-        })?;
         return Ok(Some(CalleeZone {
-            zones: zone.iana_name().unwrap_or(name).to_owned(),
+            zones: CalleeZones::parse(name)?,
             source: ZoneSource::List,
         }));
     }
+    // The map's zones are already in stored form, every name known (tested below).
     Ok(to.phone().and_then(prefix_zones).map(|zones| CalleeZone {
-        zones: zones.to_owned(),
+        zones: CalleeZones::from_stored(zones),
         source: ZoneSource::Prefix,
     }))
-}
-
-/// The zones of a stored value; unknown names are skipped, so an empty result means the
-/// campaign's zone.
-pub fn stored_zones(stored: Option<&str>) -> Vec<TimeZone> {
-    stored
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|name| TimeZone::get(name).ok())
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::tz::TimeZone;
 
     fn zones_of(number: &str) -> Option<&'static str> {
         prefix_zones(&PhoneNumber::parse(number).unwrap())
@@ -172,27 +157,18 @@ mod tests {
         assert_eq!(
             own,
             Some(CalleeZone {
-                zones: "America/Chicago".into(),
+                zones: CalleeZones::parse("America/Chicago").unwrap(),
                 source: ZoneSource::List
             })
         );
         assert_eq!(
             derived,
             Some(CalleeZone {
-                zones: "America/New_York".into(),
+                zones: CalleeZones::from_stored("America/New_York"),
                 source: ZoneSource::Prefix
             })
         );
         assert!(unknown.is_err());
         assert_eq!(sip, None);
-    }
-
-    #[test]
-    fn a_stored_value_reads_back_as_its_zones() {
-        let zones = stored_zones(Some("America/Adak America/Anchorage"));
-        let names: Vec<_> = zones.iter().filter_map(TimeZone::iana_name).collect();
-
-        assert_eq!(names, ["America/Adak", "America/Anchorage"]);
-        assert!(stored_zones(None).is_empty());
     }
 }

@@ -265,7 +265,7 @@ async fn store_batch(
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
-                known_zones.extend(extra.zone.map(|zone| (row.to.to_string(), zone)));
+                known_zones.extend(extra.zone.map(|zone| (row.to, zone)));
                 continue;
             }
             Inserted::AlreadyImported => {

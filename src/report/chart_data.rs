@@ -2,7 +2,7 @@
 //! and shaped here: the run cut into at most a few hundred buckets of whole seconds, the gaps
 //! filled, and each ended call moved to the hour of the day its callee saw.
 
-use crate::domain::{Cps, stored_zones};
+use crate::domain::Cps;
 use crate::store::{
     AttemptSpan, RequestBucket, RequestErrors, Store, StoreError, ZoneQuarterCalls,
 };
@@ -131,11 +131,12 @@ impl LocalHours {
     pub fn of(calls: &[ZoneQuarterCalls], campaign_zone: Option<&TimeZone>) -> Self {
         let mut hours = Self::default();
         for quarter in calls {
+            // A row whose names are all unknown now has no zone here (not the campaign's).
             let zones = match &quarter.zones {
-                Some(stored) => stored_zones(Some(stored)),
-                None => campaign_zone.cloned().into_iter().collect(),
+                Some(own) => own.zones(),
+                None => campaign_zone.map_or(&[][..], std::slice::from_ref),
             };
-            match local_hour(quarter.quarter_start_ms, &zones) {
+            match local_hour(quarter.quarter_start_ms, zones) {
                 Ok(hour) => {
                     let slot = &mut hours.by_hour[hour];
                     slot.ended += quarter.ended;
@@ -179,6 +180,7 @@ fn local_hour(ms: i64, zones: &[TimeZone]) -> Result<usize, Unplaced> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CalleeZones;
 
     fn span_of_secs(secs: i64) -> AttemptSpan {
         let first_ms = 1_894_608_000_000;
@@ -231,7 +233,7 @@ mod tests {
         // 2030-01-14T15:45:00Z: 10:45 in New York, 21:15 in Kolkata (UTC+5:30), 16:45 in Paris.
         let at = 1_894_608_000_000 + (7 * 60 + 45) * 60_000;
         let quarter = |zones: Option<&str>, ended, answered| ZoneQuarterCalls {
-            zones: zones.map(str::to_owned),
+            zones: zones.map(CalleeZones::from_stored),
             quarter_start_ms: at,
             ended,
             answered,

@@ -1,11 +1,12 @@
 //! Domain values as the database stores them: each is a text column holding the value's own
 //! string form, and is parsed again when read back, so a query binds and returns typed values
-//! and a corrupt value is a decode error instead of a string that travels on. The domain stays
-//! free of sqlx: these impls live here, for any database whose text type is a `str`.
+//! and a corrupt value is a decode error instead of a string that travels on (a row's zones
+//! excepted: an unknown name is skipped, below). The domain stays free of sqlx: these impls
+//! live here, for any database whose text type is a `str`.
 
 use crate::domain::{
-    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, LineState, RowState,
-    ZoneSource,
+    CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Label, LineState,
+    RowState, ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -30,10 +31,9 @@ macro_rules! text_column {
     };
 }
 
-macro_rules! stored_as_text {
-    ($($name:ty),* $(,)?) => {$(
-        text_column!($name);
-
+/// A value written as its own string form.
+macro_rules! written_as_text {
+    ($name:ty) => {
         impl<'q, DB: Database> Encode<'q, DB> for $name
         where
             String: Encode<'q, DB>,
@@ -45,6 +45,13 @@ macro_rules! stored_as_text {
                 Encode::<DB>::encode(self.as_str().to_owned(), buf)
             }
         }
+    };
+}
+
+macro_rules! stored_as_text {
+    ($($name:ty),* $(,)?) => {$(
+        text_column!($name);
+        written_as_text!($name);
 
         impl<'r, DB: Database> Decode<'r, DB> for $name
         where
@@ -71,6 +78,20 @@ stored_as_text!(
     crate::store::EventSource,
     crate::store::AttemptOutcome,
 );
+
+text_column!(CalleeZones);
+written_as_text!(CalleeZones);
+
+/// A row's zones are read back leniently (`CalleeZones::from_stored` says why): a zone name
+/// the bundled database no longer knows does not fail the read.
+impl<'r, DB: Database> Decode<'r, DB> for CalleeZones
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        <&str as Decode<DB>>::decode(value).map(CalleeZones::from_stored)
+    }
+}
 
 /// A row's own values as stored: a JSON object, read back into the overrides, or into why they
 /// no longer read (the row then fails with that reason instead of failing the whole read).

@@ -6,7 +6,7 @@
 
 use super::dialect::on_backend;
 use super::{Store, StoreError};
-use crate::domain::{CalleeZone, CampaignStatus, Endpoint};
+use crate::domain::{CalleeZone, CalleeZones, CampaignStatus, Endpoint};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -66,7 +66,10 @@ impl Store {
     /// came from. SQLite has no arrays: one statement per row, in one transaction. PostgreSQL
     /// writes them in one statement (each row is new to one host only, so no two hosts write
     /// the same rows).
-    pub async fn assign_timezones(&self, zones: &[(String, CalleeZone)]) -> Result<(), StoreError> {
+    pub async fn assign_timezones(
+        &self,
+        zones: &[(Endpoint, CalleeZone)],
+    ) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(db) => {
                 let mut tx = db.pool.begin().await?;
@@ -76,7 +79,7 @@ impl Store {
                          WHERE campaign_id = $3 AND to_endpoint = $4",
                     )
                     .bind(&zone.zones)
-                    .bind(zone.source.as_str())
+                    .bind(zone.source)
                     .bind(db.campaign)
                     .bind(to)
                     .execute(&mut *tx)
@@ -105,7 +108,7 @@ impl Store {
     }
 
     /// A row's own zone; `None` means the campaign's.
-    pub async fn row_timezone(&self, row_id: i64) -> Result<Option<String>, StoreError> {
+    pub async fn row_timezone(&self, row_id: i64) -> Result<Option<CalleeZones>, StoreError> {
         on_backend!(self, db => Ok(
             sqlx::query_scalar("SELECT timezone FROM rows WHERE campaign_id = $1 AND id = $2")
                 .bind(db.campaign)
@@ -117,8 +120,8 @@ impl Store {
 
     /// The zones that still have pending rows (`None`: rows in the campaign's zone), `None`
     /// first, then by bytes. Sorted here: PostgreSQL's default collation is the locale's.
-    pub async fn pending_timezones(&self) -> Result<Vec<Option<String>>, StoreError> {
-        let mut zones: Vec<Option<String>> = on_backend!(self, db => sqlx::query_scalar(
+    pub async fn pending_timezones(&self) -> Result<Vec<Option<CalleeZones>>, StoreError> {
+        let mut zones: Vec<Option<CalleeZones>> = on_backend!(self, db => sqlx::query_scalar(
             "SELECT DISTINCT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'",
         )
         .bind(db.campaign)
@@ -130,7 +133,11 @@ impl Store {
 
     /// Every pending row of `zone` due before `until_ms` waits until then: one statement
     /// per closed zone, however many rows it holds.
-    pub async fn defer_zone(&self, zone: Option<&str>, until_ms: i64) -> Result<u64, StoreError> {
+    pub async fn defer_zone(
+        &self,
+        zone: Option<&CalleeZones>,
+        until_ms: i64,
+    ) -> Result<u64, StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => Ok(sqlx::query(
             "UPDATE rows SET next_attempt_at = $1, updated_at = $2

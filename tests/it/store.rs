@@ -5,8 +5,8 @@
 //! against its engine. What only hosts sharing a database can do is tested in `postgres`.
 
 use dialer::domain::{
-    AttemptToken, CallSid, CallStatus, CalleeZone, CampaignStatus, ConferenceSid, Endpoint, Label,
-    LineState, RowState, ZoneSource,
+    AttemptToken, CallSid, CallStatus, CalleeZone, CalleeZones, CampaignStatus, ConferenceSid,
+    Endpoint, Label, LineState, RowState, ZoneSource,
 };
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
@@ -194,6 +194,7 @@ on_every_backend!(
     an_import_keeps_its_rejects_and_what_it_read_until_the_next_one,
     every_rejected_line_keeps_its_to_as_the_list_wrote_it,
     pauses_zones_and_do_not_call_lists_act_on_pending_rows_only,
+    a_stored_zone_name_no_longer_known_is_skipped_and_its_rows_are_still_found_by_it,
     calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database,
     each_campaign_keeps_its_own_key_and_names_only_its_own_attempts_party,
     the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter,
@@ -855,8 +856,9 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
     let store = with_people(&db, 4).await;
     let pending = store.pending_numbers_after(0, 10).await.unwrap();
     let id = |n: usize| pending[n].0;
-    let to = |n: usize| pending[n].1.to_string();
-    let (new_york, paris) = ("America/New_York".to_owned(), "Europe/Paris".to_owned());
+    let to = |n: usize| pending[n].1.clone();
+    let zones_of = |name| CalleeZones::parse(name).unwrap();
+    let (new_york, paris) = (zones_of("America/New_York"), zones_of("Europe/Paris"));
 
     // Act
     let paused = store
@@ -867,8 +869,8 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         .set_campaign_status(CampaignStatus::Running)
         .await
         .unwrap();
-    let zone = |zones: &str, source| CalleeZone {
-        zones: zones.to_owned(),
+    let zone = |zones: &CalleeZones, source| CalleeZone {
+        zones: zones.clone(),
         source,
     };
     store
@@ -1011,6 +1013,57 @@ async fn a_database_written_before_campaigns_shared_one_is_migrated_in_place_for
     assert_eq!(reopened.state_counts().await.unwrap().created, 1);
 }
 
+async fn a_stored_zone_name_no_longer_known_is_skipped_and_its_rows_are_still_found_by_it(
+    db: Database,
+) {
+    // Arrange: zones stored by a release whose time zone database knew "Mars/Olympus".
+    let store = with_people(&db, 3).await;
+    let pending = store.pending_numbers_after(0, 10).await.unwrap();
+    let id = |n: usize| pending[n].0;
+    let (partly, unknown) = (
+        CalleeZones::from_stored("Europe/Paris Mars/Olympus"),
+        CalleeZones::from_stored("Mars/Olympus"),
+    );
+    let stored = |n: usize, zones: &CalleeZones| {
+        let zone = CalleeZone {
+            zones: zones.clone(),
+            source: ZoneSource::Prefix,
+        };
+        (pending[n].1.clone(), zone)
+    };
+    store
+        .assign_timezones(&[stored(0, &partly), stored(1, &unknown)])
+        .await
+        .unwrap();
+
+    // Act
+    let zones = store.pending_timezones().await.unwrap();
+    let read = [
+        store.row_timezone(id(0)).await.unwrap().unwrap(),
+        store.row_timezone(id(1)).await.unwrap().unwrap(),
+    ];
+    let deferred = store
+        .defer_zone(Some(&unknown), store.now_ms() + 3_600_000)
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(zones, [None, Some(partly.clone()), Some(unknown.clone())]);
+    assert_eq!(read, [partly, unknown]);
+    let known: Vec<_> = read
+        .iter()
+        .map(|zones| {
+            zones
+                .zones()
+                .iter()
+                .filter_map(|z| z.iana_name())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(known, [vec!["Europe/Paris"], vec![]]);
+    assert_eq!(deferred, 1, "the row is found by its zones as stored");
+}
+
 async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_database(db: Database) {
     // Arrange: the same person in two campaigns; spring calls them, autumn claims them.
     let spring = Store::open(&db, "spring").await.unwrap();
@@ -1070,11 +1123,11 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
     let store = with_people(&db, 5).await;
     let nothing_yet = store.attempt_span().await.unwrap();
     let new_york = CalleeZone {
-        zones: "America/New_York".into(),
+        zones: CalleeZones::parse("America/New_York").unwrap(),
         source: ZoneSource::List,
     };
     store
-        .assign_timezones(&[("+14155550000".into(), new_york)])
+        .assign_timezones(&[(Endpoint::parse("+14155550000").unwrap(), new_york)])
         .await
         .unwrap();
     for n in [1, 2] {
@@ -1193,7 +1246,7 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
         ]
     );
     let quarter = |zones: Option<&str>, answered| ZoneQuarterCalls {
-        zones: zones.map(str::to_owned),
+        zones: zones.map(CalleeZones::from_stored),
         quarter_start_ms: t0,
         ended: 1,
         answered,

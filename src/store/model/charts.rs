@@ -3,6 +3,7 @@
 //! placed in. Aggregated by the database, so a run of 100,000 calls reads back as a few
 //! hundred values, never one per call.
 
+use crate::domain::CalleeZones;
 use crate::store::codec::StoredCode;
 use sqlx::FromRow;
 
@@ -67,9 +68,8 @@ impl RequestErrors {
 /// offset is a whole number of quarter hours, so each quarter falls in one local hour.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ZoneQuarterCalls {
-    /// The rows' stored zones (one IANA name, or several space-separated); `None`: the
-    /// campaign's zone.
-    pub zones: Option<String>,
+    /// The rows' stored zones (one IANA zone, or several); `None`: the campaign's zone.
+    pub zones: Option<CalleeZones>,
     /// Unix ms of the quarter hour's start.
     pub quarter_start_ms: i64,
     /// Calls with a final status (completed, busy, no-answer, failed, canceled).
