@@ -19,6 +19,7 @@ mod clock;
 mod codec;
 mod control;
 mod dialect;
+mod history;
 mod hosts;
 mod list_import;
 mod model;

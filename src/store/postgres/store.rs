@@ -4,7 +4,6 @@
 //! change of a claimed row is fenced on that holder, and a row whose holder went silent is
 //! taken over as in doubt, to be reconciled with Twilio.
 
-mod history;
 mod leases;
 mod rows;
 
@@ -13,9 +12,6 @@ use crate::domain::{AccountSid, CampaignKey, DatabaseUrl};
 use crate::store::{StoreClock, StoreError};
 use sqlx::postgres::PgPool;
 use std::time::Duration;
-
-/// A transaction on the shared database, for statements shared by several changes.
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
 /// How long a claim holds its row without a heartbeat. Longer than a create request can take
 /// (its timeout) plus the slowest wait for a pacing slot after the claim, so that a live
@@ -65,6 +61,29 @@ impl PgStore {
             pool,
             campaign,
             key: campaign_key(&key)?,
+            holder: holder(),
+            lease: LEASE,
+            clock,
+        })
+    }
+
+    /// A pool on the database at `url`, its schema brought up to date, for `of_campaign`.
+    pub(in crate::store) async fn connect_pool(url: &DatabaseUrl) -> Result<PgPool, StoreError> {
+        connect(url).await.map_err(connect_failed)
+    }
+
+    /// A handle on the campaign with id `campaign` and stored `key`, of the database `pool`
+    /// is on (for `Store::open_existing_campaign` and `Store::create_with_history`).
+    pub(in crate::store) async fn of_campaign(
+        pool: PgPool,
+        campaign: i64,
+        key: &str,
+    ) -> Result<Self, StoreError> {
+        let clock = read_clock(&pool).await?;
+        Ok(Self {
+            pool,
+            campaign,
+            key: campaign_key(key)?,
             holder: holder(),
             lease: LEASE,
             clock,

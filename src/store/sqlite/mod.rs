@@ -2,7 +2,6 @@
 //! `synchronous=FULL` (a power loss cannot forget that a number was dialed). One file may hold
 //! several campaigns; a handle works on one of them, and every statement names it.
 
-mod history;
 mod rows;
 
 use super::{StoreClock, StoreError};
@@ -40,32 +39,19 @@ impl SqliteStore {
         Self::for_campaign(connect(path).await?, name).await
     }
 
-    /// The campaign `name` of the file at `path` as it is: `None` when there is no such file
-    /// or no such campaign in it, and nothing is created (the file is brought up to date).
-    pub async fn open_existing_campaign(
-        path: &Path,
-        name: &str,
-    ) -> Result<Option<Self>, StoreError> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        let pool = connect(path).await?;
-        let campaign = sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&pool)
-            .await?;
-        match campaign {
-            Some((campaign, key)) => Ok(Some(Self {
-                pool,
-                campaign,
-                clock: StoreClock::of_this_machine(),
-                key: campaign_key(key)?,
-            })),
-            None => {
-                pool.close().await;
-                Ok(None)
-            }
-        }
+    /// A handle on the campaign with id `campaign` and stored `key`, of the database `pool`
+    /// is on (for `Store::open_existing_campaign` and `Store::create_with_history`).
+    pub(in crate::store) fn of_campaign(
+        pool: SqlitePool,
+        campaign: i64,
+        key: Option<String>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool,
+            campaign,
+            clock: StoreClock::of_this_machine(),
+            key: campaign_key(key)?,
+        })
     }
 
     /// A store in memory, thrown away with it. One connection, kept open, holds the whole
@@ -143,7 +129,7 @@ impl SqliteStore {
 }
 
 /// A pool on the file at `path` (created if missing), brought up to date.
-async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
+pub(in crate::store) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
     let failed = |cause| StoreError::Open {
         path: path.display().to_string(),
         cause,
