@@ -47,7 +47,7 @@ pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, Zon
 pub use model::requeue::{RequeueRecord, RequeueSelection, Requeued, RequeuedRow};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
 pub use model::unresolved::Unresolved;
-pub use postgres::PgStore;
+pub use postgres::{AccountSchedule, PgStore};
 pub use sqlite::SqliteStore;
 
 use crate::domain::{CampaignKey, DatabaseUrl};

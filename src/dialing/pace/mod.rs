@@ -23,7 +23,7 @@ pub mod adaptive;
 pub mod in_flight;
 
 use crate::domain::{AccountSid, Cps};
-use crate::store::postgres::AccountSchedule;
+use crate::store::AccountSchedule;
 use account_slots::AccountSlots;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
