@@ -7,7 +7,7 @@
 use super::lock::{CampaignLock, LockError};
 use crate::config::Campaign;
 use crate::domain::{CampaignStatus, DatabaseUrl};
-use crate::store::{LoadError, PgStore, SqliteStore, StateCounts, Store, StoreError};
+use crate::store::{Database, LoadError, StateCounts, Store, StoreError};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +99,7 @@ pub async fn move_to_postgres(
         return Err(nothing());
     }
     let _lock = CampaignLock::acquire(path, name)?;
-    let source = SqliteStore::open_existing_campaign(path, name)
+    let source = Store::open_existing_campaign(&campaign.database, name)
         .await?
         .ok_or_else(nothing)?;
     let history = source.history().await;
@@ -118,9 +118,10 @@ pub async fn move_to_postgres(
             rows: dialing,
         });
     }
-    let loaded = PgStore::create_with_history(target, name, &history).await;
-    let (source, target_store) = match loaded {
-        Ok(loaded) => (Store::Sqlite(source), Store::Postgres(loaded)),
+    let loaded =
+        Store::create_with_history(&Database::Postgres(target.clone()), name, &history).await;
+    let target_store = match loaded {
+        Ok(loaded) => loaded,
         Err(e) => {
             source.close().await;
             return Err(e.into());

@@ -69,7 +69,7 @@ impl<DB: sqlx::Database> Backend<DB> {
         self.clock.now_ms()
     }
 
-    pub async fn close(&self) {
+    pub(super) async fn close(&self) {
         self.pool.close().await;
     }
 

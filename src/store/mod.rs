@@ -21,9 +21,11 @@ mod clock;
 mod codec;
 mod control;
 mod dialect;
+mod history;
 mod leases;
 mod list_import;
 mod model;
+mod open;
 mod outcomes;
 mod postgres;
 mod queries;
@@ -53,8 +55,7 @@ pub use model::rows::{AttemptOutcome, Claimed, Outcome};
 pub use model::unresolved::Unresolved;
 pub use postgres::{ConnectError, IDLE_IN_TRANSACTION, connect as connect_postgres};
 
-use backend::Backend;
-pub use backend::{PgStore, SqliteStore};
+use backend::{PgStore, SqliteStore};
 use dialect::on_backend;
 
 use crate::domain::{CampaignKey, DatabaseUrl};
@@ -146,32 +147,6 @@ pub enum Store {
 }
 
 impl Store {
-    /// The campaign `name` in `database` (created, or brought up to date).
-    pub async fn open(database: &Database, name: &str) -> Result<Self, StoreError> {
-        match database {
-            Database::Sqlite(path) => SqliteStore::open(path, name).await.map(Self::Sqlite),
-            Database::Postgres(url) => PgStore::open(url, name).await.map(Self::Postgres),
-        }
-    }
-
-    /// As `open`, but `None` when no run ever wrote the database: commands that only read
-    /// it (report, sync) do not create one.
-    pub async fn open_existing(
-        database: &Database,
-        name: &str,
-    ) -> Result<Option<Self>, StoreError> {
-        if database.sqlite_file().is_some_and(|path| !path.exists()) {
-            return Ok(None);
-        }
-        Self::open(database, name).await.map(Some)
-    }
-
-    /// A store in memory, thrown away with it: for checking a list as an import would, without
-    /// touching the campaign's database.
-    pub async fn open_scratch(name: &str) -> Result<Self, StoreError> {
-        SqliteStore::open_scratch(name).await.map(Self::Sqlite)
-    }
-
     /// Now on the store's clock (unix ms): what every stored time is written in and compared
     /// with, the database's clock on PostgreSQL, never a host's.
     pub fn now_ms(&self) -> i64 {

@@ -6,11 +6,8 @@
 //! Time on this backend is the database's clock (`unix_ms()`), never a host's: hosts whose
 //! clocks disagree still agree on leases and on the schedule.
 
-#[path = "postgres/history.rs"]
-mod history;
-
-use super::{Backend, StoreClock, StoreError};
-use crate::domain::{CampaignKey, DatabaseUrl};
+use super::{StoreClock, StoreError};
+use crate::domain::DatabaseUrl;
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -47,30 +44,9 @@ pub enum ConnectError {
     },
 }
 
-impl Backend<sqlx::Postgres> {
-    /// The campaign `name` in the database at `url`, created on first use; the database's
-    /// schema is brought up to date first.
-    pub async fn open(url: &DatabaseUrl, name: &str) -> Result<Self, StoreError> {
-        let pool = connect(url).await.map_err(connect_failed)?;
-        let clock = read_clock(&pool).await?;
-        // Two hosts opening a new campaign at once: one inserts it, the other's insert waits
-        // for that commit and does nothing; both then read the same id.
-        sqlx::query(
-            "INSERT INTO campaigns (name, created_at, callback_key) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(clock.now_ms())
-        .bind(CampaignKey::random().to_string())
-        .execute(&pool)
-        .await?;
-        let (campaign, key): (i64, String) =
-            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
-                .bind(name)
-                .fetch_one(&pool)
-                .await?;
-        Self::new(pool, campaign, &key, clock)
-    }
+/// A pool on the database at `url` for a store, its schema up to date.
+pub(super) async fn connect_store(url: &DatabaseUrl) -> Result<PgPool, StoreError> {
+    connect(url).await.map_err(connect_failed)
 }
 
 /// A failed connection as the store reports it, the address with its password masked.
@@ -88,7 +64,7 @@ fn connect_failed(error: ConnectError) -> StoreError {
 
 /// The database server's clock, read once: the reading is placed halfway through the round
 /// trip, so it is off by at most half of it (a millisecond or two on a healthy network).
-async fn read_clock(pool: &PgPool) -> Result<StoreClock, StoreError> {
+pub(super) async fn read_clock(pool: &PgPool) -> Result<StoreClock, StoreError> {
     let sent = std::time::Instant::now();
     let read_ms: i64 = sqlx::query_scalar("SELECT unix_ms()")
         .fetch_one(pool)

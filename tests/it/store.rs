@@ -16,7 +16,9 @@ use dialer::store::{
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
 
+mod history;
 mod requeue;
+use history::*;
 use requeue::*;
 
 /// Runs each test, an `async fn name(db: Database)` below, on every backend.
@@ -201,6 +203,8 @@ on_every_backend!(
     only_failed_rows_are_put_back_and_each_requeue_stays_in_the_rows_history,
     a_requeue_narrowed_by_code_and_lines_names_the_lines_it_left_alone,
     a_requeued_row_has_a_fresh_budget_for_redials_too,
+    a_campaign_created_with_another_ones_history_reads_back_the_same,
+    only_a_campaign_the_database_holds_is_opened_as_it_is,
 );
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(

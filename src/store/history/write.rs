@@ -1,0 +1,331 @@
+//! A campaign's history written into a database inside one transaction: all of it or nothing.
+//! The database gives rows new ids; attempts and requeues follow their row by its label,
+//! unique in a campaign. Rows come without a holder or a lease: none is being dialed. Big
+//! tables go in batches of multi-row inserts, each under SQLite's 32,766 bound parameters
+//! (PostgreSQL allows 65,535).
+
+use crate::domain::CampaignKey;
+use crate::store::unresolved::{Tx, on_tx};
+use crate::store::{CampaignHistory, LoadError, StoreError};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// Rows a statement inserts at once: 25 values each.
+const ROW_BATCH: usize = 1_000;
+/// Attempts, requeues or call events a statement inserts at once (14 values each at most).
+const BATCH: usize = 2_000;
+
+/// Creates the campaign `name` with `history`; returns its id and its key.
+pub(super) async fn create(
+    mut tx: Tx<'_, '_>,
+    name: &str,
+    history: &CampaignHistory,
+) -> Result<(i64, String), LoadError> {
+    let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
+    let row_ids = insert_rows(&mut tx, campaign, history).await?;
+    insert_attempts(&mut tx, campaign, history, &row_ids).await?;
+    insert_requeues(&mut tx, campaign, history, &row_ids).await?;
+    insert_call_events(&mut tx, campaign, history).await?;
+    insert_the_rest(&mut tx, campaign, history).await?;
+    Ok((campaign, key))
+}
+
+/// The campaign's id and key, held until the commit, so two moves of one campaign cannot both
+/// find it empty: PostgreSQL locks its row; on SQLite the insert before took the database's
+/// write lock. The campaign gets a key of its own in this database: calls still under way when
+/// it moved report to the old one's key, and are strays here.
+async fn claim_campaign(
+    tx: &mut Tx<'_, '_>,
+    name: &str,
+    history: &CampaignHistory,
+) -> Result<(i64, String), LoadError> {
+    on_tx!(&mut *tx, tx => {
+        sqlx::query(
+            "INSERT INTO campaigns (name, status, created_at, callback_key) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(history.status)
+        .bind(history.created_at)
+        .bind(CampaignKey::random().to_string())
+        .execute(&mut ***tx)
+        .await?;
+    });
+    let (campaign, key): (i64, String) = match &mut *tx {
+        Tx::Sqlite(tx) => {
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut ***tx)
+                .await?
+        }
+        Tx::Postgres(tx) => {
+            sqlx::query_as("SELECT id, callback_key FROM campaigns WHERE name = $1 FOR UPDATE")
+                .bind(name)
+                .fetch_one(&mut ***tx)
+                .await?
+        }
+    };
+    on_tx!(tx, tx => {
+        let (rows, runs, other): (i64, i64, bool) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM rows WHERE campaign_id = $1),
+                    (SELECT COUNT(*) FROM runs WHERE campaign_id = $1),
+                    EXISTS (SELECT 1 FROM rejects WHERE campaign_id = $1)
+                    OR EXISTS (SELECT 1 FROM call_events WHERE campaign_id = $1)
+                    OR EXISTS (SELECT 1 FROM list_import WHERE campaign_id = $1)
+                    OR EXISTS (SELECT 1 FROM conferences WHERE campaign_id = $1)",
+        )
+        .bind(campaign)
+        .fetch_one(&mut ***tx)
+        .await?;
+        if rows > 0 || runs > 0 || other {
+            return Err(LoadError::Occupied {
+                name: name.to_owned(),
+                rows,
+                runs,
+            });
+        }
+        sqlx::query("UPDATE campaigns SET status = $1, created_at = $2 WHERE id = $3")
+            .bind(history.status)
+            .bind(history.created_at)
+            .bind(campaign)
+            .execute(&mut ***tx)
+            .await?;
+    });
+    Ok((campaign, key))
+}
+
+/// Inserts the rows in their source order; returns each source id's new id.
+async fn insert_rows(
+    tx: &mut Tx<'_, '_>,
+    campaign: i64,
+    history: &CampaignHistory,
+) -> Result<HashMap<i64, i64>, LoadError> {
+    let mut by_label: HashMap<String, i64> = HashMap::with_capacity(history.rows.len());
+    for batch in history.rows.chunks(ROW_BATCH) {
+        let inserted: Vec<(String, i64)> = on_tx!(&mut *tx, tx => {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, state, attempts,
+                    failures, attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
+                    last_code, last_message, created_at, timezone, timezone_source, call_status,
+                    answered_by, duration_secs, outcome_at, outcome_final, updated_at) ",
+            );
+            insert.push_values(batch, |mut values, row| {
+                values
+                    .push_bind(campaign)
+                    .push_bind(row.line)
+                    .push_bind(row.to.clone())
+                    .push_bind(row.label.clone())
+                    .push_bind(row.params.clone())
+                    .push_bind(row.state)
+                    .push_bind(row.attempts)
+                    .push_bind(row.failures)
+                    .push_bind(row.attempts_before_requeue)
+                    .push_bind(row.next_attempt_at)
+                    .push_bind(row.call_sid.clone())
+                    .push_bind(row.conference_sid.clone())
+                    .push_bind(row.queue_time_ms)
+                    .push_bind(row.last_status)
+                    .push_bind(row.last_code)
+                    .push_bind(row.last_message.clone())
+                    .push_bind(row.created_at)
+                    .push_bind(row.timezone.clone())
+                    .push_bind(row.timezone_source)
+                    .push_bind(row.call_status)
+                    .push_bind(row.answered_by.clone())
+                    .push_bind(row.duration_secs)
+                    .push_bind(row.outcome_at)
+                    .push_bind(row.outcome_final)
+                    .push_bind(row.updated_at);
+            });
+            insert.push(" RETURNING label, id");
+            insert.build_query_as().fetch_all(&mut ***tx).await?
+        });
+        by_label.extend(inserted);
+    }
+    history
+        .rows
+        .iter()
+        .map(|row| match by_label.get(row.label.as_str()) {
+            Some(id) => Ok((row.id, *id)),
+            None => Err(corrupt(format!("row {} was not inserted", row.id))),
+        })
+        .collect()
+}
+
+async fn insert_attempts(
+    tx: &mut Tx<'_, '_>,
+    campaign: i64,
+    history: &CampaignHistory,
+    row_ids: &HashMap<i64, i64>,
+) -> Result<(), LoadError> {
+    for batch in history.attempts.chunks(BATCH) {
+        let mut rows = Vec::with_capacity(batch.len());
+        for attempt in batch {
+            let row = row_ids.get(&attempt.row_id).ok_or_else(|| {
+                corrupt(format!(
+                    "attempt {} names row {}, which the campaign does not have",
+                    attempt.number, attempt.row_id
+                ))
+            })?;
+            rows.push((*row, attempt));
+        }
+        on_tx!(&mut *tx, tx => {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
+                    http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
+                    answered_by, duration_secs) ",
+            );
+            insert.push_values(&rows, |mut values, (row, attempt)| {
+                values
+                    .push_bind(campaign)
+                    .push_bind(*row)
+                    .push_bind(attempt.number)
+                    .push_bind(attempt.started_at)
+                    .push_bind(attempt.finished_at)
+                    .push_bind(attempt.outcome)
+                    .push_bind(attempt.http_status)
+                    .push_bind(attempt.twilio_code)
+                    .push_bind(attempt.message.clone())
+                    .push_bind(attempt.call_sid.clone())
+                    .push_bind(attempt.queue_time_ms)
+                    .push_bind(attempt.call_status)
+                    .push_bind(attempt.answered_by.clone())
+                    .push_bind(attempt.duration_secs);
+            });
+            insert.build().execute(&mut ***tx).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Each requeue, on its row's new id.
+async fn insert_requeues(
+    tx: &mut Tx<'_, '_>,
+    campaign: i64,
+    history: &CampaignHistory,
+    row_ids: &HashMap<i64, i64>,
+) -> Result<(), LoadError> {
+    for batch in history.requeues.chunks(BATCH) {
+        let mut rows = Vec::with_capacity(batch.len());
+        for requeue in batch {
+            let row = row_ids.get(&requeue.row_id).ok_or_else(|| {
+                corrupt(format!(
+                    "a requeue names row {}, which the campaign does not have",
+                    requeue.row_id
+                ))
+            })?;
+            rows.push((*row, requeue));
+        }
+        on_tx!(&mut *tx, tx => {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
+            );
+            insert.push_values(&rows, |mut values, (row, requeue)| {
+                values
+                    .push_bind(campaign)
+                    .push_bind(*row)
+                    .push_bind(requeue.requeued_at)
+                    .push_bind(requeue.attempts)
+                    .push_bind(requeue.was_code)
+                    .push_bind(requeue.was_message.clone());
+            });
+            insert.build().execute(&mut ***tx).await?;
+        });
+    }
+    Ok(())
+}
+
+async fn insert_call_events(
+    tx: &mut Tx<'_, '_>,
+    campaign: i64,
+    history: &CampaignHistory,
+) -> Result<(), LoadError> {
+    for batch in history.call_events.chunks(BATCH) {
+        on_tx!(&mut *tx, tx => {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
+                    answered_by, duration_secs, params, received_at) ",
+            );
+            insert.push_values(batch, |mut values, event| {
+                values
+                    .push_bind(campaign)
+                    .push_bind(event.call_sid.clone())
+                    .push_bind(event.source)
+                    .push_bind(event.sequence_number)
+                    .push_bind(event.call_status)
+                    .push_bind(event.answered_by.clone())
+                    .push_bind(event.duration_secs)
+                    .push_bind(event.params.clone())
+                    .push_bind(event.received_at);
+            });
+            insert.build().execute(&mut ***tx).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Rejects, conference SIDs, runs and the last import: a few rows each.
+async fn insert_the_rest(
+    tx: &mut Tx<'_, '_>,
+    campaign: i64,
+    history: &CampaignHistory,
+) -> Result<(), LoadError> {
+    on_tx!(tx, tx => {
+        for reject in &history.rejects {
+            sqlx::query(
+                "INSERT INTO rejects (campaign_id, line, reason, raw, to_written)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(campaign)
+            .bind(reject.line)
+            .bind(&reject.reason)
+            .bind(&reject.raw)
+            .bind(&reject.to_written)
+            .execute(&mut ***tx)
+            .await?;
+        }
+        for conference in &history.conferences {
+            sqlx::query("INSERT INTO conferences (campaign_id, target, sid) VALUES ($1, $2, $3)")
+                .bind(campaign)
+                .bind(&conference.target)
+                .bind(&conference.sid)
+                .execute(&mut ***tx)
+                .await?;
+        }
+        for run in &history.runs {
+            sqlx::query(
+                "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(campaign)
+            .bind(run.started_at)
+            .bind(run.finished_at)
+            .bind(run.exit_code)
+            .execute(&mut ***tx)
+            .await?;
+        }
+        if let Some(import) = &history.list_import {
+            sqlx::query(
+                "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
+                    records, accepted, duplicates, ignored_columns, finished_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(campaign)
+            .bind(import.list_size)
+            .bind(import.list_modified_ns)
+            .bind(&import.fingerprint)
+            .bind(import.records)
+            .bind(import.accepted)
+            .bind(import.duplicates)
+            .bind(&import.ignored_columns)
+            .bind(import.finished_at)
+            .execute(&mut ***tx)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+fn corrupt(why: String) -> LoadError {
+    LoadError::Store(StoreError::Corrupt(why))
+}
