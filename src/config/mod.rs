@@ -2,12 +2,17 @@
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
 mod database;
+mod fields;
+mod participant;
 pub mod rules;
 
 use database::DatabaseSection;
 pub use database::{DatabaseEnv, move_target};
 
-use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, duration};
+use crate::domain::{
+    Caller, ConferenceTarget, Cps, Invalid, Region, deserialize_duration as text_duration,
+    deserialize_some_duration as some_text_duration,
+};
 use crate::store::Database;
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -23,6 +28,14 @@ pub enum ConfigError {
         path: String,
         cause: toml::de::Error,
     },
+    /// A value the file's reader refused, at its key (`campaign.cps`).
+    #[error("{path}: {key} {}{}", cause.message(), at_line(*line))]
+    Value {
+        path: String,
+        key: String,
+        line: Option<usize>,
+        cause: toml::de::Error,
+    },
     #[error("{path}: {key} {rule}")]
     Invalid {
         path: String,
@@ -32,7 +45,7 @@ pub enum ConfigError {
     /// A command-line argument, or the variable standing in for it.
     #[error("{key} {rule}")]
     Argument { key: &'static str, rule: Invalid },
-    #[error("{path}: participant.{}: {cause}", param_key(&cause.param))]
+    #[error("{path}: participant.{}: {cause}", participant::key(&cause.param))]
     Param { path: String, cause: ParamError },
 }
 
@@ -43,7 +56,7 @@ struct CampaignFile {
     #[serde(default)]
     participant: toml::Table,
     #[serde(default)]
-    retry: RetrySection,
+    retry: RetryPolicy,
     #[serde(default)]
     database: DatabaseSection,
     #[serde(default)]
@@ -65,83 +78,85 @@ struct CampaignFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CampaignSection {
+    #[serde(deserialize_with = "fields::not_blank")]
     name: String,
     list: PathBuf,
-    conference: String,
-    from: String,
-    cps: i64,
-    #[serde(default = "default_max_attempts")]
-    max_attempts: i64,
-    #[serde(default = "default_max_in_flight")]
-    max_in_flight: i64,
+    conference: ConferenceTarget,
+    from: Caller,
+    cps: Cps,
+    #[serde(
+        default = "fields::default_max_attempts",
+        deserialize_with = "fields::max_attempts"
+    )]
+    max_attempts: u32,
+    #[serde(
+        default = "fields::default_max_in_flight",
+        deserialize_with = "fields::max_in_flight"
+    )]
+    max_in_flight: usize,
     /// ISO 3166 alpha-2: the country the list's national numbers are read in.
-    default_region: Option<String>,
+    default_region: Option<Region>,
 }
-
-fn default_max_attempts() -> i64 {
-    3
-}
-
-fn default_max_in_flight() -> i64 {
-    32
-}
-
-/// Twilio publishes no bound on how late its call log shows a new call; seconds are common.
-/// Two minutes is a wide margin over that, and the README says what it costs.
-const DEFAULT_CALL_LOG_GRACE: &str = "2m";
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct RetrySection {
-    initial: String,
-    max: String,
-    multiplier: f32,
-    jitter: bool,
-    /// How long after an unknown outcome to ask Twilio whether the call exists.
-    reconcile_after: String,
-    /// How long after a lost answer Twilio's call log is trusted to show the call.
-    call_log_grace: String,
-    /// How long a run waits for Twilio to answer again before it stops (exit 4).
-    outage_limit: String,
+struct TwilioSection {
+    api_base: Option<url::Url>,
+    /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
+    credentials_file: Option<PathBuf>,
+    #[serde(deserialize_with = "text_duration")]
+    request_timeout: Duration,
 }
 
-impl Default for RetrySection {
+impl Default for TwilioSection {
     fn default() -> Self {
         Self {
-            initial: "2s".into(),
-            max: "5m".into(),
-            multiplier: 2.0,
-            jitter: true,
-            reconcile_after: "5s".into(),
-            call_log_grace: DEFAULT_CALL_LOG_GRACE.into(),
-            outage_limit: "3m".into(),
+            api_base: None,
+            credentials_file: None,
+            request_timeout: Duration::from_secs(15),
         }
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TwilioSection {
-    api_base: Option<String>,
-    /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
-    credentials_file: Option<PathBuf>,
-    request_timeout: Option<String>,
-}
-
-/// Backoff between transient failures.
-#[derive(Debug, Clone, PartialEq)]
+/// Backoff between transient failures: the file's `[retry]`, read as it is written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
+    #[serde(deserialize_with = "text_duration")]
     pub initial: Duration,
+    #[serde(deserialize_with = "text_duration")]
     pub max: Duration,
+    #[serde(deserialize_with = "fields::multiplier")]
     pub multiplier: f32,
     pub jitter: bool,
+    /// How long after an unknown outcome to ask Twilio whether the call exists.
+    #[serde(deserialize_with = "text_duration")]
     pub reconcile_after: Duration,
     /// An attempt in doubt is judged never created only by a check made this long after its
     /// answer was lost: Twilio's call log is not read-your-writes.
+    #[serde(deserialize_with = "text_duration")]
     pub call_log_grace: Duration,
-    /// How long a run waits while Twilio cannot be reached before it stops with the rows
-    /// left for the next run; `None`: it waits on (a worker).
+    /// How long a run waits while Twilio cannot be reached before it stops (exit 4) with the
+    /// rows left for the next run; `None`: it waits on (a worker).
+    #[serde(deserialize_with = "some_text_duration")]
     pub outage_limit: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(5 * 60),
+            multiplier: 2.0,
+            jitter: true,
+            reconcile_after: Duration::from_secs(5),
+            // Twilio publishes no bound on how late its call log shows a new call; seconds
+            // are common. Two minutes is a wide margin over that, and the README says what
+            // it costs.
+            call_log_grace: Duration::from_secs(2 * 60),
+            outage_limit: Some(Duration::from_secs(3 * 60)),
+        }
+    }
 }
 
 /// A campaign, valid as a whole.
@@ -199,130 +214,24 @@ impl Campaign {
         Self::load_with(path, &DatabaseEnv::from_process())
     }
 
+    /// The file's values arrive typed (serde, see `fields`); what is left here needs more than
+    /// one key, the environment, or the file's folder.
     pub fn load_with(path: &Path, env: &DatabaseEnv) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
-            path: shown.clone(),
-            cause,
-        })?;
-        let file: CampaignFile = toml::from_str(&text).map_err(|cause| ConfigError::Syntax {
-            path: shown.clone(),
-            cause,
-        })?;
+        let file = read(path, &shown)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let invalid = |key: &str, rule: Invalid| ConfigError::Invalid {
             path: shown.clone(),
             key: key.into(),
             rule,
         };
-        let c = file.campaign;
-        if c.name.trim().is_empty() {
-            return Err(invalid("campaign.name", Invalid::new("must not be empty")));
-        }
-        let cps = u32::try_from(c.cps)
-            .map_err(|_| Invalid(format!("must be from 1 to 30, got {}", c.cps)));
-        let cps = cps
-            .and_then(Cps::new)
-            .map_err(|e| invalid("campaign.cps", e))?;
-        let max_attempts = u32::try_from(c.max_attempts)
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "campaign.max_attempts",
-                    Invalid::new("must be from 1 to 100"),
-                )
-            })?;
-        let max_in_flight = usize::try_from(c.max_in_flight)
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "campaign.max_in_flight",
-                    Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)"),
-                )
-            })?;
-        let default_region = c
-            .default_region
-            .as_deref()
-            .map(Region::parse)
-            .transpose()
-            .map_err(|e| invalid("campaign.default_region", e))?;
-        let mut defaults = ParticipantOptions::default();
-        for (key, value) in &file.participant {
-            let raw =
-                toml_text(value).map_err(|rule| invalid(&format!("participant.{key}"), rule))?;
-            defaults
-                .set(key, &raw)
-                .map_err(|cause| ConfigError::Param {
-                    path: shown.clone(),
-                    cause,
-                })?;
-        }
-        for name in ParticipantOptions::NAMES {
-            let Some(var) = name.env_var() else { continue };
-            if file.participant.keys().any(|key| name.matches(key)) {
-                return Err(invalid(
-                    &format!("participant.{}", name.snake),
-                    Invalid::new(format!(
-                        "is a credential: set {var} in the environment, not in the campaign file"
-                    )),
-                ));
-            }
-            if let Some(value) = std::env::var(&var).ok().filter(|v| !v.is_empty()) {
-                defaults
-                    .set(name.wire, &value)
-                    .map_err(|cause| ConfigError::Param {
-                        path: shown.clone(),
-                        cause,
-                    })?;
-            }
-        }
-        defaults.check_alone().map_err(|cause| ConfigError::Param {
-            path: shown.clone(),
-            cause,
-        })?;
-        if defaults.label.is_some() {
-            return Err(invalid(
-                "participant.label",
-                Invalid::new("is per row: use a `label` column"),
-            ));
-        }
-        let retry = RetryPolicy {
-            initial: duration(&file.retry.initial).map_err(|e| invalid("retry.initial", e))?,
-            max: duration(&file.retry.max).map_err(|e| invalid("retry.max", e))?,
-            multiplier: file.retry.multiplier,
-            jitter: file.retry.jitter,
-            reconcile_after: duration(&file.retry.reconcile_after)
-                .map_err(|e| invalid("retry.reconcile_after", e))?,
-            call_log_grace: duration(&file.retry.call_log_grace)
-                .map_err(|e| invalid("retry.call_log_grace", e))?,
-            outage_limit: Some(
-                duration(&file.retry.outage_limit).map_err(|e| invalid("retry.outage_limit", e))?,
-            ),
-        };
-        if !(1.0..=10.0).contains(&retry.multiplier) {
-            return Err(invalid(
-                "retry.multiplier",
-                Invalid::new("must be from 1.0 to 10.0"),
-            ));
-        }
-        let api_base = file
-            .twilio
-            .api_base
-            .map(|raw| {
-                url::Url::parse(&raw)
-                    .map_err(|e| invalid("twilio.api_base", Invalid(e.to_string())))
-            })
-            .transpose()?;
-        let request_timeout = match &file.twilio.request_timeout {
-            Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
-            None => Duration::from_secs(15),
-        };
+        let mut defaults = participant::defaults(&file.participant, &shown)?;
+        let twilio = file.twilio;
         let lease = file
             .database
-            .lease(request_timeout)
+            .lease(twilio.request_timeout)
             .map_err(|rule| invalid("database.lease", rule))?;
+        let c = file.campaign;
         let database = file
             .database
             .resolve(&dir, &file_stem(&c.name), env)
@@ -350,46 +259,57 @@ impl Campaign {
             name: c.name.trim().to_owned(),
             file: path.to_path_buf(),
             list: dir.join(c.list),
-            conference: ConferenceTarget::parse(&c.conference)
-                .map_err(|e| invalid("campaign.conference", e))?,
-            from: Caller::parse(&c.from).map_err(|e| invalid("campaign.from", e))?,
-            cps,
-            max_attempts,
-            max_in_flight,
-            default_region,
+            conference: c.conference,
+            from: c.from,
+            cps: c.cps,
+            max_attempts: c.max_attempts,
+            max_in_flight: c.max_in_flight,
+            default_region: c.default_region,
             defaults,
-            retry,
+            retry: file.retry,
             database,
             lease,
-            api_base,
-            credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
-            request_timeout,
+            api_base: twilio.api_base,
+            credentials_file: twilio.credentials_file.map(|p| dir.join(p)),
+            request_timeout: twilio.request_timeout,
             rules,
         })
     }
 }
 
-/// A `[participant]` key as the file spells it, from the parameter's wire name.
-fn param_key(wire: &str) -> &str {
-    ParticipantOptions::lookup(wire).map_or(wire, |name| name.snake)
+/// The file at `path`, every value typed; a refused value is reported at its key.
+fn read(path: &Path, shown: &str) -> Result<CampaignFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        path: shown.to_owned(),
+        cause,
+    })?;
+    let syntax = |cause| ConfigError::Syntax {
+        path: shown.to_owned(),
+        cause,
+    };
+    let document = toml::Deserializer::parse(&text).map_err(syntax)?;
+    // toml's message shows the line but not the key; the key path is what a reader looks for.
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let key = e.path().to_string();
+        let cause = e.into_inner();
+        if key == "." {
+            return syntax(cause);
+        }
+        let line = cause.span().map(|span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
+        ConfigError::Value {
+            path: shown.to_owned(),
+            key,
+            line,
+            cause,
+        }
+    })
 }
 
-/// A TOML value as the text a form parameter takes; arrays become space-separated lists.
-fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
-    match value {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(n) => Ok(n.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Array(items) => Ok(items
-            .iter()
-            .map(toml_text)
-            .collect::<Result<Vec<_>, _>>()?
-            .join(" ")),
-        other => Err(Invalid(format!(
-            "must be a string, number, boolean or list, got {}",
-            other.type_str()
-        ))),
-    }
+fn at_line(line: Option<usize>) -> String {
+    line.map(|n| format!(" (line {n})")).unwrap_or_default()
 }
 
 /// A campaign's name as part of a file name: its default database, its lock. Not the generated
