@@ -31,6 +31,11 @@ pub(super) fn max_in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D:
     Ok(n as usize)
 }
 
+/// `frequency.max_calls`: calls to one person within the cap's period.
+pub(super) fn max_calls<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    from_one_to(d, 1000, "")
+}
+
 /// A whole number from 1 to `max`; `why` follows the rule where it needs a reason.
 fn from_one_to<'de, D: Deserializer<'de>>(d: D, max: u32, why: &str) -> Result<u32, D::Error> {
     let n = i64::deserialize(d)?;

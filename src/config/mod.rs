@@ -28,13 +28,13 @@ pub enum ConfigError {
         path: String,
         cause: toml::de::Error,
     },
-    /// A value the file's reader refused, at its key (`campaign.cps`).
-    #[error("{path}: {key} {}{}", cause.message(), at_line(*line))]
+    /// A value serde refused while reading the file, at its key path (`campaign.cps`).
+    #[error("{path}: {key} {rule}{}", at_line(*line))]
     Value {
         path: String,
         key: String,
+        rule: String,
         line: Option<usize>,
-        cause: toml::de::Error,
     },
     #[error("{path}: {key} {rule}")]
     Invalid {
@@ -68,7 +68,7 @@ struct CampaignFile {
     #[serde(default)]
     window: Option<rules::WindowSection>,
     #[serde(default)]
-    frequency: Option<rules::FrequencySection>,
+    frequency: Option<rules::FrequencyCap>,
     #[serde(default)]
     suppression: rules::SuppressionSection,
     #[serde(default)]
@@ -232,6 +232,7 @@ impl Campaign {
             .lease(twilio.request_timeout)
             .map_err(|rule| invalid("database.lease", rule))?;
         let c = file.campaign;
+        // The stem from the name as written (`fields::not_blank` says why).
         let database = file
             .database
             .resolve(&dir, &file_stem(&c.name), env)
@@ -302,12 +303,13 @@ fn read(path: &Path, shown: &str) -> Result<CampaignFile, ConfigError> {
         ConfigError::Value {
             path: shown.to_owned(),
             key,
+            rule: cause.message().to_owned(),
             line,
-            cause,
         }
     })
 }
 
+/// Where a refused value stands, when toml knows.
 fn at_line(line: Option<usize>) -> String {
     line.map(|n| format!(" (line {n})")).unwrap_or_default()
 }
@@ -408,5 +410,92 @@ mod tests {
         assert_eq!(c.defaults.timeout.map(|t| t.get()), Some(20));
         assert_eq!(c.defaults.record, Some(true));
         assert_eq!(c.retry.initial, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_refused_value_names_its_key_its_rule_and_its_line() {
+        let err = load(&format!("{BASE}cps = 5\n[retry]\nmultiplier = 0.5\n"))
+            .unwrap_err()
+            .to_string();
+
+        assert!(
+            err.ends_with("c.toml: retry.multiplier must be from 1.0 to 10.0 (line 8)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bounded_values_take_their_edges_and_refuse_one_past_them() {
+        let cases = [
+            (
+                "cps = 5\nmax_attempts = {}\n",
+                1,
+                100,
+                "campaign.max_attempts must be from 1 to 100",
+            ),
+            (
+                "cps = 5\nmax_in_flight = {}\n",
+                1,
+                100,
+                "campaign.max_in_flight must be from 1 to 100",
+            ),
+            ("cps = {}\n", 1, 30, "campaign.cps must be"),
+            (
+                "cps = 5\n[frequency]\nwithin = \"24h\"\nmax_calls = {}\n",
+                1,
+                1000,
+                "frequency.max_calls must be from 1 to 1000",
+            ),
+        ];
+        for (extra, low, high, refusal) in cases {
+            let with = |n: i64| load(&format!("{BASE}{}", extra.replace("{}", &n.to_string())));
+            for n in [low, high] {
+                assert!(with(n).is_ok(), "{extra:?} with {n}");
+            }
+            for n in [low - 1, high + 1, -1] {
+                let err = with(n).unwrap_err().to_string();
+                assert!(err.contains(refusal), "{extra:?} with {n}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn typed_sections_keep_their_values_and_their_defaults() {
+        let c = load(&format!(
+            "{BASE}cps = 5\n[twilio]\napi_base = \"http://127.0.0.1:9/\"\n\
+             [database]\nlease = \"90s\"\n[frequency]\nmax_calls = 7\nwithin = \"168h\"\n"
+        ))
+        .unwrap();
+        let plain = load(&format!("{BASE}cps = 5\n")).unwrap();
+
+        assert_eq!(c.api_base.unwrap().as_str(), "http://127.0.0.1:9/");
+        assert_eq!(c.lease, Duration::from_secs(90));
+        let cap = c.rules.frequency.unwrap();
+        assert_eq!(
+            (cap.max_calls, cap.within),
+            (7, Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(plain.request_timeout, Duration::from_secs(15));
+        assert_eq!(plain.lease, Duration::from_secs(60));
+        assert_eq!(plain.max_in_flight, 32);
+        assert_eq!(plain.retry, RetryPolicy::default());
+        assert_eq!(plain.retry.outage_limit, Some(Duration::from_secs(180)));
+        assert!(plain.rules.frequency.is_none());
+    }
+
+    #[test]
+    fn a_name_is_trimmed_but_its_database_keeps_the_name_as_written() {
+        let c = load("[campaign]\nname = \" spring \"\nlist = \"l.csv\"\nconference = \"Room\"\nfrom = \"+15017122661\"\ncps = 5\n").unwrap();
+        let blank = load(&BASE.replace("\"c\"", "\"  \""))
+            .unwrap_err()
+            .to_string();
+
+        assert_eq!(c.name, "spring");
+        assert!(
+            c.database
+                .sqlite_file()
+                .is_some_and(|p| p.ends_with("-spring-.sqlite"))
+        );
+        assert!(blank.contains("campaign.name must not be empty"), "{blank}");
     }
 }
