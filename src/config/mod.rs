@@ -4,15 +4,14 @@
 mod database;
 mod fields;
 mod participant;
+mod retry;
 pub mod rules;
 
 use database::DatabaseSection;
 pub use database::{DatabaseEnv, move_target};
+pub use retry::RetryPolicy;
 
-use crate::domain::{
-    Caller, ConferenceTarget, Cps, Invalid, Region, deserialize_duration as text_duration,
-    deserialize_some_duration as some_text_duration,
-};
+use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, deserialize_duration};
 use crate::store::Database;
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -36,6 +35,7 @@ pub enum ConfigError {
         rule: String,
         line: Option<usize>,
     },
+    /// A rule over several keys, the environment or the file's folder, at the key it names.
     #[error("{path}: {key} {rule}")]
     Invalid {
         path: String,
@@ -104,7 +104,7 @@ struct TwilioSection {
     api_base: Option<url::Url>,
     /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
     credentials_file: Option<PathBuf>,
-    #[serde(deserialize_with = "text_duration")]
+    #[serde(deserialize_with = "deserialize_duration")]
     request_timeout: Duration,
 }
 
@@ -114,47 +114,6 @@ impl Default for TwilioSection {
             api_base: None,
             credentials_file: None,
             request_timeout: Duration::from_secs(15),
-        }
-    }
-}
-
-/// Backoff between transient failures: the file's `[retry]`, read as it is written.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetryPolicy {
-    #[serde(deserialize_with = "text_duration")]
-    pub initial: Duration,
-    #[serde(deserialize_with = "text_duration")]
-    pub max: Duration,
-    #[serde(deserialize_with = "fields::multiplier")]
-    pub multiplier: f32,
-    pub jitter: bool,
-    /// How long after an unknown outcome to ask Twilio whether the call exists.
-    #[serde(deserialize_with = "text_duration")]
-    pub reconcile_after: Duration,
-    /// An attempt in doubt is judged never created only by a check made this long after its
-    /// answer was lost: Twilio's call log is not read-your-writes.
-    #[serde(deserialize_with = "text_duration")]
-    pub call_log_grace: Duration,
-    /// How long a run waits while Twilio cannot be reached before it stops (exit 4) with the
-    /// rows left for the next run; `None`: it waits on (a worker).
-    #[serde(deserialize_with = "some_text_duration")]
-    pub outage_limit: Option<Duration>,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(5 * 60),
-            multiplier: 2.0,
-            jitter: true,
-            reconcile_after: Duration::from_secs(5),
-            // Twilio publishes no bound on how late its call log shows a new call; seconds
-            // are common. Two minutes is a wide margin over that, and the README says what
-            // it costs.
-            call_log_grace: Duration::from_secs(2 * 60),
-            outage_limit: Some(Duration::from_secs(3 * 60)),
         }
     }
 }
