@@ -17,7 +17,8 @@ pub(super) struct DatabaseSection {
     /// A file holding the PostgreSQL password alone (a mounted secret).
     password_file: Option<PathBuf>,
     /// How long a host's claim holds its row on PostgreSQL (default 60s).
-    lease: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::deserialize_some_duration")]
+    lease: Option<std::time::Duration>,
 }
 
 /// A claim's hold on its row unless the campaign says otherwise: long enough for a request's
@@ -51,9 +52,8 @@ impl DatabaseSection {
         &self,
         request_timeout: std::time::Duration,
     ) -> Result<std::time::Duration, Invalid> {
-        let lease = match &self.lease {
-            Some(raw) => crate::domain::duration(raw)?,
-            None => return Ok(DEFAULT_LEASE.max(request_timeout * 3)),
+        let Some(lease) = self.lease else {
+            return Ok(DEFAULT_LEASE.max(request_timeout * 3));
         };
         if lease < request_timeout * 3 {
             return Err(Invalid(format!(

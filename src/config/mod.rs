@@ -2,12 +2,16 @@
 //! Relative paths resolve against the file's own folder, since cron runs elsewhere.
 
 mod database;
+mod fields;
+mod participant;
+mod retry;
 pub mod rules;
 
 use database::DatabaseSection;
 pub use database::{DatabaseEnv, move_target};
+pub use retry::RetryPolicy;
 
-use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, duration};
+use crate::domain::{Caller, ConferenceTarget, Cps, Invalid, Region, deserialize_duration};
 use crate::store::Database;
 use crate::twilio::{ParamError, ParticipantOptions};
 use serde::Deserialize;
@@ -23,6 +27,15 @@ pub enum ConfigError {
         path: String,
         cause: toml::de::Error,
     },
+    /// A value serde refused while reading the file, at its key path (`campaign.cps`).
+    #[error("{path}: {key} {rule}{}", at_line(*line))]
+    Value {
+        path: String,
+        key: String,
+        rule: String,
+        line: Option<usize>,
+    },
+    /// A rule over several keys, the environment or the file's folder, at the key it names.
     #[error("{path}: {key} {rule}")]
     Invalid {
         path: String,
@@ -32,7 +45,7 @@ pub enum ConfigError {
     /// A command-line argument, or the variable standing in for it.
     #[error("{key} {rule}")]
     Argument { key: &'static str, rule: Invalid },
-    #[error("{path}: participant.{}: {cause}", param_key(&cause.param))]
+    #[error("{path}: participant.{}: {cause}", participant::key(&cause.param))]
     Param { path: String, cause: ParamError },
 }
 
@@ -43,7 +56,7 @@ struct CampaignFile {
     #[serde(default)]
     participant: toml::Table,
     #[serde(default)]
-    retry: RetrySection,
+    retry: RetryPolicy,
     #[serde(default)]
     database: DatabaseSection,
     #[serde(default)]
@@ -55,7 +68,7 @@ struct CampaignFile {
     #[serde(default)]
     window: Option<rules::WindowSection>,
     #[serde(default)]
-    frequency: Option<rules::FrequencySection>,
+    frequency: Option<rules::FrequencyCap>,
     #[serde(default)]
     suppression: rules::SuppressionSection,
     #[serde(default)]
@@ -65,83 +78,44 @@ struct CampaignFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CampaignSection {
+    #[serde(deserialize_with = "fields::not_blank")]
     name: String,
     list: PathBuf,
-    conference: String,
-    from: String,
-    cps: i64,
-    #[serde(default = "default_max_attempts")]
-    max_attempts: i64,
-    #[serde(default = "default_max_in_flight")]
-    max_in_flight: i64,
+    conference: ConferenceTarget,
+    from: Caller,
+    cps: Cps,
+    #[serde(
+        default = "fields::default_max_attempts",
+        deserialize_with = "fields::max_attempts"
+    )]
+    max_attempts: u32,
+    #[serde(
+        default = "fields::default_max_in_flight",
+        deserialize_with = "fields::max_in_flight"
+    )]
+    max_in_flight: usize,
     /// ISO 3166 alpha-2: the country the list's national numbers are read in.
-    default_region: Option<String>,
+    default_region: Option<Region>,
 }
-
-fn default_max_attempts() -> i64 {
-    3
-}
-
-fn default_max_in_flight() -> i64 {
-    32
-}
-
-/// Twilio publishes no bound on how late its call log shows a new call; seconds are common.
-/// Two minutes is a wide margin over that, and the README says what it costs.
-const DEFAULT_CALL_LOG_GRACE: &str = "2m";
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct RetrySection {
-    initial: String,
-    max: String,
-    multiplier: f32,
-    jitter: bool,
-    /// How long after an unknown outcome to ask Twilio whether the call exists.
-    reconcile_after: String,
-    /// How long after a lost answer Twilio's call log is trusted to show the call.
-    call_log_grace: String,
-    /// How long a run waits for Twilio to answer again before it stops (exit 4).
-    outage_limit: String,
-}
-
-impl Default for RetrySection {
-    fn default() -> Self {
-        Self {
-            initial: "2s".into(),
-            max: "5m".into(),
-            multiplier: 2.0,
-            jitter: true,
-            reconcile_after: "5s".into(),
-            call_log_grace: DEFAULT_CALL_LOG_GRACE.into(),
-            outage_limit: "3m".into(),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TwilioSection {
-    api_base: Option<String>,
+    api_base: Option<url::Url>,
     /// A KEY=VALUE file with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or API key and secret).
     credentials_file: Option<PathBuf>,
-    request_timeout: Option<String>,
+    #[serde(deserialize_with = "deserialize_duration")]
+    request_timeout: Duration,
 }
 
-/// Backoff between transient failures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    pub initial: Duration,
-    pub max: Duration,
-    pub multiplier: f32,
-    pub jitter: bool,
-    pub reconcile_after: Duration,
-    /// An attempt in doubt is judged never created only by a check made this long after its
-    /// answer was lost: Twilio's call log is not read-your-writes.
-    pub call_log_grace: Duration,
-    /// How long a run waits while Twilio cannot be reached before it stops with the rows
-    /// left for the next run; `None`: it waits on (a worker).
-    pub outage_limit: Option<Duration>,
+impl Default for TwilioSection {
+    fn default() -> Self {
+        Self {
+            api_base: None,
+            credentials_file: None,
+            request_timeout: Duration::from_secs(15),
+        }
+    }
 }
 
 /// A campaign, valid as a whole.
@@ -199,130 +173,25 @@ impl Campaign {
         Self::load_with(path, &DatabaseEnv::from_process())
     }
 
+    /// The file's values arrive typed (serde, see `fields`); what is left here needs more than
+    /// one key, the environment, or the file's folder.
     pub fn load_with(path: &Path, env: &DatabaseEnv) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
-            path: shown.clone(),
-            cause,
-        })?;
-        let file: CampaignFile = toml::from_str(&text).map_err(|cause| ConfigError::Syntax {
-            path: shown.clone(),
-            cause,
-        })?;
+        let file = read(path, &shown)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let invalid = |key: &str, rule: Invalid| ConfigError::Invalid {
             path: shown.clone(),
             key: key.into(),
             rule,
         };
-        let c = file.campaign;
-        if c.name.trim().is_empty() {
-            return Err(invalid("campaign.name", Invalid::new("must not be empty")));
-        }
-        let cps = u32::try_from(c.cps)
-            .map_err(|_| Invalid(format!("must be from 1 to 30, got {}", c.cps)));
-        let cps = cps
-            .and_then(Cps::new)
-            .map_err(|e| invalid("campaign.cps", e))?;
-        let max_attempts = u32::try_from(c.max_attempts)
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "campaign.max_attempts",
-                    Invalid::new("must be from 1 to 100"),
-                )
-            })?;
-        let max_in_flight = usize::try_from(c.max_in_flight)
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "campaign.max_in_flight",
-                    Invalid::new("must be from 1 to 100 (Twilio's default concurrency limit)"),
-                )
-            })?;
-        let default_region = c
-            .default_region
-            .as_deref()
-            .map(Region::parse)
-            .transpose()
-            .map_err(|e| invalid("campaign.default_region", e))?;
-        let mut defaults = ParticipantOptions::default();
-        for (key, value) in &file.participant {
-            let raw =
-                toml_text(value).map_err(|rule| invalid(&format!("participant.{key}"), rule))?;
-            defaults
-                .set(key, &raw)
-                .map_err(|cause| ConfigError::Param {
-                    path: shown.clone(),
-                    cause,
-                })?;
-        }
-        for name in ParticipantOptions::NAMES {
-            let Some(var) = name.env_var() else { continue };
-            if file.participant.keys().any(|key| name.matches(key)) {
-                return Err(invalid(
-                    &format!("participant.{}", name.snake),
-                    Invalid::new(format!(
-                        "is a credential: set {var} in the environment, not in the campaign file"
-                    )),
-                ));
-            }
-            if let Some(value) = std::env::var(&var).ok().filter(|v| !v.is_empty()) {
-                defaults
-                    .set(name.wire, &value)
-                    .map_err(|cause| ConfigError::Param {
-                        path: shown.clone(),
-                        cause,
-                    })?;
-            }
-        }
-        defaults.check_alone().map_err(|cause| ConfigError::Param {
-            path: shown.clone(),
-            cause,
-        })?;
-        if defaults.label.is_some() {
-            return Err(invalid(
-                "participant.label",
-                Invalid::new("is per row: use a `label` column"),
-            ));
-        }
-        let retry = RetryPolicy {
-            initial: duration(&file.retry.initial).map_err(|e| invalid("retry.initial", e))?,
-            max: duration(&file.retry.max).map_err(|e| invalid("retry.max", e))?,
-            multiplier: file.retry.multiplier,
-            jitter: file.retry.jitter,
-            reconcile_after: duration(&file.retry.reconcile_after)
-                .map_err(|e| invalid("retry.reconcile_after", e))?,
-            call_log_grace: duration(&file.retry.call_log_grace)
-                .map_err(|e| invalid("retry.call_log_grace", e))?,
-            outage_limit: Some(
-                duration(&file.retry.outage_limit).map_err(|e| invalid("retry.outage_limit", e))?,
-            ),
-        };
-        if !(1.0..=10.0).contains(&retry.multiplier) {
-            return Err(invalid(
-                "retry.multiplier",
-                Invalid::new("must be from 1.0 to 10.0"),
-            ));
-        }
-        let api_base = file
-            .twilio
-            .api_base
-            .map(|raw| {
-                url::Url::parse(&raw)
-                    .map_err(|e| invalid("twilio.api_base", Invalid(e.to_string())))
-            })
-            .transpose()?;
-        let request_timeout = match &file.twilio.request_timeout {
-            Some(raw) => duration(raw).map_err(|e| invalid("twilio.request_timeout", e))?,
-            None => Duration::from_secs(15),
-        };
+        let mut defaults = participant::defaults(&file.participant, &shown)?;
+        let twilio = file.twilio;
         let lease = file
             .database
-            .lease(request_timeout)
+            .lease(twilio.request_timeout)
             .map_err(|rule| invalid("database.lease", rule))?;
+        let c = file.campaign;
+        // The stem from the name as written (`fields::not_blank` says why).
         let database = file
             .database
             .resolve(&dir, &file_stem(&c.name), env)
@@ -350,46 +219,58 @@ impl Campaign {
             name: c.name.trim().to_owned(),
             file: path.to_path_buf(),
             list: dir.join(c.list),
-            conference: ConferenceTarget::parse(&c.conference)
-                .map_err(|e| invalid("campaign.conference", e))?,
-            from: Caller::parse(&c.from).map_err(|e| invalid("campaign.from", e))?,
-            cps,
-            max_attempts,
-            max_in_flight,
-            default_region,
+            conference: c.conference,
+            from: c.from,
+            cps: c.cps,
+            max_attempts: c.max_attempts,
+            max_in_flight: c.max_in_flight,
+            default_region: c.default_region,
             defaults,
-            retry,
+            retry: file.retry,
             database,
             lease,
-            api_base,
-            credentials_file: file.twilio.credentials_file.map(|p| dir.join(p)),
-            request_timeout,
+            api_base: twilio.api_base,
+            credentials_file: twilio.credentials_file.map(|p| dir.join(p)),
+            request_timeout: twilio.request_timeout,
             rules,
         })
     }
 }
 
-/// A `[participant]` key as the file spells it, from the parameter's wire name.
-fn param_key(wire: &str) -> &str {
-    ParticipantOptions::lookup(wire).map_or(wire, |name| name.snake)
+/// The file at `path`, every value typed; a refused value is reported at its key.
+fn read(path: &Path, shown: &str) -> Result<CampaignFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        path: shown.to_owned(),
+        cause,
+    })?;
+    let syntax = |cause| ConfigError::Syntax {
+        path: shown.to_owned(),
+        cause,
+    };
+    let document = toml::Deserializer::parse(&text).map_err(syntax)?;
+    // toml's message shows the line but not the key; the key path is what a reader looks for.
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let key = e.path().to_string();
+        let cause = e.into_inner();
+        if key == "." {
+            return syntax(cause);
+        }
+        let line = cause.span().map(|span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
+        ConfigError::Value {
+            path: shown.to_owned(),
+            key,
+            rule: cause.message().to_owned(),
+            line,
+        }
+    })
 }
 
-/// A TOML value as the text a form parameter takes; arrays become space-separated lists.
-fn toml_text(value: &toml::Value) -> Result<String, Invalid> {
-    match value {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(n) => Ok(n.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Array(items) => Ok(items
-            .iter()
-            .map(toml_text)
-            .collect::<Result<Vec<_>, _>>()?
-            .join(" ")),
-        other => Err(Invalid(format!(
-            "must be a string, number, boolean or list, got {}",
-            other.type_str()
-        ))),
-    }
+/// Where a refused value stands, when toml knows.
+fn at_line(line: Option<usize>) -> String {
+    line.map(|n| format!(" (line {n})")).unwrap_or_default()
 }
 
 /// A campaign's name as part of a file name: its default database, its lock. Not the generated
@@ -488,5 +369,92 @@ mod tests {
         assert_eq!(c.defaults.timeout.map(|t| t.get()), Some(20));
         assert_eq!(c.defaults.record, Some(true));
         assert_eq!(c.retry.initial, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_refused_value_names_its_key_its_rule_and_its_line() {
+        let err = load(&format!("{BASE}cps = 5\n[retry]\nmultiplier = 0.5\n"))
+            .unwrap_err()
+            .to_string();
+
+        assert!(
+            err.ends_with("c.toml: retry.multiplier must be from 1.0 to 10.0 (line 8)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bounded_values_take_their_edges_and_refuse_one_past_them() {
+        let cases = [
+            (
+                "cps = 5\nmax_attempts = {}\n",
+                1,
+                100,
+                "campaign.max_attempts must be from 1 to 100",
+            ),
+            (
+                "cps = 5\nmax_in_flight = {}\n",
+                1,
+                100,
+                "campaign.max_in_flight must be from 1 to 100",
+            ),
+            ("cps = {}\n", 1, 30, "campaign.cps must be"),
+            (
+                "cps = 5\n[frequency]\nwithin = \"24h\"\nmax_calls = {}\n",
+                1,
+                1000,
+                "frequency.max_calls must be from 1 to 1000",
+            ),
+        ];
+        for (extra, low, high, refusal) in cases {
+            let with = |n: i64| load(&format!("{BASE}{}", extra.replace("{}", &n.to_string())));
+            for n in [low, high] {
+                assert!(with(n).is_ok(), "{extra:?} with {n}");
+            }
+            for n in [low - 1, high + 1, -1] {
+                let err = with(n).unwrap_err().to_string();
+                assert!(err.contains(refusal), "{extra:?} with {n}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn typed_sections_keep_their_values_and_their_defaults() {
+        let c = load(&format!(
+            "{BASE}cps = 5\n[twilio]\napi_base = \"http://127.0.0.1:9/\"\n\
+             [database]\nlease = \"90s\"\n[frequency]\nmax_calls = 7\nwithin = \"168h\"\n"
+        ))
+        .unwrap();
+        let plain = load(&format!("{BASE}cps = 5\n")).unwrap();
+
+        assert_eq!(c.api_base.unwrap().as_str(), "http://127.0.0.1:9/");
+        assert_eq!(c.lease, Duration::from_secs(90));
+        let cap = c.rules.frequency.unwrap();
+        assert_eq!(
+            (cap.max_calls, cap.within),
+            (7, Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(plain.request_timeout, Duration::from_secs(15));
+        assert_eq!(plain.lease, Duration::from_secs(60));
+        assert_eq!(plain.max_in_flight, 32);
+        assert_eq!(plain.retry, RetryPolicy::default());
+        assert_eq!(plain.retry.outage_limit, Some(Duration::from_secs(180)));
+        assert!(plain.rules.frequency.is_none());
+    }
+
+    #[test]
+    fn a_name_is_trimmed_but_its_database_keeps_the_name_as_written() {
+        let c = load("[campaign]\nname = \" spring \"\nlist = \"l.csv\"\nconference = \"Room\"\nfrom = \"+15017122661\"\ncps = 5\n").unwrap();
+        let blank = load(&BASE.replace("\"c\"", "\"  \""))
+            .unwrap_err()
+            .to_string();
+
+        assert_eq!(c.name, "spring");
+        assert!(
+            c.database
+                .sqlite_file()
+                .is_some_and(|p| p.ends_with("-spring-.sqlite"))
+        );
+        assert!(blank.contains("campaign.name must not be empty"), "{blank}");
     }
 }

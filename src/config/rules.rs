@@ -23,16 +23,7 @@ pub(super) struct RulesSections {
     pub window: Option<WindowSection>,
     pub suppression: SuppressionSection,
     pub pacing: PacingSection,
-    pub frequency: Option<FrequencySection>,
-}
-
-/// `[frequency]`: at most `max_calls` calls to one person `within` this long, counted over every
-/// campaign of the database.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FrequencySection {
-    max_calls: i64,
-    within: String,
+    pub frequency: Option<FrequencyCap>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,10 +123,14 @@ pub struct Rules {
 }
 
 /// A cap on calls per person across the campaigns that share a database (Regulation F's 7 in
-/// 7 days, a state's 3 in 24 hours, an owner's own rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// 7 days, a state's 3 in 24 hours, an owner's own rule): the file's `[frequency]`, at most
+/// `max_calls` calls to one person `within` this long, counted over every campaign there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
+    #[serde(deserialize_with = "super::fields::max_calls")]
     pub max_calls: u32,
+    #[serde(deserialize_with = "crate::domain::deserialize_duration")]
     pub within: std::time::Duration,
 }
 
@@ -192,23 +187,8 @@ impl RulesSections {
                 Invalid::new("must be after window.start (windows do not cross midnight)"),
             ));
         }
-        let frequency = match self.frequency {
-            Some(f) => Some(FrequencyCap {
-                max_calls: u32::try_from(f.max_calls)
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        (
-                            "frequency.max_calls".to_string(),
-                            Invalid::new("must be from 1 to 1000"),
-                        )
-                    })?,
-                within: duration(&f.within).map_err(key("frequency.within"))?,
-            }),
-            None => None,
-        };
         Ok(Rules {
-            frequency,
+            frequency: self.frequency,
             callbacks,
             recycle,
             window,

@@ -6,7 +6,8 @@ use std::fmt;
 
 /// Create Participant takes a conference SID or a friendly name; Twilio creates a conference
 /// by friendly name on first use.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum ConferenceTarget {
     Sid(ConferenceSid),
     FriendlyName(String),

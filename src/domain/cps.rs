@@ -5,7 +5,9 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A campaign file's `cps` is a TOML integer, read through `TryFrom<i64>`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(try_from = "i64")]
 pub struct Cps(NonZeroU32);
 
 impl Cps {
@@ -54,6 +56,15 @@ impl fmt::Debug for Cps {
     }
 }
 
+impl TryFrom<i64> for Cps {
+    type Error = Invalid;
+    fn try_from(n: i64) -> Result<Self, Invalid> {
+        let n = u32::try_from(n)
+            .map_err(|_| Invalid(format!("must be from 1 to {}, got {n}", Self::MAX)))?;
+        Self::new(n)
+    }
+}
+
 impl std::str::FromStr for Cps {
     type Err = Invalid;
     fn from_str(raw: &str) -> Result<Self, Invalid> {
@@ -73,5 +84,8 @@ mod tests {
         assert!(Cps::parse("2.5").is_err());
         assert_eq!(Cps::parse(" 30 ").unwrap().get().get(), 30);
         assert_eq!(Cps::new(4).unwrap().interval(), Duration::from_millis(250));
+        assert!(Cps::try_from(-1).is_err());
+        assert!(Cps::try_from(i64::from(u32::MAX) + 1).is_err());
+        assert_eq!(Cps::try_from(30).unwrap().get().get(), 30);
     }
 }

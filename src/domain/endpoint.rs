@@ -203,7 +203,8 @@ impl fmt::Debug for Endpoint {
 
 /// The `From` (and `CallerId`) of a participant: a phone number, `client:name`, or, for calls
 /// to SIP addresses, the user part that becomes the caller's identity.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Caller {
     Phone(PhoneNumber),
     Client(String),

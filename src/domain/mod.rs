@@ -24,7 +24,7 @@ pub use campaign_status::CampaignStatus;
 pub use conference::{ConferenceTarget, ParticipantId};
 pub use cps::Cps;
 pub use database_url::DatabaseUrl;
-pub use duration::duration;
+pub use duration::{deserialize_duration, deserialize_some_duration, duration};
 pub use endpoint::{Caller, Endpoint, PhoneNumber};
 pub use label::Label;
 pub use region::Region;
@@ -51,3 +51,17 @@ pub fn quoted(raw: &str) -> String {
         None => format!("{raw:?}"),
     }
 }
+
+/// `TryFrom<String>` through the type's `parse`, for `#[serde(try_from = "String")]`: a value
+/// in a file is read by the same rules as on the command line or in a list.
+macro_rules! parsed_from_string {
+    ($($ty:ty),*) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = Invalid;
+            fn try_from(raw: String) -> Result<Self, Invalid> {
+                Self::parse(&raw)
+            }
+        }
+    )*};
+}
+parsed_from_string!(Caller, ConferenceTarget, Region);
