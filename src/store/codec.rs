@@ -93,20 +93,29 @@ where
     }
 }
 
-/// A row's own values as stored: a JSON object, read back into the overrides, or into why they
-/// no longer read (the row then fails with that reason instead of failing the whole read).
-pub struct StoredOverrides(String);
+/// A value read as the database gives it (`T`), for a field that converts it further with
+/// `#[sqlx(try_from = ...)]` into a type the store cannot implement sqlx's traits for.
+pub struct Stored<T>(T);
 
-text_column!(StoredOverrides);
+impl<DB: Database, T: Type<DB>> Type<DB> for Stored<T> {
+    fn type_info() -> DB::TypeInfo {
+        T::type_info()
+    }
 
-impl<'r, DB: Database> Decode<'r, DB> for StoredOverrides
-where
-    String: Decode<'r, DB>,
-{
-    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        <String as Decode<DB>>::decode(value).map(Self)
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        T::compatible(ty)
     }
 }
+
+impl<'r, DB: Database, T: Decode<'r, DB>> Decode<'r, DB> for Stored<T> {
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        T::decode(value).map(Self)
+    }
+}
+
+/// A row's own values (a JSON object), read back into the overrides, or into why they no
+/// longer read (the row then fails with that reason instead of failing the whole read).
+pub type StoredOverrides = Stored<String>;
 
 impl From<StoredOverrides> for Result<RowOverrides, ParamError> {
     fn from(stored: StoredOverrides) -> Self {
@@ -115,56 +124,19 @@ impl From<StoredOverrides> for Result<RowOverrides, ParamError> {
 }
 
 /// A list of names as stored: a JSON array in a text column.
-pub struct StoredNames(String);
-
-text_column!(StoredNames);
-
-impl<'r, DB: Database> Decode<'r, DB> for StoredNames
-where
-    String: Decode<'r, DB>,
-{
-    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        <String as Decode<DB>>::decode(value).map(Self)
-    }
-}
-
-impl TryFrom<StoredNames> for Vec<String> {
+impl TryFrom<Stored<String>> for Vec<String> {
     type Error = serde_json::Error;
 
-    fn try_from(stored: StoredNames) -> Result<Self, Self::Error> {
+    fn try_from(stored: Stored<String>) -> Result<Self, Self::Error> {
         serde_json::from_str(&stored.0)
     }
 }
 
 /// A Twilio error code as stored: a nullable signed integer, read back as `Option<u32>`.
-pub struct StoredCode(Option<i64>);
-
-impl<DB: Database> Type<DB> for StoredCode
-where
-    i64: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <i64 as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <i64 as Type<DB>>::compatible(ty)
-    }
-}
-
-impl<'r, DB: Database> Decode<'r, DB> for StoredCode
-where
-    Option<i64>: Decode<'r, DB>,
-{
-    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        <Option<i64> as Decode<DB>>::decode(value).map(Self)
-    }
-}
-
-impl TryFrom<StoredCode> for Option<u32> {
+impl TryFrom<Stored<Option<i64>>> for Option<u32> {
     type Error = std::num::TryFromIntError;
 
-    fn try_from(stored: StoredCode) -> Result<Self, Self::Error> {
+    fn try_from(stored: Stored<Option<i64>>) -> Result<Self, Self::Error> {
         stored.0.map(u32::try_from).transpose()
     }
 }

@@ -1,6 +1,7 @@
 //! One body, two dialects: how a `Store` operation is written once. The body names the
 //! backend's handle (`db.pool`, `db.campaign`) and is compiled once per backend by `on_backend!`,
-//! so one text of Rust and SQL serves SQLite and PostgreSQL. (A function generic over
+//! so one text of Rust and SQL serves SQLite and PostgreSQL; `on_tx!` does the same for a step
+//! inside a transaction another operation opened. (A function generic over
 //! `sqlx::Database` would need a bound for every type it binds or reads, and a trait of ours for
 //! `rows_affected`, which each driver defines on its own result type.) Statements use `$1`
 //! placeholders, which both drivers read. Where the SQL truly differs, the method matches on the
@@ -17,6 +18,37 @@ macro_rules! on_backend {
     };
 }
 pub(super) use on_backend;
+
+/// An open transaction on either backend, for a step shared by several operations' own
+/// transactions (an import's batch, a call found for a row in doubt, a history written): the step's body is written once and
+/// compiled against each arm.
+pub(super) enum Tx<'t, 'c> {
+    Sqlite(&'t mut sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(&'t mut sqlx::Transaction<'c, sqlx::Postgres>),
+}
+
+impl<'t, 'c> From<&'t mut sqlx::Transaction<'c, sqlx::Sqlite>> for Tx<'t, 'c> {
+    fn from(tx: &'t mut sqlx::Transaction<'c, sqlx::Sqlite>) -> Self {
+        Self::Sqlite(tx)
+    }
+}
+
+impl<'t, 'c> From<&'t mut sqlx::Transaction<'c, sqlx::Postgres>> for Tx<'t, 'c> {
+    fn from(tx: &'t mut sqlx::Transaction<'c, sqlx::Postgres>) -> Self {
+        Self::Postgres(tx)
+    }
+}
+
+/// Runs `$body` with `$tx` bound to the transaction of whichever backend `Tx` holds.
+macro_rules! on_tx {
+    ($held:expr, $tx:ident => $body:expr) => {
+        match $held {
+            $crate::store::dialect::Tx::Sqlite($tx) => $body,
+            $crate::store::dialect::Tx::Postgres($tx) => $body,
+        }
+    };
+}
+pub(super) use on_tx;
 
 #[cfg(test)]
 mod tests {

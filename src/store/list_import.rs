@@ -8,7 +8,7 @@
 //! SQLite, which has no arrays; `unnest` on PostgreSQL).
 
 use super::dialect::on_backend;
-use super::unresolved::{Tx, on_tx};
+use super::dialect::{Tx, on_tx};
 use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use std::collections::HashMap;
 

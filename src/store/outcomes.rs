@@ -9,7 +9,8 @@
 //! clears it when created.
 
 use super::dialect::on_backend;
-use super::unresolved::{Tx, name_attempt_call};
+use super::dialect::Tx;
+use super::unresolved::name_attempt_call;
 use super::{AttemptParty, CallObservation, Recorded, Redial, Store, StoreError};
 use crate::domain::CallStatus;
 use sqlx::Row;

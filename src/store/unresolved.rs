@@ -8,7 +8,7 @@
 //!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
 //!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
 
-use super::dialect::on_backend;
+use super::dialect::{Tx, on_backend, on_tx};
 use super::{Store, StoreError, Unresolved};
 use crate::domain::{AttemptToken, CallSid, ConferenceSid};
 
@@ -165,37 +165,6 @@ impl Store {
         Ok(n as u64)
     }
 }
-
-/// An open transaction on either backend, for a step shared by several operations' own
-/// transactions (`Found::mark`, `name_attempt_call`): the step's body is written once and
-/// compiled against each arm.
-pub(super) enum Tx<'t, 'c> {
-    Sqlite(&'t mut sqlx::Transaction<'c, sqlx::Sqlite>),
-    Postgres(&'t mut sqlx::Transaction<'c, sqlx::Postgres>),
-}
-
-impl<'t, 'c> From<&'t mut sqlx::Transaction<'c, sqlx::Sqlite>> for Tx<'t, 'c> {
-    fn from(tx: &'t mut sqlx::Transaction<'c, sqlx::Sqlite>) -> Self {
-        Self::Sqlite(tx)
-    }
-}
-
-impl<'t, 'c> From<&'t mut sqlx::Transaction<'c, sqlx::Postgres>> for Tx<'t, 'c> {
-    fn from(tx: &'t mut sqlx::Transaction<'c, sqlx::Postgres>) -> Self {
-        Self::Postgres(tx)
-    }
-}
-
-/// Runs `$body` with `$tx` bound to the transaction of whichever backend `Tx` holds.
-macro_rules! on_tx {
-    ($held:expr, $tx:ident => $body:expr) => {
-        match $held {
-            Tx::Sqlite($tx) => $body,
-            Tx::Postgres($tx) => $body,
-        }
-    };
-}
-pub(super) use on_tx;
 
 /// Proof that an attempt in doubt created its call.
 struct Found<'a> {

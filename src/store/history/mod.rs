@@ -8,7 +8,7 @@ mod write;
 
 use super::dialect::on_backend;
 use super::open::{Pool, on_pool};
-use super::unresolved::Tx;
+use super::dialect::Tx;
 use super::{CampaignHistory, Database, LoadError, Store, StoreError};
 
 impl Store {

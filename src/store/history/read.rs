@@ -3,7 +3,7 @@
 //! default gives each statement a snapshot of its own).
 
 use crate::domain::CampaignStatus;
-use crate::store::unresolved::{Tx, on_tx};
+use crate::store::dialect::{Tx, on_tx};
 use crate::store::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, RejectRecord,
     RequeueRecord, RowRecord, RunRecord, StoreError,

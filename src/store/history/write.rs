@@ -5,7 +5,7 @@
 //! (PostgreSQL allows 65,535).
 
 use crate::domain::CampaignKey;
-use crate::store::unresolved::{Tx, on_tx};
+use crate::store::dialect::{Tx, on_tx};
 use crate::store::{CampaignHistory, LoadError, StoreError};
 use sqlx::QueryBuilder;
 use std::collections::HashMap;

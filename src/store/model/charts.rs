@@ -4,7 +4,7 @@
 //! hundred values, never one per call.
 
 use crate::domain::CalleeZones;
-use crate::store::codec::StoredCode;
+use crate::store::codec::Stored;
 use sqlx::FromRow;
 
 /// When the campaign's first and last create requests were sent (unix ms).
@@ -43,7 +43,7 @@ pub struct RequestBucket {
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct RequestErrors {
     /// Twilio's code; `None` for requests without one (no answer, a connection lost).
-    #[sqlx(try_from = "StoredCode", rename = "twilio_code")]
+    #[sqlx(try_from = "Stored<Option<i64>>", rename = "twilio_code")]
     pub code: Option<u32>,
     /// One of the messages recorded with the code.
     pub message: String,

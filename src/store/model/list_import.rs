@@ -3,7 +3,7 @@
 //! unchanged list need not read it again).
 
 use crate::domain::{Endpoint, Label};
-use crate::store::codec::StoredNames;
+use crate::store::codec::Stored;
 use crate::twilio::RowOverrides;
 use std::collections::HashMap;
 
@@ -101,6 +101,6 @@ pub struct FinishedImport {
     pub accepted: u64,
     #[sqlx(try_from = "i64")]
     pub duplicates: u64,
-    #[sqlx(try_from = "StoredNames")]
+    #[sqlx(try_from = "Stored<String>")]
     pub ignored_columns: Vec<String>,
 }

@@ -148,46 +148,47 @@ pub(in crate::store) struct Written<'a> {
 
 impl<'a> Written<'a> {
     pub(in crate::store) fn of(outcome: &'a Outcome) -> Self {
-        let failed =
-            |outcome, http_status: &Option<u16>, code: &Option<u32>, message: &'a str| Written {
-                outcome,
-                http_status: http_status.map(i64::from),
-                code: code.map(i64::from),
-                message: Some(message),
-                call_sid: None,
-                queue_time_ms: None,
-            };
-        match outcome {
+        let (http_status, code, message) = match outcome {
             Outcome::Created {
                 call_sid,
                 queue_time_ms,
                 status,
                 ..
-            } => Written {
-                outcome: outcome.kind(),
-                http_status: Some(i64::from(*status)),
-                code: None,
-                message: None,
-                call_sid: Some(call_sid),
-                queue_time_ms: *queue_time_ms,
-            },
+            } => {
+                return Written {
+                    outcome: outcome.kind(),
+                    http_status: Some(i64::from(*status)),
+                    code: None,
+                    message: None,
+                    call_sid: Some(call_sid),
+                    queue_time_ms: *queue_time_ms,
+                };
+            }
             Outcome::Retry {
                 http_status,
                 code,
                 message,
                 ..
-            } => failed(outcome.kind(), http_status, code, message),
-            Outcome::Failed {
+            }
+            | Outcome::Failed {
                 http_status,
                 code,
                 message,
-            } => failed(outcome.kind(), http_status, code, message),
-            Outcome::Unknown {
+            }
+            | Outcome::Unknown {
                 http_status,
                 code,
                 message,
                 ..
-            } => failed(outcome.kind(), http_status, code, message),
+            } => (http_status, code, message),
+        };
+        Written {
+            outcome: outcome.kind(),
+            http_status: http_status.map(i64::from),
+            code: code.map(i64::from),
+            message: Some(message),
+            call_sid: None,
+            queue_time_ms: None,
         }
     }
 }
