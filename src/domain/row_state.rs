@@ -4,47 +4,17 @@
 //! (retried); pending → suppressed (do-not-call) | canceled (the campaign was canceled).
 
 use super::Invalid;
+use super::named_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RowState {
-    Pending,
-    Dialing,
-    Created,
-    Failed,
-    Unknown,
-    Suppressed,
-    Canceled,
-}
-
-impl RowState {
-    pub const ALL: [Self; 7] = [
-        Self::Pending,
-        Self::Dialing,
-        Self::Created,
-        Self::Failed,
-        Self::Unknown,
-        Self::Suppressed,
-        Self::Canceled,
-    ];
-
-    /// The name the database stores.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Dialing => "dialing",
-            Self::Created => "created",
-            Self::Failed => "failed",
-            Self::Unknown => "unknown",
-            Self::Suppressed => "suppressed",
-            Self::Canceled => "canceled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == raw)
-            .ok_or_else(|| Invalid(format!("not a row state: {raw:?}")))
+named_enum! {
+    pub enum RowState("a row state") {
+        Pending = "pending",
+        Dialing = "dialing",
+        Created = "created",
+        Failed = "failed",
+        Unknown = "unknown",
+        Suppressed = "suppressed",
+        Canceled = "canceled",
     }
 }
 

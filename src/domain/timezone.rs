@@ -6,6 +6,7 @@
 //! The map is `data/timezones/prefixes.tsv` (Google's data, Apache-2.0; see its NOTICE),
 //! compiled in and indexed at first use.
 
+use super::named_enum;
 use super::{CalleeZones, Endpoint, Invalid, PhoneNumber};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -23,28 +24,13 @@ static PREFIXES: LazyLock<(HashMap<&'static str, &'static str>, usize)> = LazyLo
     (map, longest)
 });
 
-/// Where a row's zone came from, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZoneSource {
-    /// The list's `timezone` column.
-    List,
-    /// The number's prefix, through libphonenumber's map.
-    Prefix,
-}
-
-impl ZoneSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::List => "list",
-            Self::Prefix => "prefix",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        [Self::List, Self::Prefix]
-            .into_iter()
-            .find(|source| source.as_str() == raw)
-            .ok_or_else(|| Invalid(format!("not a zone source: {raw:?}")))
+named_enum! {
+    /// Where a row's zone came from, for the report.
+    pub enum ZoneSource("a zone source") {
+        /// The list's `timezone` column.
+        List = "list",
+        /// The number's prefix, through libphonenumber's map.
+        Prefix = "prefix",
     }
 }
 

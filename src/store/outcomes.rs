@@ -8,8 +8,8 @@
 //! A recycled row keeps its last call's outcome (`outcome_final`) while it waits; a new call
 //! clears it when created.
 
-use super::dialect::on_backend;
 use super::dialect::Tx;
+use super::dialect::on_backend;
 use super::unresolved::name_attempt_call;
 use super::{AttemptParty, CallObservation, Recorded, Redial, Store, StoreError};
 use crate::domain::CallStatus;

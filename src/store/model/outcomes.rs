@@ -7,34 +7,17 @@
 //! A recycled row keeps its last call's outcome (`outcome_final = 1`) while it waits; a new
 //! call clears it when created.
 
+use crate::domain::named_enum;
 use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 use std::time::Duration;
 
-/// Where an observation of a call came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventSource {
-    Callback,
-    Poll,
-}
-
-impl EventSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Callback => "callback",
-            Self::Poll => "poll",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, crate::domain::Invalid> {
-        match raw {
-            "callback" => Ok(Self::Callback),
-            "poll" => Ok(Self::Poll),
-            other => Err(crate::domain::Invalid(format!(
-                "not an event source: {other:?}"
-            ))),
-        }
+named_enum! {
+    /// Where an observation of a call came from.
+    pub enum EventSource("an event source") {
+        Callback = "callback",
+        Poll = "poll",
     }
 }
 

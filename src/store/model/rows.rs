@@ -5,7 +5,8 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
-use crate::domain::{CallSid, ConferenceSid, Endpoint, Invalid, Label};
+use crate::domain::named_enum;
+use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 
@@ -88,50 +89,19 @@ impl Outcome {
     }
 }
 
-/// How an attempt ended, as its record says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// Written before the request left; never completed (the run died or is under way).
-    Sending,
-    Created,
-    Retry,
-    Failed,
-    Unknown,
-    /// Reconciled: Twilio had no such call.
-    NotCreated,
-    /// Reconciled: Twilio had the call.
-    Found,
-}
-
-impl AttemptOutcome {
-    pub const ALL: [Self; 7] = [
-        Self::Sending,
-        Self::Created,
-        Self::Retry,
-        Self::Failed,
-        Self::Unknown,
-        Self::NotCreated,
-        Self::Found,
-    ];
-
-    /// The name the database stores.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sending => "sending",
-            Self::Created => "created",
-            Self::Retry => "retry",
-            Self::Failed => "failed",
-            Self::Unknown => "unknown",
-            Self::NotCreated => "not_created",
-            Self::Found => "found",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|outcome| outcome.as_str() == raw)
-            .ok_or_else(|| Invalid(format!("not an attempt outcome: {raw:?}")))
+named_enum! {
+    /// How an attempt ended, as its record says.
+    pub enum AttemptOutcome("an attempt outcome") {
+        /// Written before the request left; never completed (the run died or is under way).
+        Sending = "sending",
+        Created = "created",
+        Retry = "retry",
+        Failed = "failed",
+        Unknown = "unknown",
+        /// Reconciled: Twilio had no such call.
+        NotCreated = "not_created",
+        /// Reconciled: Twilio had the call.
+        Found = "found",
     }
 }
 
