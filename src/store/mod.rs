@@ -1,14 +1,18 @@
 //! The campaign database: the only module that speaks SQL. One interface, `Store`, a handle on
-//! one campaign of one database, with two backends: `sqlite` (embedded, one machine) and
-//! `postgres` (shared by several hosts), each with its own migrations; the types that cross the
-//! boundary (`model`) are the same for both, and typed (`codec`).
+//! one campaign of one database, over two backends: SQLite (embedded, one machine) and
+//! PostgreSQL (shared by several hosts), each with its own migrations. Both are one `Backend`
+//! (pool, campaign, holder, clock); only opening a pool differs (`sqlite`, `postgres`), and
+//! `open` finds or creates the campaign, written once.
 //!
-//! An operation is written once, as a plain `impl Store` method in its area's file (`control`:
-//! pause, cancel, zones, do-not-call): `on_backend!` (`dialect`) compiles its one body and one
-//! statement text, with `$1` placeholders that both drivers read, against each backend. Where the
-//! dialects truly differ (a batch written with `unnest`, as SQLite has no arrays), the method
-//! matches on the backend and the two statements stand side by side in that file. Areas not yet
-//! converted still have a body per backend, dispatched by `every_backend!` below.
+//! Every operation is written once, as a plain `impl Store` method in its area's file (`rows`:
+//! the claim and a claimed row's changes; `leases`: what sharing adds; `outcomes`, `unresolved`,
+//! `list_import`, `control`, `report`, `charts`, `queries`, `requeue`, `runs`, `history`).
+//! `on_backend!` (`dialect`) compiles its one body and one statement text, with `$1` placeholders
+//! that both drivers read, against each backend; `on_tx!` does the same for a step inside
+//! another operation's transaction. Where the dialects truly differ (a claim with `SKIP
+//! LOCKED`, a lease on the server's clock, a batch passed as arrays, writes inside `WITH`), the
+//! method matches on the backend and the two statements stand side by side. The types that
+//! cross the boundary (`model`) are typed, and decoded in `codec`.
 //!
 //! Durability is the point of this module: an attempt is committed before its request leaves,
 //! so a crash at any instant leaves either no attempt (nothing was sent) or a `dialing` row
