@@ -157,8 +157,12 @@ impl Store {
         on_backend!(self, db => db.now_ms())
     }
 
+    /// Closes the SQLite file's pool. A PostgreSQL pool is the process's, shared with its other
+    /// campaigns and account schedules: it stays open.
     pub async fn close(&self) {
-        on_backend!(self, db => db.close().await)
+        if let Self::Sqlite(db) = self {
+            db.close().await;
+        }
     }
 
     /// The campaign's random key in this database, made when the campaign was created: its

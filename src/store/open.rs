@@ -84,7 +84,7 @@ impl Pool {
     pub(super) async fn connect(database: &Database) -> Result<Self, StoreError> {
         Ok(match database {
             Database::Sqlite(path) => Self::Sqlite(sqlite::connect(path).await?),
-            Database::Postgres(url) => Self::Postgres(postgres::connect_store(url).await?),
+            Database::Postgres(url) => Self::Postgres(postgres::shared_pool(url).await?),
         })
     }
 
@@ -150,7 +150,10 @@ impl Pool {
         })
     }
 
+    /// Closes an SQLite file's pool; a PostgreSQL pool is the process's, and stays open.
     pub(super) async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        if let Self::Sqlite(pool) = self {
+            pool.close().await;
+        }
     }
 }

@@ -10,7 +10,9 @@ use super::{StoreClock, StoreError};
 use crate::domain::DatabaseUrl;
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Connections one process keeps: a slot is taken in about a millisecond, and several
@@ -44,9 +46,20 @@ pub enum ConnectError {
     },
 }
 
-/// A pool on the database at `url` for a store, its schema up to date.
-pub(super) async fn connect_store(url: &DatabaseUrl) -> Result<PgPool, StoreError> {
-    connect(url).await.map_err(connect_failed)
+/// The process's pool on the database at `url`, its schema brought up to date when this
+/// process first opened it: every campaign and account schedule of the process shares it, so
+/// migrations run once and a run that ends closes nothing another still uses (the pool lives as
+/// long as the process).
+pub(super) async fn shared_pool(url: &DatabaseUrl) -> Result<PgPool, StoreError> {
+    static POOLS: OnceLock<tokio::sync::Mutex<HashMap<String, PgPool>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().await;
+    let key = url.without_password().to_string();
+    if let Some(pool) = pools.get(&key).filter(|pool| !pool.is_closed()) {
+        return Ok(pool.clone());
+    }
+    let pool = connect(url).await.map_err(connect_failed)?;
+    pools.insert(key, pool.clone());
+    Ok(pool)
 }
 
 /// A failed connection as the store reports it, the address with its password masked.

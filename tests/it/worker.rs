@@ -70,3 +70,58 @@ async fn a_worker_with_a_bad_campaign_file_fails_before_any_call() {
     assert_eq!(out.code, CONFIG, "{out:?}");
     assert_eq!(sandbox.stats().creates, 0);
 }
+
+/// Two campaigns of one account in one worker share the account's pacer, and with it the
+/// account's schedule in the database: the first campaign's run ending must not close what the
+/// other one still paces with.
+#[tokio::test]
+async fn two_campaigns_of_one_account_in_one_worker_on_postgres_both_finish_when_one_ends_first() {
+    // Arrange: a short campaign and a long one, in one folder, on one shared database.
+    let db = crate::support::postgres::fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let short = TestCampaign::new(
+        10,
+        &numbers(10),
+        &format!("[database]\nurl = \"{}\"\n", db.url),
+    );
+    let folder = short.dir.path();
+    let long = std::fs::read_to_string(&short.file)
+        .unwrap()
+        .replace("name = \"test\"", "name = \"long\"")
+        .replace("list = \"list.csv\"", "list = \"long.csv\"");
+    let long_list: String = std::iter::once("to\n".to_owned())
+        .chain((0..30).map(|i| format!("+1415666{i:04}\n")))
+        .collect();
+    std::fs::write(folder.join("long.csv"), long_list).unwrap();
+
+    // Act: the long campaign starts while the short one dials, and so shares its pacer.
+    let mut worker = dialer_at(&sandbox, &["worker"]);
+    worker
+        .arg(folder)
+        .args(["--idle", "200ms", "--rescan", "100ms"]);
+    let child = worker.spawn().expect("dialer starts");
+    until_creates(&sandbox, 1).await;
+    std::fs::write(folder.join("long.toml"), long).unwrap();
+    for _ in 0..300 {
+        if sandbox.stats().creates >= 40 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = output(child).await;
+
+    // Assert
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(sandbox.stats().creates, 40, "{out:?}");
+    assert!(!out.stderr.contains("closed pool"), "{}", out.stderr);
+    assert_eq!(out.code, DONE, "{out:?}");
+}
