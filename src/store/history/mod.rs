@@ -6,9 +6,9 @@
 mod read;
 mod write;
 
+use super::dialect::Tx;
 use super::dialect::on_backend;
 use super::open::{Pool, on_pool};
-use super::dialect::Tx;
 use super::{CampaignHistory, Database, LoadError, Store, StoreError};
 
 impl Store {

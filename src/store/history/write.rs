@@ -1,7 +1,7 @@
 //! A campaign's history written into a database inside one transaction: all of it or nothing.
 //! The database gives rows new ids; attempts and requeues follow their row by its label,
-//! unique in a campaign. Rows come without a holder or a lease: none is being dialed. Big
-//! tables go in batches of multi-row inserts, each under SQLite's 32,766 bound parameters
+//! unique in a campaign. Rows come without a holder or a lease: none is being dialed. Each
+//! table goes in batches of multi-row inserts, each under SQLite's 32,766 bound parameters
 //! (PostgreSQL allows 65,535).
 
 use crate::domain::CampaignKey;
@@ -12,8 +12,24 @@ use std::collections::HashMap;
 
 /// Rows a statement inserts at once: 25 values each.
 const ROW_BATCH: usize = 1_000;
-/// Attempts, requeues or call events a statement inserts at once (14 values each at most).
+/// Records of any other table a statement inserts at once (14 values each at most).
 const BATCH: usize = 2_000;
+
+/// Inserts `$records` in multi-row statements of `$per` records each: `$insert` names the table
+/// and its columns, `$bind` pushes one record's values in their order.
+macro_rules! insert_batches {
+    ($tx:expr, $insert:literal, $records:expr, $per:expr, |$values:ident, $record:pat_param| $bind:expr) => {
+        for batch in $records.chunks($per) {
+            on_tx!(&mut *$tx, tx => {
+                let mut insert = QueryBuilder::new($insert);
+                insert.push_values(batch, |mut $values, $record| {
+                    $bind;
+                });
+                insert.build().execute(&mut ***tx).await?;
+            });
+        }
+    };
+}
 
 /// Creates the campaign `name` with `history`; returns its id and its key.
 pub(super) async fn create(
@@ -23,10 +39,7 @@ pub(super) async fn create(
 ) -> Result<(i64, String), LoadError> {
     let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
     let row_ids = insert_rows(&mut tx, campaign, history).await?;
-    insert_attempts(&mut tx, campaign, history, &row_ids).await?;
-    insert_requeues(&mut tx, campaign, history, &row_ids).await?;
-    insert_call_events(&mut tx, campaign, history).await?;
-    insert_the_rest(&mut tx, campaign, history).await?;
+    insert_the_rest(&mut tx, campaign, history, &row_ids).await?;
     Ok((campaign, key))
 }
 
@@ -152,177 +165,133 @@ async fn insert_rows(
         .collect()
 }
 
-async fn insert_attempts(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-    row_ids: &HashMap<i64, i64>,
-) -> Result<(), LoadError> {
-    for batch in history.attempts.chunks(BATCH) {
-        let mut rows = Vec::with_capacity(batch.len());
-        for attempt in batch {
-            let row = row_ids.get(&attempt.row_id).ok_or_else(|| {
-                corrupt(format!(
-                    "attempt {} names row {}, which the campaign does not have",
-                    attempt.number, attempt.row_id
-                ))
-            })?;
-            rows.push((*row, attempt));
-        }
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
-                    http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
-                    answered_by, duration_secs) ",
-            );
-            insert.push_values(&rows, |mut values, (row, attempt)| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(*row)
-                    .push_bind(attempt.number)
-                    .push_bind(attempt.started_at)
-                    .push_bind(attempt.finished_at)
-                    .push_bind(attempt.outcome)
-                    .push_bind(attempt.http_status)
-                    .push_bind(attempt.twilio_code)
-                    .push_bind(attempt.message.clone())
-                    .push_bind(attempt.call_sid.clone())
-                    .push_bind(attempt.queue_time_ms)
-                    .push_bind(attempt.call_status)
-                    .push_bind(attempt.answered_by.clone())
-                    .push_bind(attempt.duration_secs);
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Each requeue, on its row's new id.
-async fn insert_requeues(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-    row_ids: &HashMap<i64, i64>,
-) -> Result<(), LoadError> {
-    for batch in history.requeues.chunks(BATCH) {
-        let mut rows = Vec::with_capacity(batch.len());
-        for requeue in batch {
-            let row = row_ids.get(&requeue.row_id).ok_or_else(|| {
-                corrupt(format!(
-                    "a requeue names row {}, which the campaign does not have",
-                    requeue.row_id
-                ))
-            })?;
-            rows.push((*row, requeue));
-        }
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
-            );
-            insert.push_values(&rows, |mut values, (row, requeue)| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(*row)
-                    .push_bind(requeue.requeued_at)
-                    .push_bind(requeue.attempts)
-                    .push_bind(requeue.was_code)
-                    .push_bind(requeue.was_message.clone());
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-async fn insert_call_events(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-) -> Result<(), LoadError> {
-    for batch in history.call_events.chunks(BATCH) {
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
-                    answered_by, duration_secs, params, received_at) ",
-            );
-            insert.push_values(batch, |mut values, event| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(event.call_sid.clone())
-                    .push_bind(event.source)
-                    .push_bind(event.sequence_number)
-                    .push_bind(event.call_status)
-                    .push_bind(event.answered_by.clone())
-                    .push_bind(event.duration_secs)
-                    .push_bind(event.params.clone())
-                    .push_bind(event.received_at);
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Rejects, conference SIDs, runs and the last import: a few rows each.
+/// Every other table's records, attempts and requeues on their row's new id.
 async fn insert_the_rest(
     tx: &mut Tx<'_, '_>,
     campaign: i64,
     history: &CampaignHistory,
+    row_ids: &HashMap<i64, i64>,
 ) -> Result<(), LoadError> {
-    on_tx!(tx, tx => {
-        for reject in &history.rejects {
-            sqlx::query(
-                "INSERT INTO rejects (campaign_id, line, reason, raw, to_written)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(campaign)
-            .bind(reject.line)
-            .bind(&reject.reason)
-            .bind(&reject.raw)
-            .bind(&reject.to_written)
-            .execute(&mut ***tx)
-            .await?;
-        }
-        for conference in &history.conferences {
-            sqlx::query("INSERT INTO conferences (campaign_id, target, sid) VALUES ($1, $2, $3)")
-                .bind(campaign)
-                .bind(&conference.target)
-                .bind(&conference.sid)
-                .execute(&mut ***tx)
-                .await?;
-        }
-        for run in &history.runs {
-            sqlx::query(
-                "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(campaign)
-            .bind(run.started_at)
-            .bind(run.finished_at)
-            .bind(run.exit_code)
-            .execute(&mut ***tx)
-            .await?;
-        }
-        if let Some(import) = &history.list_import {
-            sqlx::query(
-                "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
-                    records, accepted, duplicates, ignored_columns, finished_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(campaign)
-            .bind(import.list_size)
-            .bind(import.list_modified_ns)
-            .bind(&import.fingerprint)
-            .bind(import.records)
-            .bind(import.accepted)
-            .bind(import.duplicates)
-            .bind(&import.ignored_columns)
-            .bind(import.finished_at)
-            .execute(&mut ***tx)
-            .await?;
-        }
-    });
+    let new_row = |row: i64, what: String| {
+        row_ids.get(&row).copied().ok_or_else(|| {
+            corrupt(format!(
+                "{what} names row {row}, which the campaign does not have"
+            ))
+        })
+    };
+    let attempts: Vec<_> = history
+        .attempts
+        .iter()
+        .map(|a| Ok((new_row(a.row_id, format!("attempt {}", a.number))?, a)))
+        .collect::<Result<_, LoadError>>()?;
+    insert_batches!(
+        tx,
+        "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
+            http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
+            answered_by, duration_secs) ",
+        attempts,
+        BATCH,
+        |values, (row, attempt)| values
+            .push_bind(campaign)
+            .push_bind(*row)
+            .push_bind(attempt.number)
+            .push_bind(attempt.started_at)
+            .push_bind(attempt.finished_at)
+            .push_bind(attempt.outcome)
+            .push_bind(attempt.http_status)
+            .push_bind(attempt.twilio_code)
+            .push_bind(attempt.message.clone())
+            .push_bind(attempt.call_sid.clone())
+            .push_bind(attempt.queue_time_ms)
+            .push_bind(attempt.call_status)
+            .push_bind(attempt.answered_by.clone())
+            .push_bind(attempt.duration_secs)
+    );
+    let requeues: Vec<_> = history
+        .requeues
+        .iter()
+        .map(|r| Ok((new_row(r.row_id, "a requeue".to_owned())?, r)))
+        .collect::<Result<_, LoadError>>()?;
+    insert_batches!(
+        tx,
+        "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
+        requeues,
+        BATCH,
+        |values, (row, requeue)| values
+            .push_bind(campaign)
+            .push_bind(*row)
+            .push_bind(requeue.requeued_at)
+            .push_bind(requeue.attempts)
+            .push_bind(requeue.was_code)
+            .push_bind(requeue.was_message.clone())
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
+            answered_by, duration_secs, params, received_at) ",
+        history.call_events,
+        BATCH,
+        |values, event| values
+            .push_bind(campaign)
+            .push_bind(event.call_sid.clone())
+            .push_bind(event.source)
+            .push_bind(event.sequence_number)
+            .push_bind(event.call_status)
+            .push_bind(event.answered_by.clone())
+            .push_bind(event.duration_secs)
+            .push_bind(event.params.clone())
+            .push_bind(event.received_at)
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO rejects (campaign_id, line, reason, raw, to_written) ",
+        history.rejects,
+        BATCH,
+        |values, reject| values
+            .push_bind(campaign)
+            .push_bind(reject.line)
+            .push_bind(reject.reason.clone())
+            .push_bind(reject.raw.clone())
+            .push_bind(reject.to_written.clone())
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO conferences (campaign_id, target, sid) ",
+        history.conferences,
+        BATCH,
+        |values, conference| values
+            .push_bind(campaign)
+            .push_bind(conference.target.clone())
+            .push_bind(conference.sid.clone())
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code) ",
+        history.runs,
+        BATCH,
+        |values, run| values
+            .push_bind(campaign)
+            .push_bind(run.started_at)
+            .push_bind(run.finished_at)
+            .push_bind(run.exit_code)
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
+            records, accepted, duplicates, ignored_columns, finished_at) ",
+        history.list_import.as_slice(),
+        BATCH,
+        |values, import| values
+            .push_bind(campaign)
+            .push_bind(import.list_size)
+            .push_bind(import.list_modified_ns)
+            .push_bind(import.fingerprint.clone())
+            .push_bind(import.records)
+            .push_bind(import.accepted)
+            .push_bind(import.duplicates)
+            .push_bind(import.ignored_columns.clone())
+            .push_bind(import.finished_at)
+    );
     Ok(())
 }
 
