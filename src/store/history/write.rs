@@ -15,15 +15,15 @@ const ROW_BATCH: usize = 1_000;
 /// Records of any other table a statement inserts at once (14 values each at most).
 const BATCH: usize = 2_000;
 
-/// Inserts `$records` in multi-row statements of `$per` records each: `$insert` names the table
-/// and its columns, `$bind` pushes one record's values in their order.
+/// Inserts `$records` in multi-row statements of `BATCH` records each: `$insert` names the
+/// table and its columns, and each record's values follow in their order.
 macro_rules! insert_batches {
-    ($tx:expr, $insert:literal, $records:expr, $per:expr, |$values:ident, $record:pat_param| $bind:expr) => {
-        for batch in $records.chunks($per) {
+    ($tx:expr, $insert:literal, $records:expr, |$record:pat_param| ($($value:expr),+ $(,)?)) => {
+        for batch in $records.chunks(BATCH) {
             on_tx!(&mut *$tx, tx => {
                 let mut insert = QueryBuilder::new($insert);
-                insert.push_values(batch, |mut $values, $record| {
-                    $bind;
+                insert.push_values(batch, |mut values, $record| {
+                    $(values.push_bind($value);)+
                 });
                 insert.build().execute(&mut ***tx).await?;
             });
@@ -126,25 +126,25 @@ async fn insert_rows(
                 values
                     .push_bind(campaign)
                     .push_bind(row.line)
-                    .push_bind(row.to.clone())
-                    .push_bind(row.label.clone())
-                    .push_bind(row.params.clone())
+                    .push_bind(&row.to)
+                    .push_bind(&row.label)
+                    .push_bind(&row.params)
                     .push_bind(row.state)
                     .push_bind(row.attempts)
                     .push_bind(row.failures)
                     .push_bind(row.attempts_before_requeue)
                     .push_bind(row.next_attempt_at)
-                    .push_bind(row.call_sid.clone())
-                    .push_bind(row.conference_sid.clone())
+                    .push_bind(&row.call_sid)
+                    .push_bind(&row.conference_sid)
                     .push_bind(row.queue_time_ms)
                     .push_bind(row.last_status)
                     .push_bind(row.last_code)
-                    .push_bind(row.last_message.clone())
+                    .push_bind(&row.last_message)
                     .push_bind(row.created_at)
-                    .push_bind(row.timezone.clone())
+                    .push_bind(&row.timezone)
                     .push_bind(row.timezone_source)
                     .push_bind(row.call_status)
-                    .push_bind(row.answered_by.clone())
+                    .push_bind(&row.answered_by)
                     .push_bind(row.duration_secs)
                     .push_bind(row.outcome_at)
                     .push_bind(row.outcome_final)
@@ -190,22 +190,22 @@ async fn insert_the_rest(
             http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
             answered_by, duration_secs) ",
         attempts,
-        BATCH,
-        |values, (row, attempt)| values
-            .push_bind(campaign)
-            .push_bind(*row)
-            .push_bind(attempt.number)
-            .push_bind(attempt.started_at)
-            .push_bind(attempt.finished_at)
-            .push_bind(attempt.outcome)
-            .push_bind(attempt.http_status)
-            .push_bind(attempt.twilio_code)
-            .push_bind(attempt.message.clone())
-            .push_bind(attempt.call_sid.clone())
-            .push_bind(attempt.queue_time_ms)
-            .push_bind(attempt.call_status)
-            .push_bind(attempt.answered_by.clone())
-            .push_bind(attempt.duration_secs)
+        |(row, a)| (
+            campaign,
+            row,
+            a.number,
+            a.started_at,
+            a.finished_at,
+            a.outcome,
+            a.http_status,
+            a.twilio_code,
+            &a.message,
+            &a.call_sid,
+            a.queue_time_ms,
+            a.call_status,
+            &a.answered_by,
+            a.duration_secs,
+        )
     );
     let requeues: Vec<_> = history
         .requeues
@@ -216,81 +216,66 @@ async fn insert_the_rest(
         tx,
         "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
         requeues,
-        BATCH,
-        |values, (row, requeue)| values
-            .push_bind(campaign)
-            .push_bind(*row)
-            .push_bind(requeue.requeued_at)
-            .push_bind(requeue.attempts)
-            .push_bind(requeue.was_code)
-            .push_bind(requeue.was_message.clone())
+        |(row, r)| (
+            campaign,
+            row,
+            r.requeued_at,
+            r.attempts,
+            r.was_code,
+            &r.was_message
+        )
     );
     insert_batches!(
         tx,
         "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
             answered_by, duration_secs, params, received_at) ",
         history.call_events,
-        BATCH,
-        |values, event| values
-            .push_bind(campaign)
-            .push_bind(event.call_sid.clone())
-            .push_bind(event.source)
-            .push_bind(event.sequence_number)
-            .push_bind(event.call_status)
-            .push_bind(event.answered_by.clone())
-            .push_bind(event.duration_secs)
-            .push_bind(event.params.clone())
-            .push_bind(event.received_at)
+        |e| (
+            campaign,
+            &e.call_sid,
+            e.source,
+            e.sequence_number,
+            e.call_status,
+            &e.answered_by,
+            e.duration_secs,
+            &e.params,
+            e.received_at,
+        )
     );
     insert_batches!(
         tx,
         "INSERT INTO rejects (campaign_id, line, reason, raw, to_written) ",
         history.rejects,
-        BATCH,
-        |values, reject| values
-            .push_bind(campaign)
-            .push_bind(reject.line)
-            .push_bind(reject.reason.clone())
-            .push_bind(reject.raw.clone())
-            .push_bind(reject.to_written.clone())
+        |r| (campaign, r.line, &r.reason, &r.raw, &r.to_written)
     );
     insert_batches!(
         tx,
         "INSERT INTO conferences (campaign_id, target, sid) ",
         history.conferences,
-        BATCH,
-        |values, conference| values
-            .push_bind(campaign)
-            .push_bind(conference.target.clone())
-            .push_bind(conference.sid.clone())
+        |c| (campaign, &c.target, &c.sid)
     );
     insert_batches!(
         tx,
         "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code) ",
         history.runs,
-        BATCH,
-        |values, run| values
-            .push_bind(campaign)
-            .push_bind(run.started_at)
-            .push_bind(run.finished_at)
-            .push_bind(run.exit_code)
+        |run| (campaign, run.started_at, run.finished_at, run.exit_code)
     );
     insert_batches!(
         tx,
         "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
             records, accepted, duplicates, ignored_columns, finished_at) ",
         history.list_import.as_slice(),
-        BATCH,
-        |values, import| values
-            .push_bind(campaign)
-            .push_bind(import.list_size)
-            .push_bind(import.list_modified_ns)
-            .push_bind(import.fingerprint.clone())
-            .push_bind(import.records)
-            .push_bind(import.accepted)
-            .push_bind(import.duplicates)
-            .push_bind(import.ignored_columns.clone())
-            .push_bind(import.finished_at)
+        |i| (
+            campaign,
+            i.list_size,
+            i.list_modified_ns,
+            &i.fingerprint,
+            i.records,
+            i.accepted,
+            i.duplicates,
+            &i.ignored_columns,
+            i.finished_at,
+        )
     );
     Ok(())
 }
