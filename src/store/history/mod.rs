@@ -6,8 +6,7 @@
 mod read;
 mod write;
 
-use super::dialect::Tx;
-use super::dialect::on_backend;
+use super::dialect::{Tx, on_backend};
 use super::open::{Pool, on_pool};
 use super::{CampaignHistory, Database, LoadError, Store, StoreError};
 
@@ -22,22 +21,14 @@ impl Store {
         history: &CampaignHistory,
     ) -> Result<Self, LoadError> {
         let pool = Pool::connect(database).await?;
-        let written: Result<(i64, String), LoadError> = on_pool!(&pool, pool => {
+        let (campaign, key) = on_pool!(&pool, pool => {
             let mut tx = pool.begin().await?;
             let claimed = write::create(Tx::from(&mut tx), name, history).await?;
             tx.commit().await?;
-            Ok(claimed)
+            claimed
         });
-        match written {
-            Ok((campaign, key)) => {
-                let clock = pool.clock().await?;
-                Ok(pool.into_store(clock, campaign, Some(key))?)
-            }
-            Err(e) => {
-                pool.close().await;
-                Err(e)
-            }
-        }
+        let clock = pool.clock().await?;
+        Ok(pool.into_store(clock, campaign, Some(key))?)
     }
 
     /// Every table's part of this campaign, rows and attempts in id order, in one snapshot (a

@@ -1,7 +1,7 @@
 //! A campaign's history written into a database inside one transaction: all of it or nothing.
 //! The database gives rows new ids; attempts and requeues follow their row by its label,
-//! unique in a campaign. Rows come without a holder or a lease: none is being dialed. Big
-//! tables go in batches of multi-row inserts, each under SQLite's 32,766 bound parameters
+//! unique in a campaign. Rows come without a holder or a lease: none is being dialed. Each
+//! table goes in batches of multi-row inserts, each under SQLite's 32,766 bound parameters
 //! (PostgreSQL allows 65,535).
 
 use crate::domain::CampaignKey;
@@ -12,8 +12,24 @@ use std::collections::HashMap;
 
 /// Rows a statement inserts at once: 25 values each.
 const ROW_BATCH: usize = 1_000;
-/// Attempts, requeues or call events a statement inserts at once (14 values each at most).
+/// Records of any other table a statement inserts at once (14 values each at most).
 const BATCH: usize = 2_000;
+
+/// Inserts `$records` in multi-row statements of `BATCH` records each: `$insert` names the
+/// table and its columns, and each record's values follow in their order.
+macro_rules! insert_batches {
+    ($tx:expr, $insert:literal, $records:expr, |$record:pat_param| ($($value:expr),+ $(,)?)) => {
+        for batch in $records.chunks(BATCH) {
+            on_tx!(&mut *$tx, tx => {
+                let mut insert = QueryBuilder::new($insert);
+                insert.push_values(batch, |mut values, $record| {
+                    $(values.push_bind($value);)+
+                });
+                insert.build().execute(&mut ***tx).await?;
+            });
+        }
+    };
+}
 
 /// Creates the campaign `name` with `history`; returns its id and its key.
 pub(super) async fn create(
@@ -23,10 +39,7 @@ pub(super) async fn create(
 ) -> Result<(i64, String), LoadError> {
     let (campaign, key) = claim_campaign(&mut tx, name, history).await?;
     let row_ids = insert_rows(&mut tx, campaign, history).await?;
-    insert_attempts(&mut tx, campaign, history, &row_ids).await?;
-    insert_requeues(&mut tx, campaign, history, &row_ids).await?;
-    insert_call_events(&mut tx, campaign, history).await?;
-    insert_the_rest(&mut tx, campaign, history).await?;
+    insert_the_rest(&mut tx, campaign, history, &row_ids).await?;
     Ok((campaign, key))
 }
 
@@ -113,25 +126,25 @@ async fn insert_rows(
                 values
                     .push_bind(campaign)
                     .push_bind(row.line)
-                    .push_bind(row.to.clone())
-                    .push_bind(row.label.clone())
-                    .push_bind(row.params.clone())
+                    .push_bind(&row.to)
+                    .push_bind(&row.label)
+                    .push_bind(&row.params)
                     .push_bind(row.state)
                     .push_bind(row.attempts)
                     .push_bind(row.failures)
                     .push_bind(row.attempts_before_requeue)
                     .push_bind(row.next_attempt_at)
-                    .push_bind(row.call_sid.clone())
-                    .push_bind(row.conference_sid.clone())
+                    .push_bind(&row.call_sid)
+                    .push_bind(&row.conference_sid)
                     .push_bind(row.queue_time_ms)
                     .push_bind(row.last_status)
                     .push_bind(row.last_code)
-                    .push_bind(row.last_message.clone())
+                    .push_bind(&row.last_message)
                     .push_bind(row.created_at)
-                    .push_bind(row.timezone.clone())
+                    .push_bind(&row.timezone)
                     .push_bind(row.timezone_source)
                     .push_bind(row.call_status)
-                    .push_bind(row.answered_by.clone())
+                    .push_bind(&row.answered_by)
                     .push_bind(row.duration_secs)
                     .push_bind(row.outcome_at)
                     .push_bind(row.outcome_final)
@@ -152,177 +165,118 @@ async fn insert_rows(
         .collect()
 }
 
-async fn insert_attempts(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-    row_ids: &HashMap<i64, i64>,
-) -> Result<(), LoadError> {
-    for batch in history.attempts.chunks(BATCH) {
-        let mut rows = Vec::with_capacity(batch.len());
-        for attempt in batch {
-            let row = row_ids.get(&attempt.row_id).ok_or_else(|| {
-                corrupt(format!(
-                    "attempt {} names row {}, which the campaign does not have",
-                    attempt.number, attempt.row_id
-                ))
-            })?;
-            rows.push((*row, attempt));
-        }
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
-                    http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
-                    answered_by, duration_secs) ",
-            );
-            insert.push_values(&rows, |mut values, (row, attempt)| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(*row)
-                    .push_bind(attempt.number)
-                    .push_bind(attempt.started_at)
-                    .push_bind(attempt.finished_at)
-                    .push_bind(attempt.outcome)
-                    .push_bind(attempt.http_status)
-                    .push_bind(attempt.twilio_code)
-                    .push_bind(attempt.message.clone())
-                    .push_bind(attempt.call_sid.clone())
-                    .push_bind(attempt.queue_time_ms)
-                    .push_bind(attempt.call_status)
-                    .push_bind(attempt.answered_by.clone())
-                    .push_bind(attempt.duration_secs);
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Each requeue, on its row's new id.
-async fn insert_requeues(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-    row_ids: &HashMap<i64, i64>,
-) -> Result<(), LoadError> {
-    for batch in history.requeues.chunks(BATCH) {
-        let mut rows = Vec::with_capacity(batch.len());
-        for requeue in batch {
-            let row = row_ids.get(&requeue.row_id).ok_or_else(|| {
-                corrupt(format!(
-                    "a requeue names row {}, which the campaign does not have",
-                    requeue.row_id
-                ))
-            })?;
-            rows.push((*row, requeue));
-        }
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
-            );
-            insert.push_values(&rows, |mut values, (row, requeue)| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(*row)
-                    .push_bind(requeue.requeued_at)
-                    .push_bind(requeue.attempts)
-                    .push_bind(requeue.was_code)
-                    .push_bind(requeue.was_message.clone());
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-async fn insert_call_events(
-    tx: &mut Tx<'_, '_>,
-    campaign: i64,
-    history: &CampaignHistory,
-) -> Result<(), LoadError> {
-    for batch in history.call_events.chunks(BATCH) {
-        on_tx!(&mut *tx, tx => {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
-                    answered_by, duration_secs, params, received_at) ",
-            );
-            insert.push_values(batch, |mut values, event| {
-                values
-                    .push_bind(campaign)
-                    .push_bind(event.call_sid.clone())
-                    .push_bind(event.source)
-                    .push_bind(event.sequence_number)
-                    .push_bind(event.call_status)
-                    .push_bind(event.answered_by.clone())
-                    .push_bind(event.duration_secs)
-                    .push_bind(event.params.clone())
-                    .push_bind(event.received_at);
-            });
-            insert.build().execute(&mut ***tx).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Rejects, conference SIDs, runs and the last import: a few rows each.
+/// Every other table's records, attempts and requeues on their row's new id.
 async fn insert_the_rest(
     tx: &mut Tx<'_, '_>,
     campaign: i64,
     history: &CampaignHistory,
+    row_ids: &HashMap<i64, i64>,
 ) -> Result<(), LoadError> {
-    on_tx!(tx, tx => {
-        for reject in &history.rejects {
-            sqlx::query(
-                "INSERT INTO rejects (campaign_id, line, reason, raw, to_written)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(campaign)
-            .bind(reject.line)
-            .bind(&reject.reason)
-            .bind(&reject.raw)
-            .bind(&reject.to_written)
-            .execute(&mut ***tx)
-            .await?;
-        }
-        for conference in &history.conferences {
-            sqlx::query("INSERT INTO conferences (campaign_id, target, sid) VALUES ($1, $2, $3)")
-                .bind(campaign)
-                .bind(&conference.target)
-                .bind(&conference.sid)
-                .execute(&mut ***tx)
-                .await?;
-        }
-        for run in &history.runs {
-            sqlx::query(
-                "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(campaign)
-            .bind(run.started_at)
-            .bind(run.finished_at)
-            .bind(run.exit_code)
-            .execute(&mut ***tx)
-            .await?;
-        }
-        if let Some(import) = &history.list_import {
-            sqlx::query(
-                "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
-                    records, accepted, duplicates, ignored_columns, finished_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(campaign)
-            .bind(import.list_size)
-            .bind(import.list_modified_ns)
-            .bind(&import.fingerprint)
-            .bind(import.records)
-            .bind(import.accepted)
-            .bind(import.duplicates)
-            .bind(&import.ignored_columns)
-            .bind(import.finished_at)
-            .execute(&mut ***tx)
-            .await?;
-        }
-    });
+    let new_row = |row: i64, what: String| {
+        row_ids.get(&row).copied().ok_or_else(|| {
+            corrupt(format!(
+                "{what} names row {row}, which the campaign does not have"
+            ))
+        })
+    };
+    let attempts: Vec<_> = history
+        .attempts
+        .iter()
+        .map(|a| Ok((new_row(a.row_id, format!("attempt {}", a.number))?, a)))
+        .collect::<Result<_, LoadError>>()?;
+    insert_batches!(
+        tx,
+        "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
+            http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
+            answered_by, duration_secs) ",
+        attempts,
+        |(row, a)| (
+            campaign,
+            row,
+            a.number,
+            a.started_at,
+            a.finished_at,
+            a.outcome,
+            a.http_status,
+            a.twilio_code,
+            &a.message,
+            &a.call_sid,
+            a.queue_time_ms,
+            a.call_status,
+            &a.answered_by,
+            a.duration_secs,
+        )
+    );
+    let requeues: Vec<_> = history
+        .requeues
+        .iter()
+        .map(|r| Ok((new_row(r.row_id, "a requeue".to_owned())?, r)))
+        .collect::<Result<_, LoadError>>()?;
+    insert_batches!(
+        tx,
+        "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
+        requeues,
+        |(row, r)| (
+            campaign,
+            row,
+            r.requeued_at,
+            r.attempts,
+            r.was_code,
+            &r.was_message
+        )
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO call_events (campaign_id, call_sid, source, sequence_number, call_status,
+            answered_by, duration_secs, params, received_at) ",
+        history.call_events,
+        |e| (
+            campaign,
+            &e.call_sid,
+            e.source,
+            e.sequence_number,
+            e.call_status,
+            &e.answered_by,
+            e.duration_secs,
+            &e.params,
+            e.received_at,
+        )
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO rejects (campaign_id, line, reason, raw, to_written) ",
+        history.rejects,
+        |r| (campaign, r.line, &r.reason, &r.raw, &r.to_written)
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO conferences (campaign_id, target, sid) ",
+        history.conferences,
+        |c| (campaign, &c.target, &c.sid)
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code) ",
+        history.runs,
+        |run| (campaign, run.started_at, run.finished_at, run.exit_code)
+    );
+    insert_batches!(
+        tx,
+        "INSERT INTO list_import (campaign_id, list_size, list_modified_ns, fingerprint,
+            records, accepted, duplicates, ignored_columns, finished_at) ",
+        history.list_import.as_slice(),
+        |i| (
+            campaign,
+            i.list_size,
+            i.list_modified_ns,
+            &i.fingerprint,
+            i.records,
+            i.accepted,
+            i.duplicates,
+            &i.ignored_columns,
+            i.finished_at,
+        )
+    );
     Ok(())
 }
 

@@ -6,10 +6,7 @@
 use crate::domain::{
     CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, ZoneSource,
 };
-use crate::store::EventSource;
-use crate::store::StoreError;
-use crate::store::model::requeue::RequeueRecord;
-use crate::store::model::rows::AttemptOutcome;
+use crate::store::{AttemptOutcome, EventSource, RequeueRecord, StoreError};
 
 /// Everything one campaign owns in its database.
 #[derive(Debug, Clone)]
