@@ -1,7 +1,7 @@
 //! What recording a call's outcome takes and gives back (`store::outcomes` records it): an
 //! observation of a call, the campaign's redial rule, and what the recording changed.
 
-use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint};
+use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint, Invalid};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 use std::time::Duration;
@@ -21,13 +21,11 @@ impl EventSource {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Self, crate::domain::Invalid> {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         match raw {
             "callback" => Ok(Self::Callback),
             "poll" => Ok(Self::Poll),
-            other => Err(crate::domain::Invalid(format!(
-                "not an event source: {other:?}"
-            ))),
+            other => Err(Invalid(format!("not an event source: {other:?}"))),
         }
     }
 }
