@@ -8,12 +8,10 @@
 //! A recycled row keeps its last call's outcome (`outcome_final`) while it waits; a new call
 //! clears it when created.
 
-use super::dialect::Tx;
-use super::dialect::on_backend;
+use super::dialect::{Tx, on_backend};
 use super::unresolved::name_attempt_call;
 use super::{AttemptParty, CallObservation, Recorded, Redial, Store, StoreError};
 use crate::domain::CallStatus;
-use sqlx::Row;
 
 impl Store {
     /// Who the attempt `number` of row `row_id` of this campaign called, if it made one.
@@ -50,9 +48,9 @@ impl Store {
             )
             .bind(db.campaign)
             .bind(&seen.call_sid)
-            .bind(seen.source.as_str())
+            .bind(seen.source)
             .bind(seen.sequence_number)
-            .bind(seen.status.as_str())
+            .bind(seen.status)
             .bind(&seen.answered_by)
             .bind(seen.duration_secs)
             .bind(&seen.params)
@@ -66,32 +64,22 @@ impl Store {
             if let Some(token) = seen.attempt {
                 name_attempt_call(Tx::from(&mut tx), db.campaign, token, &seen.call_sid, now).await?;
             }
-            let attempt = sqlx::query(
-                "SELECT row_id, call_status FROM attempts WHERE campaign_id = $1 AND call_sid = $2",
+            // The call's attempt, its status, and whether a newer event of this source came first.
+            let attempt: Option<(i64, Option<CallStatus>, bool)> = sqlx::query_as(
+                "SELECT a.row_id, a.call_status, EXISTS (SELECT 1 FROM call_events e
+                     WHERE e.campaign_id = $1 AND e.call_sid = $2 AND e.source = $3 AND e.sequence_number > $4)
+                 FROM attempts a WHERE a.campaign_id = $1 AND a.call_sid = $2",
             )
             .bind(db.campaign)
             .bind(&seen.call_sid)
+            .bind(seen.source)
+            .bind(seen.sequence_number)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(attempt) = attempt else {
+            let Some((row_id, current, newer_seen)) = attempt else {
                 tx.commit().await?;
                 return Ok(Recorded::UnknownCall);
             };
-            let row_id: i64 = attempt.try_get("row_id")?;
-            let current = attempt
-                .try_get::<Option<String>, _>("call_status")?
-                .map(|s| CallStatus::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-                .transpose()?;
-            let newer_seen: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM call_events
-                 WHERE campaign_id = $1 AND call_sid = $2 AND source = $3 AND sequence_number > $4)",
-            )
-            .bind(db.campaign)
-            .bind(&seen.call_sid)
-            .bind(seen.source.as_str())
-            .bind(seen.sequence_number)
-            .fetch_one(&mut *tx)
-            .await?;
             if !seen.is_news(current, newer_seen) {
                 tx.commit().await?;
                 return Ok(Recorded::Superseded);
@@ -100,7 +88,7 @@ impl Store {
                 "UPDATE attempts SET call_status = $1, answered_by = COALESCE($2, answered_by),
                  duration_secs = COALESCE($3, duration_secs) WHERE campaign_id = $4 AND call_sid = $5",
             )
-            .bind(seen.status.as_str())
+            .bind(seen.status)
             .bind(&seen.answered_by)
             .bind(seen.duration_secs)
             .bind(db.campaign)
@@ -117,7 +105,7 @@ impl Store {
                  WHERE id = $6 AND call_sid = $7 AND state = 'created' AND NOT outcome_final
                  RETURNING attempts - attempts_before_requeue",
             )
-            .bind(seen.status.as_str())
+            .bind(seen.status)
             .bind(&seen.answered_by)
             .bind(seen.duration_secs)
             .bind(is_final)
@@ -126,22 +114,19 @@ impl Store {
             .bind(&seen.call_sid)
             .fetch_optional(&mut *tx)
             .await?;
-            let redial_at = match redial.and_then(|r| r.at(now, is_final, attempts?)) {
-                Some(at) => {
-                    sqlx::query(
-                        "UPDATE rows SET state = 'pending', next_attempt_at = $1, call_sid = NULL,
-                         last_message = $2, updated_at = $3 WHERE id = $4",
-                    )
-                    .bind(at)
-                    .bind(format!("recycled after the call ended {}", seen.status))
-                    .bind(now)
-                    .bind(row_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    Some(at)
-                }
-                _ => None,
-            };
+            let redial_at = redial.and_then(|r| r.at(now, is_final, attempts?));
+            if let Some(at) = redial_at {
+                sqlx::query(
+                    "UPDATE rows SET state = 'pending', next_attempt_at = $1, call_sid = NULL,
+                     last_message = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(at)
+                .bind(format!("recycled after the call ended {}", seen.status))
+                .bind(now)
+                .bind(row_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(Recorded::Applied {
                 row_final: is_final && attempts.is_some(),

@@ -9,20 +9,18 @@
 //!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
 
 use super::dialect::{Tx, on_backend, on_tx};
-use super::{Store, StoreError, Unresolved};
+use super::{AttemptOutcome, Store, StoreError, Unresolved};
 use crate::domain::{AttemptToken, CallSid, ConferenceSid};
 
-/// How long a row handed out for a check is hidden from other hosts: longer than a check
-/// takes (one or two requests to Twilio), so two hosts do not ask about the same row, and
-/// short enough that a host that died mid-check delays the row by no more than that. A check
-/// that ends settles or postpones the row itself.
+/// How long a row handed out for a check (PostgreSQL) is hidden from other hosts: longer than a
+/// check takes (one or two requests to Twilio), and short enough that a host that died
+/// mid-check delays the row by no more than that. A check that ends settles or postpones it.
 const CHECK_HOLD_MS: i64 = 30_000;
 
 impl Store {
-    /// Rows in doubt whose check is due. On PostgreSQL each is handed to one host: the same
-    /// statement that picks them (skipping rows another host is picking now) puts them off by
-    /// `CHECK_HOLD_MS`, so no other host gets them meanwhile. SQLite has one host (the caller
-    /// holds the campaign's lock): a plain read.
+    /// Rows in doubt whose check is due. On PostgreSQL the statement that picks them (skipping
+    /// rows another host is picking now) puts them off by `CHECK_HOLD_MS`, so each goes to one
+    /// host. SQLite has one host (the caller holds the campaign's lock): a plain read.
     pub async fn due_unresolved(&self, limit: i64) -> Result<Vec<Unresolved>, StoreError> {
         let now = self.now_ms();
         Ok(match self {
@@ -181,8 +179,7 @@ struct Found<'a> {
 impl Found<'_> {
     /// Marks the attempt found and its row (of `campaign`) created; fenced on the row still
     /// being in doubt on that attempt (0 rows changed = someone else settled it first).
-    async fn mark(&self, tx: Tx<'_, '_>, campaign: i64) -> Result<bool, StoreError> {
-        let now = self.at_ms;
+    async fn mark(&self, tx: Tx<'_, '_>, campaign: i64) -> Result<(), StoreError> {
         on_tx!(tx, tx => {
             let changed = sqlx::query(
                 "UPDATE rows SET state = 'created', call_sid = $1, conference_sid = COALESCE($2, conference_sid),
@@ -193,7 +190,7 @@ impl Found<'_> {
             .bind(self.call_sid)
             .bind(self.conference_sid)
             .bind(self.how)
-            .bind(now)
+            .bind(self.at_ms)
             .bind(campaign)
             .bind(self.row_id)
             .bind(self.attempt)
@@ -206,13 +203,13 @@ impl Found<'_> {
                      WHERE row_id = $3 AND number = $4",
                 )
                 .bind(self.call_sid)
-                .bind(now)
+                .bind(self.at_ms)
                 .bind(self.row_id)
                 .bind(self.attempt)
                 .execute(&mut **tx)
                 .await?;
             }
-            Ok(changed == 1)
+            Ok(())
         })
     }
 }
@@ -227,7 +224,7 @@ pub(super) async fn name_attempt_call(
     call_sid: &CallSid,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    let outcome: Option<String> = on_tx!(&mut tx, tx => sqlx::query_scalar(
+    let outcome: Option<AttemptOutcome> = on_tx!(&mut tx, tx => sqlx::query_scalar(
         "UPDATE attempts SET call_sid = COALESCE(call_sid, $1)
          WHERE campaign_id = $2 AND row_id = $3 AND number = $4 RETURNING outcome",
     )
@@ -237,7 +234,7 @@ pub(super) async fn name_attempt_call(
     .bind(token.number)
     .fetch_optional(&mut ***tx)
     .await?);
-    if outcome.as_deref() == Some("not_created") {
+    if outcome == Some(AttemptOutcome::NotCreated) {
         tracing::warn!(
             attempt = %token,
             %call_sid,
@@ -252,6 +249,5 @@ pub(super) async fn name_attempt_call(
         how: "a status callback named the attempt in doubt",
         at_ms,
     };
-    found.mark(tx, campaign).await?;
-    Ok(())
+    found.mark(tx, campaign).await
 }

@@ -1,14 +1,7 @@
-//! Call outcomes: every status event kept as received, the newest applied to the call's attempt
-//! and row, and a busy or unanswered row put back to pending in the same transaction, so an
-//! outcome is never recorded without its redial decision (or the other way round).
-//!
-//! created --final status, recycled--> pending (next_attempt_at = outcome_at + delay)
-//!
-//! A recycled row keeps its last call's outcome (`outcome_final = 1`) while it waits; a new
-//! call clears it when created.
+//! What recording a call's outcome takes and gives back (`store::outcomes` records it): an
+//! observation of a call, the campaign's redial rule, and what the recording changed.
 
-use crate::domain::named_enum;
-use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint};
+use crate::domain::{AttemptToken, CallSid, CallStatus, Endpoint, named_enum};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 use std::time::Duration;

@@ -1,5 +1,4 @@
-//! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
-//! counts the report shows, and a call's event history.
+//! What reading outcomes back returns (`store::queries`).
 
 use super::outcomes::EventSource;
 use crate::domain::{CallSid, CallStatus};

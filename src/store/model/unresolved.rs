@@ -1,9 +1,4 @@
-//! Rows in doubt: an attempt whose outcome is unknown (a timeout, a dropped connection, a 5xx,
-//! a kill mid-request) is reconciled against Twilio before anyone is dialed again.
-//!
-//! unknown --a callback names the attempt, or found at Twilio--> created
-//!         --not at Twilio, and still not after the grace----------> pending (may be dialed again)
-//!         --Twilio unreachable, or not at Twilio yet---------------> unknown (checked again later)
+//! A row in doubt, as its check reads it (`store::unresolved` says how rows in doubt are settled).
 
 use crate::domain::{CallSid, Endpoint, Label};
 use crate::store::codec::StoredOverrides;
