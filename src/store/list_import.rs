@@ -299,6 +299,9 @@ async fn move_lines(tx: &mut Tx<'_, '_>, moved: Vec<(i64, i64)>) -> Result<(), S
 
 /// Keeps the import's rejects; a line rejected twice keeps its last reason (list order).
 async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Result<(), StoreError> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
     match tx {
         Tx::Sqlite(tx) => {
             for reject in rejects {
@@ -315,7 +318,7 @@ async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Resu
                 .await?;
             }
         }
-        Tx::Postgres(tx) if !rejects.is_empty() => {
+        Tx::Postgres(tx) => {
             let lines: Vec<i64> = rejects.iter().map(|r| r.line as i64).collect();
             let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
             let raws: Vec<&str> = rejects.iter().map(|r| r.raw.as_str()).collect();
@@ -337,7 +340,6 @@ async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Resu
             .execute(&mut **tx)
             .await?;
         }
-        Tx::Postgres(_) => {}
     }
     Ok(())
 }
