@@ -1,14 +1,11 @@
-//! The list into the store: rows brought in batch by batch, one statement a batch, and what the
-//! last complete import found (its rejects, its counts, and the fingerprint of what it read, so
-//! that a run over an unchanged list need not read it again). Several hosts may import the same
-//! list at once (PostgreSQL): each person is inserted by one of them (the unique keys decide,
-//! and a host that finds a row another inserted counts it as already imported), and the
-//! import's record is upserted, so neither fails the other. Written once for both backends;
-//! only the statements that pass a whole batch differ (a JSON array read with `json_each` on
-//! SQLite, which has no arrays; `unnest` on PostgreSQL).
+//! The list into the store, batch by batch with one statement a batch, and the record of the
+//! last complete import. Several hosts may import the same list at once (PostgreSQL): each
+//! person is inserted by one of them (the unique keys decide, and a host that finds a row
+//! another inserted counts it as already imported), and the import's record is upserted, so
+//! neither fails the other. Only the statements that pass a whole batch differ by backend (a
+//! JSON array read with `json_each` on SQLite, which has no arrays; `unnest` on PostgreSQL).
 
-use super::dialect::on_backend;
-use super::dialect::{Tx, on_tx};
+use super::dialect::{Tx, on_backend, on_tx};
 use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use std::collections::HashMap;
 

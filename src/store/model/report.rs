@@ -73,7 +73,7 @@ pub struct ZoneSources {
 }
 
 impl ZoneSources {
-    pub(crate) fn add(&mut self, source: &str, n: i64) {
+    pub(in crate::store) fn add(&mut self, source: &str, n: i64) {
         let n = n as u64;
         match source {
             "list" => self.list += n,
