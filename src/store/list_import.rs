@@ -1,14 +1,11 @@
-//! The list into the store: rows brought in batch by batch, one statement a batch, and what the
-//! last complete import found (its rejects, its counts, and the fingerprint of what it read, so
-//! that a run over an unchanged list need not read it again). Several hosts may import the same
-//! list at once (PostgreSQL): each person is inserted by one of them (the unique keys decide,
-//! and a host that finds a row another inserted counts it as already imported), and the
-//! import's record is upserted, so neither fails the other. Written once for both backends;
-//! only the statements that pass a whole batch differ (a JSON array read with `json_each` on
-//! SQLite, which has no arrays; `unnest` on PostgreSQL).
+//! The list into the store, batch by batch with one statement a batch, and the record of the
+//! last complete import. Several hosts may import the same list at once (PostgreSQL): each
+//! person is inserted by one of them (the unique keys decide, and a host that finds a row
+//! another inserted counts it as already imported), and the import's record is upserted, so
+//! neither fails the other. Only the statements that pass a whole batch differ by backend (a
+//! JSON array read with `json_each` on SQLite, which has no arrays; `unnest` on PostgreSQL).
 
-use super::dialect::on_backend;
-use super::dialect::{Tx, on_tx};
+use super::dialect::{Tx, on_backend, on_tx};
 use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
 use std::collections::HashMap;
 
@@ -299,6 +296,9 @@ async fn move_lines(tx: &mut Tx<'_, '_>, moved: Vec<(i64, i64)>) -> Result<(), S
 
 /// Keeps the import's rejects; a line rejected twice keeps its last reason (list order).
 async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Result<(), StoreError> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
     match tx {
         Tx::Sqlite(tx) => {
             for reject in rejects {
@@ -315,7 +315,7 @@ async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Resu
                 .await?;
             }
         }
-        Tx::Postgres(tx) if !rejects.is_empty() => {
+        Tx::Postgres(tx) => {
             let lines: Vec<i64> = rejects.iter().map(|r| r.line as i64).collect();
             let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
             let raws: Vec<&str> = rejects.iter().map(|r| r.raw.as_str()).collect();
@@ -337,7 +337,6 @@ async fn keep_rejects(tx: Tx<'_, '_>, campaign: i64, rejects: &[Reject]) -> Resu
             .execute(&mut **tx)
             .await?;
         }
-        Tx::Postgres(_) => {}
     }
     Ok(())
 }

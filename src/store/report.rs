@@ -49,16 +49,13 @@ impl Store {
     pub async fn attempt_counts(&self) -> Result<AttemptCounts, StoreError> {
         let mut counts = AttemptCounts::default();
         let mut by_outcome: Vec<(String, i64)> = on_backend!(self, db => {
-            counts.first_attempt_at =
-                sqlx::query_scalar("SELECT MIN(started_at) FROM attempts WHERE campaign_id = $1")
-                    .bind(db.campaign)
-                    .fetch_one(&db.pool)
-                    .await?;
-            counts.last_created_at =
-                sqlx::query_scalar("SELECT MAX(created_at) FROM rows WHERE campaign_id = $1")
-                    .bind(db.campaign)
-                    .fetch_one(&db.pool)
-                    .await?;
+            (counts.first_attempt_at, counts.last_created_at) = sqlx::query_as(
+                "SELECT (SELECT MIN(started_at) FROM attempts WHERE campaign_id = $1),
+                        (SELECT MAX(created_at) FROM rows WHERE campaign_id = $1)",
+            )
+            .bind(db.campaign)
+            .fetch_one(&db.pool)
+            .await?;
             counts.queue_times_ms = sqlx::query_scalar(
                 "SELECT queue_time_ms FROM rows
                  WHERE campaign_id = $1 AND state = 'created' AND queue_time_ms IS NOT NULL ORDER BY queue_time_ms",
@@ -84,22 +81,14 @@ impl Store {
 
     /// Failed and unknown rows grouped by Twilio code and message.
     pub async fn failure_groups(&self) -> Result<Vec<FailureGroup>, StoreError> {
-        let rows: Vec<(Option<i64>, String, i64)> = on_backend!(self, db => sqlx::query_as(
+        on_backend!(self, db => Ok(sqlx::query_as(
             "SELECT last_code, COALESCE(last_message, '') AS message, COUNT(*) AS n FROM rows
              WHERE campaign_id = $1 AND state IN ('failed', 'unknown')
              GROUP BY last_code, message ORDER BY n DESC",
         )
         .bind(db.campaign)
         .fetch_all(&db.pool)
-        .await?);
-        Ok(rows
-            .into_iter()
-            .map(|(code, message, n)| FailureGroup {
-                code: code.map(|c| c as u32),
-                message,
-                rows: n as u64,
-            })
-            .collect())
+        .await?))
     }
 
     /// Every list line: imported rows with their state, and rejected lines with their reason

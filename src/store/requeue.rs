@@ -3,23 +3,10 @@
 //! is never touched, and a row put back is claimed by any run like any due row. The dialects
 //! truly differ here, so the two texts stand side by side: the lines travel as a JSON array on
 //! SQLite (read by `json_each`) and as an array on PostgreSQL, whose one statement also writes
-//! the history (SQLite has no writes inside `WITH`: it inserts the rows returned, in batches).
+//! the history (SQLite has no writes inside `WITH`: it writes the history of those rows first).
 
 use super::{RequeueSelection, Requeued, RequeuedRow, Store, StoreError};
 use crate::domain::RowState;
-use sqlx::{QueryBuilder, Sqlite};
-
-/// Requeue events an insert writes at once on SQLite: 6 values each, under its 32,766
-/// parameters.
-const BATCH: usize = 5_000;
-
-/// A row put back, with the id its history names it by.
-#[derive(sqlx::FromRow)]
-struct PutBack {
-    id: i64,
-    #[sqlx(flatten)]
-    row: RequeuedRow,
-}
 
 impl Store {
     /// Puts the selected `failed` rows back to pending, due now, with a fresh attempt budget
@@ -38,13 +25,28 @@ impl Store {
                     .stored_lines()
                     .map(|lines| serde_json::Value::from(lines).to_string());
                 let mut tx = db.pool.begin().await?;
-                let put_back: Vec<PutBack> = sqlx::query_as(
+                // From this first write the transaction holds SQLite's one write lock, so the
+                // update below moves the very rows whose history this keeps.
+                sqlx::query(
+                    "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message)
+                     SELECT campaign_id, id, $1, attempts, last_code, last_message FROM rows
+                     WHERE campaign_id = $2 AND state = 'failed'
+                       AND ($3 IS NULL OR last_code = $3)
+                       AND ($4 IS NULL OR line IN (SELECT value FROM json_each($4)))",
+                )
+                .bind(now)
+                .bind(db.campaign)
+                .bind(selection.stored_code())
+                .bind(&lines)
+                .execute(&mut *tx)
+                .await?;
+                let rows = sqlx::query_as(
                     "UPDATE rows SET state = 'pending', failures = 0, attempts_before_requeue = attempts,
                             next_attempt_at = $1, updated_at = $1
                      WHERE campaign_id = $2 AND state = 'failed'
                        AND ($3 IS NULL OR last_code = $3)
                        AND ($4 IS NULL OR line IN (SELECT value FROM json_each($4)))
-                     RETURNING id, line, attempts, last_code, last_message",
+                     RETURNING line, attempts, last_code, last_message",
                 )
                 .bind(now)
                 .bind(db.campaign)
@@ -52,21 +54,6 @@ impl Store {
                 .bind(&lines)
                 .fetch_all(&mut *tx)
                 .await?;
-                for batch in put_back.chunks(BATCH) {
-                    let mut insert = QueryBuilder::<Sqlite>::new(
-                        "INSERT INTO requeues (campaign_id, row_id, requeued_at, attempts, was_code, was_message) ",
-                    );
-                    insert.push_values(batch, |mut values, PutBack { id, row }| {
-                        values
-                            .push_bind(db.campaign)
-                            .push_bind(*id)
-                            .push_bind(now)
-                            .push_bind(row.attempts)
-                            .push_bind(row.was_code)
-                            .push_bind(row.was_message.clone());
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
                 let states = match &lines {
                     None => Vec::new(),
                     Some(lines) => {
@@ -81,7 +68,7 @@ impl Store {
                     }
                 };
                 tx.commit().await?;
-                (put_back.into_iter().map(|put| put.row).collect(), states)
+                (rows, states)
             }
             Self::Postgres(db) => {
                 let lines = selection.stored_lines();

@@ -29,6 +29,7 @@ pub enum Inserted {
     /// Another line already uses this label.
     LabelTaken(u64),
 }
+
 /// The rows one import of the list has met so far, by id (a bit each): a `to` met again in
 /// the same import is a duplicate; one met for the first time is already imported, wherever
 /// it stands in the list now.
@@ -38,7 +39,6 @@ pub struct ImportPass {
 }
 
 impl ImportPass {
-    /// Marks the row met; true the first time.
     /// What became of `row` in a batch, the same on every backend: `new` when its insert
     /// took; otherwise by the row already holding its `to` (`known`: `to` → (id, line), kept
     /// up to date here), whose move to this line is noted in `moved` as (id, line). `None`:
@@ -65,6 +65,7 @@ impl ImportPass {
         Some(Inserted::AlreadyImported)
     }
 
+    /// Marks the row met; true the first time.
     pub(in crate::store) fn meet(&mut self, id: i64) -> bool {
         let (word, bit) = (id as usize / 64, id as usize % 64);
         if word >= self.met.len() {
@@ -75,6 +76,7 @@ impl ImportPass {
         first
     }
 }
+
 /// A line of the list refused at import.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Reject {

@@ -1,6 +1,7 @@
 //! Read-only queries for progress lines, the report and the export.
 
 use crate::domain::{CallSid, CallStatus, LineState, RowState};
+use crate::store::codec::Stored;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -49,13 +50,7 @@ impl StateCounts {
     }
 
     pub fn rows(&self) -> u64 {
-        self.pending
-            + self.dialing
-            + self.created
-            + self.failed
-            + self.unknown
-            + self.suppressed
-            + self.canceled
+        RowState::ALL.into_iter().map(|state| self.of(state)).sum()
     }
 
     /// Rows no run will dial again.
@@ -78,7 +73,7 @@ pub struct ZoneSources {
 }
 
 impl ZoneSources {
-    pub(crate) fn add(&mut self, source: &str, n: i64) {
+    pub(in crate::store) fn add(&mut self, source: &str, n: i64) {
         let n = n as u64;
         match source {
             "list" => self.list += n,
@@ -100,10 +95,12 @@ pub struct AttemptCounts {
     pub queue_times_ms: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct FailureGroup {
+    #[sqlx(try_from = "Stored<Option<i64>>", rename = "last_code")]
     pub code: Option<u32>,
     pub message: String,
+    #[sqlx(try_from = "i64", rename = "n")]
     pub rows: u64,
 }
 
