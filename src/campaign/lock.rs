@@ -1,6 +1,7 @@
 //! One run per campaign at a time. An OS file lock beside the database, one per campaign (a
 //! database may hold several): the kernel releases it when the process dies, so a killed run
-//! never leaves it stuck.
+//! never leaves it stuck. The lock is named after the database's real path, so two names of
+//! one file (a symlink, a relative path) take one lock.
 
 use crate::config::file_stem;
 use std::fs::{File, OpenOptions};
@@ -26,7 +27,11 @@ pub struct CampaignLock {
 impl CampaignLock {
     /// The lock of the campaign named `campaign` in the database at `database`.
     pub fn acquire(database: &Path, campaign: &str) -> Result<Self, LockError> {
-        let mut name = database.as_os_str().to_owned();
+        let database = real_path(database).map_err(|cause| LockError::Io {
+            path: database.to_path_buf(),
+            cause,
+        })?;
+        let mut name = database.into_os_string();
         name.push(format!(".{}.lock", file_stem(campaign)));
         let path = PathBuf::from(name);
         let file = OpenOptions::new()
@@ -44,6 +49,26 @@ impl CampaignLock {
             Err(std::fs::TryLockError::Error(cause)) => Err(LockError::Io { path, cause }),
         }
     }
+}
+
+/// The one name of the file at `path`, symlinks resolved. A file not created yet (the first
+/// run's) is named by its folder's real path, or, behind a dangling symlink, by the file the
+/// link will create.
+fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+    match path.canonicalize() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        named => return named,
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if let Ok(target) = std::fs::read_link(path) {
+        // A relative target is relative to the link's folder; a loop fails in canonicalize.
+        return real_path(&folder.join(target));
+    }
+    let name = path.file_name().ok_or(std::io::ErrorKind::NotFound)?;
+    Ok(folder.canonicalize()?.join(name))
 }
 
 #[cfg(test)]
@@ -66,5 +91,31 @@ mod tests {
         );
         drop(first);
         assert!(CampaignLock::acquire(&db, "spring").is_ok());
+    }
+
+    #[test]
+    fn two_names_of_one_file_take_one_lock_even_before_the_file_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("c.sqlite");
+        let link = dir.path().join("alias.sqlite");
+        std::os::unix::fs::symlink("c.sqlite", &link).unwrap();
+        let dotted = dir.path().join(".").join("c.sqlite");
+
+        let first = CampaignLock::acquire(&link, "spring").unwrap();
+
+        assert!(matches!(
+            CampaignLock::acquire(&db, "spring"),
+            Err(LockError::Held(_))
+        ));
+        assert!(matches!(
+            CampaignLock::acquire(&dotted, "spring"),
+            Err(LockError::Held(_))
+        ));
+        std::fs::write(&db, "").unwrap();
+        assert!(matches!(
+            CampaignLock::acquire(&db, "spring"),
+            Err(LockError::Held(_))
+        ));
+        drop(first);
     }
 }

@@ -63,11 +63,18 @@ pub(super) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
 /// Brings the database up to date on a connection of its own with foreign keys off: a
 /// migration that rebuilds a table others refer to needs them off, and SQLite ignores the
 /// switch inside a transaction (each migration runs in one).
+///
+/// Campaigns that share a file may open it at once, and sqlx takes no lock on SQLite: two
+/// processes would both find a migration missing and the second would fail on its tables.
+/// So the migrations run inside one exclusive transaction (each in a savepoint of it): the
+/// others wait for it (the busy timeout) and then find every migration applied.
 async fn migrate(options: SqliteConnectOptions) -> Result<(), StoreError> {
     let mut connection = SqliteConnection::connect_with(&options.foreign_keys(false)).await?;
+    let mut exclusive = connection.begin_with("BEGIN EXCLUSIVE").await?;
     sqlx::migrate!("./migrations/sqlite")
-        .run(&mut connection)
+        .run(&mut *exclusive)
         .await?;
+    exclusive.commit().await?;
     connection.close().await?;
     Ok(())
 }

@@ -20,6 +20,7 @@ mod report_html;
 mod requeue;
 mod sandbox;
 mod security;
+mod shared_sqlite;
 mod store;
 mod support;
 mod terminal;
