@@ -14,8 +14,9 @@ use crate::support::campaign::{
 use crate::support::exit::{CONFIG, DONE, STOPPED_EARLY};
 use dialer::compliance::gate::{Admission, Gate};
 use dialer::config::Campaign;
+use dialer::dialing::pace::account_slots::AccountSlots;
 use dialer::domain::Cps;
-use dialer::sandbox::{Sandbox, SandboxConfig};
+use dialer::sandbox::{DEMO_ACCOUNT_SID, Sandbox, SandboxConfig};
 use dialer::stop::Stop;
 use dialer::store::{ImportPass, NewRow, Store};
 use jiff::tz::TimeZone;
@@ -84,6 +85,44 @@ async fn each_person_is_called_only_inside_the_window_of_their_own_timezone() {
     assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
     assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
     assert!(!was_called(&sandbox, "+14155550002"));
+    assert_eq!(campaign.rows_in("pending").await, 1);
+}
+
+/// Other campaigns on the account hold its next `seconds` slots at 1 CPS: they are taken from
+/// the account's slot file in `tmp` (the binary's TMPDIR), as the runs sharing it take them.
+fn account_busy_for(sandbox: &Sandbox, tmp: &std::path::Path, seconds: u32) {
+    let base: url::Url = sandbox.base_url().parse().unwrap();
+    let slots = AccountSlots::open(tmp, DEMO_ACCOUNT_SID, &base).unwrap();
+    for _ in 0..seconds {
+        slots.take(std::time::Duration::from_secs(1)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_row_claimed_inside_its_window_is_dialed_though_every_other_window_closed_while_it_waited_for_its_slot()
+ {
+    // Arrange: at 1 CPS on an account busy for 3 s, the one row in an open zone waits for its
+    // slot well past the watcher's look, which finds every pending row waiting for a window.
+    let sandbox = fast_sandbox().await;
+    let (noon, midnight) = (zone_where_it_is(12), zone_where_it_is(0));
+    let list = format!("to,timezone\n+14155550001,{noon}\n+14155550002,{midnight}\n");
+    let campaign = TestCampaign::new(1, &list, &six_to_six_in(&midnight));
+    let tmp = tempfile::tempdir().unwrap();
+    account_busy_for(&sandbox, tmp.path(), 3);
+
+    // Act
+    let mut run = campaign.command(&sandbox, &[]);
+    let out = output(run.env("TMPDIR", tmp.path()).spawn().unwrap()).await;
+
+    // Assert: the run stopped for the closed window, but only after dialing the due row.
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert!(
+        out.stdout.contains("every calling window is closed"),
+        "{out:?}"
+    );
+    assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
+    assert!(!was_called(&sandbox, "+14155550002"));
+    assert_nobody_called_twice(&sandbox);
     assert_eq!(campaign.rows_in("pending").await, 1);
 }
 
