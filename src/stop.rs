@@ -19,7 +19,8 @@ pub enum StopReason {
     Paused,
     /// `dialer campaign cancel`: the pending rows are canceled, never to be dialed.
     Canceled,
-    /// Every row left waits for a calling window to open.
+    /// Every row left waits for a calling window to open (or for the frequency cap); a row
+    /// already claimed and admitted is still sent at its pacing slot (`dialing::held`).
     WindowClosed,
 }
 

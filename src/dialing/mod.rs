@@ -4,11 +4,14 @@
 //! by checks that run beside the dialing so that a batch of them does not stall the pace;
 //! without a callback receiver, how older calls ended is asked beside the dialing too.
 //!
-//! `pace` gives the slots, `breaker` holds every request while Twilio cannot be reached, `send`
-//! makes one request, `reconcile` judges a row in doubt, `polls` asks how calls ended; `request`
-//! and `retry` are the rules they share; `outage` waits for a shared database, not for Twilio.
+//! `pace` gives the slots, `held` applies the gate's answer and waits for a row's slot (and says
+//! what a stop does to a row waiting there), `breaker` holds every request while Twilio cannot
+//! be reached, `send` makes one request, `reconcile` judges a row in doubt, `polls` asks how
+//! calls ended; `request` and `retry` are the rules they share; `outage` waits for a shared
+//! database, not for Twilio.
 
 pub mod breaker;
+mod held;
 mod leases;
 mod outage;
 pub mod pace;
@@ -19,7 +22,7 @@ pub mod request;
 pub mod retry;
 mod send;
 
-use crate::compliance::gate::{Admission, Gate};
+use crate::compliance::gate::Gate;
 use crate::config::Campaign;
 use crate::metrics::CampaignMetrics;
 use crate::stop::{Stop, StopReason};
@@ -277,23 +280,11 @@ impl Engine {
             return Ok(Flow::Next);
         };
         // The attempt is on disk but nothing is sent yet: the gate may still hold it back.
-        match self.gate.admit(&self.store, &claimed).await? {
-            Admission::Dial => {}
-            Admission::Defer { until_ms, reason } => {
-                self.store.release(&claimed, until_ms, &reason).await?;
-                return Ok(Flow::Next);
-            }
-            Admission::Suppress { reason } => {
-                self.store.suppress(&claimed, &reason).await?;
-                return Ok(Flow::Next);
-            }
+        if !self.admitted(&claimed).await? {
+            return Ok(Flow::Next);
         }
-        tokio::select! {
-            _ = self.pacer.acquire() => {}
-            _ = self.stop.wait() => {
-                self.store.release(&claimed, self.store.now_ms(), "the run stopped before it was sent").await?;
-                return Ok(Flow::Done);
-            }
+        if !self.paced(&claimed).await? {
+            return Ok(Flow::Done);
         }
         let dialer = DialTask {
             engine: self.clone(),

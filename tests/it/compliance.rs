@@ -12,17 +12,25 @@ use crate::support::campaign::{
     until_creates,
 };
 use crate::support::exit::{CONFIG, DONE, STOPPED_EARLY};
+use crate::support::faketime::skewed;
 use dialer::compliance::gate::{Admission, Gate};
 use dialer::config::Campaign;
+use dialer::dialing::pace::account_slots::AccountSlots;
 use dialer::domain::Cps;
-use dialer::sandbox::{Sandbox, SandboxConfig};
+use dialer::sandbox::{DEMO_ACCOUNT_SID, Sandbox, SandboxConfig};
 use dialer::stop::Stop;
 use dialer::store::{ImportPass, NewRow, Store};
 use jiff::tz::TimeZone;
+use jiff::{RoundMode, SignedDuration, Timestamp, TimestampRound, Unit};
 
 /// A fixed-offset zone where the local hour is `hour` right now (Etc/GMT names invert the sign).
 fn zone_where_it_is(hour: i64) -> String {
-    let utc_hour = i64::from(jiff::Timestamp::now().to_zoned(TimeZone::UTC).hour());
+    zone_where_it_is_at(hour, Timestamp::now())
+}
+
+/// A fixed-offset zone where the local hour is `hour` at `at`.
+fn zone_where_it_is_at(hour: i64, at: Timestamp) -> String {
+    let utc_hour = i64::from(at.to_zoned(TimeZone::UTC).hour());
     let offset = match hour - utc_hour {
         o if o < -12 => o + 24,
         o if o > 14 => o - 24,
@@ -85,6 +93,80 @@ async fn each_person_is_called_only_inside_the_window_of_their_own_timezone() {
     assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
     assert!(!was_called(&sandbox, "+14155550002"));
     assert_eq!(campaign.rows_in("pending").await, 1);
+}
+
+/// Other campaigns on the account hold its slots until `until`, as the account's slot file in
+/// `tmp` (the binary's TMPDIR) says: its next free slot, in unix nanoseconds.
+fn account_busy_until(sandbox: &Sandbox, tmp: &std::path::Path, until: Timestamp) {
+    let base: url::Url = sandbox.base_url().parse().unwrap();
+    let slots = AccountSlots::open(tmp, DEMO_ACCOUNT_SID, &base).unwrap();
+    let next_ns = until.as_nanosecond() as u64;
+    std::fs::write(slots.path(), next_ns.to_le_bytes()).unwrap();
+}
+
+#[tokio::test]
+async fn a_row_claimed_inside_its_window_is_dialed_though_every_other_window_closed_while_it_waited_for_its_slot()
+ {
+    // Arrange: at 1 CPS on an account busy for 3 s, the one row in an open zone waits for its
+    // slot well past the watcher's look, which finds every pending row waiting for a window.
+    let sandbox = fast_sandbox().await;
+    let (noon, midnight) = (zone_where_it_is(12), zone_where_it_is(0));
+    let list = format!("to,timezone\n+14155550001,{noon}\n+14155550002,{midnight}\n");
+    let campaign = TestCampaign::new(1, &list, &six_to_six_in(&midnight));
+    let tmp = tempfile::tempdir().unwrap();
+    account_busy_until(
+        &sandbox,
+        tmp.path(),
+        Timestamp::now() + SignedDuration::from_secs(3),
+    );
+
+    // Act
+    let mut run = campaign.command(&sandbox, &[]);
+    let out = output(run.env("TMPDIR", tmp.path()).spawn().unwrap()).await;
+
+    // Assert: the run stopped for the closed window, but only after dialing the due row.
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert!(
+        out.stdout.contains("every calling window is closed"),
+        "{out:?}"
+    );
+    assert!(was_called(&sandbox, "+14155550001"), "{out:?}");
+    assert!(!was_called(&sandbox, "+14155550002"));
+    assert_nobody_called_twice(&sandbox);
+    assert_eq!(campaign.rows_in("pending").await, 1);
+}
+
+#[tokio::test]
+async fn a_row_whose_own_window_closed_while_it_waited_for_its_slot_is_not_dialed() {
+    // Arrange: the host's clock reads 3 s before the window closes at 18:00 in the row's zone
+    // (libfaketime), and the account is busy until 3 s after: the row is claimed and admitted
+    // inside its window, and its slot comes outside it. The other zone is closed all along.
+    let sandbox = fast_sandbox().await;
+    let now = Timestamp::now();
+    let to_the_hour = TimestampRound::new()
+        .smallest(Unit::Hour)
+        .mode(RoundMode::Ceil);
+    let next_hour = now.round(to_the_hour).unwrap();
+    let closing = zone_where_it_is_at(18, next_hour);
+    let midnight = zone_where_it_is_at(0, now);
+    let list = format!("to,timezone\n+14155550001,{closing}\n+14155550002,{midnight}\n");
+    let campaign = TestCampaign::new(1, &list, &six_to_six_in(&midnight));
+    let tmp = tempfile::tempdir().unwrap();
+    let offset_secs = now.duration_until(next_hour).as_secs() - 3;
+    account_busy_until(
+        &sandbox,
+        tmp.path(),
+        next_hour + SignedDuration::from_secs(3),
+    );
+
+    // Act
+    let mut run = skewed(campaign.command(&sandbox, &[]), offset_secs);
+    let out = output(run.env("TMPDIR", tmp.path()).spawn().unwrap()).await;
+
+    // Assert: nobody was called outside their window; both wait for it to open.
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    assert_eq!(sandbox.stats().creates, 0, "{out:?}");
+    assert_eq!(campaign.rows_in("pending").await, 2);
 }
 
 /// A window open for the next hour or two in New York, closed then in California (3 hours
