@@ -132,7 +132,7 @@ impl Gate {
         let Some(window) = &self.window else {
             return self.capped(store, claimed).await;
         };
-        let zone = store.row_timezone(claimed.row_id).await?;
+        let zone = claimed.zones.clone();
         let Some(closed) = self.state.defer_if_closed(store, window, zone).await? else {
             return self.capped(store, claimed).await;
         };

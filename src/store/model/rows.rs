@@ -6,7 +6,7 @@
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
 use crate::domain::named_enum;
-use crate::domain::{CallSid, ConferenceSid, Endpoint, Label};
+use crate::domain::{CallSid, CalleeZones, ConferenceSid, Endpoint, Label};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 
@@ -27,6 +27,10 @@ pub struct Claimed {
     pub attempt: i64,
     /// Attempts that count towards max_attempts, since the row was imported or last requeued.
     pub failures: i64,
+    /// The callee's own zones, read with the claim for the calling window; `None`: the
+    /// campaign's zone.
+    #[sqlx(rename = "timezone")]
+    pub zones: Option<CalleeZones>,
     pub started_at: i64,
     /// When this process's lease on the row runs out (PostgreSQL, where hosts share
     /// campaigns): a request that could not finish before it must not be sent. `None` on
