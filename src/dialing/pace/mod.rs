@@ -326,7 +326,13 @@ mod tests {
     #[test]
     fn a_sender_more_than_an_interval_past_its_slot_missed_it() {
         let (slot, interval) = (Instant::now(), Duration::from_millis(100));
-        let cases = [(0, false), (60, false), (100, false), (101, true), (5_000, true)];
+        let cases = [
+            (0, false),
+            (60, false),
+            (100, false),
+            (101, true),
+            (5_000, true),
+        ];
         for (late_ms, want) in cases {
             let woke = slot + Duration::from_millis(late_ms);
             assert_eq!(missed(slot, woke, interval), want, "{late_ms} ms late");
