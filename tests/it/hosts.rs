@@ -4,14 +4,14 @@
 //! the database that every row ended once.
 
 use crate::support::campaign::{
-    RunOutput, TestCampaign, assert_nobody_called_twice, numbers, output, sandbox, sandbox_config,
-    until_creates,
+    RunOutput, TestCampaign, assert_nobody_called_twice, freeze_between_two_creates,
+    most_creates_in_one_second, numbers, output, sandbox, sandbox_config, until_creates,
 };
 use crate::support::exit::{DONE, DONE_WITH_FAILURES, STOPPED_EARLY};
 use crate::support::faketime::skewed;
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
 use dialer::domain::Cps;
-use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
+use dialer::sandbox::{Sandbox, SandboxConfig};
 use dialer::store::{Database, RowExport, Store};
 use std::time::Duration;
 use tempfile::TempDir;
@@ -54,12 +54,12 @@ impl Host {
         Self { child, _tmp: tmp }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     pub(crate) fn signal(&self, signal: &str) {
-        let pid = self.child.id().expect("running").to_string();
-        std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill runs");
+        crate::support::campaign::signal(&[self.pid()], signal);
     }
 
     pub(crate) async fn finish(self) -> RunOutput {
@@ -129,21 +129,6 @@ async fn two_hosts_on_one_campaign_import_and_call_everyone_once_within_the_acco
     assert!(most <= 11, "{most} creates in one second at CPS 10");
 }
 
-/// The most creates the sandbox saw arrive within any one second (a sliding window).
-fn most_creates_in_one_second(stats: &SandboxStats) -> usize {
-    let mut arrivals = stats.create_times_ms.clone();
-    arrivals.sort_unstable();
-    (0..arrivals.len())
-        .map(|i| {
-            arrivals[i..]
-                .iter()
-                .take_while(|t| **t < arrivals[i] + 1000)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// Three hosts frozen together (SIGSTOP, as a suspended VM or a saturated machine) while they
 /// wait for their call slots, then resumed: each wakes far past its slot, and sending on it
 /// would add one create per host to the second the schedule restarts in.
@@ -164,17 +149,9 @@ async fn hosts_frozen_together_and_resumed_keep_the_accounts_cps() {
     let campaign = TestCampaign::new(10, &numbers(60), &extra);
     let hosts: Vec<Host> = (0..3).map(|_| Host::start(&campaign, &sandbox)).collect();
     until_creates(&sandbox, 10).await;
-    // Half an interval after a create, every host is waiting for a slot it has taken.
-    tokio::time::sleep(Duration::from_millis(50)).await;
 
-    // Act: freeze all three for longer than a second, then let them go on.
-    for host in &hosts {
-        host.signal("-STOP");
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for host in &hosts {
-        host.signal("-CONT");
-    }
+    // Act
+    freeze_between_two_creates(&hosts.iter().map(Host::pid).collect::<Vec<_>>()).await;
     let mut outs = Vec::new();
     for host in hosts {
         outs.push(host.finish().await);
