@@ -142,7 +142,9 @@ impl Pacer {
         }
     }
 
-    /// The next slot of the account's schedule, on this process's clock.
+    /// The next slot of the account's schedule, on this process's clock. The database's slot
+    /// is placed from when its answer is read: a pause while the answer is on its way is not
+    /// seen (judging from when it was asked would take every slot again on a slow database).
     async fn next_slot(&self) -> Instant {
         match &self.shared {
             Some(Shared::Database(schedule)) => {
@@ -274,7 +276,7 @@ impl Pacer {
 }
 
 /// Whether a sender that woke at `woke` missed its `slot`: later than the one interval of
-/// lateness every schedule tolerates (the slot file's and the database's alike).
+/// lateness every schedule tolerates (this process's, the slot file's and the database's).
 fn missed(slot: Instant, woke: Instant, interval: Duration) -> bool {
     woke > slot + interval
 }
