@@ -4,7 +4,8 @@
 //! doubt do not hold the dialing up.
 
 use crate::support::campaign::{
-    TestCampaign, assert_nobody_called_twice, numbers, output, sandbox,
+    TestCampaign, assert_nobody_called_twice, freeze_between_two_creates,
+    most_creates_in_one_second, numbers, output, sandbox, until_creates,
 };
 use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
@@ -93,6 +94,54 @@ async fn two_campaigns_run_at_once_on_one_account_share_its_cps() {
         "calls queued at Twilio for up to {} ms: the two runs exceeded the account's CPS together",
         stats.queue_time_ms.max
     );
+}
+
+/// Three runs of three campaigns on one account, sharing its CPS through this machine's slot
+/// file, frozen together (SIGSTOP) while they wait for their slots, then resumed: none sends
+/// on the slot it missed, so the second they resume in holds no more than the account's CPS.
+#[tokio::test]
+async fn runs_frozen_together_and_resumed_keep_the_accounts_cps() {
+    const CPS: u32 = 10;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(CPS).unwrap(),
+        seed: Some(1),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    // Other people in each campaign, each in a conference of its own.
+    let campaigns: Vec<TestCampaign> = (0..3)
+        .map(|k| {
+            let list: String = (0..20)
+                .map(|i| format!("+141566{k}{i:04},Room{k}\n"))
+                .collect();
+            let list = format!("to,conference\n{list}");
+            TestCampaign::new(CPS, &list, "[pacing]\nadaptive = false\n")
+        })
+        .collect();
+    let runs: Vec<_> = campaigns
+        .iter()
+        .map(|c| c.command(&sandbox, &[]).spawn().unwrap())
+        .collect();
+    until_creates(&sandbox, 10).await;
+
+    // Act
+    let pids: Vec<u32> = runs.iter().filter_map(|run| run.id()).collect();
+    freeze_between_two_creates(&pids).await;
+    let mut outs = Vec::new();
+    for run in runs {
+        outs.push(output(run).await);
+    }
+
+    // Assert
+    for out in &outs {
+        assert_eq!(out.code, DONE, "{out:?}");
+    }
+    assert_nobody_called_twice(&sandbox);
+    let stats = sandbox.stats();
+    assert_eq!(stats.creates, 60);
+    let most = most_creates_in_one_second(&stats);
+    eprintln!("most creates in one second: {most}");
+    assert!(most <= 11, "{most} creates in one second at CPS {CPS}");
 }
 
 /// Rows left in doubt by a run that died mid-request are checked with Twilio before any

@@ -3,8 +3,9 @@
 //! Slot k is `start + k / CPS`. A sender that wakes a little late keeps its slot, so the
 //! average rate stays exact (a token bucket with burst 1, such as governor's, forgets every
 //! late wake-up and runs below the limit); after a pause longer than one interval the schedule
-//! restarts from now, so no burst ever builds up. Any 1-second window holds at most CPS slots,
-//! plus one for timer jitter.
+//! restarts from now, so no burst ever builds up. A sender that wakes more than one interval
+//! past its slot (a frozen or saturated host) takes a fresh slot rather than send with the
+//! next one. Any 1-second window holds at most CPS slots, plus one for timer jitter.
 //!
 //! Everything that dials on one account shares one schedule: in this process through one
 //! `Pacer` per account, and across processes through the account's schedule outside it: on
@@ -118,14 +119,40 @@ impl Pacer {
     }
 
     /// Takes the next slot and waits for it.
+    ///
+    /// A wait that ends more than one interval past its slot (the host was frozen, or too busy
+    /// to wake in time) does not send: by then the schedule has restarted or moved on, so the
+    /// late send would go out with the next one, and several late hosts would add one each to
+    /// the same second. It takes a fresh slot instead; the one it leaves is lost (under-use,
+    /// never over-use). A slot already due when taken is sent at once, so a saturated host
+    /// still sends.
     pub async fn acquire(&self) {
-        if let Some(Shared::Database(schedule)) = &self.shared {
-            let wait = self.database_slot(schedule).await;
-            tokio::time::sleep(wait).await;
-            return;
+        loop {
+            let interval = self.interval();
+            let slot = self.next_slot().await;
+            if slot <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(slot).await;
+            let woke = Instant::now();
+            if !missed(slot, woke, interval) {
+                return;
+            }
+            tracing::debug!(late = ?woke - slot, "woke past the call slot; taking a fresh one");
         }
-        let slot = self.take_slot(Instant::now());
-        tokio::time::sleep_until(slot).await;
+    }
+
+    /// The next slot of the account's schedule, on this process's clock. The database's slot
+    /// is placed from when its answer is read: a pause while the answer is on its way is not
+    /// seen (judging from when it was asked would take every slot again on a slow database).
+    async fn next_slot(&self) -> Instant {
+        match &self.shared {
+            Some(Shared::Database(schedule)) => {
+                let wait = self.database_slot(schedule).await;
+                Instant::now() + wait
+            }
+            _ => self.take_slot(Instant::now()),
+        }
     }
 
     /// The wait for the next slot of the database's schedule, asking again until the database
@@ -248,6 +275,12 @@ impl Pacer {
     }
 }
 
+/// Whether a sender that woke at `woke` missed its `slot`: later than the one interval of
+/// lateness every schedule tolerates (this process's, the slot file's and the database's).
+fn missed(slot: Instant, woke: Instant, interval: Duration) -> bool {
+    woke > slot + interval
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +323,22 @@ mod tests {
             &[0, 1000, 1000, 1000].map(Duration::from_millis),
         );
         assert_eq!(got, [0, 1000, 1100, 1200].map(Duration::from_millis));
+    }
+
+    #[test]
+    fn a_sender_more_than_an_interval_past_its_slot_missed_it() {
+        let (slot, interval) = (Instant::now(), Duration::from_millis(100));
+        let cases = [
+            (0, false),
+            (60, false),
+            (100, false),
+            (101, true),
+            (5_000, true),
+        ];
+        for (late_ms, want) in cases {
+            let woke = slot + Duration::from_millis(late_ms);
+            assert_eq!(missed(slot, woke, interval), want, "{late_ms} ms late");
+        }
     }
 
     #[test]

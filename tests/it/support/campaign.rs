@@ -1,7 +1,7 @@
 //! A campaign in a temporary folder, run by the real `dialer` binary against an in-process
 //! sandbox, and read back through the store.
 
-use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
+use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig, SandboxStats};
 use dialer::store::{Database, RowExport, Store};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -255,6 +255,41 @@ fn collect(
         });
     }
     buffer
+}
+
+/// Sends `signal` (as `kill` spells it: `-KILL`, `-STOP`, `-CONT`) to the processes `pids`,
+/// all in one `kill`.
+pub fn signal(pids: &[u32], signal: &str) {
+    std::process::Command::new("kill")
+        .arg(signal)
+        .args(pids.iter().map(u32::to_string))
+        .status()
+        .expect("kill runs");
+}
+
+/// Freezes the processes `pids` together (SIGSTOP), as a suspended VM or a saturated host,
+/// half an interval at 10 CPS after a create, when each is waiting for a slot it has taken;
+/// lets them go on (SIGCONT) two seconds later.
+pub async fn freeze_between_two_creates(pids: &[u32]) {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    signal(pids, "-STOP");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    signal(pids, "-CONT");
+}
+
+/// The most creates the sandbox saw arrive within any one second (a sliding window).
+pub fn most_creates_in_one_second(stats: &SandboxStats) -> usize {
+    let mut arrivals = stats.create_times_ms.clone();
+    arrivals.sort_unstable();
+    (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| **t < arrivals[i] + 1000)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Waits until the sandbox has created at least `n` calls.
