@@ -48,6 +48,9 @@ impl Store {
         &self,
         events: &[(&CallObservation, Option<Redial>)],
     ) -> Result<Vec<Recorded>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.now_ms();
         on_backend!(self, db => {
             let mut tx = db.pool.begin().await?;
