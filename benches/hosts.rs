@@ -9,9 +9,15 @@
 //!    most creates in any 1-second window; `queue_time` p99.
 //! 2. Store: claim + record (Created) pairs per second on PostgreSQL, no HTTP: the durable
 //!    attempts one process sustains, as `engine` measures them on SQLite.
+//! 3. Database cost: H hosts (1, 4) dialing one 30-CPS campaign without callbacks (so how
+//!    calls ended is polled), on a server of its own with `pg_stat_statements`. Printed, over
+//!    the middle of the run (startup and tail left out): committed transactions of the
+//!    campaign's database per create (`pg_stat_database.xact_commit`, and `xact_rollback`),
+//!    call-log reads per create, and the statements run most, per create.
 //!
-//! Run with `cargo bench --bench hosts` (`DIALER_BENCH_STORE_ONLY=1` for the store part alone).
-//! It starts PostgreSQL itself, as the tests do.
+//! Run with `cargo bench --bench hosts` (`DIALER_BENCH_STORE_ONLY=1` for the store part alone,
+//! `DIALER_BENCH_DB_COST=1` for the database cost alone). It starts PostgreSQL itself, as the
+//! tests do.
 
 // The tests' PostgreSQL harness, shared rather than copied; the bench uses part of it.
 #[path = "../tests/it/support/postgres.rs"]
@@ -23,6 +29,7 @@ mod common;
 use dialer::domain::Cps;
 use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use dialer::store::{Database, Store};
+use sqlx::Connection;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -35,12 +42,22 @@ const CAMPAIGNS: [usize; 2] = [1, 4];
 const STORE_ROWS: u64 = 100_000;
 const STORE_TASKS: [usize; 3] = [1, 8, 32];
 const STORE_SECONDS: u64 = 5;
+const COST_HOSTS: [usize; 2] = [1, 4];
+const COST_SECONDS: u64 = 40;
+/// Statements printed per run of the cost part, most run first.
+const COST_STATEMENTS: i64 = 16;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     println!("hosts: one 30-CPS account dialed from several hosts through one PostgreSQL database");
     println!("  run with: cargo bench --bench hosts");
     println!("  {} cores", std::thread::available_parallelism()?.get());
+    if std::env::var_os("DIALER_BENCH_DB_COST").is_some() {
+        for hosts in COST_HOSTS {
+            db_cost(hosts).await?;
+        }
+        return Ok(());
+    }
     if std::env::var_os("DIALER_BENCH_STORE_ONLY").is_none() {
         println!();
         println!(
@@ -74,42 +91,12 @@ async fn pace(hosts: usize, campaigns: usize) -> anyhow::Result<()> {
     for campaign in 0..campaigns as u64 {
         write_campaign(folder.path(), campaign, per_campaign)?;
     }
-    let mut workers = Vec::with_capacity(hosts);
-    let mut tmpdirs = Vec::with_capacity(hosts);
-    for _ in 0..hosts {
-        let tmpdir = tempfile::tempdir()?;
-        workers.push(
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
-                .args(["worker", "--idle", "1s", "--rescan", "60s"])
-                .arg(folder.path())
-                .env("TMPDIR", tmpdir.path())
-                .env("DIALER_DATABASE_URL", &db.url)
-                .env("TWILIO_API_BASE", sandbox.base_url())
-                .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
-                .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
-                .env_remove("RUST_LOG")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()?,
-        );
-        tmpdirs.push(tmpdir);
-    }
+    let workers = Workers::start(hosts, folder.path(), &db.url, &sandbox)?;
     let deadline = Instant::now() + Duration::from_secs(SECONDS * 4 + 30);
     while sandbox.stats().creates < rows && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for worker in &workers {
-        if let Some(pid) = worker.id() {
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()?;
-        }
-    }
-    for worker in workers {
-        worker.wait_with_output().await?;
-    }
+    workers.stop().await?;
     let stats = sandbox.stats();
     let mut arrivals = stats.create_times_ms.clone();
     arrivals.sort_unstable();
@@ -129,6 +116,58 @@ async fn pace(hosts: usize, campaigns: usize) -> anyhow::Result<()> {
     );
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// `dialer worker` processes on one folder and database, each with a TMPDIR of its own.
+struct Workers {
+    children: Vec<tokio::process::Child>,
+    _tmpdirs: Vec<tempfile::TempDir>,
+}
+
+impl Workers {
+    fn start(hosts: usize, folder: &Path, url: &str, sandbox: &Sandbox) -> anyhow::Result<Self> {
+        let mut children = Vec::with_capacity(hosts);
+        let mut tmpdirs = Vec::with_capacity(hosts);
+        for _ in 0..hosts {
+            let tmpdir = tempfile::tempdir()?;
+            children.push(
+                tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
+                    .args(["worker", "--idle", "1s", "--rescan", "60s"])
+                    .arg(folder)
+                    .env("TMPDIR", tmpdir.path())
+                    .env("DIALER_DATABASE_URL", url)
+                    .env("TWILIO_API_BASE", sandbox.base_url())
+                    .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
+                    .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
+                    .env_remove("RUST_LOG")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()?,
+            );
+            tmpdirs.push(tmpdir);
+        }
+        Ok(Self {
+            children,
+            _tmpdirs: tmpdirs,
+        })
+    }
+
+    /// SIGTERM to each, then waits for all of them.
+    async fn stop(self) -> anyhow::Result<()> {
+        for worker in &self.children {
+            if let Some(pid) = worker.id() {
+                std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status()?;
+            }
+        }
+        for worker in self.children {
+            worker.wait_with_output().await?;
+        }
+        Ok(())
+    }
 }
 
 /// `c<index>.toml` with its list `c<index>.csv` of `rows` people of its own.
@@ -161,4 +200,108 @@ async fn store_headroom() -> anyhow::Result<()> {
     common::print_store_pairs(&store, &STORE_TASKS, STORE_SECONDS).await?;
     store.close().await;
     Ok(())
+}
+
+// ---- 3. database cost ------------------------------------------------------------------
+
+async fn db_cost(hosts: usize) -> anyhow::Result<()> {
+    // A server of its own: `pg_stat_statements` is loaded only by a server started with it.
+    let server = postgres::PgServer::start();
+    let mut admin = sqlx::PgConnection::connect(&server.url("postgres")).await?;
+    sqlx::query("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    server.restart();
+    let db = server.fresh_database().await;
+    let mut watch = sqlx::PgConnection::connect(&db.url).await?;
+    sqlx::query("CREATE EXTENSION pg_stat_statements")
+        .execute(&mut watch)
+        .await?;
+    let sandbox = Sandbox::start(SandboxConfig {
+        cps: Cps::new(CPS)?,
+        latency_ms: 250,
+        seed: Some(hosts as u64),
+        ..SandboxConfig::ephemeral()
+    })
+    .await?;
+    let folder = tempfile::tempdir()?;
+    let rows = u64::from(CPS) * COST_SECONDS;
+    write_campaign(folder.path(), 0, rows)?;
+    let workers = Workers::start(hosts, folder.path(), &db.url, &sandbox)?;
+    // The middle of the run: from a quarter of the creates to nine tenths.
+    let deadline = Instant::now() + Duration::from_secs(COST_SECONDS * 4 + 30);
+    let reached = |share: f64| sandbox.stats().creates as f64 >= rows as f64 * share;
+    while !reached(0.25) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let start = Snapshot::take(&sandbox, &mut watch).await?;
+    sqlx::query("SELECT pg_stat_statements_reset()")
+        .execute(&mut watch)
+        .await?;
+    while !reached(0.9) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end = Snapshot::take(&sandbox, &mut watch).await?;
+    let creates = (end.creates - start.creates).max(1) as f64;
+    let statements: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT CAST(calls AS BIGINT), query FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         ORDER BY calls DESC LIMIT $1",
+    )
+    .bind(COST_STATEMENTS)
+    .fetch_all(&mut watch)
+    .await?;
+    workers.stop().await?;
+    println!();
+    println!(
+        "database cost, {hosts} host(s), one {CPS}-CPS campaign polled for outcomes: {} creates \
+         in {:.1} s",
+        end.creates - start.creates,
+        end.at.duration_since(start.at).as_secs_f64()
+    );
+    println!(
+        "  {:.2} transactions committed and {:.2} rolled back per create, {:.2} call-log reads \
+         per create",
+        (end.commits - start.commits) as f64 / creates,
+        (end.rollbacks - start.rollbacks) as f64 / creates,
+        (end.log_reads - start.log_reads) as f64 / creates
+    );
+    println!("  statements per create, most run first:");
+    for (calls, query) in statements {
+        let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        let shown: String = query.chars().take(90).collect();
+        println!("  {:>7.2}  {shown}", calls as f64 / creates);
+    }
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// The counters the cost part compares at two moments.
+struct Snapshot {
+    at: Instant,
+    creates: u64,
+    log_reads: u64,
+    commits: i64,
+    rollbacks: i64,
+}
+
+impl Snapshot {
+    async fn take(sandbox: &Sandbox, watch: &mut sqlx::PgConnection) -> anyhow::Result<Self> {
+        let stats = sandbox.stats();
+        // Backends report their counts within a second or so: let the last ones in.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (commits, rollbacks): (i64, i64) = sqlx::query_as(
+            "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(&mut *watch)
+        .await?;
+        Ok(Self {
+            at: Instant::now(),
+            creates: stats.creates,
+            log_reads: stats.requests_by_kind.get("call log").copied().unwrap_or(0),
+            commits,
+            rollbacks,
+        })
+    }
 }

@@ -7,10 +7,11 @@
 //! `pace` gives the slots, `held` applies the gate's answer and waits for a row's slot (and says
 //! what a stop does to a row waiting there), `breaker` holds every request while Twilio cannot
 //! be reached, `send` makes one request, `reconcile` judges a row in doubt, `polls` asks how
-//! calls ended; `request` and `retry` are the rules they share; `outage` waits for a shared
-//! database, not for Twilio.
+//! calls ended, `conferences` keeps the conference SIDs already stored; `request` and `retry`
+//! are the rules they share; `outage` waits for a shared database, not for Twilio.
 
 pub mod breaker;
+mod conferences;
 mod held;
 mod leases;
 mod outage;
@@ -29,6 +30,7 @@ use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
 use breaker::{Breaker, Pass};
+use conferences::KnownConferences;
 use outage::Outage;
 use pace::Pacer;
 use pace::adaptive::Adaptive;
@@ -68,6 +70,8 @@ pub struct Engine {
     stop: Stop,
     progress: Arc<Progress>,
     metrics: CampaignMetrics,
+    /// The conference SIDs this run has stored, so each is written once.
+    conferences: Arc<KnownConferences>,
 }
 
 /// What the dial loop carries from one turn to the next.
@@ -129,6 +133,7 @@ impl Engine {
             stop,
             progress,
             metrics,
+            conferences: Arc::default(),
         }
     }
 

@@ -1,9 +1,11 @@
-//! How created calls ended, asked of Twilio beside the dialing when no callback receiver is
+//! How calls ended, asked of Twilio beside the dialing when no callback receiver is
 //! configured: each call old enough to have ended is looked up once per run, oldest first, a
 //! page of them at a time in one read of the account's call log (not one request per call).
-//! A read holds an in-flight permit (Twilio limits concurrent requests) and never a pacing
-//! slot, since the CPS limits call creation only; so the run ends when its dialing ends,
-//! without a tail of status requests.
+//! The calls of a page are taken from the store right before its read, so that hosts sharing
+//! a campaign each poll calls no other host is polling, and the store is asked once per read,
+//! not at every turn. A read holds an in-flight permit (Twilio limits concurrent requests) and
+//! never a pacing slot, since the CPS limits call creation only; so the run ends when its
+//! dialing ends, without a tail of status requests.
 
 use super::Engine;
 use crate::outcomes::poll::{IN_RUN_MIN_AGE, PassSummary, PollError, Poller};
@@ -20,8 +22,7 @@ use tracing::Instrument;
 pub(super) struct Polls {
     /// `None` when callbacks bring the outcomes.
     poller: Option<Arc<Poller>>,
-    next_look: Option<tokio::time::Instant>,
-    /// When the call log may next be read.
+    /// When calls may next be taken and the call log read.
     next_read: Option<tokio::time::Instant>,
     /// The last call read from the store: (created_at, row id).
     after: (i64, i64),
@@ -29,8 +30,6 @@ pub(super) struct Polls {
     pub(super) running: JoinSet<Result<PassSummary, PollError>>,
 }
 
-/// How often the store is asked for calls that have become old enough.
-const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// The shortest time between two reads of the call log: the calls that became old enough
 /// meanwhile share the next one (at 30 CPS, 150 calls a read).
 const READ_EVERY: Duration = Duration::from_secs(5);
@@ -47,7 +46,6 @@ impl Engine {
         });
         Polls {
             poller,
-            next_look: None,
             next_read: None,
             after: (i64::MIN, i64::MIN),
             waiting: VecDeque::new(),
@@ -55,8 +53,8 @@ impl Engine {
         }
     }
 
-    /// Reads the call log for the calls old enough, with a free permit only, one read at a
-    /// time and at most one every few seconds.
+    /// Takes the calls old enough and reads the call log for them, with a free permit only,
+    /// one read at a time and at most one every few seconds.
     pub(super) async fn start_polls(
         &self,
         permits: &Arc<Semaphore>,
@@ -66,28 +64,31 @@ impl Engine {
             return Ok(());
         };
         let now = tokio::time::Instant::now();
-        if polls.waiting.len() < PAGE && polls.next_look.is_none_or(|at| now >= at) {
-            polls.next_look = Some(now + LOOK_EVERY);
+        if !polls.running.is_empty() {
+            return Ok(());
+        }
+        // Calls taken but not read yet (no permit was free) go first, without asking again.
+        if polls.waiting.is_empty() {
+            if polls.next_read.is_some_and(|at| now < at) {
+                return Ok(());
+            }
+            polls.next_read = Some(now + READ_EVERY);
             let created_before = self.store.now_ms() - IN_RUN_MIN_AGE.as_millis() as i64;
-            let room = (PAGE - polls.waiting.len()) as i64;
             let page = self
                 .store
-                .awaiting_outcome(created_before, polls.after, room)
+                .take_awaiting_outcome(created_before, polls.after, PAGE as i64)
                 .await?;
             if let Some(last) = page.last() {
                 polls.after = (last.created_at, last.row_id);
             }
             polls.waiting.extend(page);
         }
-        // One read of the log at a time, for every call waiting.
-        let read_due = polls.next_read.is_none_or(|at| now >= at);
-        if !read_due || !polls.running.is_empty() || polls.waiting.is_empty() {
+        if polls.waiting.is_empty() {
             return Ok(());
         }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             return Ok(());
         };
-        polls.next_read = Some(now + READ_EVERY);
         let calls: Vec<AwaitingCall> = polls.waiting.drain(..).collect();
         polls.running.spawn(
             async move {

@@ -4,7 +4,7 @@
 use super::breaker::Outage;
 use crate::metrics::CampaignMetrics;
 use crate::store::Outcome;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -153,6 +153,15 @@ impl Progress {
         };
     }
 
+    /// Whether a row this run left in doubt is due for its check at `now_ms` (the store's
+    /// clock), leaving out those in `checking`.
+    pub fn doubt_due(&self, now_ms: i64, checking: &HashSet<i64>) -> bool {
+        let doubts = self.doubts.lock().unwrap_or_else(|e| e.into_inner());
+        doubts
+            .iter()
+            .any(|(row, at)| *at <= now_ms && !checking.contains(row))
+    }
+
     /// What adaptive pacing holds down now: the call rate below the CPS, the creates in
     /// flight below the maximum (`None`: not held).
     pub fn set_held(&self, rate: Option<f64>, in_flight_cap: Option<usize>) {
@@ -259,6 +268,21 @@ mod tests {
         assert!(!grew(&[2000, 2000, 2100, 1900, 2000]), "high but steady");
         assert!(!grew(&[3000, 2000, 1000, 0]), "draining");
         assert!(!grew(&[0, 900]), "too few to tell");
+    }
+
+    #[test]
+    fn a_row_in_doubt_is_due_once_its_check_time_comes_unless_it_is_being_checked() {
+        let progress = Progress::default();
+        progress.in_doubt(1, Some(5_000));
+        let none = HashSet::new();
+        assert!(!progress.doubt_due(4_999, &none));
+        assert!(progress.doubt_due(5_000, &none));
+        assert!(
+            !progress.doubt_due(5_000, &HashSet::from([1])),
+            "being checked"
+        );
+        progress.in_doubt(1, None);
+        assert!(!progress.doubt_due(9_000, &none), "settled");
     }
 
     #[test]

@@ -74,9 +74,12 @@ impl DialTask {
                 if let Ok(p) = &answer
                     && let (ConferenceTarget::FriendlyName(name), Some(sid)) =
                         (&conference, &p.conference_sid)
-                    && let Err(e) = self.engine.store.remember_conference(name, sid).await
+                    && !self.engine.conferences.is_known(name, sid)
                 {
-                    tracing::warn!("could not remember the conference SID: {e}");
+                    match self.engine.store.remember_conference(name, sid).await {
+                        Ok(()) => self.engine.conferences.stored(name, sid),
+                        Err(e) => tracing::warn!("could not remember the conference SID: {e}"),
+                    }
                 }
                 self.outcome(&claimed, answer)
             }

@@ -133,18 +133,29 @@ impl Poller {
             .iter()
             .filter_map(|call| call.sid.as_ref().map(|sid| (sid, call)))
             .collect();
-        for call in calls {
-            let Some(answer) = listed.get(&call.call_sid) else {
-                continue;
-            };
-            summary.polled += 1;
-            if let Polled::Recorded(Recorded::Applied {
-                row_final: true, ..
-            }) = self.record_answer(&call.call_sid, answer).await?
-            {
-                summary.ended += 1;
-            }
-        }
+        // What the log shows, recorded in one go: a commit per read, not one per call.
+        let shown: Vec<(&CallSid, &Call)> = calls
+            .iter()
+            .filter_map(|call| Some((&call.call_sid, *listed.get(&call.call_sid)?)))
+            .collect();
+        summary.polled = shown.len() as u64;
+        let seen: Vec<CallObservation> = shown
+            .into_iter()
+            .filter_map(|(sid, answer)| observation(sid, answer))
+            .collect();
+        let recorded = self.recorder.record_all(&seen).await?;
+        summary.ended = recorded
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Recorded::Applied {
+                        row_final: true,
+                        ..
+                    }
+                )
+            })
+            .count() as u64;
         Ok(summary)
     }
 
@@ -175,29 +186,37 @@ impl Poller {
 
     /// Records what Twilio said of a call, as a callback would be recorded.
     async fn record_answer(&self, sid: &CallSid, answer: &Call) -> Result<Polled, PollError> {
-        let Some(status) = answer
-            .status
-            .as_deref()
-            .and_then(|s| CallStatus::parse(s).ok())
-        else {
-            tracing::warn!(call_sid = %sid, status = ?answer.status, "Twilio gave no known status");
+        let Some(seen) = observation(sid, answer) else {
             return Ok(Polled::Failed);
-        };
-        let seen = CallObservation {
-            attempt: None,
-            call_sid: sid.clone(),
-            source: EventSource::Poll,
-            sequence_number: status.progress(),
-            status,
-            answered_by: answer.answered_by.clone(),
-            duration_secs: answer
-                .duration
-                .as_deref()
-                .and_then(|d| d.trim().parse().ok()),
-            params: serde_json::to_string(answer).unwrap_or_else(|_| "{}".into()),
         };
         Ok(Polled::Recorded(self.recorder.record(&seen).await?))
     }
+}
+
+/// What Twilio said of a call, as an observation like a callback's; `None` without a known
+/// status.
+fn observation(sid: &CallSid, answer: &Call) -> Option<CallObservation> {
+    let Some(status) = answer
+        .status
+        .as_deref()
+        .and_then(|s| CallStatus::parse(s).ok())
+    else {
+        tracing::warn!(call_sid = %sid, status = ?answer.status, "Twilio gave no known status");
+        return None;
+    };
+    Some(CallObservation {
+        attempt: None,
+        call_sid: sid.clone(),
+        source: EventSource::Poll,
+        sequence_number: status.progress(),
+        status,
+        answered_by: answer.answered_by.clone(),
+        duration_secs: answer
+            .duration
+            .as_deref()
+            .and_then(|d| d.trim().parse().ok()),
+        params: serde_json::to_string(answer).unwrap_or_else(|_| "{}".into()),
+    })
 }
 
 pub enum Polled {

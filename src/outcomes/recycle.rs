@@ -67,17 +67,34 @@ impl Recorder {
     pub async fn record(&self, seen: &CallObservation) -> Result<Recorded, StoreError> {
         let recorded = self
             .store
-            .record_call_event(
-                seen,
-                redial_for(&self.recycle, self.max_attempts, seen.status),
-            )
+            .record_call_event(seen, self.redial_for(seen))
             .await?;
+        self.noted(seen, &recorded);
+        Ok(recorded)
+    }
+
+    /// Records many observations at once (one transaction), each as `record` does.
+    pub async fn record_all(&self, seen: &[CallObservation]) -> Result<Vec<Recorded>, StoreError> {
+        let events: Vec<_> = seen.iter().map(|s| (s, self.redial_for(s))).collect();
+        let recorded = self.store.record_call_events(&events).await?;
+        for (seen, recorded) in seen.iter().zip(&recorded) {
+            self.noted(seen, recorded);
+        }
+        Ok(recorded)
+    }
+
+    fn redial_for(&self, seen: &CallObservation) -> Option<Redial> {
+        redial_for(&self.recycle, self.max_attempts, seen.status)
+    }
+
+    /// Counts and logs what recording an observation changed.
+    fn noted(&self, seen: &CallObservation, recorded: &Recorded) {
         let call_sid = &seen.call_sid;
         // A final status is applied once per call: it never changes afterwards.
         if matches!(recorded, Recorded::Applied { .. }) && seen.status.is_final() {
             self.metrics.call_ended(seen.status);
         }
-        match &recorded {
+        match recorded {
             Recorded::Applied {
                 row_final: true,
                 redial_at,
@@ -97,7 +114,6 @@ impl Recorder {
                 tracing::debug!(%call_sid, status = %seen.status, ?recorded, "nothing new")
             }
         }
-        Ok(recorded)
     }
 }
 

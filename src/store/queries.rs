@@ -1,10 +1,15 @@
 //! Reading outcomes back: the calls still to ask Twilio about, the rows a run waits for, the
 //! counts the report shows, and a call's event history. Each written once for both backends
-//! (`NOT outcome_final` reads SQLite's 0/1 as PostgreSQL's boolean).
+//! (`NOT outcome_final` reads SQLite's 0/1 as PostgreSQL's boolean), but for the calls a host
+//! takes to poll, held from other hosts on PostgreSQL.
 
 use super::dialect::on_backend;
 use super::{AwaitingCall, CallEvent, CallOutcomes, Store, StoreError};
 use crate::domain::{CallSid, CallStatus};
+
+/// How long a call taken for a poll (PostgreSQL) is hidden from other hosts: longer than a
+/// taken page waits for its read of the call log (a few seconds) and the read itself.
+const POLL_HOLD_MS: i64 = 60_000;
 
 /// Ended calls of one final status: how many, answered by a person, by a machine, and the
 /// seconds talked.
@@ -32,6 +37,43 @@ impl Store {
         .bind(limit)
         .fetch_all(&db.pool)
         .await?))
+    }
+
+    /// The calls to ask Twilio about next, as `awaiting_outcome` reads them, taken by this
+    /// host: on PostgreSQL the statement that picks them (skipping rows another host is picking
+    /// now, and calls another host holds) holds them for `POLL_HOLD_MS`, so each call is polled
+    /// by one host and hosts do not record the same answers. SQLite has one host: a plain read.
+    pub async fn take_awaiting_outcome(
+        &self,
+        created_before: i64,
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<AwaitingCall>, StoreError> {
+        let now = self.now_ms();
+        match self {
+            Self::Sqlite(_) => self.awaiting_outcome(created_before, after, limit).await,
+            Self::Postgres(db) => Ok(sqlx::query_as(
+                "WITH due AS (
+                     SELECT id FROM rows
+                     WHERE campaign_id = $1 AND state = 'created' AND NOT outcome_final AND created_at <= $2
+                     AND (created_at, id) > ($3, $4) AND poll_held_until <= $6
+                     ORDER BY created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED
+                 ), held AS (
+                     UPDATE rows SET poll_held_until = $6 + $7 FROM due WHERE rows.id = due.id
+                     RETURNING rows.id, rows.call_sid, rows.created_at
+                 )
+                 SELECT id, call_sid, created_at FROM held ORDER BY created_at, id",
+            )
+            .bind(db.campaign)
+            .bind(created_before)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(limit)
+            .bind(now)
+            .bind(POLL_HOLD_MS)
+            .fetch_all(&db.pool)
+            .await?),
+        }
     }
 
     /// When the next pending row that is not waiting for a redial falls due: a run waits for

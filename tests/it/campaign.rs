@@ -476,3 +476,45 @@ async fn the_demo_runs_a_whole_campaign_and_reports_how_the_calls_ended() {
     }
     assert!(dir.path().join("demo.sqlite").exists());
 }
+
+#[tokio::test]
+async fn a_run_stores_the_conference_sid_once_per_conference_not_once_per_call() {
+    // Arrange: calls that last the whole run, so the conference does too; the campaign's
+    // database made ahead, with every write to its conference SIDs counted.
+    let sandbox = dialer::sandbox::Sandbox::start(SandboxConfig {
+        cps: Cps::new(30).unwrap(),
+        ring_ms: 50,
+        talk_ms: 600_000,
+        ..sandbox_config()
+    })
+    .await
+    .unwrap();
+    let campaign = TestCampaign::new(30, &numbers(12), "");
+    campaign.open_store().await.close().await;
+    let url = format!("sqlite://{}", campaign.db.display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE conference_writes (sid TEXT NOT NULL);
+         CREATE TRIGGER conference_inserted AFTER INSERT ON conferences
+         BEGIN INSERT INTO conference_writes VALUES (NEW.sid); END;
+         CREATE TRIGGER conference_updated AFTER UPDATE ON conferences
+         BEGIN INSERT INTO conference_writes VALUES (NEW.sid); END;",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+
+    // Act
+    let out = campaign.run(&sandbox, &[]).await;
+
+    // Assert
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert_eq!(sandbox.stats().creates, 12);
+    let writes: Vec<String> = sqlx::query_scalar("SELECT sid FROM conference_writes")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(writes.len(), 1, "one conference, one write: {writes:?}");
+    db.close().await;
+    sandbox.shutdown().await;
+}

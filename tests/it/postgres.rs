@@ -545,3 +545,60 @@ async fn two_hosts_asking_for_rows_in_doubt_at_once_never_get_the_same_row() {
         "handing a row out settles nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_taking_calls_to_poll_at_once_never_get_the_same_call() {
+    // Arrange: 200 created calls awaiting their outcome.
+    let db = fresh_database().await;
+    let first = with_people(&Database::Postgres(db.database_url()), 200).await;
+    let second = host_on(&db).await;
+    while let Some(claimed) = first.claim_next().await.unwrap() {
+        let created = Outcome::Created {
+            call_sid: CallSid::parse(&format!("CA{:032x}", claimed.row_id)).unwrap(),
+            conference_sid: None,
+            queue_time_ms: None,
+            status: 201,
+        };
+        first.record(&claimed, &created).await.unwrap();
+    }
+    let created_before = first.now_ms() + 1_000;
+
+    // Act: each poller goes through the calls once, a page at a time, as a run does.
+    let mut pollers = tokio::task::JoinSet::new();
+    for store in [&first, &second] {
+        for _ in 0..4 {
+            let store = store.clone();
+            pollers.spawn(async move {
+                let mut ids = Vec::new();
+                let mut after = (i64::MIN, i64::MIN);
+                loop {
+                    let page = store
+                        .take_awaiting_outcome(created_before, after, 7)
+                        .await
+                        .unwrap();
+                    let Some(last) = page.last() else { break };
+                    after = (last.created_at, last.row_id);
+                    ids.extend(page.iter().map(|call| call.row_id));
+                }
+                ids
+            });
+        }
+    }
+    let taken: Vec<i64> = pollers.join_all().await.into_iter().flatten().collect();
+
+    // Assert
+    assert_eq!(
+        each_once(taken).len(),
+        200,
+        "every call, each by one poller"
+    );
+    assert_eq!(
+        first
+            .awaiting_outcome(created_before, (i64::MIN, i64::MIN), 1_000)
+            .await
+            .unwrap()
+            .len(),
+        200,
+        "taking a call to poll records nothing"
+    );
+}

@@ -188,6 +188,7 @@ on_every_backend!(
     due_times_set_before_the_clock_stepped_back_move_back_with_it,
     campaigns_sharing_a_database_see_only_their_own_rows,
     a_created_call_takes_each_event_once_and_its_final_status_into_the_report,
+    what_one_poll_found_of_many_calls_is_recorded_together_as_one_by_one,
     a_retry_and_a_recycled_call_wait_for_their_times,
     a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed,
     a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
@@ -467,6 +468,86 @@ async fn a_created_call_takes_each_event_once_and_its_final_status_into_the_repo
             export[0].queue_time_ms
         ),
         (1, Some(42), Some(120))
+    );
+}
+
+async fn what_one_poll_found_of_many_calls_is_recorded_together_as_one_by_one(db: Database) {
+    // Arrange: three created calls awaiting their outcome.
+    let store = with_people(&db, 3).await;
+    for n in 1..=3 {
+        let claimed = claim(&store).await;
+        store.record(&claimed, &created(n)).await.unwrap();
+    }
+    let polled = |n: u32, status: CallStatus| CallObservation {
+        source: EventSource::Poll,
+        sequence_number: status.progress(),
+        ..callback(&call_sid(n), 0, status)
+    };
+    let busy_again = Some(Redial {
+        after: Duration::from_secs(3600),
+        max_attempts: 3,
+    });
+    let (completed, busy, unknown) = (
+        polled(1, CallStatus::Completed),
+        polled(2, CallStatus::Busy),
+        polled(9, CallStatus::Ringing),
+    );
+    let taken = store
+        .take_awaiting_outcome(store.now_ms() + 1_000, (i64::MIN, i64::MIN), 10)
+        .await
+        .unwrap();
+
+    // Act
+    let recorded = store
+        .record_call_events(&[
+            (&completed, None),
+            (&busy, busy_again),
+            (&completed, None),
+            (&unknown, None),
+        ])
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        taken.iter().map(|call| &call.call_sid).collect::<Vec<_>>(),
+        [&call_sid(1), &call_sid(2), &call_sid(3)],
+        "oldest first"
+    );
+    assert!(
+        matches!(
+            recorded[..],
+            [
+                Recorded::Applied {
+                    row_final: true,
+                    redial_at: None
+                },
+                Recorded::Applied {
+                    row_final: true,
+                    redial_at: Some(_)
+                },
+                Recorded::Duplicate,
+                Recorded::UnknownCall,
+            ]
+        ),
+        "{recorded:?}"
+    );
+    let awaiting = store
+        .awaiting_outcome(store.now_ms() + 1_000, (i64::MIN, i64::MIN), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        awaiting
+            .iter()
+            .map(|call| &call.call_sid)
+            .collect::<Vec<_>>(),
+        [&call_sid(3)],
+        "the unanswered call still awaits its outcome"
+    );
+    assert_eq!(
+        store.state_counts().await.unwrap().pending,
+        1,
+        "the busy row is recycled"
     );
 }
 

@@ -25,6 +25,11 @@ use tracing::Instrument;
 pub(in crate::dialing) struct Checks {
     /// When the store may next be asked for due rows in doubt (not at every dial).
     next_look: Option<tokio::time::Instant>,
+    /// When the store is asked even if this run knows of no row due: rows other hosts or
+    /// runs left in doubt are found by then.
+    look_anyway_at: Option<tokio::time::Instant>,
+    /// The last look handed out all it could: more rows may be due.
+    last_look_full: bool,
     pub(in crate::dialing) running: JoinSet<Vec<(Unresolved, Resolution)>>,
     checking: HashSet<i64>,
     pub(in crate::dialing) parked: HashSet<i64>,
@@ -40,6 +45,12 @@ const MAX_CHECKS_PER_RUN: u32 = 20;
 
 /// How often the dial loop asks the store for rows in doubt whose check is due.
 const LOOK_FOR_CHECKS_EVERY: Duration = Duration::from_millis(100);
+
+/// How often the store is asked for rows in doubt when this run knows of none due. A look is
+/// a transaction on a shared database, so it is not made every turn for rows that are not
+/// there; rows this run put in doubt are looked for when their check falls due, and a host's
+/// rows taken over by another are found within this (leases are looked after every 10 s).
+const LOOK_ANYWAY_EVERY: Duration = Duration::from_secs(5);
 
 /// The shortest time between two reads of the call log: rows falling due meanwhile wait for
 /// the next read and share it.
@@ -60,7 +71,8 @@ impl Engine {
         probe: bool,
     ) -> Result<(), StoreError> {
         let now = tokio::time::Instant::now();
-        if checks.next_look.is_some_and(|at| now < at) && !probe {
+        if !probe && (checks.next_look.is_some_and(|at| now < at) || !self.may_be_due(checks, now))
+        {
             return Ok(());
         }
         checks.next_look = Some(now + LOOK_FOR_CHECKS_EVERY);
@@ -75,7 +87,10 @@ impl Engine {
             (self.campaign.max_in_flight + 64) as i64
         };
         let mut for_the_log = Vec::new();
-        for row in self.store.due_unresolved(limit).await? {
+        let due = self.store.due_unresolved(limit).await?;
+        checks.look_anyway_at = Some(now + LOOK_ANYWAY_EVERY);
+        checks.last_look_full = due.len() as i64 >= limit;
+        for row in due {
             if checks.parked.contains(&row.row_id) || checks.checking.contains(&row.row_id) {
                 continue;
             }
@@ -101,6 +116,16 @@ impl Engine {
         }
         self.read_call_log(permits, checks, for_the_log, now);
         Ok(())
+    }
+
+    /// Whether the store may hold a row in doubt due for its check: this run knows of one, the
+    /// last look was full, or no look was made for a while (or ever).
+    fn may_be_due(&self, checks: &Checks, now: tokio::time::Instant) -> bool {
+        checks.last_look_full
+            || checks.look_anyway_at.is_none_or(|at| now >= at)
+            || self
+                .progress
+                .doubt_due(self.store.now_ms(), &checks.checking)
     }
 
     /// One read of the call log for rows whose first look is behind them, unless one is under
