@@ -250,7 +250,6 @@ async fn store_batch(
         return Ok(());
     }
     let results = store.import_rows(&mut batch.pass, &batch.rows).await?;
-    let mut known_zones = Vec::new();
     let (rows, extras) = (batch.rows.drain(..), batch.extras.drain(..));
     for ((row, result), extra) in rows.zip(results).zip(extras) {
         let (row, result) = match result {
@@ -265,7 +264,6 @@ async fn store_batch(
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
-                known_zones.extend(extra.zone.map(|zone| (row.to, zone)));
                 continue;
             }
             Inserted::AlreadyImported => {
@@ -289,9 +287,6 @@ async fn store_batch(
             raw: row.to.to_string(),
             to: extra.to_written,
         });
-    }
-    if !known_zones.is_empty() {
-        store.assign_timezones(&known_zones).await?;
     }
     Ok(())
 }

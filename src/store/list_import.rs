@@ -172,12 +172,24 @@ impl Batch<'_> {
                 let batch: Vec<_> = self
                     .rows
                     .iter()
-                    .map(|r| (r.line, r.to.as_str(), r.label.as_str(), r.params.to_json()))
+                    .map(|r| {
+                        let (zone, source) = zone_columns(r);
+                        (
+                            r.line,
+                            r.to.as_str(),
+                            r.label.as_str(),
+                            r.params.to_json(),
+                            zone,
+                            source,
+                        )
+                    })
                     .collect();
                 let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
                 sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, updated_at)
-                     SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', $2
+                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                       timezone_source, updated_at)
+                     SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
+                            value ->> '$[4]', value ->> '$[5]', $2
                      FROM json_each($1) WHERE true
                      ON CONFLICT DO NOTHING
                      RETURNING line, id",
@@ -193,14 +205,16 @@ impl Batch<'_> {
                 let tos: Vec<&str> = self.rows.iter().map(|r| r.to.as_str()).collect();
                 let labels: Vec<&str> = self.rows.iter().map(|r| r.label.as_str()).collect();
                 let params: Vec<String> = self.rows.iter().map(|r| r.params.to_json()).collect();
+                let (zones, sources): (Vec<_>, Vec<_>) = self.rows.iter().map(zone_columns).unzip();
                 // Rows already there are left out before the insert, not only by ON CONFLICT,
                 // which would still draw an id for each: re-importing a list would then burn a
                 // list's worth of ids every run (and widen every ImportPass with them).
                 sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, updated_at)
-                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, $2
-                     FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-                          AS b(line, to_endpoint, label, params, n)
+                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                       timezone_source, updated_at)
+                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                     FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                          WITH ORDINALITY AS b(line, to_endpoint, label, params, timezone, timezone_source, n)
                      WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
                        AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
                      ORDER BY b.n
@@ -213,6 +227,8 @@ impl Batch<'_> {
                 .bind(&tos)
                 .bind(&labels)
                 .bind(&params)
+                .bind(&zones)
+                .bind(&sources)
                 .fetch_all(&mut ***tx)
                 .await?
             }
@@ -257,6 +273,14 @@ impl Batch<'_> {
             .into_iter()
             .map(|(to, id, line)| (to, (id, line)))
             .collect())
+    }
+}
+
+/// A row's zone as its two columns (both NULL: the campaign's zone).
+fn zone_columns(row: &NewRow) -> (Option<&str>, Option<&'static str>) {
+    match &row.zone {
+        Some(zone) => (Some(zone.zones.as_str()), Some(zone.source.as_str())),
+        None => (None, None),
     }
 }
 

@@ -48,6 +48,7 @@ pub fn row(line: u64, to: &str, label: &str) -> NewRow {
         to: Endpoint::parse(to).unwrap(),
         label: Label::parse(label).unwrap(),
         params: RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
+        zone: None,
     }
 }
 
