@@ -72,69 +72,68 @@ async fn main() -> anyhow::Result<()> {
     let largest = *sizes.last().expect("at least one size");
     print_header(&sizes);
     let peak_resets = reset_peak_rss();
-    let mut table = Vec::new();
+    let large = prepare(largest)?;
+    print_list(&large, largest);
+    // Each line is printed as soon as it is measured: the whole takes minutes.
+    print_columns();
     if largest > SMALL_ROWS {
         let small = prepare(SMALL_ROWS)?;
         let (measured, store) = import_fresh(&small).await?;
         store.close().await;
-        table.push(measured);
+        print_line(&measured);
     }
     for &rows in &sizes[..sizes.len() - 1] {
         let prepared = prepare(rows)?;
         let (measured, store) = import_fresh(&prepared).await?;
         store.close().await;
-        table.push(measured);
+        print_line(&measured);
     }
-    let large = prepare(largest)?;
-    print_list(&large, largest);
     let (first, store) = import_fresh(&large).await?;
-    table.push(first);
+    print_line(&first);
     // Before the list is rewritten below, so sqlite3 loads the same file.
     let sqlite3 = sqlite3_import(&large, largest);
-    table.push(import_again(&large, &store, "unchanged").await?);
+    print_line(&import_again(&large, &store, "unchanged").await?);
     rewrite_list(&large, 0..=largest)?;
-    table.push(import_again(&large, &store, "a row appended").await?);
+    print_line(&import_again(&large, &store, "a row appended").await?);
     rewrite_list(&large, (0..=largest).rev())?;
-    table.push(import_again(&large, &store, "sorted backwards").await?);
+    print_line(&import_again(&large, &store, "sorted backwards").await?);
     store.close().await;
     if let Ok(measured) = &sqlite3 {
-        table.push(measured.clone());
+        print_line(measured);
     }
     drop(large);
     if std::env::var(PG_VAR).as_deref() != Ok("0") {
-        table.extend(on_postgres(&sizes).await?);
+        on_postgres(&sizes).await?;
     }
     let national = prepare_national(largest)?;
     let (mut measured, store) = import_fresh(&national).await?;
     measured.what = "dialer import, national (US)".to_owned();
     store.close().await;
-    table.push(measured);
-    print_table(&table);
+    print_line(&measured);
     print_notes(peak_resets, sqlite3.err());
     Ok(())
 }
 
 /// Each size into a fresh PostgreSQL database, then the largest again with one row appended
 /// (read again: every row already there is recognised by its number).
-async fn on_postgres(sizes: &[u64]) -> anyhow::Result<Vec<Measured>> {
+async fn on_postgres(sizes: &[u64]) -> anyhow::Result<()> {
     let server = postgres::PgServer::start();
-    let mut table = Vec::new();
     for (n, &rows) in sizes.iter().enumerate() {
         let prepared = prepare(rows)?;
         let db = server.fresh_database().await;
         let mut campaign = prepared.campaign.clone();
         campaign.database = Database::Postgres(db.database_url());
         let store = Store::open(&campaign.database, &campaign.name).await?;
-        table
-            .push(measured_on_postgres(&db, &campaign, &store, "dialer import, PostgreSQL").await?);
+        let what = "dialer import, PostgreSQL";
+        print_line(&measured_on_postgres(&db, &campaign, &store, what).await?);
         if n == sizes.len() - 1 {
             rewrite_list(&prepared, 0..=rows)?;
             let what = "dialer re-import, PostgreSQL, +1";
-            table.push(measured_on_postgres(&db, &campaign, &store, what).await?);
+            print_line(&measured_on_postgres(&db, &campaign, &store, what).await?);
         }
         store.close().await;
     }
-    Ok(table)
+    Ok(())
 }
 
 async fn measured_on_postgres(
@@ -194,32 +193,33 @@ fn print_list(prepared: &Prepared, rows: u64) {
     println!();
 }
 
-fn print_table(table: &[Measured]) {
+fn print_columns() {
     println!(
         "{:<34} {:>9} {:>9} {:>11} {:>10} {:>13} {:>10}  outcome",
         "run", "rows", "time", "rows/s", "written", "baseline RSS", "peak RSS"
     );
-    for m in table {
-        let (baseline, peak) = match m.memory {
-            Some(mem) => (
-                common::megabytes(mem.baseline_kb),
-                common::megabytes(mem.peak_kb),
-            ),
-            None => ("-".to_owned(), "-".to_owned()),
-        };
-        println!(
-            "{:<34} {:>9} {:>8.2}s {:>11.0} {:>10} {:>13} {:>10}  {}",
-            m.what,
-            m.rows,
-            m.time.as_secs_f64(),
-            m.rows as f64 / m.time.as_secs_f64().max(1e-9),
-            m.written
-                .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-            baseline,
-            peak,
-            m.outcome
-        );
-    }
+}
+
+fn print_line(m: &Measured) {
+    let (baseline, peak) = match m.memory {
+        Some(mem) => (
+            common::megabytes(mem.baseline_kb),
+            common::megabytes(mem.peak_kb),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    println!(
+        "{:<34} {:>9} {:>8.2}s {:>11.0} {:>10} {:>13} {:>10}  {}",
+        m.what,
+        m.rows,
+        m.time.as_secs_f64(),
+        m.rows as f64 / m.time.as_secs_f64().max(1e-9),
+        m.written
+            .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+        baseline,
+        peak,
+        m.outcome
+    );
 }
 
 fn print_notes(peak_resets: bool, sqlite3_skipped: Option<String>) {
