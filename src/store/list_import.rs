@@ -10,22 +10,26 @@ use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreEr
 use std::collections::HashMap;
 
 impl Store {
-    /// Inserts a batch of rows in one transaction, with one statement for the whole batch
-    /// (a statement per row made re-importing a million-row list take about a minute); says
-    /// what became of each.
+    /// Inserts a batch of rows in a transaction of its own (see [`ImportTx::import_rows`]).
     pub async fn import_rows(
         &self,
         pass: &mut ImportPass,
         rows: &[NewRow],
     ) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.begin_import().await?;
+        let results = tx.import_rows(pass, rows).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// A transaction for the batches of an import, committed when its caller says.
+    pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let now = self.now_ms();
-        on_backend!(self, db => {
-            let mut tx = db.pool.begin().await?;
-            let batch = Batch { campaign: db.campaign, rows };
-            let results = batch.import(Tx::from(&mut tx), pass, now).await?;
-            tx.commit().await?;
-            Ok(results)
-        })
+        let (campaign, tx) = match self {
+            Self::Sqlite(db) => (db.campaign, OpenTx::Sqlite(db.pool.begin().await?)),
+            Self::Postgres(db) => (db.campaign, OpenTx::Postgres(db.pool.begin().await?)),
+        };
+        Ok(ImportTx { campaign, now, tx })
     }
 
     /// Records the import's rejects (replacing the previous import's) and, in the same
@@ -111,6 +115,50 @@ impl Store {
         .bind(db.campaign)
         .fetch_all(&db.pool)
         .await?))
+    }
+}
+
+/// An import's transaction, holding several batches. Each commit writes again every index
+/// page its rows touched, and a list's numbers, in no order, touch pages all over the
+/// indexes by number: batches committed one by one rewrote those indexes once a batch. A
+/// batch is one statement, so it stays small (memory); a transaction holds many. A run
+/// killed before the commit leaves none of its rows, and the next run stores them again.
+pub struct ImportTx {
+    campaign: i64,
+    now: i64,
+    tx: OpenTx,
+}
+
+enum OpenTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl ImportTx {
+    /// Inserts a batch of rows, with one statement for the whole batch (a statement per row
+    /// made re-importing a million-row list take about a minute); says what became of each.
+    pub async fn import_rows(
+        &mut self,
+        pass: &mut ImportPass,
+        rows: &[NewRow],
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let batch = Batch {
+            campaign: self.campaign,
+            rows,
+        };
+        let tx = match &mut self.tx {
+            OpenTx::Sqlite(tx) => Tx::from(tx),
+            OpenTx::Postgres(tx) => Tx::from(tx),
+        };
+        batch.import(tx, pass, self.now).await
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.tx {
+            OpenTx::Sqlite(tx) => tx.commit().await?,
+            OpenTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
     }
 }
 
