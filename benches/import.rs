@@ -1,29 +1,40 @@
-//! Import benchmark: how fast, and in how much memory, a large list goes into a campaign.
+//! Import benchmark: how fast, in how much memory and with how many bytes written, a list
+//! goes into a campaign, and whether that grows in step with the list.
 //!
-//! Generates a `to,timeout` list of distinct numbers (1,000,000 rows unless
-//! `DIALER_BENCH_ROWS` says otherwise) in a temporary folder, then imports it with the real
-//! code path (`import::import` into a fresh store), imports it again into the same store as
-//! cron re-runs would (the list unchanged, one row appended, then sorted backwards so every
-//! row moves), and, for scale, loads the same file with the
-//! `sqlite3` command-line tool's `.import --csv`. A 10,000-row import runs first, so its peak
-//! memory can be set beside the large one's. Last, the same number of rows written as a US
-//! list writes them (`(415) 867-5309`) into a campaign with `default_region = "US"`, so every
+//! Generates `to,timeout` lists of distinct numbers (100,000 and 1,000,000 rows unless
+//! `DIALER_BENCH_ROWS` names one size) in a temporary folder and imports each with the real
+//! code path (`import::import` into a fresh store), on SQLite and on PostgreSQL (a server of
+//! its own, started as the tests start theirs; `DIALER_BENCH_PG=0` skips it). The largest
+//! list is then imported again into the same store as cron re-runs would (the list unchanged,
+//! one row appended, then sorted backwards so every row moves), and, for scale, loaded with
+//! the `sqlite3` command-line tool's `.import --csv`. A 10,000-row import runs first, so its
+//! peak memory can be set beside the large ones'. Last, as many rows written as a US list
+//! writes them (`(415) 867-5309`) into a campaign with `default_region = "US"`, so every
 //! number goes through libphonenumber's parsing and validation instead of E.164's shape check.
+//! Bytes written: this process's `write_bytes` (`/proc/self/io`) on SQLite; on PostgreSQL,
+//! the server's WAL (its table and index files are written after, by its checkpoints).
 //! Figures only, no pass/fail.
 //! Run with `cargo bench --bench import` (quick: `DIALER_BENCH_ROWS=20000 cargo bench --bench import`).
+
+// The tests' PostgreSQL harness, shared rather than copied; the bench uses part of it.
+#[path = "../tests/it/support/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 
 mod common;
 
 use dialer::config::Campaign;
 use dialer::import::{self, ImportSummary};
-use dialer::store::Store;
+use dialer::store::{Database, Store};
+use sqlx::Connection;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const ROWS_VAR: &str = "DIALER_BENCH_ROWS";
-const DEFAULT_ROWS: u64 = 1_000_000;
+const DEFAULT_ROWS: [u64; 2] = [100_000, 1_000_000];
+const PG_VAR: &str = "DIALER_BENCH_PG";
 /// The small run whose peak memory is compared with the large one's.
 const SMALL_ROWS: u64 = 10_000;
 const SQLITE_MISSING: &str = "sqlite3 not installed (apt-get install sqlite3)";
@@ -44,6 +55,8 @@ struct Measured {
     time: Duration,
     outcome: String,
     memory: Option<Memory>,
+    /// Bytes written by the run (see the module comment for what is counted where).
+    written: Option<u64>,
 }
 
 /// Resident set sizes in kB, from `/proc/self/status`.
@@ -55,55 +68,117 @@ struct Memory {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let rows = rows_from_env()?;
-    print_header(rows);
+    let sizes = sizes_from_env()?;
+    let largest = *sizes.last().expect("at least one size");
+    print_header(&sizes);
     let peak_resets = reset_peak_rss();
-    let mut table = Vec::new();
-    if rows > SMALL_ROWS {
+    let large = prepare(largest)?;
+    print_list(&large, largest);
+    // Each line is printed as soon as it is measured: the whole takes minutes.
+    print_columns();
+    if largest > SMALL_ROWS {
         let small = prepare(SMALL_ROWS)?;
         let (measured, store) = import_fresh(&small).await?;
         store.close().await;
-        table.push(measured);
+        print_line(&measured);
     }
-    let large = prepare(rows)?;
-    print_list(&large, rows);
+    for &rows in &sizes[..sizes.len() - 1] {
+        let prepared = prepare(rows)?;
+        let (measured, store) = import_fresh(&prepared).await?;
+        store.close().await;
+        print_line(&measured);
+    }
     let (first, store) = import_fresh(&large).await?;
-    table.push(first);
+    print_line(&first);
     // Before the list is rewritten below, so sqlite3 loads the same file.
-    let sqlite3 = sqlite3_import(&large, rows);
-    table.push(import_again(&large, &store, "unchanged").await?);
-    rewrite_list(&large, 0..=rows)?;
-    table.push(import_again(&large, &store, "a row appended").await?);
-    rewrite_list(&large, (0..=rows).rev())?;
-    table.push(import_again(&large, &store, "sorted backwards").await?);
+    let sqlite3 = sqlite3_import(&large, largest);
+    print_line(&import_again(&large, &store, "unchanged").await?);
+    rewrite_list(&large, 0..=largest)?;
+    print_line(&import_again(&large, &store, "a row appended").await?);
+    rewrite_list(&large, (0..=largest).rev())?;
+    print_line(&import_again(&large, &store, "sorted backwards").await?);
     store.close().await;
     if let Ok(measured) = &sqlite3 {
-        table.push(measured.clone());
+        print_line(measured);
     }
     drop(large);
-    let national = prepare_national(rows)?;
+    if std::env::var(PG_VAR).as_deref() != Ok("0") {
+        on_postgres(&sizes).await?;
+    }
+    let national = prepare_national(largest)?;
     let (mut measured, store) = import_fresh(&national).await?;
     measured.what = "dialer import, national (US)".to_owned();
     store.close().await;
-    table.push(measured);
-    print_table(&table);
+    print_line(&measured);
     print_notes(peak_resets, sqlite3.err());
     Ok(())
 }
 
-fn rows_from_env() -> anyhow::Result<u64> {
+/// Each size into a fresh PostgreSQL database, then the largest again with one row appended
+/// (read again: every row already there is recognised by its number).
+async fn on_postgres(sizes: &[u64]) -> anyhow::Result<()> {
+    let server = postgres::PgServer::start();
+    for (n, &rows) in sizes.iter().enumerate() {
+        let prepared = prepare(rows)?;
+        let db = server.fresh_database().await;
+        let mut campaign = prepared.campaign.clone();
+        campaign.database = Database::Postgres(db.database_url());
+        let store = Store::open(&campaign.database, &campaign.name).await?;
+        let what = "dialer import, PostgreSQL";
+        print_line(&measured_on_postgres(&db, &campaign, &store, what).await?);
+        if n == sizes.len() - 1 {
+            rewrite_list(&prepared, 0..=rows)?;
+            let what = "dialer re-import, PostgreSQL, +1";
+            print_line(&measured_on_postgres(&db, &campaign, &store, what).await?);
+        }
+        store.close().await;
+    }
+    Ok(())
+}
+
+async fn measured_on_postgres(
+    db: &postgres::PgTestDb,
+    campaign: &Campaign,
+    store: &Store,
+    what: &str,
+) -> anyhow::Result<Measured> {
+    let wal_before = wal_position(db).await?;
+    let (summary, time, memory) = measured_import(campaign, store).await?;
+    Ok(Measured {
+        what: what.to_owned(),
+        rows: summary.records,
+        time,
+        outcome: describe(&summary),
+        memory,
+        written: Some(wal_position(db).await? - wal_before),
+    })
+}
+
+/// Where the server's WAL stands, in bytes since its start.
+async fn wal_position(db: &postgres::PgTestDb) -> anyhow::Result<u64> {
+    let mut conn = sqlx::PgConnection::connect(&db.url).await?;
+    let at: i64 = sqlx::query_scalar("SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT)")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(at as u64)
+}
+
+fn sizes_from_env() -> anyhow::Result<Vec<u64>> {
     match std::env::var(ROWS_VAR) {
-        Ok(raw) => Ok(raw.replace(['_', ','], "").parse()?),
-        Err(_) => Ok(DEFAULT_ROWS),
+        Ok(raw) => Ok(vec![raw.replace(['_', ','], "").parse()?]),
+        Err(_) => Ok(DEFAULT_ROWS.to_vec()),
     }
 }
 
-fn print_header(rows: u64) {
-    println!("import: a {rows}-row list (to, timeout) into a fresh campaign database");
+fn print_header(sizes: &[u64]) {
+    println!("import: lists of {sizes:?} rows (to, timeout; numbers in no order) into a fresh");
+    println!("  campaign database:");
     println!("  the real path (CSV read, every row checked as its request, SQLite with WAL");
     println!("  and synchronous=FULL), then re-runs over the same store (unchanged, one row");
     println!("  appended, sorted backwards), then sqlite3's own");
-    println!("  .import --csv of the same file for scale; last, as many rows in national format");
+    println!("  .import --csv of the same file for scale; on PostgreSQL each size, then a re-run");
+    println!("  with a row appended; last, as many rows in national format");
     println!("  ((415) 867-5309) with default_region = \"US\": each number through libphonenumber");
     println!("  run with: cargo bench --bench import    ({ROWS_VAR}=N for another size)");
     println!();
@@ -118,30 +193,33 @@ fn print_list(prepared: &Prepared, rows: u64) {
     println!();
 }
 
-fn print_table(table: &[Measured]) {
+fn print_columns() {
     println!(
-        "{:<34} {:>9} {:>9} {:>11} {:>13} {:>10}  outcome",
-        "run", "rows", "time", "rows/s", "baseline RSS", "peak RSS"
+        "{:<34} {:>9} {:>9} {:>11} {:>10} {:>13} {:>10}  outcome",
+        "run", "rows", "time", "rows/s", "written", "baseline RSS", "peak RSS"
     );
-    for m in table {
-        let (baseline, peak) = match m.memory {
-            Some(mem) => (
-                common::megabytes(mem.baseline_kb),
-                common::megabytes(mem.peak_kb),
-            ),
-            None => ("-".to_owned(), "-".to_owned()),
-        };
-        println!(
-            "{:<34} {:>9} {:>8.2}s {:>11.0} {:>13} {:>10}  {}",
-            m.what,
-            m.rows,
-            m.time.as_secs_f64(),
-            m.rows as f64 / m.time.as_secs_f64().max(1e-9),
-            baseline,
-            peak,
-            m.outcome
-        );
-    }
+}
+
+fn print_line(m: &Measured) {
+    let (baseline, peak) = match m.memory {
+        Some(mem) => (
+            common::megabytes(mem.baseline_kb),
+            common::megabytes(mem.peak_kb),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    println!(
+        "{:<34} {:>9} {:>8.2}s {:>11.0} {:>10} {:>13} {:>10}  {}",
+        m.what,
+        m.rows,
+        m.time.as_secs_f64(),
+        m.rows as f64 / m.time.as_secs_f64().max(1e-9),
+        m.written
+            .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+        baseline,
+        peak,
+        m.outcome
+    );
 }
 
 fn print_notes(peak_resets: bool, sqlite3_skipped: Option<String>) {
@@ -149,6 +227,7 @@ fn print_notes(peak_resets: bool, sqlite3_skipped: Option<String>) {
     if let Some(why) = sqlite3_skipped {
         println!("sqlite3 .import skipped: {why}");
     }
+    println!("written: this process's write_bytes on SQLite, the server's WAL on PostgreSQL");
     println!("baseline RSS: VmRSS of this process just before the run; peak RSS: its VmHWM after");
     if peak_resets {
         println!("the peak is reset before each run, so each peak is that run's own");
@@ -157,11 +236,18 @@ fn print_notes(peak_resets: bool, sqlite3_skipped: Option<String>) {
     }
 }
 
+/// The `index`-th distinct number of the list, in no order of its own as a real list's are
+/// (numbers in order would spare the indexes by number the random inserts a real list makes):
+/// `+1415` and seven digits, spread by a multiplier prime to ten million.
+fn scattered_number(index: u64) -> String {
+    format!("+1415{:07}", (index * 7_654_321 + 1_234_567) % 10_000_000)
+}
+
 /// Writes the list and its campaign file; not part of any measurement.
 fn prepare(rows: u64) -> anyhow::Result<Prepared> {
     let dir = tempfile::tempdir()?;
     let started = Instant::now();
-    let list = common::write_list(dir.path(), rows)?;
+    let list = common::write_list_of(dir.path(), rows, scattered_number)?;
     let generate_time = started.elapsed();
     let campaign = Campaign::load(&common::write_campaign(dir.path(), 1)?)?;
     Ok(Prepared {
@@ -190,6 +276,7 @@ fn prepare_national(rows: u64) -> anyhow::Result<Prepared> {
 /// The first import, into a new database; the store stays open for the re-run.
 async fn import_fresh(prepared: &Prepared) -> anyhow::Result<(Measured, Store)> {
     let store = Store::open(&prepared.campaign.database, &prepared.campaign.name).await?;
+    let written_before = written_bytes();
     let (summary, time, memory) = measured_import(&prepared.campaign, &store).await?;
     let measured = Measured {
         what: "dialer import, fresh store".to_owned(),
@@ -197,6 +284,7 @@ async fn import_fresh(prepared: &Prepared) -> anyhow::Result<(Measured, Store)> 
         time,
         outcome: describe(&summary),
         memory,
+        written: written_bytes().zip(written_before).map(|(a, b)| a - b),
     };
     Ok((measured, store))
 }
@@ -204,6 +292,7 @@ async fn import_fresh(prepared: &Prepared) -> anyhow::Result<(Measured, Store)> 
 /// The list again, as a cron job's next run finds it: unchanged (not read again), or changed
 /// (read again: every row already there is recognised by its number).
 async fn import_again(prepared: &Prepared, store: &Store, what: &str) -> anyhow::Result<Measured> {
+    let written_before = written_bytes();
     let (summary, time, memory) = measured_import(&prepared.campaign, store).await?;
     Ok(Measured {
         what: format!("dialer re-import, {what}"),
@@ -211,6 +300,7 @@ async fn import_again(prepared: &Prepared, store: &Store, what: &str) -> anyhow:
         time,
         outcome: describe(&summary),
         memory,
+        written: written_bytes().zip(written_before).map(|(a, b)| a - b),
     })
 }
 
@@ -220,7 +310,7 @@ fn rewrite_list(prepared: &Prepared, indexes: impl Iterator<Item = u64>) -> anyh
     let mut out = std::io::BufWriter::new(std::fs::File::create(&prepared.campaign.list)?);
     writeln!(out, "to,timeout")?;
     for index in indexes {
-        writeln!(out, "{},20", common::number(index))?;
+        writeln!(out, "{},20", scattered_number(index))?;
     }
     out.flush()?;
     Ok(())
@@ -278,6 +368,7 @@ fn sqlite3_import(prepared: &Prepared, rows: u64) -> Result<Measured, String> {
             time,
             outcome: sqlite3_count(&db),
             memory: None,
+            written: None,
         }),
     }
 }
@@ -299,4 +390,12 @@ fn sqlite3_count(db: &Path) -> String {
 /// Resets this process's VmHWM to its current RSS (Linux 4.0+); false where not possible.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Bytes this process has sent to storage (`write_bytes` of `/proc/self/io`); `None` off Linux.
+fn written_bytes() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|rest| rest.trim().parse().ok())
 }

@@ -137,6 +137,7 @@ pub async fn fill_store(store: &dialer::store::Store, rows: u64) -> anyhow::Resu
                 to: dialer::domain::Endpoint::parse(&number(i)).expect("a valid number"),
                 label: dialer::domain::Label::parse(&format!("bench-{i}")).expect("a valid label"),
                 params: Default::default(),
+                zone: None,
             })
             .collect();
         store.import_rows(&mut pass, &batch).await?;

@@ -10,14 +10,21 @@ mod rejects;
 
 use crate::config::Campaign;
 use crate::domain::Label;
-use crate::store::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
+use crate::store::{
+    FinishedImport, ImportPass, ImportTx, Inserted, NewRow, Reject, Store, StoreError,
+};
 use list_fingerprint::{Digesting, ListStamp};
 use list_text::LineEnds;
 use record::{RowExtras, header_columns, parse_record, raw_text, written_to};
 use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
+/// Rows stored in one statement.
 const BATCH: usize = 1000;
+/// Rows stored in one transaction (see `ImportTx`): a list's numbers come in no order, so
+/// each commit writes again nearly every page of the indexes by number; committed a batch
+/// at a time, a million-row list wrote 4.9 GB for a 0.2 GB database.
+const COMMIT_ROWS: usize = 100_000;
 /// Suffixes tried for a generated label already taken before the row is refused.
 const MAX_RELABELS: u32 = 100;
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
@@ -195,6 +202,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         }
     }
     store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
+    batch.commit().await?;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
     let fingerprint = reader.into_inner().into_inner().finish();
@@ -232,12 +240,25 @@ async fn unchanged(
     })
 }
 
-/// Rows read and checked, waiting to be stored together, and the import's pass over the store.
+/// Rows read and checked, waiting to be stored together, and the import's pass over the
+/// store, with its transaction (if open) and the rows stored in it.
 #[derive(Default)]
 struct Batch {
     rows: Vec<NewRow>,
     extras: Vec<RowExtras>,
     pass: ImportPass,
+    tx: Option<ImportTx>,
+    uncommitted: usize,
+}
+
+impl Batch {
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        self.uncommitted = 0;
+        Ok(())
+    }
 }
 
 async fn store_batch(
@@ -249,13 +270,18 @@ async fn store_batch(
     if batch.rows.is_empty() {
         return Ok(());
     }
-    let results = store.import_rows(&mut batch.pass, &batch.rows).await?;
-    let mut known_zones = Vec::new();
+    let tx = match batch.tx.take() {
+        Some(tx) => tx,
+        None => store.begin_import().await?,
+    };
+    let tx = batch.tx.insert(tx);
+    let results = tx.import_rows(&mut batch.pass, &batch.rows).await?;
+    batch.uncommitted += batch.rows.len();
     let (rows, extras) = (batch.rows.drain(..), batch.extras.drain(..));
     for ((row, result), extra) in rows.zip(results).zip(extras) {
         let (row, result) = match result {
             Inserted::LabelTaken(first) if extra.label_generated => {
-                match relabel(store, &mut batch.pass, &row).await? {
+                match relabel(tx, &mut batch.pass, &row).await? {
                     Some(relabeled) => relabeled,
                     None => (row, Inserted::LabelTaken(first)),
                 }
@@ -265,7 +291,6 @@ async fn store_batch(
         let reason = match result {
             Inserted::New => {
                 summary.new += 1;
-                known_zones.extend(extra.zone.map(|zone| (row.to, zone)));
                 continue;
             }
             Inserted::AlreadyImported => {
@@ -290,8 +315,8 @@ async fn store_batch(
             to: extra.to_written,
         });
     }
-    if !known_zones.is_empty() {
-        store.assign_timezones(&known_zones).await?;
+    if batch.uncommitted >= COMMIT_ROWS {
+        batch.commit().await?;
     }
     Ok(())
 }
@@ -301,7 +326,7 @@ async fn store_batch(
 /// first free `<campaign>-<line>-<n>` rather than being refused. A label once given is never
 /// changed, since it is how an attempt is found at Twilio.
 async fn relabel(
-    store: &Store,
+    tx: &mut ImportTx,
     pass: &mut ImportPass,
     row: &NewRow,
 ) -> Result<Option<(NewRow, Inserted)>, ImportError> {
@@ -312,7 +337,7 @@ async fn relabel(
             return Ok(None);
         };
         relabeled.label = label;
-        let result = store
+        let result = tx
             .import_rows(pass, std::slice::from_ref(&relabeled))
             .await?
             .remove(0);

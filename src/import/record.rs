@@ -4,9 +4,7 @@
 //! international.
 
 use crate::config::Campaign;
-use crate::domain::{
-    CalleeZone, Caller, ConferenceTarget, Endpoint, Invalid, Label, Region, callee_zone,
-};
+use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, Region, callee_zone};
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
 use std::collections::BTreeMap;
@@ -57,8 +55,6 @@ pub fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
 
 /// What import knows of a row besides what it stores with it.
 pub struct RowExtras {
-    /// The callee's zone (`None`: the campaign's).
-    pub zone: Option<CalleeZone>,
     /// The list gave no label: dialer made one from the line.
     pub label_generated: bool,
     /// The `to` cell as the list wrote it, for a reject found later (a duplicate).
@@ -144,11 +140,11 @@ pub fn parse_record(
         to,
         label,
         params,
+        zone,
     };
     Ok((
         row,
         RowExtras {
-            zone,
             label_generated,
             to_written: written_to(columns, record),
         },

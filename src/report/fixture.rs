@@ -29,6 +29,7 @@ pub async fn campaign_in_every_state() -> Fixture {
             to: Endpoint::parse(&phone(line)).unwrap(),
             label: Label::parse(&format!("spring-{line}")).unwrap(),
             params: Default::default(),
+            zone: None,
         })
         .collect();
     store

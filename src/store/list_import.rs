@@ -10,22 +10,26 @@ use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreEr
 use std::collections::HashMap;
 
 impl Store {
-    /// Inserts a batch of rows in one transaction, with one statement for the whole batch
-    /// (a statement per row made re-importing a million-row list take about a minute); says
-    /// what became of each.
+    /// Inserts a batch of rows in a transaction of its own (see [`ImportTx::import_rows`]).
     pub async fn import_rows(
         &self,
         pass: &mut ImportPass,
         rows: &[NewRow],
     ) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.begin_import().await?;
+        let results = tx.import_rows(pass, rows).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// A transaction for the batches of an import, committed when its caller says.
+    pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let now = self.now_ms();
-        on_backend!(self, db => {
-            let mut tx = db.pool.begin().await?;
-            let batch = Batch { campaign: db.campaign, rows };
-            let results = batch.import(Tx::from(&mut tx), pass, now).await?;
-            tx.commit().await?;
-            Ok(results)
-        })
+        let (campaign, tx) = match self {
+            Self::Sqlite(db) => (db.campaign, OpenTx::Sqlite(db.pool.begin().await?)),
+            Self::Postgres(db) => (db.campaign, OpenTx::Postgres(db.pool.begin().await?)),
+        };
+        Ok(ImportTx { campaign, now, tx })
     }
 
     /// Records the import's rejects (replacing the previous import's) and, in the same
@@ -114,6 +118,50 @@ impl Store {
     }
 }
 
+/// An import's transaction, holding several batches. Each commit writes again every index
+/// page its rows touched, and a list's numbers, in no order, touch pages all over the
+/// indexes by number: batches committed one by one rewrote those indexes once a batch. A
+/// batch is one statement, so it stays small (memory); a transaction holds many. A run
+/// killed before the commit leaves none of its rows, and the next run stores them again.
+pub struct ImportTx {
+    campaign: i64,
+    now: i64,
+    tx: OpenTx,
+}
+
+enum OpenTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl ImportTx {
+    /// Inserts a batch of rows, with one statement for the whole batch (a statement per row
+    /// made re-importing a million-row list take about a minute); says what became of each.
+    pub async fn import_rows(
+        &mut self,
+        pass: &mut ImportPass,
+        rows: &[NewRow],
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let batch = Batch {
+            campaign: self.campaign,
+            rows,
+        };
+        let tx = match &mut self.tx {
+            OpenTx::Sqlite(tx) => Tx::from(tx),
+            OpenTx::Postgres(tx) => Tx::from(tx),
+        };
+        batch.import(tx, pass, self.now).await
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.tx {
+            OpenTx::Sqlite(tx) => tx.commit().await?,
+            OpenTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
 /// One batch of a campaign's list, imported inside its caller's transaction.
 struct Batch<'a> {
     campaign: i64,
@@ -172,12 +220,24 @@ impl Batch<'_> {
                 let batch: Vec<_> = self
                     .rows
                     .iter()
-                    .map(|r| (r.line, r.to.as_str(), r.label.as_str(), r.params.to_json()))
+                    .map(|r| {
+                        let (zone, source) = zone_columns(r);
+                        (
+                            r.line,
+                            r.to.as_str(),
+                            r.label.as_str(),
+                            r.params.to_json(),
+                            zone,
+                            source,
+                        )
+                    })
                     .collect();
                 let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
                 sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, updated_at)
-                     SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', $2
+                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                       timezone_source, updated_at)
+                     SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
+                            value ->> '$[4]', value ->> '$[5]', $2
                      FROM json_each($1) WHERE true
                      ON CONFLICT DO NOTHING
                      RETURNING line, id",
@@ -193,14 +253,16 @@ impl Batch<'_> {
                 let tos: Vec<&str> = self.rows.iter().map(|r| r.to.as_str()).collect();
                 let labels: Vec<&str> = self.rows.iter().map(|r| r.label.as_str()).collect();
                 let params: Vec<String> = self.rows.iter().map(|r| r.params.to_json()).collect();
+                let (zones, sources): (Vec<_>, Vec<_>) = self.rows.iter().map(zone_columns).unzip();
                 // Rows already there are left out before the insert, not only by ON CONFLICT,
                 // which would still draw an id for each: re-importing a list would then burn a
                 // list's worth of ids every run (and widen every ImportPass with them).
                 sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, updated_at)
-                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, $2
-                     FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-                          AS b(line, to_endpoint, label, params, n)
+                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                       timezone_source, updated_at)
+                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                     FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                          WITH ORDINALITY AS b(line, to_endpoint, label, params, timezone, timezone_source, n)
                      WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
                        AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
                      ORDER BY b.n
@@ -213,6 +275,8 @@ impl Batch<'_> {
                 .bind(&tos)
                 .bind(&labels)
                 .bind(&params)
+                .bind(&zones)
+                .bind(&sources)
                 .fetch_all(&mut ***tx)
                 .await?
             }
@@ -257,6 +321,14 @@ impl Batch<'_> {
             .into_iter()
             .map(|(to, id, line)| (to, (id, line)))
             .collect())
+    }
+}
+
+/// A row's zone as its two columns (both NULL: the campaign's zone).
+fn zone_columns(row: &NewRow) -> (Option<&str>, Option<&'static str>) {
+    match &row.zone {
+        Some(zone) => (Some(zone.zones.as_str()), Some(zone.source.as_str())),
+        None => (None, None),
     }
 }
 

@@ -43,6 +43,7 @@ mod unresolved;
 pub use account_schedule::{AccountSchedule, ScheduleError, Slot};
 pub use backend::LEASE;
 pub use clock::StoreClock;
+pub use list_import::ImportTx;
 pub use model::charts::{
     AttemptSpan, QUARTER_HOUR_MS, RequestBucket, RequestErrors, ZoneQuarterCalls,
 };

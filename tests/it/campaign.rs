@@ -214,6 +214,47 @@ async fn an_unchanged_list_is_not_read_again_and_its_rejects_are_still_reported(
 }
 
 #[tokio::test]
+async fn an_import_writes_each_person_once_with_their_zone_and_changes_no_row_after() {
+    // Arrange: a paused campaign (its run imports, then stops before dialing), whose database
+    // counts every change made to a row once it is in.
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, &numbers(50), "");
+    let paused = campaign.manage(&["campaign", "pause"]).await;
+    assert_eq!(paused.code, DONE, "{paused:?}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", campaign.db.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE row_changes (row_id INTEGER NOT NULL);
+         CREATE TRIGGER count_row_changes AFTER UPDATE ON rows
+         BEGIN INSERT INTO row_changes VALUES (new.id); END;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // Act
+    let out = campaign.run(&sandbox, &["-q"]).await;
+
+    // Assert: every row came in with its callee's zone (from the number's prefix), written by
+    // its insert rather than by an update of each row after it.
+    assert_eq!(out.code, STOPPED_EARLY, "{out:?}");
+    let zoned: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM rows
+         WHERE timezone = 'America/Los_Angeles' AND timezone_source = 'prefix'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(zoned, 50, "each person imported with their zone");
+    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM row_changes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(changes, 0, "no row changed after its insert");
+}
+
+#[tokio::test]
 async fn rows_refused_with_429_or_5xx_are_retried_until_created_once() {
     let sandbox = sandbox(SandboxConfig {
         cps: Cps::new(30).unwrap(),

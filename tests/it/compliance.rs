@@ -405,6 +405,7 @@ async fn import(store: &Store, numbers: &[&str]) {
             to: dialer::domain::Endpoint::parse(to).unwrap(),
             label: dialer::domain::Label::parse(&format!("row-{i}")).unwrap(),
             params: Default::default(),
+            zone: None,
         })
         .collect();
     store

@@ -48,6 +48,7 @@ pub fn row(line: u64, to: &str, label: &str) -> NewRow {
         to: Endpoint::parse(to).unwrap(),
         label: Label::parse(label).unwrap(),
         params: RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
+        zone: None,
     }
 }
 
@@ -185,6 +186,7 @@ async fn end_every_lease(db: &Database) {
 
 on_every_backend!(
     an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart,
+    an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_dropped,
     due_times_set_before_the_clock_stepped_back_move_back_with_it,
     campaigns_sharing_a_database_see_only_their_own_rows,
     a_created_call_takes_each_event_once_and_its_final_status_into_the_report,
@@ -207,6 +209,41 @@ on_every_backend!(
     a_campaign_created_with_another_ones_history_reads_back_the_same,
     only_a_campaign_the_database_holds_is_opened_as_it_is,
 );
+
+async fn an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_dropped(
+    db: Database,
+) {
+    // Arrange: an import that ends before its commit (a run killed mid-import).
+    let store = Store::open(&db, "c").await.unwrap();
+    let mut dropped = store.begin_import().await.unwrap();
+    let mut pass = ImportPass::default();
+    dropped
+        .import_rows(&mut pass, &[person(0), person(1)])
+        .await
+        .unwrap();
+    drop(dropped);
+    assert!(store.export_rows().await.unwrap().is_empty(), "no row kept");
+
+    // Act: the next import, two batches in one transaction.
+    let mut pass = ImportPass::default();
+    let mut tx = store.begin_import().await.unwrap();
+    let first = tx
+        .import_rows(&mut pass, &[person(0), person(1)])
+        .await
+        .unwrap();
+    let second = tx
+        .import_rows(&mut pass, &[person(2), person(0)])
+        .await
+        .unwrap();
+    let before_commit = store.export_rows().await.unwrap().len();
+    tx.commit().await.unwrap();
+
+    // Assert: the second batch sees the first's rows; others see them all once committed.
+    assert_eq!(first, vec![Inserted::New, Inserted::New]);
+    assert_eq!(second, vec![Inserted::New, Inserted::DuplicateOf(2)]);
+    assert_eq!(before_commit, 0, "nothing seen before the commit");
+    assert_eq!(store.export_rows().await.unwrap().len(), 3);
+}
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(
     db: Database,

@@ -155,6 +155,7 @@ async fn rows_in_doubt(
             to: Endpoint::parse(&format!("+1415555{i:04}")).unwrap(),
             label: Label::parse(&format!("person-{i}")).unwrap(),
             params: RowOverrides::from_json("{}").unwrap(),
+            zone: None,
         })
         .collect();
     store
