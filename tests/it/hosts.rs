@@ -4,8 +4,9 @@
 //! the database that every row ended once.
 
 use crate::support::campaign::{
-    RunOutput, TestCampaign, assert_nobody_called_twice, freeze_between_two_creates,
-    most_creates_in_one_second, numbers, output, sandbox, sandbox_config, until_creates,
+    RunOutput, TestCampaign, assert_nobody_called_twice, assert_resumed_runs_kept_the_cps,
+    freeze_between_two_creates, most_creates_in_one_second, numbers, output, sandbox,
+    sandbox_config, until_creates,
 };
 use crate::support::exit::{DONE, DONE_WITH_FAILURES, STOPPED_EARLY};
 use crate::support::faketime::skewed;
@@ -158,15 +159,7 @@ async fn hosts_frozen_together_and_resumed_keep_the_accounts_cps() {
     }
 
     // Assert
-    for out in &outs {
-        assert_eq!(out.code, DONE, "{out:?}");
-    }
-    assert_nobody_called_twice(&sandbox);
-    let stats = sandbox.stats();
-    assert_eq!(stats.creates, 60);
-    let most = most_creates_in_one_second(&stats);
-    eprintln!("most creates in one second: {most}");
-    assert!(most <= 11, "{most} creates in one second at CPS 10");
+    assert_resumed_runs_kept_the_cps(&outs, &sandbox, 60, 10);
 }
 
 #[tokio::test]

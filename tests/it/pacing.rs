@@ -4,8 +4,8 @@
 //! doubt do not hold the dialing up.
 
 use crate::support::campaign::{
-    TestCampaign, assert_nobody_called_twice, freeze_between_two_creates,
-    most_creates_in_one_second, numbers, output, sandbox, until_creates,
+    TestCampaign, assert_nobody_called_twice, assert_resumed_runs_kept_the_cps,
+    freeze_between_two_creates, numbers, output, sandbox, until_creates,
 };
 use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
@@ -133,15 +133,7 @@ async fn runs_frozen_together_and_resumed_keep_the_accounts_cps() {
     }
 
     // Assert
-    for out in &outs {
-        assert_eq!(out.code, DONE, "{out:?}");
-    }
-    assert_nobody_called_twice(&sandbox);
-    let stats = sandbox.stats();
-    assert_eq!(stats.creates, 60);
-    let most = most_creates_in_one_second(&stats);
-    eprintln!("most creates in one second: {most}");
-    assert!(most <= 11, "{most} creates in one second at CPS {CPS}");
+    assert_resumed_runs_kept_the_cps(&outs, &sandbox, 60, CPS as usize);
 }
 
 /// Rows left in doubt by a run that died mid-request are checked with Twilio before any

@@ -277,6 +277,25 @@ pub async fn freeze_between_two_creates(pids: &[u32]) {
     signal(pids, "-CONT");
 }
 
+/// Runs frozen together and resumed: each ended done, nobody was called twice, every row was
+/// created, and no second saw more than the account's CPS and one.
+pub fn assert_resumed_runs_kept_the_cps(
+    outs: &[RunOutput],
+    sandbox: &Sandbox,
+    rows: u64,
+    cps: usize,
+) {
+    for out in outs {
+        assert_eq!(out.code, crate::support::exit::DONE, "{out:?}");
+    }
+    assert_nobody_called_twice(sandbox);
+    let stats = sandbox.stats();
+    assert_eq!(stats.creates, rows);
+    let most = most_creates_in_one_second(&stats);
+    eprintln!("most creates in one second: {most}");
+    assert!(most <= cps + 1, "{most} creates in one second at CPS {cps}");
+}
+
 /// The most creates the sandbox saw arrive within any one second (a sliding window).
 pub fn most_creates_in_one_second(stats: &SandboxStats) -> usize {
     let mut arrivals = stats.create_times_ms.clone();
