@@ -7,6 +7,10 @@
 //!
 //! Signals are judged over windows of enough answers (at least `MIN_ANSWERS` over a tick or
 //! more, or `MAX_WINDOW` at a low rate), so that one answer does not steer the rate.
+//!
+//! Both signals are the account's, whoever sends: `queue_time` is the account's queue at
+//! Twilio, and the rate is the account's schedule's (see `Pacer::adapt`), never this process's
+//! share of it, so several hosts back the account off to its real rate, not to a share of it.
 
 use super::Pacer;
 use super::in_flight::InFlightLimit;
@@ -32,8 +36,11 @@ const DRAIN: f64 = 0.95;
 /// While the queue is clear, the rate climbs by this share of the configured CPS per second
 /// (from half the CPS back to all of it in 5 s)…
 const CLIMB_SHARE_PER_SEC: f64 = 0.1;
-/// …and by this many calls per second per second once near the account's estimated rate.
-const PROBE_PER_SEC: f64 = 0.1;
+/// Near the account's estimated rate it grows by this share of itself per second, at first…
+const PROBE_GROWTH: f64 = 0.05;
+/// …doubled for every second the queue stays clear, up to this: a rate that was low only for
+/// a while is back at the CPS within seconds, and one that really is low is probed gently.
+const MAX_GROWTH: f64 = 0.5;
 
 /// What the answers of one window showed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +57,8 @@ pub struct State {
     pub before: Signals,
     /// The account's real rate, as last estimated from a growing queue.
     pub estimate: Option<f64>,
+    /// How long the queue has stayed clear.
+    pub clear_for: Duration,
 }
 
 /// The next rate from the current one and this window's signals.
@@ -57,21 +66,26 @@ pub struct State {
 /// While the queue grows, Twilio places calls at `c` while we send at `r`, and each second
 /// the queue_time grows by `(r - c) / c` seconds: so `c = r / (1 + slope)`. Backing off to that
 /// estimate (within bounds) lands near the real rate at once, instead of a blind halving.
+/// `r` is the account's rate, the schedule's: what this process's answers count is only its
+/// share when other processes send on the account too.
 pub fn next_rate(rate: f64, ceiling: f64, now: Signals, state: &mut State) -> f64 {
     let span = now.span.as_secs_f64().max(TICK.as_secs_f64());
     let slope = (now.max_queue_ms as f64 - state.before.max_queue_ms as f64) / 1000.0 / span;
+    let clear = now.answers > 0 && now.max_queue_ms < CLEAR_MS;
+    let clear_for = std::mem::take(&mut state.clear_for);
     let next = if slope > 0.0 && now.max_queue_ms > RISING_MS {
-        let sent = f64::from(now.answers) / span;
-        let estimate = sent / (1.0 + slope);
+        let estimate = rate / (1.0 + slope);
         state.estimate = Some(estimate);
         estimate.clamp(rate * 0.5, rate * DECREASE.max(DRAIN))
     } else if now.max_queue_ms > BACKLOG_MS {
         rate * DRAIN
-    } else if now.answers > 0 && now.max_queue_ms < CLEAR_MS {
-        // Climb fast up to the last estimate, then probe gently.
+    } else if clear {
+        // Climb fast up to the last estimate, then probe: gently, faster each clear second.
+        state.clear_for = clear_for + Duration::from_secs_f64(span);
         let near = state.estimate.is_some_and(|e| rate >= e * 0.95);
         let per_sec = if near {
-            PROBE_PER_SEC
+            let growth = PROBE_GROWTH * 2f64.powf(clear_for.as_secs_f64());
+            rate * growth.min(MAX_GROWTH)
         } else {
             CLIMB_SHARE_PER_SEC * ceiling
         };
@@ -160,7 +174,7 @@ impl Adaptive {
                         max_queue_ms = window.signals.max_queue_ms,
                         "adaptive pacing"
                     );
-                    this.pacer.set_rate(rate);
+                    this.pacer.adapt(rate).await;
                 }
                 let rate = this.pacer.rate();
                 on_change(Held {
@@ -194,7 +208,7 @@ mod tests {
     fn after(before: Signals) -> State {
         State {
             before,
-            estimate: None,
+            ..State::default()
         }
     }
 
@@ -230,15 +244,41 @@ mod tests {
             10.0,
             "a small falling queue holds"
         );
+    }
+
+    #[test]
+    fn near_the_estimate_a_clear_queue_probes_gently_then_faster_each_clear_second() {
         let mut near = State {
             estimate: Some(10.0),
             ..State::default()
         };
-        assert_eq!(
-            next_rate(10.0, 30.0, signals(5, 0), &mut near),
-            10.05,
-            "gently near the estimate"
+        let first = next_rate(10.0, 30.0, signals(5, 0), &mut near) - 10.0;
+        assert!(first > 0.0 && first < 0.3, "gently at first: {first}");
+        for _ in 0..3 {
+            next_rate(10.0, 30.0, signals(5, 0), &mut near);
+        }
+        let after_two_seconds = next_rate(10.0, 30.0, signals(5, 0), &mut near) - 10.0;
+        assert!(
+            after_two_seconds >= 4.0 * first,
+            "{first} then {after_two_seconds}"
         );
+        next_rate(10.0, 30.0, signals(5, 500), &mut near);
+        let again = next_rate(10.0, 30.0, signals(5, 0), &mut near) - 10.0;
+        assert_eq!(again, first, "a queue starts the probe over");
+    }
+
+    #[test]
+    fn after_a_passing_slowdown_a_clear_queue_is_back_at_the_cps_within_five_seconds() {
+        // The account placed half its 20 CPS for a while: the estimate is 10.
+        let mut state = State {
+            estimate: Some(10.0),
+            ..State::default()
+        };
+        let mut rate = 9.5;
+        for _ in 0..10 {
+            rate = next_rate(rate, 20.0, signals(10, 0), &mut state);
+        }
+        assert_eq!(rate, 20.0);
     }
 
     #[test]
