@@ -62,9 +62,6 @@ impl std::fmt::Debug for Shared {
 
 /// How long to wait before asking an unreachable database for a slot again.
 const SCHEDULE_RETRY: Duration = Duration::from_millis(500);
-/// The account's rate held in the database changes at most this often, whichever host judges:
-/// a little under adaptive pacing's tick, so one host's windows are never refused.
-const HOLD_GAP: Duration = Duration::from_millis(400);
 
 #[derive(Debug)]
 struct Schedule {
@@ -271,10 +268,12 @@ impl Pacer {
         s.interval = interval_at(s.ceiling, per_second);
     }
 
-    /// Sets the account's rate (adaptive pacing): in the database for every host when it is
-    /// shared there, else for this process. A change another host made first wins (the
-    /// database says which), and this process paces at the account's rate either way.
-    pub async fn adapt(&self, per_second: f64) {
+    /// Sets the account's rate (adaptive pacing), judged from signals gathered over the last
+    /// `judged_over`: in the database for every host when it is shared there, else for this
+    /// process. On the database, only if nobody changed the rate meanwhile: signals partly
+    /// sent at an older rate would move it again for the same queue. This process paces at
+    /// the account's rate either way.
+    pub async fn adapt(&self, per_second: f64, judged_over: Duration) {
         let Some(Shared::Database(schedule)) = &self.shared else {
             self.set_rate(per_second);
             return;
@@ -290,7 +289,7 @@ impl Pacer {
             };
             (s.held, wanted)
         };
-        match schedule.hold(seen, wanted, HOLD_GAP).await {
+        match schedule.hold(seen, wanted, judged_over).await {
             Ok(held) => self.mirror(held),
             // The rate stays as it was: the next window judges again.
             Err(e) => tracing::debug!("could not set the account's rate: {e}"),
