@@ -6,8 +6,8 @@
 -- kept here, beside its schedule: `held_interval_ns` is the spacing of the account's slots while
 -- held below the CPS (0: not held, each caller's own CPS), and `held_at_ns` when it last
 -- changed, on the database's clock. A host changes it only from the value it saw, and only
--- once a window has passed since the last change, so several hosts judging the same queue
--- move the account's rate once, as one host would.
+-- if nobody changed it while it gathered the signals it judged by (`AccountSchedule::hold`),
+-- so several hosts judging the same queue move the account's rate once, as one host would.
 ALTER TABLE account_schedules
     ADD COLUMN held_interval_ns bigint NOT NULL DEFAULT 0 CHECK (held_interval_ns >= 0),
     ADD COLUMN held_at_ns       bigint NOT NULL DEFAULT 0;
