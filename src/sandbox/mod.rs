@@ -114,6 +114,12 @@ impl Sandbox {
         self.shared.stats.snapshot()
     }
 
+    /// From now on the account places `cps` calls per second (Twilio's real rate can fall
+    /// below the account's limit, and come back): creates beyond it queue, as Twilio queues.
+    pub fn set_cps(&self, cps: crate::domain::Cps) {
+        self.shared.state().cps = cps;
+    }
+
     /// An outage of `duration`: the port is closed at once (new connections are refused, idle
     /// ones closed, requests under way answered), then opened again on the same address, with
     /// every record intact.

@@ -6,7 +6,7 @@ use super::clock::Clock;
 use super::config::SandboxConfig;
 use super::failure::Failure;
 use super::record::{CallRecord, Draws};
-use crate::domain::{AccountSid, CallSid, ConferenceSid, ConferenceTarget, Invalid, Label};
+use crate::domain::{AccountSid, CallSid, ConferenceSid, ConferenceTarget, Cps, Invalid, Label};
 use crate::twilio::Participant;
 use crate::twilio::params::CreateParticipant;
 use rand::rngs::StdRng;
@@ -27,6 +27,9 @@ pub(crate) struct State {
     pub(super) calls_by_to: HashMap<String, Vec<usize>>,
     /// The next free CPS slot of the account.
     next_free: Option<Instant>,
+    /// The calls per second the account places now: the configured CPS unless a test slowed
+    /// the account down (`Sandbox::set_cps`).
+    pub(super) cps: Cps,
     rng: StdRng,
 }
 
@@ -62,6 +65,7 @@ impl State {
             call_index: HashMap::new(),
             calls_by_to: HashMap::new(),
             next_free: None,
+            cps: config.cps,
             rng,
         }
     }
@@ -199,7 +203,7 @@ impl State {
         if slot - now > config.queue_limit() {
             return Err(Failure::queue_full());
         }
-        self.next_free = Some(slot + config.cps.interval());
+        self.next_free = Some(slot + self.cps.interval());
         Ok(slot)
     }
 

@@ -2,8 +2,9 @@
 //!
 //! The file of `campaign::account_slots` shares an account's CPS between the processes of one
 //! machine; this row shares it between machines. The schedule itself (a GCRA with a burst
-//! tolerance of one interval) is in the migration's `take_account_slot`: one statement, one
-//! round trip, under the row's lock.
+//! tolerance of one interval) is in the migrations' `take_account_slot`: one statement, one
+//! round trip, under the row's lock. The row also holds the account's rate while adaptive
+//! pacing holds it below the CPS (`hold`), so every host paces at one rate, judged once.
 
 use crate::domain::AccountSid;
 use jiff::Timestamp;
@@ -22,11 +23,12 @@ pub enum ScheduleError {
 }
 
 /// A slot taken: when to send, and the database's time when it was given, both on the
-/// database's clock.
+/// database's clock; and the interval the account is held to (zero: not held).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
     pub send_at: Timestamp,
     pub db_now: Timestamp,
+    pub held: Duration,
 }
 
 impl Slot {
@@ -64,18 +66,52 @@ impl AccountSchedule {
         // up to one interval late is not charged for it, so the long-run rate is exactly the
         // CPS, and never more than CPS + 1 calls fall in a sliding second.
         let tau_ns = interval_ns;
-        let (send_at_ns, db_now_ns): (i64, i64) =
-            sqlx::query_as("SELECT send_at_ns, db_now_ns FROM take_account_slot($1, $2, $3)")
-                .bind(self.account.as_str())
-                .bind(interval_ns)
-                .bind(tau_ns)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|cause| self.failed(cause))?;
+        let (send_at_ns, db_now_ns, held_ns): (i64, i64, i64) = sqlx::query_as(
+            "SELECT send_at_ns, db_now_ns, held_ns FROM take_account_slot($1, $2, $3)",
+        )
+        .bind(self.account.as_str())
+        .bind(interval_ns)
+        .bind(tau_ns)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|cause| self.failed(cause))?;
         Ok(Slot {
             send_at: timestamp(send_at_ns),
             db_now: timestamp(db_now_ns),
+            held: held_duration(held_ns),
         })
+    }
+
+    /// Holds the account's slots `held` apart (zero: not held), if the account is still held
+    /// to `seen` and its hold last changed at least `gap` ago; returns the interval it is held
+    /// to after. Hosts judging the same queue each propose a change: the first one counts,
+    /// the others read it (a host never changes a rate it has not seen).
+    pub async fn hold(
+        &self,
+        seen: Duration,
+        held: Duration,
+        gap: Duration,
+    ) -> Result<Duration, ScheduleError> {
+        // The main query reads the row as it was before the UPDATE: the changed value first.
+        let (now_held,): (i64,) = sqlx::query_as(
+            "WITH changed AS ( \
+                 UPDATE account_schedules \
+                    SET held_interval_ns = $3, held_at_ns = unix_clock_ns() \
+                  WHERE account_sid = $1 AND held_interval_ns = $2 \
+                    AND held_at_ns <= unix_clock_ns() - $4 \
+              RETURNING held_interval_ns) \
+             SELECT COALESCE((SELECT held_interval_ns FROM changed), \
+                             (SELECT held_interval_ns FROM account_schedules \
+                               WHERE account_sid = $1), 0)",
+        )
+        .bind(self.account.as_str())
+        .bind(held_nanos(seen)?)
+        .bind(held_nanos(held)?)
+        .bind(held_nanos(gap)?)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|cause| self.failed(cause))?;
+        Ok(held_duration(now_held))
     }
 
     /// Gives back a slot of `interval` that placed no call: the next slot moves one interval
@@ -104,6 +140,15 @@ fn nanos(interval: Duration) -> Result<i64, ScheduleError> {
         .ok()
         .filter(|&ns| ns > 0)
         .ok_or(ScheduleError::Interval(interval))
+}
+
+/// A held interval as the row stores it: zero (not held) or an interval.
+fn held_nanos(held: Duration) -> Result<i64, ScheduleError> {
+    if held.is_zero() { Ok(0) } else { nanos(held) }
+}
+
+fn held_duration(ns: i64) -> Duration {
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
 }
 
 /// Unix nanoseconds from the database. Every `i64` of them is within jiff's range (years
@@ -135,10 +180,12 @@ mod tests {
         let future = Slot {
             send_at: at(1_250_000_000),
             db_now: at(1_000_000_000),
+            held: Duration::ZERO,
         };
         let past = Slot {
             send_at: at(900_000_000),
             db_now: at(1_000_000_000),
+            held: Duration::ZERO,
         };
 
         assert_eq!(future.wait(), Duration::from_millis(250));

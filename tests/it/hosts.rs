@@ -3,6 +3,9 @@
 //! account. Each test judges by the sandbox's own record that nobody was called twice, and by
 //! the database that every row ended once.
 
+use crate::pacing::{
+    FULL_CPS, SLOWED_ROWS, assert_the_account_got_its_cps, halve_the_accounts_rate_for_five_seconds,
+};
 use crate::support::campaign::{
     RunOutput, TestCampaign, assert_nobody_called_twice, assert_resumed_runs_kept_the_cps,
     freeze_between_two_creates, most_creates_in_one_second, numbers, output, sandbox,
@@ -160,6 +163,35 @@ async fn hosts_frozen_together_and_resumed_keep_the_accounts_cps() {
 
     // Assert
     assert_resumed_runs_kept_the_cps(&outs, &sandbox, 60, 10);
+}
+
+/// Four hosts act on one estimate of the account's rate: none backs the account off to its
+/// own share of the traffic, and all climb back together once Twilio's queue clears.
+#[tokio::test]
+async fn four_hosts_on_an_account_slowed_to_half_for_five_seconds_get_its_cps_back_together() {
+    // Arrange
+    let db = fresh_database().await;
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(FULL_CPS).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = campaign_on(&db, FULL_CPS, SLOWED_ROWS);
+    let hosts: Vec<Host> = (0..4).map(|_| Host::start(&campaign, &sandbox)).collect();
+
+    // Act
+    halve_the_accounts_rate_for_five_seconds(&sandbox).await;
+    let mut outs = Vec::new();
+    for host in hosts {
+        outs.push(host.finish().await);
+    }
+
+    // Assert
+    for out in &outs {
+        assert_eq!(out.code, DONE, "{out:?}");
+    }
+    assert_eq!(created(&db).await, SLOWED_ROWS);
+    assert_the_account_got_its_cps(&sandbox);
 }
 
 #[tokio::test]

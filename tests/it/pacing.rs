@@ -1,7 +1,8 @@
 //! Pacing end to end, judged where Twilio sees it: the sandbox queues what arrives faster than
 //! the account's CPS and says so in `queue_time`. Two campaigns on one account share its CPS;
-//! when the account is slower than configured, adaptive pacing slows down; checks of rows in
-//! doubt do not hold the dialing up.
+//! when the account is slower than configured, adaptive pacing slows down, and once it is fast
+//! again climbs back to the CPS within seconds; checks of rows in doubt do not hold the dialing
+//! up.
 
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, assert_resumed_runs_kept_the_cps,
@@ -9,7 +10,8 @@ use crate::support::campaign::{
 };
 use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
-use dialer::sandbox::{SandboxConfig, SandboxStats};
+use dialer::sandbox::{Sandbox, SandboxConfig, SandboxStats};
+use std::time::Duration;
 
 const ACCOUNT_CPS: u32 = 3;
 const CAMPAIGN_CPS: u32 = 15;
@@ -94,6 +96,67 @@ async fn two_campaigns_run_at_once_on_one_account_share_its_cps() {
         "calls queued at Twilio for up to {} ms: the two runs exceeded the account's CPS together",
         stats.queue_time_ms.max
     );
+}
+
+/// The account's CPS in the tests that slow it down, and the campaign's.
+pub(crate) const FULL_CPS: u32 = 20;
+/// Enough people for about 25 seconds of dialing at the full CPS.
+pub(crate) const SLOWED_ROWS: usize = 500;
+const SLOW_FOR: Duration = Duration::from_secs(5);
+
+/// Once dialing is well under way, the account places half its CPS for five seconds (Twilio
+/// queues what arrives faster), then all of it again.
+pub(crate) async fn halve_the_accounts_rate_for_five_seconds(sandbox: &Sandbox) {
+    until_creates(sandbox, u64::from(FULL_CPS) * 5).await;
+    sandbox.set_cps(Cps::new(FULL_CPS / 2).unwrap());
+    tokio::time::sleep(SLOW_FOR).await;
+    sandbox.set_cps(Cps::new(FULL_CPS).unwrap());
+}
+
+/// Every person called once; the account placed calls (a create's arrival plus its
+/// `queue_time`) at 90% of what it could from the first call to the last (the slow seconds
+/// counted at half); and never more than the CPS + 1 creates arrived in a second.
+pub(crate) fn assert_the_account_got_its_cps(sandbox: &Sandbox) {
+    assert_nobody_called_twice(sandbox);
+    let stats = sandbox.stats();
+    assert_eq!(stats.creates, SLOWED_ROWS as u64);
+    let mut placed: Vec<u64> = (stats.create_times_ms.iter())
+        .zip(&stats.queue_times_ms)
+        .map(|(arrived, queued)| arrived + queued)
+        .collect();
+    placed.sort_unstable();
+    let span = (placed[placed.len() - 1] - placed[0]) as f64 / 1000.0;
+    let could_place = f64::from(FULL_CPS) * (span - SLOW_FOR.as_secs_f64() / 2.0);
+    let share = (placed.len() - 1) as f64 / could_place;
+    let most = most_creates_in_one_second(&stats);
+    let by_second: Vec<u64> = stats.creates_per_second.iter().map(|(_, n)| *n).collect();
+    eprintln!(
+        "{share:.2} of the account's CPS over {span:.1} s; most in one second: {most}; \
+         creates by second: {by_second:?}"
+    );
+    assert!(share >= 0.9, "the account got {share:.2} of its CPS");
+    assert!(
+        most <= FULL_CPS as usize + 1,
+        "{most} creates in one second at CPS {FULL_CPS}"
+    );
+}
+
+#[tokio::test]
+async fn an_account_slowed_to_half_its_cps_for_five_seconds_gets_its_cps_back_within_seconds() {
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(FULL_CPS).unwrap(),
+        seed: Some(1),
+        ..SandboxConfig::ephemeral()
+    })
+    .await;
+    let campaign = TestCampaign::new(FULL_CPS, &numbers(SLOWED_ROWS), "");
+    let run = campaign.command(&sandbox, &[]).spawn().unwrap();
+
+    halve_the_accounts_rate_for_five_seconds(&sandbox).await;
+    let out = output(run).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert_the_account_got_its_cps(&sandbox);
 }
 
 /// Three runs of three campaigns on one account, sharing its CPS through this machine's slot

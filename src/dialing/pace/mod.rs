@@ -14,6 +14,11 @@
 //! While the database cannot be reached the pacer waits for it rather than pace alone, which
 //! could exceed the account's CPS together with the other hosts.
 //!
+//! Adaptive pacing sets the rate of the schedule, which spaces every slot of the account: so
+//! the rate is the account's, not the process's. On PostgreSQL it is kept in the database's
+//! row, and every host paces at it (`adapt`); the slot file keeps no rate, so on SQLite each
+//! process keeps its own, judged from the same account-wide signals.
+//!
 //! A request refused by Twilio's concurrency limit (429/20429) placed no call, and the CPS
 //! counts placed calls: its slot is given back (`give_back`), so a share of refusals does not
 //! lower the rate of calls placed. Its retry will place a call, so it takes a slot like any
@@ -64,6 +69,8 @@ struct Schedule {
     interval: Duration,
     next: Option<Instant>,
     shared_failed: bool,
+    /// The interval the database holds the account to, as last read (zero: not held).
+    held: Duration,
 }
 
 impl Pacer {
@@ -74,6 +81,7 @@ impl Pacer {
                 interval: cps.interval(),
                 next: None,
                 shared_failed: false,
+                held: Duration::ZERO,
             }),
             shared: None,
         }
@@ -156,12 +164,16 @@ impl Pacer {
     }
 
     /// The wait for the next slot of the database's schedule, asking again until the database
-    /// answers (the caller stops waiting when its run stops).
+    /// answers (the caller stops waiting when its run stops). The database spaces it by the
+    /// account's held rate when that is below the CPS; this process then paces at it too.
     async fn database_slot(&self, schedule: &AccountSchedule) -> Duration {
         let mut warned = false;
         loop {
-            match schedule.take(self.interval()).await {
-                Ok(wait) => return wait,
+            match schedule.take_slot(self.ceiling().interval()).await {
+                Ok(slot) => {
+                    self.mirror(slot.held);
+                    return slot.wait();
+                }
                 Err(e) if !warned => {
                     tracing::warn!("{e}; waiting for the database before sending");
                     warned = true;
@@ -253,17 +265,42 @@ impl Pacer {
     /// Sets the rate, clamped to 1 call per second and the ceiling.
     pub fn set_rate(&self, per_second: f64) {
         let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        let ceiling = f64::from(s.ceiling.get().get());
-        let rate = if per_second.is_finite() {
-            per_second.clamp(1.0, ceiling)
-        } else {
-            ceiling
+        s.interval = interval_at(s.ceiling, per_second);
+    }
+
+    /// Sets the account's rate (adaptive pacing), judged from signals gathered over the last
+    /// `judged_over`: in the database for every host when it is shared there, else for this
+    /// process. On the database, only if nobody changed the rate meanwhile: signals partly
+    /// sent at an older rate would move it again for the same queue. This process paces at
+    /// the account's rate either way.
+    pub async fn adapt(&self, per_second: f64, judged_over: Duration) {
+        let Some(Shared::Database(schedule)) = &self.shared else {
+            self.set_rate(per_second);
+            return;
         };
-        s.interval = if rate >= ceiling {
-            s.ceiling.interval()
-        } else {
-            Duration::from_nanos((1e9 / rate).ceil() as u64)
+        let (seen, wanted) = {
+            let s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+            let interval = interval_at(s.ceiling, per_second);
+            // At the CPS the account is not held: each campaign's own CPS rules.
+            let wanted = if interval > s.ceiling.interval() {
+                interval
+            } else {
+                Duration::ZERO
+            };
+            (s.held, wanted)
         };
+        match schedule.hold(seen, wanted, judged_over).await {
+            Ok(held) => self.mirror(held),
+            // The rate stays as it was: the next window judges again.
+            Err(e) => tracing::debug!("could not set the account's rate: {e}"),
+        }
+    }
+
+    /// Paces at the interval the database holds the account to (never faster than the CPS).
+    fn mirror(&self, held: Duration) {
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        s.held = held;
+        s.interval = held.max(s.ceiling.interval());
     }
 
     fn lower_ceiling(&self, cps: Cps) {
@@ -272,6 +309,21 @@ impl Pacer {
             s.ceiling = cps;
             s.interval = s.interval.max(cps.interval());
         }
+    }
+}
+
+/// The interval of `per_second` calls, clamped to 1 call per second and the ceiling.
+fn interval_at(ceiling: Cps, per_second: f64) -> Duration {
+    let top = f64::from(ceiling.get().get());
+    let rate = if per_second.is_finite() {
+        per_second.clamp(1.0, top)
+    } else {
+        top
+    };
+    if rate >= top {
+        ceiling.interval()
+    } else {
+        Duration::from_nanos((1e9 / rate).ceil() as u64)
     }
 }
 
