@@ -6,7 +6,8 @@
 
 use crate::support::campaign::{
     TestCampaign, assert_nobody_called_twice, assert_resumed_runs_kept_the_cps,
-    freeze_between_two_creates, numbers, output, sandbox, until_creates,
+    freeze_between_two_creates, most_creates_in_one_second, numbers, output, sandbox,
+    until_creates,
 };
 use crate::support::exit::{DONE, STOPPED_EARLY};
 use dialer::domain::Cps;
