@@ -36,7 +36,7 @@ pub struct WorkerArgs {
     /// Campaign files, or folders whose `*.toml` files are campaign files.
     #[arg(required = true)]
     campaigns: Vec<PathBuf>,
-    /// How long a campaign with nothing due waits before it is looked at again.
+    /// How often a campaign waiting for work is looked at (one statement, not a whole run).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     idle: Duration,
     /// How often folders are scanned for new campaign files.
@@ -124,13 +124,12 @@ async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) 
         match Campaign::load(&file) {
             Ok(campaign) => {
                 let seen = [file_seen, lull::stamp(&campaign.list)];
-                match run_once(
+                let run = run_once(
                     campaign.clone().waiting_out_outages(),
                     twilio.clone(),
                     stop.child(),
-                )
-                .await
-                {
+                );
+                match run.await {
                     Ok(()) => {
                         lull::wait_for_work(&campaign, &file, seen, &stop, idle).await;
                         continue;
@@ -141,7 +140,8 @@ async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) 
             Err(e) => {
                 tracing::error!(campaign = %file.display(), "{e:#}; trying again later");
             }
-        };
+        }
+        // After a failure, a full pass again later.
         tokio::select! {
             _ = stop.wait() => {}
             _ = tokio::time::sleep(idle.max(Duration::from_secs(30))) => {}
