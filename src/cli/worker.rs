@@ -1,12 +1,15 @@
 //! `dialer worker CAMPAIGN.toml… | DIR`: the long-running form of `dialer run`, the unit a
 //! systemd service or a Kubernetes Deployment runs on each host. Each campaign is run again
-//! and again: a run dials every due row, then the campaign waits `--idle` before the next
+//! and again: a run dials every due row, then the campaign waits for work (`lull`: its files
+//! changed, a row fell due, it was resumed), looked for every `--idle`, before the next run
 //! (which re-reads the campaign file, and the list when it changed). Folders are scanned for
 //! new campaign files every `--rescan`. On SIGTERM every run stops taking rows, records what
 //! is in flight, releases what it claimed but did not send, and the worker exits 0.
 //!
 //! Every campaign file is checked before anything is dialed: one that does not load fails
 //! the start (exit 2). One that stops loading later is logged and retried, the others go on.
+
+mod lull;
 
 use super::{Exit, TwilioArgs};
 use crate::campaign::lock::LockError;
@@ -33,7 +36,7 @@ pub struct WorkerArgs {
     /// Campaign files, or folders whose `*.toml` files are campaign files.
     #[arg(required = true)]
     campaigns: Vec<PathBuf>,
-    /// How long a campaign with nothing due waits before it is looked at again.
+    /// How often a campaign waiting for work is looked at (one statement, not a whole run).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     idle: Duration,
     /// How often folders are scanned for new campaign files.
@@ -113,29 +116,35 @@ async fn serve_metrics(
     Ok(tokio::spawn(server::serve(listener, app, stop)))
 }
 
-/// Runs one campaign again and again until the worker stops.
+/// Runs one campaign again and again until the worker stops; after each pass it waits for
+/// work (`lull`).
 async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) {
     while !stop.is_set() {
-        let wait = match Campaign::load(&file) {
+        let file_seen = lull::stamp(&file);
+        match Campaign::load(&file) {
             Ok(campaign) => {
-                let name = campaign.name.clone();
-                let campaign = campaign.waiting_out_outages();
-                match run_once(campaign, twilio.clone(), stop.child()).await {
-                    Ok(()) => idle,
-                    Err(e) => {
-                        tracing::error!(campaign = %name, "{e:#}");
-                        idle.max(Duration::from_secs(30))
+                let seen = [file_seen, lull::stamp(&campaign.list)];
+                let run = run_once(
+                    campaign.clone().waiting_out_outages(),
+                    twilio.clone(),
+                    stop.child(),
+                );
+                match run.await {
+                    Ok(()) => {
+                        lull::wait_for_work(&campaign, &file, seen, &stop, idle).await;
+                        continue;
                     }
+                    Err(e) => tracing::error!(campaign = %campaign.name, "{e:#}"),
                 }
             }
             Err(e) => {
                 tracing::error!(campaign = %file.display(), "{e:#}; trying again later");
-                idle.max(Duration::from_secs(30))
             }
-        };
+        }
+        // After a failure, a full pass again later.
         tokio::select! {
             _ = stop.wait() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(idle.max(Duration::from_secs(30))) => {}
         }
     }
 }

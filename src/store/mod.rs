@@ -6,7 +6,7 @@
 //!
 //! Every operation is written once, as a plain `impl Store` method in its area's file (`rows`:
 //! the claim and a claimed row's changes; `leases`: what sharing adds; `outcomes`, `unresolved`,
-//! `list_import`, `control`, `report`, `charts`, `queries`, `requeue`, `runs`, `history`).
+//! `list_import`, `control`, `idle`, `report`, `charts`, `queries`, `requeue`, `runs`, `history`).
 //! `on_backend!` (`dialect`) compiles its one body and one statement text, with `$1` placeholders
 //! that both drivers read, against each backend; `on_tx!` does the same for a step inside
 //! another operation's transaction. Where the dialects truly differ (a claim with `SKIP
@@ -26,6 +26,7 @@ mod codec;
 mod control;
 mod dialect;
 mod history;
+mod idle;
 mod leases;
 mod list_import;
 mod model;
@@ -51,6 +52,7 @@ pub use model::history::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, LoadError,
     RejectRecord, RowRecord, RunRecord,
 };
+pub use model::idle::Lull;
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{AttemptParty, CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};

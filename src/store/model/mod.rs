@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod history;
+pub mod idle;
 pub mod list_import;
 pub mod outcomes;
 pub mod queries;

@@ -1,0 +1,44 @@
+//! What a worker with nothing to dial reads of a campaign between passes: one statement a
+//! tick, written once for both backends, instead of a full pass (a dozen transactions).
+
+use super::dialect::on_backend;
+use super::{Lull, Store, StoreError};
+use crate::domain::CampaignStatus;
+
+/// The status, the earliest due time of pending rows, of rows in doubt, the earliest end of a
+/// lease, and when the oldest call awaiting its outcome was created.
+type Read = (
+    CampaignStatus,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+impl Store {
+    /// The campaign's status, when its next row falls due and since when a call awaits its
+    /// outcome, in one statement. It
+    /// sees what other processes change: a resume (the status), a requeue or another host's
+    /// import (a pending row due now), a row in doubt's next check, a retry's due time, and a
+    /// take-over (the end of another host's lease). Every part reads an index of `rows`.
+    pub async fn lull(&self) -> Result<Lull, StoreError> {
+        let (status, pending, unknown, leased, awaiting): Read = on_backend!(self, db => sqlx::query_as(
+            "SELECT status,
+                    (SELECT MIN(next_attempt_at) FROM rows WHERE campaign_id = $1 AND state = 'pending'),
+                    (SELECT MIN(next_attempt_at) FROM rows WHERE campaign_id = $1 AND state = 'unknown'),
+                    (SELECT MIN(COALESCE(lease_expires_at, 0)) FROM rows
+                     WHERE campaign_id = $1 AND state = 'dialing'),
+                    (SELECT MIN(created_at) FROM rows
+                     WHERE campaign_id = $1 AND state = 'created' AND NOT outcome_final)
+             FROM campaigns WHERE id = $1",
+        )
+        .bind(db.campaign)
+        .fetch_one(&db.pool)
+        .await?);
+        Ok(Lull {
+            status,
+            next_due_at: [pending, unknown, leased].into_iter().flatten().min(),
+            oldest_awaiting: awaiting,
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! What a worker with nothing to dial reads of a campaign between passes (`store::idle`).
+
+use crate::domain::CampaignStatus;
+
+/// A campaign between passes: whether it may dial, and when its work falls due (unix ms, on
+/// the store's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lull {
+    pub status: CampaignStatus,
+    /// The earliest due time of a pending row or a row in doubt, or the end of a lease (a
+    /// take-over); `None` when there is none.
+    pub next_due_at: Option<i64>,
+    /// When the oldest call still awaiting its outcome was created.
+    pub oldest_awaiting: Option<i64>,
+}
