@@ -64,7 +64,8 @@ pub struct Gate {
 /// What the gate and its watcher share.
 #[derive(Debug)]
 struct Shared {
-    status: Mutex<CampaignStatus>,
+    /// The campaign's status, and when it was read (store ms): by the watcher, or with a claim.
+    status: Mutex<(CampaignStatus, i64)>,
     /// Closed zones (`None`: the campaign's) and when each opens next (unix ms).
     openings: Mutex<HashMap<Option<CalleeZones>, i64>>,
     /// When rows the frequency cap held back may be called (unix ms).
@@ -95,7 +96,7 @@ impl Gate {
             );
         }
         let state = Arc::new(Shared {
-            status: Mutex::new(CampaignStatus::Running),
+            status: Mutex::new((CampaignStatus::Running, i64::MIN)),
             openings: Mutex::new(HashMap::new()),
             cap_releases: Mutex::new(BTreeSet::new()),
         });
@@ -117,7 +118,9 @@ impl Gate {
     }
 
     pub async fn admit(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
-        let status = *self.state.status.lock().unwrap_or_else(|e| e.into_inner());
+        let status = self
+            .state
+            .saw_status(claimed.campaign_status, claimed.started_at);
         if status != CampaignStatus::Running {
             let reason = format!("the campaign is {}", status.as_str());
             return Ok(Admission::Defer {
@@ -203,6 +206,16 @@ impl Closed {
 }
 
 impl Shared {
+    /// The status read at `at` (store ms), kept unless a later reading is already there (a row
+    /// admitted again after a wait carries its claim's older reading); returns the latest.
+    fn saw_status(&self, status: CampaignStatus, at: i64) -> CampaignStatus {
+        let mut latest = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        if at >= latest.1 {
+            *latest = (status, at);
+        }
+        latest.0
+    }
+
     /// When the window is closed in `zone` (`None`: the campaign's), defers every pending
     /// row of that zone to its next opening and remembers that opening.
     async fn defer_if_closed(
@@ -239,8 +252,16 @@ impl Shared {
     /// Reads the campaign's status and stops the run when it is paused or canceled, or when
     /// no pending row is due before the next opening of a closed zone.
     async fn watch_once(&self, store: &Store, stop: &Stop) -> Result<(), StoreError> {
-        let status = store.campaign_status().await?;
-        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+        let now = store.now_ms();
+        let (seen, seen_at) = *self.status.lock().unwrap_or_else(|e| e.into_inner());
+        // A run that dials reads the status with every claim: the watcher reads it itself only
+        // when no claim has in the last interval.
+        let status = if now.saturating_sub(seen_at) < WATCH_EVERY.as_millis() as i64 {
+            seen
+        } else {
+            let read = store.campaign_status().await?;
+            self.saw_status(read, now)
+        };
         match status {
             CampaignStatus::Running => {}
             CampaignStatus::Paused => stop.trigger(StopReason::Paused),
@@ -250,7 +271,6 @@ impl Shared {
                 stop.trigger(StopReason::Canceled);
             }
         }
-        let now = store.now_ms();
         // Rows wait for a window to open or for the cap to let them through: whichever comes
         // first is when the run would have something to dial again.
         let next_opening = {

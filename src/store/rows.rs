@@ -34,7 +34,8 @@ impl Store {
                     "UPDATE rows SET state = 'dialing', attempts = attempts + 1, holder = $3, updated_at = $1
                      WHERE id = (SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending'
                                  AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1)
-                     RETURNING id, line, to_endpoint, label, params, attempts, failures, timezone, $1 AS started_at",
+                     RETURNING id, line, to_endpoint, label, params, attempts, failures, timezone, $1 AS started_at,
+                               (SELECT status FROM campaigns WHERE id = $2) AS campaign_status",
                 ),
                 Self::Postgres(_) => sqlx::query_as(
                     "WITH next AS (
@@ -45,7 +46,7 @@ impl Store {
                             lease_expires_at = unix_ms() + $4, updated_at = $1
                      FROM next WHERE rows.id = next.id
                      RETURNING rows.id, line, to_endpoint, label, params, attempts, failures, timezone,
-                               $1 AS started_at",
+                               $1 AS started_at, (SELECT status FROM campaigns WHERE id = $2) AS campaign_status",
                 ),
             }
             .bind(now)

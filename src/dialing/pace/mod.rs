@@ -289,6 +289,12 @@ impl Pacer {
             };
             (s.held, wanted)
         };
+        // Nothing to change (the usual case, at the CPS): no statement, and the hold's time is
+        // left as it is, so other hosts may still change it. Slots taken bring any change made
+        // elsewhere.
+        if wanted == seen {
+            return;
+        }
         match schedule.hold(seen, wanted, judged_over).await {
             Ok(held) => self.mirror(held),
             // The rate stays as it was: the next window judges again.

@@ -6,7 +6,7 @@
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
 use crate::domain::named_enum;
-use crate::domain::{CallSid, CalleeZones, ConferenceSid, Endpoint, Label};
+use crate::domain::{CallSid, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Label};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 
@@ -31,6 +31,9 @@ pub struct Claimed {
     /// campaign's zone.
     #[sqlx(rename = "timezone")]
     pub zones: Option<CalleeZones>,
+    /// The campaign's status when the row was claimed (pause, cancel), read in the claim
+    /// itself so that a dialing run needs no read of its own for it.
+    pub campaign_status: CampaignStatus,
     pub started_at: i64,
     /// When this process's lease on the row runs out (PostgreSQL, where hosts share
     /// campaigns): a request that could not finish before it must not be sent. `None` on
