@@ -182,20 +182,31 @@ async fn postgres_rows(db: &PgTestDb) -> Vec<(String, i64)> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_idle_worker_dials_the_rows_another_process_requeues_on_postgres() {
-    // Arrange: Twilio refuses every number, so the worker's first pass fails every row.
-    let db = fresh_database().await;
+/// A worker on a campaign of `rows` people on `db` whose first pass failed every row (Twilio
+/// refused every number), and the worker waiting with nothing to dial; with its sandbox and
+/// campaign, which must outlive it.
+async fn worker_after_a_failed_pass(
+    db: &PgTestDb,
+    rows: usize,
+) -> (Sandbox, TestCampaign, tokio::process::Child) {
     let refusing = sandbox(SandboxConfig {
         invalid_to_prefix: Some("+1415555".into()),
         ..sandbox_config()
     })
     .await;
-    let campaign = TestCampaign::new(30, &numbers(3), &on_postgres(&db));
+    let campaign = TestCampaign::new(30, &numbers(rows), &on_postgres(db));
     let worker = idle_worker(&refusing, &campaign);
-    let failed_once =
-        eventually(|| async { postgres_rows(&db).await == vec![("failed".to_owned(), 1); 3] });
-    assert!(failed_once.await, "the first pass fails every row");
+    let failed =
+        eventually(|| async { postgres_rows(db).await == vec![("failed".to_owned(), 1); rows] });
+    assert!(failed.await, "the first pass fails every row");
+    (refusing, campaign, worker)
+}
+
+#[tokio::test]
+async fn an_idle_worker_dials_the_rows_another_process_requeues_on_postgres() {
+    // Arrange: Twilio refuses every number, so the worker's first pass fails every row.
+    let db = fresh_database().await;
+    let (_refusing, campaign, worker) = worker_after_a_failed_pass(&db, 3).await;
 
     // Act
     let requeue = campaign.requeue(&["--failed"]).await;
@@ -278,16 +289,7 @@ async fn commits(pool: &sqlx::PgPool) -> i64 {
 async fn an_idle_worker_costs_postgresql_about_one_statement_a_tick_per_campaign() {
     // Arrange: a worker whose every row failed (Twilio refused the numbers): nothing to dial.
     let db = fresh_database().await;
-    let refusing = sandbox(SandboxConfig {
-        invalid_to_prefix: Some("+1415555".into()),
-        ..sandbox_config()
-    })
-    .await;
-    let campaign = TestCampaign::new(30, &numbers(2), &on_postgres(&db));
-    let worker = idle_worker(&refusing, &campaign);
-    let failed =
-        eventually(|| async { postgres_rows(&db).await == vec![("failed".to_owned(), 1); 2] });
-    assert!(failed.await, "every row failed");
+    let (_refusing, _campaign, worker) = worker_after_a_failed_pass(&db, 2).await;
     let pool = db.pool().await;
     // Let the last pass end and its counts reach the statistics.
     tokio::time::sleep(Duration::from_secs(2)).await;
