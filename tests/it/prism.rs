@@ -1,6 +1,6 @@
 //! The real `TwilioClient` against Twilio's own OpenAPI definition.
 //!
-//! Prism (`prism mock`) serves `../shared/twilio/participants.prism.openapi.json` and checks
+//! Prism (`prism mock`) serves `tests/corpus/twilio/participants.prism.openapi.json` and checks
 //! every request against it: a request breaking a rule gets 422 and a list of the rules. A
 //! recording gateway sits between the client and Prism, so that any such answer fails the test
 //! with Prism's whole body, and so that every parameter name sent is also checked against the
@@ -350,7 +350,7 @@ struct Exchange {
 impl Mock {
     async fn start() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let spec_path = shared_twilio().join("participants.prism.openapi.json");
+        let spec_path = twilio_definition().join("participants.prism.openapi.json");
         let spec: Value = serde_json::from_str(
             &std::fs::read_to_string(&spec_path)
                 .unwrap_or_else(|e| panic!("{}: {e}", spec_path.display())),
@@ -503,12 +503,10 @@ impl Drop for Mock {
     }
 }
 
-/// `../shared/twilio/`, beside the project root in every checkout.
-fn shared_twilio() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("shared")
-        .join("twilio")
+/// Twilio's definition and its Prism variant, kept in the repository with their source and
+/// licence (`tests/corpus/twilio/SOURCE.md`).
+fn twilio_definition() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/twilio")
 }
 
 /// Forwards one request to Prism unchanged (but for the example it should answer with) and

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The Prism release the definition in `../shared/twilio/` was prepared for.
+/// The Prism release the definition in `tests/corpus/twilio/` was prepared for.
 pub const PRISM_VERSION: &str = "5.14.2";
 /// The release of Twilio's Python library (PyPI `twilio`) put in the environment.
 pub const TWILIO_PYTHON_VERSION: &str = "9.13.0";
