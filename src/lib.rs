@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod config;
 pub mod dialing;
 pub mod domain;
+pub mod foreign_text;
 pub mod import;
 pub mod metrics;
 pub mod outcomes;

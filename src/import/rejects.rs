@@ -1,6 +1,8 @@
-//! Refused lines: on stderr with their line numbers, and in `<list>.rejects.csv` beside the list.
+//! Refused lines: on stderr with their line numbers, and in `<list>.rejects.csv` beside the list
+//! (its text cells written so that a spreadsheet does not evaluate them).
 
 use super::ImportError;
+use crate::foreign_text::spreadsheet_cell;
 use crate::store::Reject;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +37,11 @@ fn write_rejects(list: &Path, rejects: &[Reject]) -> Result<Option<PathBuf>, Imp
         .map_err(err)?;
     for r in rejects {
         writer
-            .write_record([r.line.to_string().as_str(), &r.reason, &r.raw])
+            .write_record([
+                r.line.to_string().as_str(),
+                &spreadsheet_cell(&r.reason),
+                &spreadsheet_cell(&r.raw),
+            ])
             .map_err(err)?;
     }
     writer.flush().map_err(|e| err(e.into()))?;

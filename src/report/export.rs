@@ -1,12 +1,15 @@
 //! `dialer export`: every line of the list as CSV, imported or rejected, in line order, for a
 //! spreadsheet or a script. The `reason` column holds the same sentence as the report, and
-//! `requeued` the row's requeues (`dialer campaign requeue`), if any.
+//! `requeued` the row's requeues (`dialer campaign requeue`), if any. Text cells a spreadsheet
+//! would evaluate are written as text (`foreign_text::spreadsheet_cell`).
 
 use super::reason::requeue_history;
 use super::why_not_created;
 use crate::domain::{CallSid, CallStatus};
+use crate::foreign_text::spreadsheet_cell;
 use crate::store::{RowExport, StoreError};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io;
 
 /// The export's columns, in order.
@@ -38,13 +41,13 @@ pub enum ExportError {
 #[derive(Serialize)]
 struct Record<'a> {
     line: u64,
-    to: &'a str,
-    label: &'a str,
+    to: Cow<'a, str>,
+    label: Cow<'a, str>,
     state: &'a str,
     attempts: i64,
     call_sid: Option<&'a str>,
     call_status: Option<&'a str>,
-    answered_by: Option<&'a str>,
+    answered_by: Option<Cow<'a, str>>,
     duration_secs: Option<i64>,
     queue_time_ms: Option<i64>,
     last_error_code: Option<i64>,
@@ -61,18 +64,18 @@ pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportE
     for row in rows {
         writer.serialize(Record {
             line: row.line,
-            to: &row.to,
-            label: &row.label,
+            to: spreadsheet_cell(&row.to),
+            label: spreadsheet_cell(&row.label),
             state: row.state.as_str(),
             attempts: row.attempts,
             call_sid: row.call_sid.as_ref().map(CallSid::as_str),
             call_status: row.call_status.map(CallStatus::as_str),
-            answered_by: row.answered_by.as_deref(),
+            answered_by: row.answered_by.as_deref().map(spreadsheet_cell),
             duration_secs: row.duration_secs,
             queue_time_ms: row.queue_time_ms,
             last_error_code: row.last_error_code,
-            reason: why_not_created(row),
-            requeued: requeue_history(row),
+            reason: why_not_created(row).map(|r| spreadsheet_cell(&r).into_owned()),
+            requeued: requeue_history(row).map(|r| spreadsheet_cell(&r).into_owned()),
         })?;
     }
     writer.flush().map_err(csv::Error::from)?;

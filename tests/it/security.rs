@@ -325,3 +325,47 @@ async fn a_database_password_stays_out_of_every_output_whether_the_database_answ
         );
     }
 }
+
+#[tokio::test]
+async fn cells_a_spreadsheet_would_evaluate_are_exported_and_rejected_as_text() {
+    // Arrange: labels shaped as formulas, and a rejected line shaped as one.
+    let sandbox = sandbox(sandbox_config()).await;
+    let list = "to,label\n\
+                +15550000001,\"=cmd|\"\" /C calc\"\"!A0\"\n\
+                +15550000002,@SUM(1)\n\
+                +15550000003,-2+3\n\
+                =HYPERLINK(\"\"http://x\"\"),plain\n";
+    let campaign = TestCampaign::new(30, list, "");
+
+    // Act
+    let run = campaign.run(&sandbox, &[]).await;
+    let export = campaign.export().await;
+    let rejects = std::fs::read(campaign.dir.path().join("list.rejects.csv")).unwrap();
+
+    // Assert: every such cell starts with `'`; E.164 numbers are as they were.
+    assert_eq!(run.code, DONE_WITH_FAILURES, "{run:?}");
+    let by_line = |line: &str| {
+        export
+            .iter()
+            .find(|r| &r[0] == line)
+            .unwrap_or_else(|| panic!("line {line} in {export:?}"))
+            .clone()
+    };
+    assert_eq!(
+        (&by_line("2")[1], &by_line("2")[2]),
+        ("+15550000001", "'=cmd|\" /C calc\"!A0")
+    );
+    assert_eq!(&by_line("3")[2], "'@SUM(1)");
+    assert_eq!(&by_line("4")[2], "'-2+3");
+    assert!(
+        by_line("5")[1].starts_with("'=HYPERLINK"),
+        "{:?}",
+        by_line("5")
+    );
+    let rejects: Vec<csv::StringRecord> = csv::Reader::from_reader(rejects.as_slice())
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0][2].starts_with("'=HYPERLINK"), "{rejects:?}");
+}
