@@ -125,7 +125,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         ignored_columns: columns
             .iter()
             .filter(|c| c.ignored)
-            .map(|c| c.name.clone())
+            .map(|c| crate::foreign_text::printable(&c.name).into_owned())
             .collect(),
         ..ImportSummary::default()
     };

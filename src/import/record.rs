@@ -5,6 +5,7 @@
 
 use crate::config::Campaign;
 use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, Region, callee_zone};
+use crate::foreign_text::printable;
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
 use std::collections::BTreeMap;
@@ -40,7 +41,7 @@ pub fn header_columns(header: &csv::ByteRecord) -> Result<Vec<Column>, String> {
         }
         let known = OWN_COLUMNS.contains(&name.as_str()) || param.is_some();
         if columns.iter().any(|c: &Column| c.name == name) {
-            return Err(format!("has the column {name:?} twice"));
+            return Err(format!("has the column \"{}\" twice", printable(&name)));
         }
         columns.push(Column {
             name,

@@ -2,6 +2,7 @@
 //! by Twilio error, then the lines without a call, cut at a limit (the export has them all).
 
 use super::{CampaignReport, NotDialed, reason::describe_error};
+use crate::foreign_text::printable;
 use std::fmt::Write;
 
 pub fn render_text(report: &CampaignReport, limit: usize) -> String {
@@ -127,15 +128,20 @@ fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
 }
 
 /// Columns padded to their widest cell; the first (a number) to the right, the last not at all.
+/// Cells hold text from the list and from Twilio: shown printable (`foreign_text`).
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|cell| printable(&cell).into_owned()))
+        .collect();
     let mut widths = [0; N];
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::from(" ");
         for (i, cell) in row.iter().enumerate() {
             let pad = " ".repeat(widths[i] - cell.chars().count());

@@ -51,12 +51,29 @@ pub fn above_stderr<R>(write: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Stderr for the log's writer thread, each line written through `above_stderr`.
+/// Stderr for the log's writer thread, each line written through `above_stderr`. The log's
+/// formatter escapes the control characters a terminal obeys in the values it writes, but not
+/// a carriage return or a line feed, with which a value would forge lines of the log: those
+/// are escaped here, but for the line's own end.
 pub(super) struct Stderr;
 
 impl Write for Stderr {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        above_stderr(|| io::stderr().write_all(line))?;
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if body.iter().any(|b| matches!(b, b'\r' | b'\n')) {
+            let mut one_line = Vec::with_capacity(line.len() + 8);
+            for byte in body {
+                match byte {
+                    b'\r' => one_line.extend_from_slice(b"\\r"),
+                    b'\n' => one_line.extend_from_slice(b"\\n"),
+                    b => one_line.push(*b),
+                }
+            }
+            one_line.extend_from_slice(&line[body.len()..]);
+            above_stderr(|| io::stderr().write_all(&one_line))?;
+        } else {
+            above_stderr(|| io::stderr().write_all(line))?;
+        }
         Ok(line.len())
     }
 

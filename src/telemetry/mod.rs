@@ -12,6 +12,7 @@
 mod json;
 pub mod live_bar;
 
+use crate::foreign_text::escaped;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,13 +40,14 @@ impl Telemetry {
 static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
 /// A diagnostic for whoever reads stderr (a rejected line, why a run stopped), written at once:
-/// `dialer: …`, or a JSON line when logs are JSON, so that stderr stays one format.
+/// `dialer: …`, or a JSON line when logs are JSON, so that stderr stays one format. Control
+/// characters in it (from a list, from Twilio) are shown escaped: one diagnostic, one line.
 pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
     live_bar::above_stderr(|| match FORMAT.get() {
         Some(LogFormat::Json) => {
             eprintln!("{}", json::own_line(level.as_str(), &message.to_string()))
         }
-        _ => eprintln!("dialer: {message}"),
+        _ => eprintln!("dialer: {}", escaped(&message.to_string())),
     })
 }
 

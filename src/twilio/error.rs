@@ -3,6 +3,7 @@
 
 use super::params::ParamError;
 use super::resource::ErrorBody;
+use crate::foreign_text::printable;
 use std::time::Duration;
 
 /// What the caller may do after an error.
@@ -55,7 +56,7 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("connection lost after the request was sent; it may have been processed")]
     Dropped(#[source] reqwest::Error),
-    #[error("unreadable answer from Twilio (HTTP {status}): {detail}")]
+    #[error("unreadable answer from Twilio (HTTP {status}): {}", printable(.detail))]
     Unreadable { status: u16, detail: String },
 }
 
@@ -75,8 +76,12 @@ fn refused(error: &reqwest::Error) -> bool {
 
 fn twilio_message(body: &ErrorBody) -> String {
     match body.code {
-        Some(code) => format!("error {code}: {} (HTTP {})", body.message, body.status),
-        None => format!("HTTP {}: {}", body.status, body.message),
+        Some(code) => format!(
+            "error {code}: {} (HTTP {})",
+            printable(&body.message),
+            body.status
+        ),
+        None => format!("HTTP {}: {}", body.status, printable(&body.message)),
     }
 }
 
@@ -218,5 +223,24 @@ mod tests {
             e.to_string(),
             "error 21211: Invalid 'To' Phone Number (HTTP 400)"
         );
+    }
+
+    #[test]
+    fn twilio_s_text_is_shown_on_one_line_without_control_characters_and_cut() {
+        let forged = format!(
+            "Bad\r\n2026-12-05T00:00:00Z INFO forged\x1b]0;owned\x07{}",
+            "x".repeat(20_000)
+        );
+        let e = ApiError::Twilio {
+            body: ErrorBody::new(400, 21211, forged),
+            retry_after: None,
+        };
+
+        let shown = e.to_string();
+
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.starts_with("error 21211: Bad\\r\\n2026"), "{shown:?}");
+        assert!(shown.len() < 1_000, "{} bytes", shown.len());
+        assert!(shown.ends_with("more characters) (HTTP 400)"), "{shown:?}");
     }
 }

@@ -369,3 +369,33 @@ async fn cells_a_spreadsheet_would_evaluate_are_exported_and_rejected_as_text() 
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert!(rejects[0][2].starts_with("'=HYPERLINK"), "{rejects:?}");
 }
+
+#[tokio::test]
+async fn control_characters_from_a_list_reach_no_terminal_or_log_unescaped() {
+    // Arrange: an escape sequence that retitles a terminal in a header and in a `to` cell, and
+    // a 10 KB header name.
+    let sandbox = sandbox(sandbox_config()).await;
+    let long = "h".repeat(10_000);
+    let list =
+        format!("to,\u{1b}]0;owned\u{7},{long}\n+15550000001,a,b\n+1555\u{1b}[2J0000002,a,b\n");
+    let campaign = TestCampaign::new(30, &list, "");
+
+    // Act
+    let run = campaign.run(&sandbox, &[]).await;
+    let report = campaign.manage(&["report"]).await;
+
+    // Assert: nothing printed holds a control character but line ends, nor the whole long name.
+    assert_eq!(run.code, DONE_WITH_FAILURES, "{run:?}");
+    for (what, text) in [
+        ("run stdout", &run.stdout),
+        ("run stderr", &run.stderr),
+        ("report", &report.stdout),
+    ] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{what}: {text:?}"
+        );
+        assert!(!text.contains(&long), "{what} holds the whole 10 KB name");
+    }
+    assert!(run.stderr.contains("\\x1b]0;owned\\x07"), "{}", run.stderr);
+}
