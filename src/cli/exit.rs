@@ -7,6 +7,7 @@ use crate::compliance::gate::GateError;
 use crate::compliance::suppression::SuppressionError;
 use crate::config::ConfigError;
 use crate::dialing::Ending;
+use crate::domain::SecretFileError;
 use crate::import::ImportError;
 use crate::stop::StopReason;
 use crate::store::StateCounts;
@@ -94,6 +95,7 @@ impl From<&anyhow::Error> for Exit {
             if refused
                 || bad_input
                 || cause.is::<CredentialsError>()
+                || cause.is::<SecretFileError>()
                 || cause.is::<ParamError>()
                 || cause.is::<ConfigError>()
                 || cause.is::<SuppressionError>()

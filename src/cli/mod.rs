@@ -165,8 +165,7 @@ impl TwilioArgs {
 fn read_env_file(
     path: &std::path::Path,
 ) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("Failed to read the credentials file {}", path.display()))?;
+    let text = crate::domain::read_secret_file(path).context("the credentials file")?;
     Ok(text
         .lines()
         .map(str::trim)

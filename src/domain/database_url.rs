@@ -89,12 +89,8 @@ fn decode_password(encoded: &str) -> Result<SecretString, Invalid> {
 }
 
 fn read_password_file(path: &Path) -> Result<SecretString, Invalid> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Invalid(format!(
-            "has no password, and the password file {} cannot be read: {e}",
-            path.display()
-        ))
-    })?;
+    let text = super::read_secret_file(path)
+        .map_err(|e| Invalid(format!("has no password, and the password file {e}")))?;
     let password = text
         .strip_suffix('\n')
         .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
@@ -221,7 +217,7 @@ mod tests {
     fn the_urls_password_wins_over_pgpassword_which_wins_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("password");
-        std::fs::write(&file, "from-file\n").unwrap();
+        write_secret(&file, "from-file\n");
         let missing = dir.path().join("missing");
         let with = |raw: &str, env: Option<&str>, file: Option<&Path>| {
             let url = DatabaseUrl::parse(raw).unwrap().or_password_from(env, file);
@@ -247,12 +243,20 @@ mod tests {
         assert_eq!(with("postgres://u@h/db", None, None), Ok(None));
     }
 
+    /// A password file as it should be kept: readable by its owner only.
+    fn write_secret(path: &std::path::Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        #[cfg(unix)]
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+    }
+
     #[test]
     fn a_password_file_loses_its_last_line_break_only_and_must_hold_something() {
         let dir = tempfile::tempdir().unwrap();
         let read = |content: &str| {
             let file = dir.path().join("password");
-            std::fs::write(&file, content).unwrap();
+            write_secret(&file, content);
             DatabaseUrl::parse("postgres://u@h/db")
                 .unwrap()
                 .or_password_from(None, Some(&file))

@@ -15,6 +15,7 @@ mod named;
 mod numbering;
 mod region;
 mod row_state;
+mod secret_file;
 mod sid;
 mod timezone;
 
@@ -31,6 +32,7 @@ pub use label::Label;
 pub(crate) use named::named_enum;
 pub use region::Region;
 pub use row_state::{LineState, RowState};
+pub use secret_file::{SecretFileError, read_secret_file};
 pub use sid::{AccountSid, ApiKeySid, ApplicationSid, ByocSid, CallSid, ConferenceSid};
 pub use timezone::{CalleeZone, ZoneSource, callee_zone, prefix_zones};
 

@@ -41,13 +41,18 @@ static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
 /// A diagnostic for whoever reads stderr (a rejected line, why a run stopped), written at once:
 /// `dialer: …`, or a JSON line when logs are JSON, so that stderr stays one format. Control
-/// characters in it (from a list, from Twilio) are shown escaped: one diagnostic, one line.
+/// characters in it (from a list, from Twilio) are shown escaped, but for the line breaks of
+/// dialer's own messages (a TOML error points at its line below it).
 pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
     live_bar::above_stderr(|| match FORMAT.get() {
         Some(LogFormat::Json) => {
             eprintln!("{}", json::own_line(level.as_str(), &message.to_string()))
         }
-        _ => eprintln!("dialer: {}", escaped(&message.to_string())),
+        _ => {
+            let message = message.to_string();
+            let lines: Vec<_> = message.split('\n').map(escaped).collect();
+            eprintln!("dialer: {}", lines.join("\n"))
+        }
     })
 }
 

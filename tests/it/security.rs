@@ -399,3 +399,40 @@ async fn control_characters_from_a_list_reach_no_terminal_or_log_unescaped() {
     }
     assert!(run.stderr.contains("\\x1b]0;owned\\x07"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn a_credentials_file_every_user_can_read_stops_the_run_before_any_call() {
+    use std::os::unix::fs::PermissionsExt;
+    // Arrange: the campaign's credentials in a file left readable by every user.
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, &numbers(3), "");
+    campaign.set(
+        "request_timeout",
+        "\"1s\"\ncredentials_file = \"secrets.env\"",
+    );
+    let secrets = campaign.dir.path().join("secrets.env");
+    std::fs::write(
+        &secrets,
+        format!("TWILIO_ACCOUNT_SID={DEMO_ACCOUNT_SID}\nTWILIO_AUTH_TOKEN=sandbox-auth-token\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run_with_file = |campaign: &TestCampaign| {
+        let mut command = campaign.command(&sandbox, &[]);
+        command
+            .env_remove("TWILIO_ACCOUNT_SID")
+            .env_remove("TWILIO_AUTH_TOKEN");
+        output(command.spawn().expect("dialer starts"))
+    };
+
+    // Act
+    let exposed = run_with_file(&campaign).await;
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let kept = run_with_file(&campaign).await;
+
+    // Assert
+    assert_eq!(exposed.code, CONFIG, "{exposed:?}");
+    assert!(exposed.stderr.contains("chmod 600"), "{}", exposed.stderr);
+    assert_eq!(kept.code, DONE, "{kept:?}");
+    assert_eq!(sandbox.stats().creates, 3, "only the second run called");
+}
