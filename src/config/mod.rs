@@ -262,10 +262,30 @@ fn read(path: &Path, shown: &str) -> Result<CampaignFile, ConfigError> {
         ConfigError::Value {
             path: shown.to_owned(),
             key,
-            rule: cause.message().to_owned(),
+            rule: in_words(cause.message()),
             line,
         }
     })
+}
+
+/// serde's message in the words of a campaign file: `expected i64` names a Rust type, where
+/// the reader wants to know that `cps = "30"` needs no quotes.
+fn in_words(message: &str) -> String {
+    const TYPES: [(&str, &str); 5] = [
+        ("expected i64", "expected a whole number, without quotes"),
+        ("expected u64", "expected a whole number, without quotes"),
+        ("expected u32", "expected a whole number, without quotes"),
+        ("expected usize", "expected a whole number, without quotes"),
+        ("expected f64", "expected a number, without quotes"),
+    ];
+    TYPES
+        .iter()
+        .find_map(|(rust, words)| {
+            message
+                .strip_suffix(rust)
+                .map(|before| format!("{before}{words}"))
+        })
+        .unwrap_or_else(|| message.to_owned())
 }
 
 /// Where a refused value stands, when toml knows.
@@ -320,6 +340,10 @@ mod tests {
     fn bad_values_fail_before_anything_is_dialed_and_name_the_key() {
         for (extra, want) in [
             ("cps = 31\n", "campaign.cps"),
+            (
+                "cps = \"30\"\n",
+                "campaign.cps invalid type: string \"30\", expected a whole number, without quotes",
+            ),
             ("cps = 0\n", "campaign.cps"),
             ("cps = 5\nmax_attempts = 0\n", "campaign.max_attempts"),
             (
