@@ -23,3 +23,4 @@ pub mod stop;
 pub mod store;
 pub mod telemetry;
 pub mod twilio;
+pub mod words;

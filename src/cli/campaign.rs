@@ -55,7 +55,10 @@ async fn switch(store: &Store, name: &str, wanted: CampaignStatus) -> anyhow::Re
             .cancel_campaign()
             .await
             .context("Failed to cancel the campaign")?;
-        println!("campaign {name:?} canceled: {rows} rows not yet called will never be dialed");
+        println!(
+            "campaign {name:?} canceled: {} not yet called will never be dialed",
+            crate::words::count(rows, "row")
+        );
         return Ok(Exit::Done);
     }
     let now = store

@@ -26,8 +26,11 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     let found = found?;
     let dialable = found.new + found.already_imported;
     println!(
-        "check: campaign {:?} is valid; its list has {} lines: {dialable} to dial, {} rejected, {} duplicates",
-        campaign.name, found.records, found.rejected, found.duplicates
+        "check: campaign {:?} is valid; its list has {}: {dialable} to dial, {} rejected, {} duplicates",
+        campaign.name,
+        crate::words::count(found.records, "line"),
+        found.rejected,
+        found.duplicates
     );
     if !found.ignored_columns.is_empty() {
         println!(

@@ -149,11 +149,7 @@ fn in_doubt(s: &Snapshot) -> String {
                 .to_string()
         })
         .unwrap_or_default();
-    let rows = if rows == 1 {
-        "1 row".to_owned()
-    } else {
-        format!("{rows} rows")
-    };
+    let rows = crate::words::count(rows as u64, "row");
     format!(" {rows} in doubt: Twilio checked again at {at}, before any re-dial,")
 }
 

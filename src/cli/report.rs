@@ -79,7 +79,11 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("could not create {}", out.display()))?;
     let written = write_csv(&rows, io::BufWriter::new(file))
         .with_context(|| format!("could not write {}", out.display()))?;
-    crate::diagnostic!("{written} lines exported to {}", out.display());
+    crate::diagnostic!(
+        "{} exported to {}",
+        crate::words::count(written, "line"),
+        out.display()
+    );
     Ok(Exit::Done)
 }
 

@@ -96,13 +96,13 @@ pub async fn execute(
         if !quiet {
             if import.unchanged {
                 println!(
-                    "import: list unchanged since its last import ({} lines, {} imported, {} rejected, {} duplicates): not read again",
-                    import.records, import.already_imported, import.rejected, import.duplicates
+                    "import: list unchanged since its last import ({}, {} imported, {} rejected, {} duplicates): not read again",
+                    crate::words::count(import.records, "line"), import.already_imported, import.rejected, import.duplicates
                 );
             } else {
                 println!(
-                    "import: {} lines read, {} new, {} already imported, {} rejected, {} duplicates",
-                    import.records, import.new, import.already_imported, import.rejected, import.duplicates
+                    "import: {} read, {} new, {} already imported, {} rejected, {} duplicates",
+                    crate::words::count(import.records, "line"), import.new, import.already_imported, import.rejected, import.duplicates
                 );
             }
             if !import.ignored_columns.is_empty() {

@@ -3,6 +3,7 @@
 
 use super::{CampaignReport, NotDialed, reason::describe_error};
 use crate::foreign_text::printable;
+use crate::words::count;
 use std::fmt::Write;
 
 pub fn render_text(report: &CampaignReport, limit: usize) -> String {
@@ -29,8 +30,9 @@ pub fn render_text(report: &CampaignReport, limit: usize) -> String {
 fn headline(out: &mut String, report: &CampaignReport) {
     let states = &report.states;
     let lines = format!(
-        "{} rows imported, {} lines rejected",
-        report.rows, states.rejected
+        "{} imported, {} rejected",
+        count(report.rows, "row"),
+        count(states.rejected, "line")
     );
     _ = writeln!(out, "campaign {}: {lines}", report.campaign);
     _ = writeln!(
@@ -104,7 +106,7 @@ fn headline(out: &mut String, report: &CampaignReport) {
 }
 
 fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
-    _ = writeln!(out, "\nnot dialed: {} lines", rows.len());
+    _ = writeln!(out, "\nnot dialed: {}", count(rows.len() as u64, "line"));
     if limit > 0 {
         let mut table_rows = vec![["line", "to", "label", "state", "reason"].map(str::to_owned)];
         table_rows.extend(rows.iter().take(limit).map(|row| {
