@@ -149,7 +149,7 @@ fn in_doubt(s: &Snapshot) -> String {
                 .to_string()
         })
         .unwrap_or_default();
-    let rows = crate::words::count(rows as u64, "row");
+    let rows = crate::words::count(rows, "row");
     format!(" {rows} in doubt: Twilio checked again at {at}, before any re-dial,")
 }
 
