@@ -44,7 +44,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct IdArgs {
     /// Conference SID (CF…); Twilio does not take a friendly name here.
-    #[arg(long, value_parser = ConferenceSid::parse)]
+    #[arg(long, value_parser = conference_sid)]
     conference: ConferenceSid,
     /// The participant's CallSid (CA…) or label.
     #[arg(value_parser = ParticipantId::parse)]
@@ -55,7 +55,7 @@ pub struct IdArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long, value_parser = ConferenceSid::parse)]
+    #[arg(long, value_parser = conference_sid)]
     conference: ConferenceSid,
     /// Only muted (or, with =false, unmuted) participants.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -75,7 +75,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    #[arg(long, value_parser = ConferenceSid::parse)]
+    #[arg(long, value_parser = conference_sid)]
     conference: ConferenceSid,
     #[arg(value_parser = ParticipantId::parse)]
     id: ParticipantId,
@@ -171,4 +171,21 @@ fn participant_line(p: &Participant) -> String {
         flag(p.hold),
         flag(p.coaching),
     )
+}
+
+/// A conference's SID for the commands that address an existing participant. Twilio's
+/// Participant resource takes a friendly name only when creating (it creates the conference
+/// on first use), so a name here gets the way to its SID rather than a bare format error.
+fn conference_sid(raw: &str) -> Result<ConferenceSid, String> {
+    ConferenceSid::parse(raw).map_err(|e| {
+        if raw.starts_with("CF") {
+            e.to_string()
+        } else {
+            format!(
+                "{raw:?} is a friendly name: list, get, update and remove need the conference's \
+                 SID (CF followed by 32 hex digits), which `participants create` prints \
+                 (conference=CF…) and Twilio's console shows"
+            )
+        }
+    })
 }

@@ -475,3 +475,19 @@ fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
+
+#[tokio::test]
+async fn a_friendly_name_where_a_conference_sid_is_needed_says_where_to_find_the_sid() {
+    let sandbox = sandbox(SandboxConfig::ephemeral()).await;
+
+    let out = participants(&sandbox, &["list", "--conference", "Sales"]).await;
+
+    assert_eq!(out.code, CONFIG, "{out:?}");
+    assert!(
+        out.stderr.contains("\"Sales\" is a friendly name")
+            && out.stderr.contains("`participants create` prints"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.stats().requests, 0, "nothing was asked of Twilio");
+}
