@@ -5,11 +5,12 @@
 
 use super::Exit;
 use crate::compliance::suppression::SuppressionLists;
-use crate::config::Campaign;
+use crate::config::{Campaign, ConfigError};
+use crate::domain::Invalid;
 use crate::import;
 use crate::store::Store;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -19,6 +20,16 @@ pub struct CheckArgs {
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
+    if let Some(path) = campaign.database.sqlite_file() {
+        writable(path).map_err(|cause| ConfigError::Invalid {
+            path: args.campaign.display().to_string(),
+            key: "database.path".into(),
+            rule: Invalid(format!(
+                "{} cannot be written, so a run could record nothing: {cause}",
+                path.display()
+            )),
+        })?;
+    }
     let suppression = SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
     let scratch = Store::open_scratch(&campaign.name).await?;
     let found = import::import(&campaign, &scratch).await;
@@ -52,4 +63,22 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Done
     })
+}
+
+/// Whether a run could write the SQLite file at `path`, found without changing it: the file
+/// opened for writing if it exists, else a file created and removed beside where it would be.
+fn writable(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return std::fs::OpenOptions::new().write(true).open(path).map(drop);
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = folder.join(format!(".dialer-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
 }

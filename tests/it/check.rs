@@ -56,3 +56,23 @@ async fn a_good_campaign_exits_zero_and_a_bad_one_two() {
     assert_eq!(out.code, CONFIG, "{out:?}");
     assert!(out.stderr.contains("campaign.cps"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn a_database_path_a_run_could_not_write_fails_the_check() {
+    for path in ["no-such-folder/c.sqlite", "."] {
+        let campaign = TestCampaign::new(
+            30,
+            "to\n+14155550001\n",
+            &format!("[database]\npath = \"{path}\""),
+        );
+
+        let out = campaign.manage(&["check"]).await;
+
+        assert_eq!(out.code, CONFIG, "{path}: {out:?}");
+        assert!(
+            out.stderr.contains("database.path") && out.stderr.contains("cannot be written"),
+            "{path}: {}",
+            out.stderr
+        );
+    }
+}
