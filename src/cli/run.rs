@@ -105,6 +105,12 @@ pub async fn execute(
                     crate::words::count(import.records, "line"), import.new, import.already_imported, import.rejected, import.duplicates
                 );
             }
+            if import.records == 0 {
+                crate::diagnostic!(
+                    "the list {} has a header line but no rows: nobody to dial",
+                    campaign.list.display()
+                );
+            }
             if !import.ignored_columns.is_empty() {
                 crate::diagnostic!("ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
             }

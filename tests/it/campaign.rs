@@ -559,3 +559,24 @@ async fn a_run_stores_the_conference_sid_once_per_conference_not_once_per_call()
     db.close().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_list_with_a_header_and_no_rows_says_there_is_nobody_to_dial() {
+    let sandbox = sandbox(sandbox_config()).await;
+    let campaign = TestCampaign::new(30, "to,timeout\n", "");
+
+    let out = campaign.run(&sandbox, &[]).await;
+
+    assert_eq!(out.code, DONE, "{out:?}");
+    assert!(
+        out.stdout.contains("import: 0 lines read"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("has a header line but no rows: nobody to dial"),
+        "{}",
+        out.stderr
+    );
+}
