@@ -1,9 +1,13 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use dialer::cli::{self, Cli, Exit};
 use std::process::ExitCode;
 
+/// `dialer --version`: the package's version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("DIALER_COMMIT"), ")");
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = cli::command(VERSION);
+    let cli = Cli::from_arg_matches(&command.clone().get_matches()).unwrap_or_else(|e| e.exit());
     let telemetry = dialer::telemetry::init(cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -15,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    let exit = match runtime.block_on(cli::run(cli)) {
+    let exit = match runtime.block_on(cli::run(cli, command)) {
         Ok(exit) => exit,
         Err(error) => {
             dialer::telemetry::diagnostic(tracing::Level::ERROR, format_args!("{error:#}"));

@@ -79,10 +79,24 @@ pub enum Command {
     Worker(worker::WorkerArgs),
     /// Move a campaign begun on SQLite, its whole history, to a shared PostgreSQL database.
     Move(move_to::MoveArgs),
+    /// Shell completions on stdout (e.g. `dialer completions bash > /etc/bash_completion.d/dialer`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page on stdout, in roff (`dialer manpage > /usr/local/share/man/man1/dialer.1`).
+    Manpage,
 }
 
-/// Runs a parsed command line; the exit code says what happened.
-pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+/// The command line as `main` parses it: `version` is the package's and the commit it was
+/// built from, which only the binary knows.
+pub fn command(version: &'static str) -> clap::Command {
+    <Cli as clap::CommandFactory>::command().version(version)
+}
+
+/// Runs a parsed command line (`command` is what it was parsed with, for the completions and
+/// the manual); the exit code says what happened.
+pub async fn run(cli: Cli, command: clap::Command) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Participants(command) => participants::run(command, &cli.twilio)
             .await
@@ -98,7 +112,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,
         Command::Worker(args) => worker::worker(args, &cli.twilio).await,
         Command::Move(args) => move_to::run(args).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command.clone(), "dialer", &mut script);
+            to_stdout(&script).context("could not write the completions")
+        }
+        Command::Manpage => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            to_stdout(&page).context("could not write the manual page")
+        }
     }
+}
+
+/// Generated text on stdout, whole (generators given stdout itself panic on a closed pipe).
+fn to_stdout(text: &[u8]) -> std::io::Result<Exit> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)?;
+    out.flush()?;
+    Ok(Exit::Done)
 }
 
 /// Where Twilio is and how long to wait for it. Credentials come from the environment only
