@@ -9,13 +9,13 @@
 //!    with `pg_stat_statements`. Rows: the account's CPS × 25 s. No callbacks: how calls ended
 //!    is polled. Printed per account: its CPS and rows, creates per second from its first
 //!    create to its last (and as a share of its CPS), the most creates in any 1-second window
-//!    on the sandbox's clock, creates the sandbox queued (as Twilio does those beyond the
-//!    CPS), people called twice, rows never dialed, and the time from the workers' start to
-//!    its first create. Fleet-wide, over the middle of the run (from 20% of the creates to
-//!    90%) and over the whole run: transactions committed and rolled back per create
-//!    (`pg_stat_database`), CPU per create of PostgreSQL (its postmaster and every process it
-//!    started, from `/proc/<pid>/stat`) and of the workers; the statements run most per
-//!    create (middle only).
+//!    on the sandbox's clock, the longest a create waited in the sandbox's CPS queue (as
+//!    Twilio queues creates that come faster than the CPS), people called twice, rows never
+//!    dialed, and the time from the workers' start to its first create. Fleet-wide, over the
+//!    middle of the run (from 20% of the creates to 90%) and over the whole run: transactions
+//!    committed and rolled back per create (`pg_stat_database`), CPU per create of PostgreSQL
+//!    (its postmaster and every process it started, from `/proc/<pid>/stat`) and of the
+//!    workers; the statements run most per create (middle only).
 //! 2. Idle: the H workers on 25 campaigns whose lists hold nobody (25 × H campaign-hosts with
 //!    nothing to dial), once with the worker's default `--idle 10s` and once with `--idle 1s`.
 //!    After a 15 s settling, over 30 s: PostgreSQL's CPU and the workers' as a share of one
@@ -208,7 +208,7 @@ async fn pace(server: &postgres::PgServer, accounts: usize, hosts: usize) -> any
 /// One line per account, then the earliest first create of all.
 fn print_accounts(fleet: &[Account], started: Instant) {
     println!(
-        "  {:>7} {:>4} {:>9} {:>5} {:>9} {:>9} {:>8} {:>11} {:>7} {:>6} {:>9} {:>11}",
+        "  {:>7} {:>4} {:>9} {:>5} {:>9} {:>9} {:>8} {:>11} {:>9} {:>6} {:>9} {:>11}",
         "account",
         "CPS",
         "campaigns",
@@ -217,7 +217,7 @@ fn print_accounts(fleet: &[Account], started: Instant) {
         "creates/s",
         "% of CPS",
         "max in 1 s",
-        "queued",
+        "queue max",
         "twice",
         "undialed",
         "first call"
@@ -228,7 +228,7 @@ fn print_accounts(fleet: &[Account], started: Instant) {
         let mut arrivals = stats.create_times_ms.clone();
         arrivals.sort_unstable();
         let rate = common::achieved_rate(&arrivals);
-        let queued = stats.queue_times_ms.iter().filter(|ms| **ms > 0).count();
+        let queue_max = stats.queue_times_ms.iter().max().copied().unwrap_or(0);
         let twice = stats.creates_by_to.values().filter(|n| **n > 1).count();
         let undialed = account
             .rows
@@ -241,13 +241,14 @@ fn print_accounts(fleet: &[Account], started: Instant) {
             (earliest, first) => earliest.or(first),
         };
         println!(
-            "  {index:>7} {:>4} {:>9} {:>5} {:>9} {rate:>9.2} {:>7.1}% {:>11} {queued:>7} {twice:>6} {undialed:>9} {:>11}",
+            "  {index:>7} {:>4} {:>9} {:>5} {:>9} {rate:>9.2} {:>7.1}% {:>11} {:>6} ms {twice:>6} {undialed:>9} {:>11}",
             account.cps,
             account.campaigns,
             account.rows,
             stats.creates,
             rate / f64::from(account.cps) * 100.0,
             common::max_in_window(&arrivals, 1_000),
+            queue_max,
             seconds(first),
         );
     }
