@@ -33,7 +33,7 @@ mod postgres;
 
 mod common;
 
-use common::Workers;
+use common::workers::Workers;
 use dialer::domain::{AccountSid, Cps};
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
 use std::path::Path;
@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  {} cores", std::thread::available_parallelism()?.get());
     // A server of its own: `pg_stat_statements` is loaded only by a server started with it.
     let server = postgres::PgServer::start();
-    common::preload_statements(&server.url("postgres"), || server.restart()).await?;
+    common::pg_stats::preload_statements(&server.url("postgres"), || server.restart()).await?;
     if part.is_empty() || part == "pace" {
         pace(&server, accounts, hosts).await?;
     }
@@ -142,7 +142,7 @@ async fn open_accounts(folder: &Path, accounts: usize) -> anyhow::Result<Vec<Acc
         for share in 0..campaigns {
             // The first campaign takes what does not split evenly.
             let campaign_rows = rows / campaigns + if share == 0 { rows % campaigns } else { 0 };
-            common::write_campaign_in(folder, next_campaign, campaign_rows, cps, &twilio)?;
+            common::workers::write_campaign_in(folder, next_campaign, campaign_rows, cps, &twilio)?;
             next_campaign += 1;
         }
         opened.push(Account {
@@ -158,8 +158,8 @@ async fn open_accounts(folder: &Path, accounts: usize) -> anyhow::Result<Vec<Acc
 
 async fn pace(server: &postgres::PgServer, accounts: usize, hosts: usize) -> anyhow::Result<()> {
     let db = server.fresh_database().await;
-    let mut watch = common::watch_database(&db.url).await?;
-    let postmaster = common::postmaster_pid(&mut watch).await?;
+    let mut watch = common::pg_stats::watch_database(&db.url).await?;
+    let postmaster = common::pg_stats::postmaster_pid(&mut watch).await?;
     let folder = tempfile::tempdir()?;
     let fleet = open_accounts(folder.path(), accounts).await?;
     let rows: u64 = fleet.iter().map(|account| account.rows).sum();
@@ -179,10 +179,10 @@ async fn pace(server: &postgres::PgServer, accounts: usize, hosts: usize) -> any
     };
     wait_for(0.2).await;
     let middle_start = Snapshot::take(creates(), postmaster, &pids, &mut watch).await?;
-    common::reset_statements(&mut watch).await?;
+    common::pg_stats::reset_statements(&mut watch).await?;
     wait_for(0.9).await;
     let middle_end = Snapshot::take(creates(), postmaster, &pids, &mut watch).await?;
-    let statements = common::top_statements(&mut watch, TOP_STATEMENTS).await?;
+    let statements = common::pg_stats::top_statements(&mut watch, TOP_STATEMENTS).await?;
     wait_for(1.0).await;
     let end = Snapshot::take(creates(), postmaster, &pids, &mut watch).await?;
     workers.stop().await?;
@@ -198,7 +198,7 @@ async fn pace(server: &postgres::PgServer, accounts: usize, hosts: usize) -> any
     end.print_since(&before, "whole run (start to last create)");
     println!("  statements per create, middle of the run, most run first:");
     let middle_creates = (middle_end.creates - middle_start.creates).max(1) as f64;
-    common::print_statements(&statements, middle_creates);
+    common::pg_stats::print_statements(&statements, middle_creates);
     for account in fleet {
         account.sandbox.shutdown().await;
     }
@@ -285,10 +285,10 @@ impl Snapshot {
         watch: &mut sqlx::PgConnection,
     ) -> anyhow::Result<Self> {
         let at = Instant::now();
-        let postgres_cpu_secs = common::process_tree_cpu_secs(postmaster);
-        let workers_cpu_secs = common::cpu_secs(workers);
+        let postgres_cpu_secs = common::cpu::process_tree_cpu_secs(postmaster);
+        let workers_cpu_secs = common::cpu::cpu_secs(workers);
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let (commits, rollbacks) = common::transactions(watch).await?;
+        let (commits, rollbacks) = common::pg_stats::transactions(watch).await?;
         Ok(Self {
             at,
             creates,
@@ -319,28 +319,28 @@ impl Snapshot {
 
 async fn idle(server: &postgres::PgServer, hosts: usize, tick: &str) -> anyhow::Result<()> {
     let db = server.fresh_database().await;
-    let mut watch = common::watch_database(&db.url).await?;
-    let postmaster = common::postmaster_pid(&mut watch).await?;
+    let mut watch = common::pg_stats::watch_database(&db.url).await?;
+    let postmaster = common::pg_stats::postmaster_pid(&mut watch).await?;
     // Nobody is called: the sandbox is only the account the campaign files are checked with.
     let sandbox = Sandbox::start(SandboxConfig::ephemeral()).await?;
     let folder = tempfile::tempdir()?;
     for campaign in 0..IDLE_CAMPAIGNS {
-        common::write_campaign_in(folder.path(), campaign, 0, 30, "")?;
+        common::workers::write_campaign_in(folder.path(), campaign, 0, 30, "")?;
     }
     let workers = Workers::start(
         hosts,
         folder.path(),
         &db.url,
         tick,
-        &common::sandbox_env(&sandbox),
+        &common::workers::sandbox_env(&sandbox),
     )?;
     let pids = workers.pids();
     tokio::time::sleep(IDLE_SETTLE).await;
     let start = Snapshot::take(0, postmaster, &pids, &mut watch).await?;
-    common::reset_statements(&mut watch).await?;
+    common::pg_stats::reset_statements(&mut watch).await?;
     tokio::time::sleep(Duration::from_secs(IDLE_SECONDS)).await;
     let end = Snapshot::take(0, postmaster, &pids, &mut watch).await?;
-    let statements = common::top_statements(&mut watch, TOP_STATEMENTS / 2).await?;
+    let statements = common::pg_stats::top_statements(&mut watch, TOP_STATEMENTS / 2).await?;
     workers.stop().await?;
     let secs = end.at.duration_since(start.at).as_secs_f64();
     println!();
@@ -358,7 +358,7 @@ async fn idle(server: &postgres::PgServer, hosts: usize, tick: &str) -> anyhow::
         (end.rollbacks - start.rollbacks) as f64 / secs,
     );
     println!("  statements per second, most run first:");
-    common::print_statements(&statements, secs);
+    common::pg_stats::print_statements(&statements, secs);
     sandbox.shutdown().await;
     Ok(())
 }

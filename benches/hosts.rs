@@ -26,7 +26,7 @@ mod postgres;
 
 mod common;
 
-use common::Workers;
+use common::workers::Workers;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
 use dialer::store::{Database, Store};
@@ -87,14 +87,14 @@ async fn pace(hosts: usize, campaigns: usize) -> anyhow::Result<()> {
     let rows = u64::from(CPS) * SECONDS;
     let per_campaign = rows / campaigns as u64;
     for campaign in 0..campaigns as u64 {
-        common::write_campaign_in(folder.path(), campaign, per_campaign, CPS, "")?;
+        common::workers::write_campaign_in(folder.path(), campaign, per_campaign, CPS, "")?;
     }
     let workers = Workers::start(
         hosts,
         folder.path(),
         &db.url,
         "1s",
-        &common::sandbox_env(&sandbox),
+        &common::workers::sandbox_env(&sandbox),
     )?;
     let deadline = Instant::now() + Duration::from_secs(SECONDS * 4 + 30);
     while sandbox.stats().creates < rows && Instant::now() < deadline {
@@ -142,9 +142,9 @@ async fn store_headroom() -> anyhow::Result<()> {
 async fn db_cost(hosts: usize) -> anyhow::Result<()> {
     // A server of its own: `pg_stat_statements` is loaded only by a server started with it.
     let server = postgres::PgServer::start();
-    common::preload_statements(&server.url("postgres"), || server.restart()).await?;
+    common::pg_stats::preload_statements(&server.url("postgres"), || server.restart()).await?;
     let db = server.fresh_database().await;
-    let mut watch = common::watch_database(&db.url).await?;
+    let mut watch = common::pg_stats::watch_database(&db.url).await?;
     let sandbox = Sandbox::start(SandboxConfig {
         cps: Cps::new(CPS)?,
         latency_ms: 250,
@@ -154,13 +154,13 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
     .await?;
     let folder = tempfile::tempdir()?;
     let rows = u64::from(CPS) * COST_SECONDS;
-    common::write_campaign_in(folder.path(), 0, rows, CPS, "")?;
+    common::workers::write_campaign_in(folder.path(), 0, rows, CPS, "")?;
     let workers = Workers::start(
         hosts,
         folder.path(),
         &db.url,
         "1s",
-        &common::sandbox_env(&sandbox),
+        &common::workers::sandbox_env(&sandbox),
     )?;
     // The middle of the run: from a quarter of the creates to nine tenths.
     let deadline = Instant::now() + Duration::from_secs(COST_SECONDS * 4 + 30);
@@ -169,13 +169,13 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let start = Snapshot::take(&sandbox, &mut watch).await?;
-    common::reset_statements(&mut watch).await?;
+    common::pg_stats::reset_statements(&mut watch).await?;
     while !reached(0.9) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let end = Snapshot::take(&sandbox, &mut watch).await?;
     let creates = (end.creates - start.creates).max(1) as f64;
-    let statements = common::top_statements(&mut watch, COST_STATEMENTS).await?;
+    let statements = common::pg_stats::top_statements(&mut watch, COST_STATEMENTS).await?;
     workers.stop().await?;
     println!();
     println!(
@@ -192,7 +192,7 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
         (end.log_reads - start.log_reads) as f64 / creates
     );
     println!("  statements per create, most run first:");
-    common::print_statements(&statements, creates);
+    common::pg_stats::print_statements(&statements, creates);
     sandbox.shutdown().await;
     Ok(())
 }
@@ -211,7 +211,7 @@ impl Snapshot {
         let stats = sandbox.stats();
         // Backends report their counts within a second or so: let the last ones in.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let (commits, rollbacks) = common::transactions(watch).await?;
+        let (commits, rollbacks) = common::pg_stats::transactions(watch).await?;
         Ok(Self {
             at: Instant::now(),
             creates: stats.creates,
