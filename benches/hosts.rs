@@ -26,12 +26,10 @@ mod postgres;
 
 mod common;
 
+use common::workers::Workers;
 use dialer::domain::Cps;
-use dialer::sandbox::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Sandbox, SandboxConfig};
+use dialer::sandbox::{Sandbox, SandboxConfig};
 use dialer::store::{Database, Store};
-use sqlx::Connection;
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const CPS: u32 = 30;
@@ -89,9 +87,15 @@ async fn pace(hosts: usize, campaigns: usize) -> anyhow::Result<()> {
     let rows = u64::from(CPS) * SECONDS;
     let per_campaign = rows / campaigns as u64;
     for campaign in 0..campaigns as u64 {
-        write_campaign(folder.path(), campaign, per_campaign)?;
+        common::workers::write_campaign_in(folder.path(), campaign, per_campaign, CPS, "")?;
     }
-    let workers = Workers::start(hosts, folder.path(), &db.url, &sandbox)?;
+    let workers = Workers::start(
+        hosts,
+        folder.path(),
+        &db.url,
+        "1s",
+        &common::workers::sandbox_env(&sandbox),
+    )?;
     let deadline = Instant::now() + Duration::from_secs(SECONDS * 4 + 30);
     while sandbox.stats().creates < rows && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -118,75 +122,6 @@ async fn pace(hosts: usize, campaigns: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `dialer worker` processes on one folder and database, each with a TMPDIR of its own.
-struct Workers {
-    children: Vec<tokio::process::Child>,
-    _tmpdirs: Vec<tempfile::TempDir>,
-}
-
-impl Workers {
-    fn start(hosts: usize, folder: &Path, url: &str, sandbox: &Sandbox) -> anyhow::Result<Self> {
-        let mut children = Vec::with_capacity(hosts);
-        let mut tmpdirs = Vec::with_capacity(hosts);
-        for _ in 0..hosts {
-            let tmpdir = tempfile::tempdir()?;
-            children.push(
-                tokio::process::Command::new(env!("CARGO_BIN_EXE_dialer"))
-                    .args(["worker", "--idle", "1s", "--rescan", "60s"])
-                    .arg(folder)
-                    .env("TMPDIR", tmpdir.path())
-                    .env("DIALER_DATABASE_URL", url)
-                    .env("TWILIO_API_BASE", sandbox.base_url())
-                    .env("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
-                    .env("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
-                    .env_remove("RUST_LOG")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .kill_on_drop(true)
-                    .spawn()?,
-            );
-            tmpdirs.push(tmpdir);
-        }
-        Ok(Self {
-            children,
-            _tmpdirs: tmpdirs,
-        })
-    }
-
-    /// SIGTERM to each, then waits for all of them.
-    async fn stop(self) -> anyhow::Result<()> {
-        for worker in &self.children {
-            if let Some(pid) = worker.id() {
-                std::process::Command::new("kill")
-                    .args(["-TERM", &pid.to_string()])
-                    .status()?;
-            }
-        }
-        for worker in self.children {
-            worker.wait_with_output().await?;
-        }
-        Ok(())
-    }
-}
-
-/// `c<index>.toml` with its list `c<index>.csv` of `rows` people of its own.
-fn write_campaign(folder: &Path, index: u64, rows: u64) -> std::io::Result<()> {
-    let mut list = String::from("to\n");
-    for row in 0..rows {
-        list.push_str(&common::number(index * 1_000_000 + row));
-        list.push('\n');
-    }
-    std::fs::write(folder.join(format!("c{index}.csv")), list)?;
-    std::fs::write(
-        folder.join(format!("c{index}.toml")),
-        format!(
-            "[campaign]\nname = \"c{index}\"\nlist = \"c{index}.csv\"\nconference = \"BenchRoom\"\n\
-             from = \"+15017122661\"\ncps = {CPS}\n"
-        ),
-    )
-}
-
 // ---- 2. store --------------------------------------------------------------------------
 
 async fn store_headroom() -> anyhow::Result<()> {
@@ -207,17 +142,9 @@ async fn store_headroom() -> anyhow::Result<()> {
 async fn db_cost(hosts: usize) -> anyhow::Result<()> {
     // A server of its own: `pg_stat_statements` is loaded only by a server started with it.
     let server = postgres::PgServer::start();
-    let mut admin = sqlx::PgConnection::connect(&server.url("postgres")).await?;
-    sqlx::query("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    server.restart();
+    common::pg_stats::preload_statements(&server.url("postgres"), || server.restart()).await?;
     let db = server.fresh_database().await;
-    let mut watch = sqlx::PgConnection::connect(&db.url).await?;
-    sqlx::query("CREATE EXTENSION pg_stat_statements")
-        .execute(&mut watch)
-        .await?;
+    let mut watch = common::pg_stats::watch_database(&db.url).await?;
     let sandbox = Sandbox::start(SandboxConfig {
         cps: Cps::new(CPS)?,
         latency_ms: 250,
@@ -227,8 +154,14 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
     .await?;
     let folder = tempfile::tempdir()?;
     let rows = u64::from(CPS) * COST_SECONDS;
-    write_campaign(folder.path(), 0, rows)?;
-    let workers = Workers::start(hosts, folder.path(), &db.url, &sandbox)?;
+    common::workers::write_campaign_in(folder.path(), 0, rows, CPS, "")?;
+    let workers = Workers::start(
+        hosts,
+        folder.path(),
+        &db.url,
+        "1s",
+        &common::workers::sandbox_env(&sandbox),
+    )?;
     // The middle of the run: from a quarter of the creates to nine tenths.
     let deadline = Instant::now() + Duration::from_secs(COST_SECONDS * 4 + 30);
     let reached = |share: f64| sandbox.stats().creates as f64 >= rows as f64 * share;
@@ -236,22 +169,13 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let start = Snapshot::take(&sandbox, &mut watch).await?;
-    sqlx::query("SELECT pg_stat_statements_reset()")
-        .execute(&mut watch)
-        .await?;
+    common::pg_stats::reset_statements(&mut watch).await?;
     while !reached(0.9) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let end = Snapshot::take(&sandbox, &mut watch).await?;
     let creates = (end.creates - start.creates).max(1) as f64;
-    let statements: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT CAST(calls AS BIGINT), query FROM pg_stat_statements
-         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-         ORDER BY calls DESC LIMIT $1",
-    )
-    .bind(COST_STATEMENTS)
-    .fetch_all(&mut watch)
-    .await?;
+    let statements = common::pg_stats::top_statements(&mut watch, COST_STATEMENTS).await?;
     workers.stop().await?;
     println!();
     println!(
@@ -268,11 +192,7 @@ async fn db_cost(hosts: usize) -> anyhow::Result<()> {
         (end.log_reads - start.log_reads) as f64 / creates
     );
     println!("  statements per create, most run first:");
-    for (calls, query) in statements {
-        let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
-        let shown: String = query.chars().take(90).collect();
-        println!("  {:>7.2}  {shown}", calls as f64 / creates);
-    }
+    common::pg_stats::print_statements(&statements, creates);
     sandbox.shutdown().await;
     Ok(())
 }
@@ -291,11 +211,7 @@ impl Snapshot {
         let stats = sandbox.stats();
         // Backends report their counts within a second or so: let the last ones in.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let (commits, rollbacks): (i64, i64) = sqlx::query_as(
-            "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()",
-        )
-        .fetch_one(&mut *watch)
-        .await?;
+        let (commits, rollbacks) = common::pg_stats::transactions(watch).await?;
         Ok(Self {
             at: Instant::now(),
             creates: stats.creates,

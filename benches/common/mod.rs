@@ -1,8 +1,13 @@
 //! What the benchmarks share: a campaign file and a generated list in a temporary folder,
 //! written the way a user would write them, a client for an in-process sandbox, the arrival
-//! figures read from the sandbox, and peak memory read from `/proc`. Each benchmark uses a
-//! part of it.
+//! figures read from the sandbox, peak memory read from `/proc`; `workers`, `dialer worker`
+//! processes on one folder of campaign files; `cpu`, the CPU time processes used; `pg_stats`,
+//! what PostgreSQL's statistics views say a run cost. Each benchmark uses a part of it.
 #![allow(dead_code)]
+
+pub mod cpu;
+pub mod pg_stats;
+pub mod workers;
 
 use dialer::sandbox::{DEMO_AUTH_TOKEN, Sandbox};
 use dialer::twilio::{ClientConfig, Credentials, TwilioClient};
