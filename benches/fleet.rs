@@ -125,9 +125,15 @@ async fn open_accounts(folder: &Path, accounts: usize) -> anyhow::Result<Vec<Acc
         })
         .await?;
         let credentials = format!("a{index}.env");
+        let credentials_path = folder.join(&credentials);
         std::fs::write(
-            folder.join(&credentials),
+            &credentials_path,
             format!("TWILIO_ACCOUNT_SID={account_sid}\nTWILIO_AUTH_TOKEN={DEMO_AUTH_TOKEN}\n"),
+        )?;
+        // A secret file every user can read is refused.
+        std::fs::set_permissions(
+            &credentials_path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )?;
         let twilio = format!(
             "[twilio]\napi_base = \"{}\"\ncredentials_file = \"{credentials}\"\n",
