@@ -17,64 +17,87 @@ use std::time::Instant;
 const CLOCK_STEP_MARGIN_MS: i64 = 5_000;
 
 impl Store {
-    /// Claims the next due pending row and records its attempt, in one transaction: the attempt
-    /// is on disk before its request can leave. On PostgreSQL the row is one no other
-    /// transaction is claiming (`SKIP LOCKED`: hosts never wait on each other's row) and is
-    /// leased on the database's clock; on SQLite the run holds the campaign's lock, so the
-    /// first due row is the run's, with no lease.
+    /// Claims the next due pending row (see [`Store::claim_due`]).
     pub async fn claim_next(&self) -> Result<Option<Claimed>, StoreError> {
+        Ok(self.claim_due(1).await?.pop())
+    }
+
+    /// Claims up to `limit` due pending rows, first due first, and records their attempts, in
+    /// one transaction: each attempt is on disk before its request can leave. On PostgreSQL
+    /// the rows are ones no other transaction is claiming (`SKIP LOCKED`: hosts never wait on
+    /// each other's rows), leased on the database's clock, in one statement; on SQLite the run
+    /// holds the campaign's lock, so the first due rows are the run's, with no lease.
+    pub async fn claim_due(&self, limit: u32) -> Result<Vec<Claimed>, StoreError> {
         let now = self.now_ms();
-        // Taken before the statement: the database set the lease's end later than this, so
+        // Taken before the statement: the database set the leases' end later than this, so
         // the deadline errs on the safe side.
         let leased_at = Instant::now();
-        on_backend!(self, db => {
-            let mut tx = db.pool.begin().await?;
-            let claimed: Option<Claimed> = match self {
-                Self::Sqlite(_) => sqlx::query_as(
+        let mut claimed: Vec<Claimed> = match self {
+            Self::Sqlite(db) => {
+                let mut tx = db.pool.begin().await?;
+                let claimed: Vec<Claimed> = sqlx::query_as(
                     "UPDATE rows SET state = 'dialing', attempts = attempts + 1, holder = $3, updated_at = $1
-                     WHERE id = (SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending'
-                                 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1)
+                     WHERE id IN (SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending'
+                                  AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $4)
                      RETURNING id, line, to_endpoint, label, params, attempts, failures, timezone, $1 AS started_at,
                                (SELECT status FROM campaigns WHERE id = $2) AS campaign_status",
-                ),
-                Self::Postgres(_) => sqlx::query_as(
-                    "WITH next AS (
-                         SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending' AND next_attempt_at <= $1
-                         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                     )
+                )
+                .bind(now)
+                .bind(db.campaign)
+                .bind(&db.holder)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in &claimed {
+                    sqlx::query(
+                        "INSERT INTO attempts (campaign_id, row_id, number, holder, started_at)
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(db.campaign)
+                    .bind(row.row_id)
+                    .bind(row.attempt)
+                    .bind(&db.holder)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                claimed
+            }
+            // One statement, so one round trip and one transaction for the whole batch.
+            Self::Postgres(db) => sqlx::query_as(
+                "WITH next AS (
+                     SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED
+                 ), claimed AS (
                      UPDATE rows SET state = 'dialing', attempts = attempts + 1, holder = $3,
                             lease_expires_at = unix_ms() + $4, updated_at = $1
                      FROM next WHERE rows.id = next.id
-                     RETURNING rows.id, line, to_endpoint, label, params, attempts, failures, timezone,
-                               $1 AS started_at, (SELECT status FROM campaigns WHERE id = $2) AS campaign_status",
-                ),
-            }
+                     RETURNING rows.id, line, to_endpoint, label, params, attempts, failures, timezone
+                 ), attempt AS (
+                     INSERT INTO attempts (campaign_id, row_id, number, holder, started_at)
+                     SELECT $2, id, attempts, $3, $1 FROM claimed
+                 )
+                 SELECT id, line, to_endpoint, label, params, attempts, failures, timezone, $1 AS started_at,
+                        (SELECT status FROM campaigns WHERE id = $2) AS campaign_status
+                 FROM claimed",
+            )
             .bind(now)
             .bind(db.campaign)
             .bind(&db.holder)
             .bind(db.lease_ms())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(mut claimed) = claimed else {
-                return Ok(None);
-            };
-            sqlx::query(
-                "INSERT INTO attempts (campaign_id, row_id, number, holder, started_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(db.campaign)
-            .bind(claimed.row_id)
-            .bind(claimed.attempt)
-            .bind(&db.holder)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            if self.is_shared() {
-                claimed.lease_deadline = Some(leased_at + db.lease());
+            .bind(i64::from(limit))
+            .fetch_all(&db.pool)
+            .await?,
+        };
+        // RETURNING gives no order; rows due at once go in the list's order.
+        claimed.sort_by_key(|row| row.row_id);
+        if let Self::Postgres(db) = self {
+            for row in &mut claimed {
+                row.lease_deadline = Some(leased_at + db.lease());
             }
-            Ok(Some(claimed))
-        })
+        }
+        Ok(claimed)
     }
 
     /// Undoes a claim whose request was never sent: the attempt is removed and the row is

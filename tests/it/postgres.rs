@@ -279,7 +279,7 @@ fn each_once(ids: impl IntoIterator<Item = i64>) -> HashSet<i64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hosts_with_8_claimers_each_over_200_rows_claim_every_row_exactly_once() {
+async fn two_hosts_with_8_claimers_each_over_200_rows_claim_every_row_exactly_once_in_batches() {
     // Arrange
     let db = fresh_database().await;
     let first = with_people(&Database::Postgres(db.database_url()), 200).await;
@@ -288,14 +288,19 @@ async fn two_hosts_with_8_claimers_each_over_200_rows_claim_every_row_exactly_on
     // Act
     let mut claimers = tokio::task::JoinSet::new();
     for store in [&first, &second] {
-        for _ in 0..8 {
+        for claimer in 0..8 {
             let store = store.clone();
+            // Batches of 1 to 4 rows, as runs of different CPS claim them.
+            let batch = 1 + claimer % 4;
             claimers.spawn(async move {
                 let mut ids = Vec::new();
-                while let Some(claimed) = store.claim_next().await.unwrap() {
-                    ids.push(claimed.row_id);
+                loop {
+                    let claimed = store.claim_due(batch).await.unwrap();
+                    if claimed.is_empty() {
+                        break ids;
+                    }
+                    ids.extend(claimed.iter().map(|row| row.row_id));
                 }
-                ids
             });
         }
     }

@@ -193,6 +193,7 @@ on_every_backend!(
     what_one_poll_found_of_many_calls_is_recorded_together_as_one_by_one,
     a_retry_and_a_recycled_call_wait_for_their_times,
     a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed,
+    a_batch_claim_takes_the_first_due_rows_in_list_order_each_with_its_attempt,
     a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
     rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback,
     a_row_in_doubt_found_never_created_is_failed_with_its_reason_once_it_has_given_up,
@@ -209,6 +210,34 @@ on_every_backend!(
     a_campaign_created_with_another_ones_history_reads_back_the_same,
     only_a_campaign_the_database_holds_is_opened_as_it_is,
 );
+
+async fn a_batch_claim_takes_the_first_due_rows_in_list_order_each_with_its_attempt(db: Database) {
+    // Arrange
+    let store = with_people(&db, 5).await;
+
+    // Act: batches of three.
+    let first = store.claim_due(3).await.unwrap();
+    let second = store.claim_due(3).await.unwrap();
+    let third = store.claim_due(3).await.unwrap();
+
+    // Assert: in list order, each once, each with its first attempt, and then none.
+    let labels = |rows: &[Claimed]| rows.iter().map(|r| r.label.to_string()).collect::<Vec<_>>();
+    assert_eq!(labels(&first), ["r0", "r1", "r2"]);
+    assert_eq!(labels(&second), ["r3", "r4"]);
+    assert!(third.is_empty());
+    assert!(first.iter().chain(&second).all(|r| r.attempt == 1));
+    let rows = store.export_rows().await.unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.attempts == 1 && r.state == LineState::Row(RowState::Dialing)),
+        "{rows:?}"
+    );
+    // Each attempt is on disk: recording it finds it.
+    for (n, row) in first.iter().chain(&second).enumerate() {
+        store.record(row, &created(n as u32 + 1)).await.unwrap();
+    }
+    assert_eq!(store.state_counts().await.unwrap().created, 5);
+}
 
 async fn an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_dropped(
     db: Database,
