@@ -4,13 +4,14 @@
 //! by checks that run beside the dialing so that a batch of them does not stall the pace;
 //! without a callback receiver, how older calls ended is asked beside the dialing too.
 //!
-//! `pace` gives the slots, `held` applies the gate's answer and waits for a row's slot (and says
+//! `pace` gives the slots, `claims` takes due rows a few at a time, `held` applies the gate's answer and waits for a row's slot (and says
 //! what a stop does to a row waiting there), `breaker` holds every request while Twilio cannot
 //! be reached, `send` makes one request, `reconcile` judges a row in doubt, `polls` asks how
 //! calls ended, `conferences` keeps the conference SIDs already stored; `request` and `retry`
 //! are the rules they share; `outage` waits for a shared database, not for Twilio.
 
 pub mod breaker;
+mod claims;
 mod conferences;
 mod held;
 mod leases;
@@ -30,6 +31,7 @@ use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
 use crate::twilio::TwilioClient;
 use breaker::{Breaker, Pass};
+use claims::Ahead;
 use conferences::KnownConferences;
 use outage::Outage;
 use pace::Pacer;
@@ -77,6 +79,7 @@ pub struct Engine {
 /// What the dial loop carries from one turn to the next.
 struct Dialing {
     permits: Arc<Semaphore>,
+    ahead: Ahead,
     in_flight: JoinSet<()>,
     checks: Checks,
     polls: Polls,
@@ -191,6 +194,7 @@ impl Engine {
         }
         let mut dialing = Dialing {
             permits: Arc::new(Semaphore::new(self.campaign.max_in_flight)),
+            ahead: Ahead::default(),
             in_flight: JoinSet::new(),
             checks: Checks::default(),
             polls: self.polls(),
@@ -208,11 +212,17 @@ impl Engine {
             }
         }
         let Dialing {
+            mut ahead,
             mut in_flight,
             mut checks,
             mut polls,
             ..
         } = dialing;
+        if let Err(e) = self.release_ahead(&mut ahead).await {
+            // Rows left claimed are taken over once their lease runs out (or at the next
+            // run on SQLite), and checked with Twilio before any re-dial.
+            outage.wait_out(self, e).await?;
+        }
         if let Err(e) = self.settle_all(&mut checks).await {
             // Rows whose check is lost stay in doubt, for the next run or another host.
             outage.wait_out(self, e).await?;
@@ -237,13 +247,13 @@ impl Engine {
         }
     }
 
-    /// One turn of the dial loop: settle what finished, start checks and polls, then claim,
-    /// admit, pace and send one row (or idle when none is due).
+    /// One turn of the dial loop: settle what finished, start checks and polls, then take a
+    /// claimed row (`claims`), admit, pace and send it (or idle when none is due).
     async fn step(&self, d: &mut Dialing) -> Result<Flow, StoreError> {
         while d.in_flight.try_join_next().is_some() {}
         self.settle_finished(&mut d.checks).await?;
         self.settle_polls(&mut d.polls);
-        if self.stop.is_set() {
+        if self.stop.is_set() && !self.sends_claimed_ahead(&d.ahead) {
             return Ok(Flow::Done);
         }
         // While Twilio is unreachable nothing is sent but the probe, one at a time.
@@ -272,7 +282,7 @@ impl Engine {
         let Ok(permit) = d.permits.clone().acquire_owned().await else {
             return Ok(Flow::Done);
         };
-        let Some(claimed) = self.store.claim_next().await? else {
+        let Some(claimed) = self.next_claimed(&mut d.ahead).await? else {
             drop(permit);
             if d.in_flight.is_empty()
                 && d.checks.running.is_empty()

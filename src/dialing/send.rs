@@ -11,8 +11,6 @@ use crate::twilio::{ApiError, Disposition};
 use std::time::Duration;
 use tracing::Instrument;
 
-/// Left on a lease beyond the request's timeout before it is sent: the answer's recording.
-const LEASE_MARGIN: Duration = Duration::from_secs(1);
 /// How long to wait before recording an outcome again while the shared database is away.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
 
@@ -20,6 +18,34 @@ pub(super) struct DialTask {
     pub(super) engine: Engine,
     /// Create requests in flight when this one was sent, itself included.
     pub(super) concurrent: usize,
+}
+
+/// Left on a lease beyond the request's timeout before it is sent: the answer's recording.
+const LEASE_MARGIN: Duration = Duration::from_secs(1);
+
+impl Engine {
+    /// Whether the row stays ours until the request's answer, however late it comes: another
+    /// host takes a row over only once its lease has run out and a request's timeout has
+    /// passed since, so a request sent inside the lease is never sent twice. What remains is
+    /// a pause of this process between this check and the request leaving (see the README).
+    pub(super) fn lease_covers_the_request(&self, claimed: &Claimed) -> bool {
+        self.lease_covers(claimed, Duration::ZERO)
+    }
+
+    /// Whether the row's lease covers `wait` and then the request (see above).
+    pub(super) fn lease_covers(&self, claimed: &Claimed, wait: Duration) -> bool {
+        claimed.lease_deadline.is_none_or(|deadline| {
+            deadline.saturating_duration_since(std::time::Instant::now())
+                > wait + self.client.request_timeout() + LEASE_MARGIN
+        })
+    }
+
+    /// What a lease leaves for waiting once a request's time and the margin are set aside.
+    pub(super) fn lease_room(&self) -> Duration {
+        self.campaign
+            .lease
+            .saturating_sub(self.client.request_timeout() + LEASE_MARGIN)
+    }
 }
 
 impl DialTask {
@@ -48,7 +74,7 @@ impl DialTask {
                 )
             });
         let outcome = match built {
-            Ok(_) if !self.lease_covers_the_request(&claimed) => {
+            Ok(_) if !self.engine.lease_covers_the_request(&claimed) => {
                 let why = "not sent: its lease had too little time left for the request";
                 tracing::debug!("{why}");
                 if let Err(e) = self
@@ -59,7 +85,9 @@ impl DialTask {
                 {
                     self.engine.stop.trigger(StopReason::Storage(e.to_string()));
                 }
-                self.engine.pacer.give_back();
+                // The slot is not given back: the schedule would bring the next one forward,
+                // and two creates could land one interval apart where one slot was. A slot
+                // lost is under-use, never over-use.
                 return;
             }
             Ok((conference, request)) => {
@@ -135,17 +163,6 @@ impl DialTask {
                 done => return done,
             }
         }
-    }
-
-    /// Whether the row stays ours until the request's answer, however late it comes: another
-    /// host takes a row over only once its lease has run out and a request's timeout has
-    /// passed since, so a request sent inside the lease is never sent twice. What remains is
-    /// a pause of this process between this check and the request leaving (see the README).
-    fn lease_covers_the_request(&self, claimed: &Claimed) -> bool {
-        claimed.lease_deadline.is_none_or(|deadline| {
-            deadline.saturating_duration_since(std::time::Instant::now())
-                > self.engine.client.request_timeout() + LEASE_MARGIN
-        })
     }
 
     fn outcome(
