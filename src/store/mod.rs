@@ -24,6 +24,7 @@ mod charts;
 mod clock;
 mod codec;
 mod control;
+mod copy_text;
 mod dialect;
 mod history;
 mod idle;
