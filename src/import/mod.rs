@@ -140,6 +140,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
     };
     let (mut checked, read) = reading.spawn(BATCH);
     let mut stored = Stored {
+        pass: store.begin_import_pass().await?,
         summary,
         ..Stored::default()
     };

@@ -23,6 +23,26 @@ impl Store {
         Ok(results)
     }
 
+    /// The pass of an import that begins now. Into a campaign with no rows yet, its batches
+    /// take the short way (see `Batch::insert`). Otherwise PostgreSQL's statistics are brought
+    /// up to date first (an import cut short leaves them those of an empty table, and with
+    /// them it hashed the whole campaign for every batch's lookups); outside the import's
+    /// transaction, so that hosts starting together wait on each other only that long.
+    pub async fn begin_import_pass(&self) -> Result<ImportPass, StoreError> {
+        let empty: bool = on_backend!(self, db => sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM rows WHERE campaign_id = $1)",
+        )
+        .bind(db.campaign)
+        .fetch_one(&db.pool)
+        .await?);
+        if let Self::Postgres(db) = self
+            && !empty
+        {
+            sqlx::query("ANALYZE rows").execute(&db.pool).await?;
+        }
+        Ok(ImportPass::fresh(empty))
+    }
+
     /// A transaction for the batches of an import, committed when its caller says.
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let now = self.now_ms();
@@ -188,11 +208,15 @@ impl Batch<'_> {
         pass: &mut ImportPass,
         now: i64,
     ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.insert(&mut tx, now).await?;
-        for id in inserted.values() {
+        let inserted = self.insert(&mut tx, now, pass.fresh).await?;
+        for (_, id) in &inserted {
             pass.meet(*id);
         }
-        let is_new = |row: &NewRow| inserted.contains_key(&(row.line as i64));
+        let is_new = |row: &NewRow| {
+            inserted
+                .binary_search_by_key(&(row.line as i64), |(line, _)| *line)
+                .is_ok()
+        };
         let taken: Vec<&str> = self
             .rows
             .iter()
@@ -225,9 +249,15 @@ impl Batch<'_> {
     }
 
     /// Inserts the batch's new rows in list order, so a number listed twice in one batch keeps
-    /// its first line; `line` → row id of each row inserted.
-    async fn insert(&self, tx: &mut Tx<'_, '_>, now: i64) -> Result<HashMap<i64, i64>, StoreError> {
-        let inserted: Vec<(i64, i64)> = match tx {
+    /// its first line; (line, row id) of each row inserted, by line (searched, not hashed: a
+    /// batch's rows are mostly new, and hashing them cost as much as reading them).
+    async fn insert(
+        &self,
+        tx: &mut Tx<'_, '_>,
+        now: i64,
+        fresh: bool,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut inserted: Vec<(i64, i64)> = match tx {
             Tx::Sqlite(tx) => {
                 let batch: Vec<_> = self
                     .rows
@@ -245,12 +275,14 @@ impl Batch<'_> {
                     })
                     .collect();
                 let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
+                // `jsonb_each`, not `json_each`: each row comes out as binary JSON, its fields
+                // read in place, instead of as text parsed again for each field.
                 sqlx::query_as(
                     "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
                                        timezone_source, updated_at)
                      SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
                             value ->> '$[4]', value ->> '$[5]', $2
-                     FROM json_each($1) WHERE true
+                     FROM jsonb_each($1) WHERE true
                      ON CONFLICT DO NOTHING
                      RETURNING line, id",
                 )
@@ -286,29 +318,49 @@ impl Batch<'_> {
                 copy.finish().await?;
                 // Rows already there are left out before the insert, not only by ON CONFLICT,
                 // which would still draw an id for each: re-importing a list would then burn a
-                // list's worth of ids every run (and widen every ImportPass with them).
-                let inserted = sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                       timezone_source, updated_at)
-                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
-                     FROM import_batch b
-                     WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
-                       AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
-                     ORDER BY b.n
-                     ON CONFLICT DO NOTHING
-                     RETURNING line, id",
-                )
-                .bind(self.campaign)
-                .bind(now)
-                .fetch_all(&mut ***tx)
-                .await?;
+                // list's worth of ids every run (and widen every ImportPass with them). Into a
+                // campaign that had no rows, there is nothing to leave out (a conflict is a
+                // number listed twice, or another host's row), and the lookups would cost more
+                // than the insert.
+                let inserted = if fresh {
+                    sqlx::query_as(
+                        "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                           timezone_source, updated_at)
+                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                         FROM import_batch b
+                         ORDER BY b.n
+                         ON CONFLICT DO NOTHING
+                         RETURNING line, id",
+                    )
+                    .bind(self.campaign)
+                    .bind(now)
+                    .fetch_all(&mut ***tx)
+                    .await?
+                } else {
+                    sqlx::query_as(
+                        "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
+                                           timezone_source, updated_at)
+                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                         FROM import_batch b
+                         WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
+                           AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
+                         ORDER BY b.n
+                         ON CONFLICT DO NOTHING
+                         RETURNING line, id",
+                    )
+                    .bind(self.campaign)
+                    .bind(now)
+                    .fetch_all(&mut ***tx)
+                    .await?
+                };
                 sqlx::query("TRUNCATE import_batch")
                     .execute(&mut ***tx)
                     .await?;
                 inserted
             }
         };
-        Ok(inserted.into_iter().collect())
+        inserted.sort_unstable();
+        Ok(inserted)
     }
 
     /// The rows already there for the numbers `taken`: `to` → (row id, the line it stands on in

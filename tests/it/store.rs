@@ -186,6 +186,7 @@ async fn end_every_lease(db: &Database) {
 
 on_every_backend!(
     an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart,
+    a_label_and_parameters_holding_backslashes_and_quotes_are_stored_as_written,
     an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_dropped,
     due_times_set_before_the_clock_stepped_back_move_back_with_it,
     campaigns_sharing_a_database_see_only_their_own_rows,
@@ -243,6 +244,28 @@ async fn an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_
     assert_eq!(second, vec![Inserted::New, Inserted::DuplicateOf(2)]);
     assert_eq!(before_commit, 0, "nothing seen before the commit");
     assert_eq!(store.export_rows().await.unwrap().len(), 3);
+}
+
+async fn a_label_and_parameters_holding_backslashes_and_quotes_are_stored_as_written(
+    db: Database,
+) {
+    // Arrange: what a batch's encoding must escape (COPY's text format, JSON).
+    let store = Store::open(&db, "c").await.unwrap();
+    let mut odd = row(2, "+14155550100", r#"back\slash "quoted""#);
+    odd.params =
+        RowOverrides::from_json(r#"{"conference":"Room \\ \"A\"","timeout":"20"}"#).unwrap();
+
+    // Act
+    let inserted = store
+        .import_rows(&mut ImportPass::default(), std::slice::from_ref(&odd))
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(inserted, [Inserted::New]);
+    let claimed = store.claim_next().await.unwrap().expect("the row");
+    assert_eq!(claimed.label, odd.label);
+    assert_eq!(claimed.params.unwrap(), odd.params);
 }
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(
