@@ -148,7 +148,9 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         store_batch(store, &mut stored, rows).await?;
     }
     stored.commit().await?;
-    let read = read.await.expect("the list's reading thread does not panic")?;
+    let read = read
+        .await
+        .expect("the list's reading thread does not panic")?;
     let Stored {
         mut summary,
         mut rejects,

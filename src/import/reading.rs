@@ -65,7 +65,8 @@ impl Reading {
         let mut read_to_the_end = true;
         loop {
             // Sent before reading, so the last record is still at hand when the file ends.
-            if checked.rows.len() >= batch && sender.blocking_send(std::mem::take(&mut checked)).is_err()
+            if checked.rows.len() >= batch
+                && sender.blocking_send(std::mem::take(&mut checked)).is_err()
             {
                 read_to_the_end = false;
                 break;
@@ -86,7 +87,11 @@ impl Reading {
                     break;
                 }
             }
-            let line = self.reader.get_mut().next_record_start().unwrap_or(line_before);
+            let line = self
+                .reader
+                .get_mut()
+                .next_record_start()
+                .unwrap_or(line_before);
             last_line = line;
             records += 1;
             match parse_record(&self.campaign, &self.columns, self.width, &record, line) {

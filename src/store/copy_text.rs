@@ -57,7 +57,9 @@ mod tests {
     #[test]
     fn fields_are_escaped_and_null_is_backslash_n() {
         let mut text = CopyText::with_capacity(0);
-        text.field(Some("a\tb")).field(None).field(Some("c\\d\ne\r"));
+        text.field(Some("a\tb"))
+            .field(None)
+            .field(Some("c\\d\ne\r"));
         text.end_row();
         text.field(Some("")).end_row();
         assert_eq!(text.into_bytes(), b"a\\tb\t\\N\tc\\\\d\\ne\\r\n\n".to_vec());
