@@ -5,6 +5,7 @@
 
 mod list_fingerprint;
 mod list_text;
+mod reading;
 mod record;
 mod rejects;
 
@@ -15,12 +16,13 @@ use crate::store::{
 };
 use list_fingerprint::{Digesting, ListStamp};
 use list_text::LineEnds;
-use record::{RowExtras, header_columns, parse_record, raw_text, written_to};
+use reading::{Checked, Reading};
+use record::header_columns;
 use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
 /// Rows stored in one statement.
-const BATCH: usize = 1000;
+const BATCH: usize = 10_000;
 /// Rows stored in one transaction (see `ImportTx`): a list's numbers come in no order, so
 /// each commit writes again nearly every page of the indexes by number; committed a batch
 /// at a time, a million-row list wrote 4.9 GB for a 0.2 GB database.
@@ -121,7 +123,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         path: shown.clone(),
         reason,
     })?;
-    let mut summary = ImportSummary {
+    let summary = ImportSummary {
         ignored_columns: columns
             .iter()
             .filter(|c| c.ignored)
@@ -129,83 +131,37 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
             .collect(),
         ..ImportSummary::default()
     };
-    let mut rejects = Vec::new();
-    let mut batch = Batch::default();
-    // Two buffers: the last record read stays in `record` after the end of the file.
-    let (mut record, mut next) = (csv::ByteRecord::new(), csv::ByteRecord::new());
-    let mut last_line = 0;
-    let mut read_to_the_end = true;
-    loop {
-        // Flushed before reading, so the last record is still at hand when the file ends.
-        if batch.rows.len() >= BATCH {
-            store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
-        }
-        let line_before = reader.position().line();
-        match reader.read_byte_record(&mut next) {
-            Ok(false) => break,
-            Ok(true) => std::mem::swap(&mut record, &mut next),
-            Err(e) => {
-                // Only I/O fails here (the reader is flexible and reads bytes): stop reading.
-                rejects.push(Reject {
-                    line: line_before,
-                    reason: format!("unreadable CSV: {e}"),
-                    raw: String::new(),
-                    to: String::new(),
-                });
-                read_to_the_end = false;
-                break;
-            }
-        }
-        let line = reader.get_mut().next_record_start().unwrap_or(line_before);
-        last_line = line;
-        summary.records += 1;
-        match parse_record(campaign, &columns, header.len(), &record, line) {
-            Ok((row, extra)) => {
-                batch.rows.push(row);
-                batch.extras.push(extra);
-            }
-            Err(reason) => rejects.push(Reject {
-                line,
-                reason,
-                raw: raw_text(&record),
-                to: written_to(&columns, &record),
-            }),
-        }
+    let reading = Reading {
+        campaign: campaign.clone(),
+        columns,
+        width: header.len(),
+        reader,
+        shown,
+    };
+    let (mut checked, read) = reading.spawn(BATCH);
+    let mut stored = Stored {
+        pass: store.begin_import_pass().await?,
+        summary,
+        ..Stored::default()
+    };
+    while let Some(rows) = checked.recv().await {
+        store_batch(store, &mut stored, rows).await?;
     }
-    if let Some(opened) = reader.get_ref().unclosed_quote() {
-        // The quote swallowed every line after it into the last record: refuse that record,
-        // whatever it held, so the swallowed lines are seen in the rejects.
-        let end = reader.get_ref().last_line();
-        if summary.records == 0 {
-            let reason = format!(
-                "has a quote opened on line {opened} that is never closed: its header runs to line {end}"
-            );
-            return Err(ImportError::Unusable {
-                path: shown,
-                reason,
-            });
-        }
-        let reason = format!(
-            "a quote opened on line {opened} is never closed: lines {opened} to {end} were read as one field"
-        );
-        if batch.rows.last().is_some_and(|row| row.line == last_line) {
-            batch.rows.pop();
-            batch.extras.pop();
-            rejects.push(Reject {
-                line: last_line,
-                reason,
-                raw: raw_text(&record),
-                to: written_to(&columns, &record),
-            });
-        } else if let Some(last) = rejects.iter_mut().rev().find(|r| r.line == last_line) {
-            last.reason = reason;
-        }
-    }
-    store_batch(store, &mut batch, &mut summary, &mut rejects).await?;
-    batch.commit().await?;
+    stored.commit().await?;
+    let read = read
+        .await
+        .expect("the list's reading thread does not panic")?;
+    let Stored {
+        mut summary,
+        mut rejects,
+        ..
+    } = stored;
+    summary.records = read.records;
+    rejects.extend(read.rejects);
+    let read_to_the_end = read.read_to_the_end;
     rejects.sort_by_key(|r| r.line);
     summary.rejected = rejects.len() as u64 - summary.duplicates;
-    let fingerprint = reader.into_inner().into_inner().finish();
+    let fingerprint = read.fingerprint;
     let finished = read_to_the_end.then(|| FinishedImport {
         list_size: stamp.size,
         list_modified_ns: stamp.modified_ns,
@@ -240,18 +196,18 @@ async fn unchanged(
     })
 }
 
-/// Rows read and checked, waiting to be stored together, and the import's pass over the
-/// store, with its transaction (if open) and the rows stored in it.
+/// What storing has done so far: the import's pass over the store, its transaction (if open)
+/// and the rows stored in it, the counts and the lines the store refused.
 #[derive(Default)]
-struct Batch {
-    rows: Vec<NewRow>,
-    extras: Vec<RowExtras>,
+struct Stored {
     pass: ImportPass,
     tx: Option<ImportTx>,
     uncommitted: usize,
+    summary: ImportSummary,
+    rejects: Vec<Reject>,
 }
 
-impl Batch {
+impl Stored {
     async fn commit(&mut self) -> Result<(), StoreError> {
         if let Some(tx) = self.tx.take() {
             tx.commit().await?;
@@ -263,25 +219,21 @@ impl Batch {
 
 async fn store_batch(
     store: &Store,
-    batch: &mut Batch,
-    summary: &mut ImportSummary,
-    rejects: &mut Vec<Reject>,
+    stored: &mut Stored,
+    checked: Checked,
 ) -> Result<(), ImportError> {
-    if batch.rows.is_empty() {
-        return Ok(());
-    }
-    let tx = match batch.tx.take() {
+    let tx = match stored.tx.take() {
         Some(tx) => tx,
         None => store.begin_import().await?,
     };
-    let tx = batch.tx.insert(tx);
-    let results = tx.import_rows(&mut batch.pass, &batch.rows).await?;
-    batch.uncommitted += batch.rows.len();
-    let (rows, extras) = (batch.rows.drain(..), batch.extras.drain(..));
-    for ((row, result), extra) in rows.zip(results).zip(extras) {
+    let tx = stored.tx.insert(tx);
+    let results = tx.import_rows(&mut stored.pass, &checked.rows).await?;
+    stored.uncommitted += checked.rows.len();
+    let (summary, rejects) = (&mut stored.summary, &mut stored.rejects);
+    for ((row, result), extra) in checked.rows.into_iter().zip(results).zip(checked.extras) {
         let (row, result) = match result {
             Inserted::LabelTaken(first) if extra.label_generated => {
-                match relabel(tx, &mut batch.pass, &row).await? {
+                match relabel(tx, &mut stored.pass, &row).await? {
                     Some(relabeled) => relabeled,
                     None => (row, Inserted::LabelTaken(first)),
                 }
@@ -315,8 +267,8 @@ async fn store_batch(
             to: extra.to_written,
         });
     }
-    if batch.uncommitted >= COMMIT_ROWS {
-        batch.commit().await?;
+    if stored.uncommitted >= COMMIT_ROWS {
+        stored.commit().await?;
     }
     Ok(())
 }

@@ -2,12 +2,12 @@
 //! last complete import. Several hosts may import the same list at once (PostgreSQL): each
 //! person is inserted by one of them (the unique keys decide, and a host that finds a row
 //! another inserted counts it as already imported), and the import's record is upserted, so
-//! neither fails the other. Only the statements that pass a whole batch differ by backend (a
-//! JSON array read with `json_each` on SQLite, which has no arrays; `unnest` on PostgreSQL).
+//! neither fails the other. A batch's own statements are in `import_batch`; the rejects,
+//! passed as arrays on PostgreSQL, are the other statement that differs by backend.
 
-use super::dialect::{Tx, on_backend, on_tx};
+use super::dialect::{Tx, on_backend};
+use super::import_batch::Batch;
 use super::{FinishedImport, ImportPass, Inserted, NewRow, Reject, Store, StoreError};
-use std::collections::HashMap;
 
 impl Store {
     /// Inserts a batch of rows in a transaction of its own (see [`ImportTx::import_rows`]).
@@ -22,12 +22,43 @@ impl Store {
         Ok(results)
     }
 
+    /// The pass of an import that begins now. Into a campaign with no rows yet, its batches
+    /// take the short way (see `Batch::insert`). Otherwise PostgreSQL's statistics are brought
+    /// up to date first (an import cut short leaves them those of an empty table, and with
+    /// them it hashed the whole campaign for every batch's lookups); outside the import's
+    /// transaction, so that hosts starting together wait on each other only that long.
+    pub async fn begin_import_pass(&self) -> Result<ImportPass, StoreError> {
+        let empty: bool = on_backend!(self, db => sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM rows WHERE campaign_id = $1)",
+        )
+        .bind(db.campaign)
+        .fetch_one(&db.pool)
+        .await?);
+        if let Self::Postgres(db) = self
+            && !empty
+        {
+            sqlx::query("ANALYZE rows").execute(&db.pool).await?;
+        }
+        Ok(ImportPass::fresh(empty))
+    }
+
     /// A transaction for the batches of an import, committed when its caller says.
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let now = self.now_ms();
         let (campaign, tx) = match self {
             Self::Sqlite(db) => (db.campaign, OpenTx::Sqlite(db.pool.begin().await?)),
-            Self::Postgres(db) => (db.campaign, OpenTx::Postgres(db.pool.begin().await?)),
+            Self::Postgres(db) => {
+                let mut tx = db.pool.begin().await?;
+                // Where each batch is staged by COPY (see `Batch::insert`); gone at the end of
+                // the transaction, committed or not.
+                sqlx::query(
+                    "CREATE TEMP TABLE import_batch (n bigint, line bigint, to_endpoint text,
+                     label text, params text, timezone text, timezone_source text) ON COMMIT DROP",
+                )
+                .execute(&mut *tx)
+                .await?;
+                (db.campaign, OpenTx::Postgres(tx))
+            }
         };
         Ok(ImportTx { campaign, now, tx })
     }
@@ -160,210 +191,6 @@ impl ImportTx {
         }
         Ok(())
     }
-}
-
-/// One batch of a campaign's list, imported inside its caller's transaction.
-struct Batch<'a> {
-    campaign: i64,
-    rows: &'a [NewRow],
-}
-
-impl Batch<'_> {
-    /// Inserts the new rows, finds the ones already there, and gives moved rows their line now.
-    async fn import(
-        &self,
-        mut tx: Tx<'_, '_>,
-        pass: &mut ImportPass,
-        now: i64,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.insert(&mut tx, now).await?;
-        for id in inserted.values() {
-            pass.meet(*id);
-        }
-        let is_new = |row: &NewRow| inserted.contains_key(&(row.line as i64));
-        let taken: Vec<&str> = self
-            .rows
-            .iter()
-            .filter(|r| !is_new(r))
-            .map(|r| r.to.as_str())
-            .collect();
-        let mut known = self.known(&mut tx, &taken).await?;
-        let mut moved = Vec::new();
-        let mut results = Vec::with_capacity(self.rows.len());
-        for row in self.rows {
-            let result = match pass.verdict(row, is_new(row), &mut known, &mut moved) {
-                Some(result) => result,
-                None => {
-                    let line: i64 = on_tx!(&mut tx, tx => sqlx::query_scalar(
-                        "SELECT line FROM rows WHERE campaign_id = $1 AND label = $2",
-                    )
-                    .bind(self.campaign)
-                    .bind(&row.label)
-                    .fetch_one(&mut ***tx)
-                    .await?);
-                    Inserted::LabelTaken(line as u64)
-                }
-            };
-            results.push(result);
-        }
-        if !moved.is_empty() {
-            move_lines(&mut tx, moved).await?;
-        }
-        Ok(results)
-    }
-
-    /// Inserts the batch's new rows in list order, so a number listed twice in one batch keeps
-    /// its first line; `line` → row id of each row inserted.
-    async fn insert(&self, tx: &mut Tx<'_, '_>, now: i64) -> Result<HashMap<i64, i64>, StoreError> {
-        let inserted: Vec<(i64, i64)> = match tx {
-            Tx::Sqlite(tx) => {
-                let batch: Vec<_> = self
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        let (zone, source) = zone_columns(r);
-                        (
-                            r.line,
-                            r.to.as_str(),
-                            r.label.as_str(),
-                            r.params.to_json(),
-                            zone,
-                            source,
-                        )
-                    })
-                    .collect();
-                let batch = serde_json::to_string(&batch).expect("strings and integers serialize");
-                sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                       timezone_source, updated_at)
-                     SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
-                            value ->> '$[4]', value ->> '$[5]', $2
-                     FROM json_each($1) WHERE true
-                     ON CONFLICT DO NOTHING
-                     RETURNING line, id",
-                )
-                .bind(batch)
-                .bind(now)
-                .bind(self.campaign)
-                .fetch_all(&mut ***tx)
-                .await?
-            }
-            Tx::Postgres(tx) => {
-                let lines: Vec<i64> = self.rows.iter().map(|r| r.line as i64).collect();
-                let tos: Vec<&str> = self.rows.iter().map(|r| r.to.as_str()).collect();
-                let labels: Vec<&str> = self.rows.iter().map(|r| r.label.as_str()).collect();
-                let params: Vec<String> = self.rows.iter().map(|r| r.params.to_json()).collect();
-                let (zones, sources): (Vec<_>, Vec<_>) = self.rows.iter().map(zone_columns).unzip();
-                // Rows already there are left out before the insert, not only by ON CONFLICT,
-                // which would still draw an id for each: re-importing a list would then burn a
-                // list's worth of ids every run (and widen every ImportPass with them).
-                sqlx::query_as(
-                    "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                       timezone_source, updated_at)
-                     SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
-                     FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                          WITH ORDINALITY AS b(line, to_endpoint, label, params, timezone, timezone_source, n)
-                     WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
-                       AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
-                     ORDER BY b.n
-                     ON CONFLICT DO NOTHING
-                     RETURNING line, id",
-                )
-                .bind(self.campaign)
-                .bind(now)
-                .bind(&lines)
-                .bind(&tos)
-                .bind(&labels)
-                .bind(&params)
-                .bind(&zones)
-                .bind(&sources)
-                .fetch_all(&mut ***tx)
-                .await?
-            }
-        };
-        Ok(inserted.into_iter().collect())
-    }
-
-    /// The rows already there for the numbers `taken`: `to` → (row id, the line it stands on in
-    /// this import, or stood on before). A new statement: on PostgreSQL it sees the rows another
-    /// host committed while this one's insert waited.
-    async fn known(
-        &self,
-        tx: &mut Tx<'_, '_>,
-        taken: &[&str],
-    ) -> Result<HashMap<String, (i64, i64)>, StoreError> {
-        if taken.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let found: Vec<(String, i64, i64)> = match tx {
-            Tx::Sqlite(tx) => {
-                sqlx::query_as(
-                    "SELECT to_endpoint, id, line FROM rows
-                     WHERE campaign_id = $1 AND to_endpoint IN (SELECT value FROM json_each($2))",
-                )
-                .bind(self.campaign)
-                .bind(serde_json::to_string(taken).expect("strings serialize"))
-                .fetch_all(&mut ***tx)
-                .await?
-            }
-            Tx::Postgres(tx) => {
-                sqlx::query_as(
-                    "SELECT to_endpoint, id, line FROM rows
-                     WHERE campaign_id = $1 AND to_endpoint = ANY($2::text[])",
-                )
-                .bind(self.campaign)
-                .bind(taken)
-                .fetch_all(&mut ***tx)
-                .await?
-            }
-        };
-        Ok(found
-            .into_iter()
-            .map(|(to, id, line)| (to, (id, line)))
-            .collect())
-    }
-}
-
-/// A row's zone as its two columns (both NULL: the campaign's zone).
-fn zone_columns(row: &NewRow) -> (Option<&str>, Option<&'static str>) {
-    match &row.zone {
-        Some(zone) => (Some(zone.zones.as_str()), Some(zone.source.as_str())),
-        None => (None, None),
-    }
-}
-
-/// The list changed (a line inserted above, a sort): each row of `moved` (row id, line) gives
-/// its line now.
-async fn move_lines(tx: &mut Tx<'_, '_>, moved: Vec<(i64, i64)>) -> Result<(), StoreError> {
-    match tx {
-        Tx::Sqlite(tx) => {
-            sqlx::query(
-                "UPDATE rows SET line = moved.value ->> '$[1]'
-                 FROM json_each($1) AS moved WHERE rows.id = moved.value ->> '$[0]'",
-            )
-            .bind(serde_json::to_string(&moved).expect("integers serialize"))
-            .execute(&mut ***tx)
-            .await?;
-        }
-        Tx::Postgres(tx) => {
-            // Locked in id order first, so that two hosts moving the same rows never wait on
-            // each other in a circle.
-            let (ids, lines): (Vec<i64>, Vec<i64>) = moved.into_iter().unzip();
-            sqlx::query(
-                "WITH moved AS (
-                     SELECT rows.id, m.line FROM rows
-                     JOIN unnest($1::bigint[], $2::bigint[]) AS m(id, line) ON rows.id = m.id
-                     ORDER BY rows.id FOR UPDATE OF rows
-                 )
-                 UPDATE rows SET line = moved.line FROM moved WHERE rows.id = moved.id",
-            )
-            .bind(ids)
-            .bind(lines)
-            .execute(&mut ***tx)
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Keeps the import's rejects; a line rejected twice keeps its last reason (list order).

@@ -6,7 +6,8 @@
 //!
 //! Every operation is written once, as a plain `impl Store` method in its area's file (`rows`:
 //! the claim and a claimed row's changes; `leases`: what sharing adds; `outcomes`, `unresolved`,
-//! `list_import`, `control`, `idle`, `report`, `charts`, `queries`, `requeue`, `runs`, `history`).
+//! `list_import` with `import_batch`, `control`, `idle`, `report`, `charts`, `queries`,
+//! `requeue`, `runs`, `history`).
 //! `on_backend!` (`dialect`) compiles its one body and one statement text, with `$1` placeholders
 //! that both drivers read, against each backend; `on_tx!` does the same for a step inside
 //! another operation's transaction. Where the dialects truly differ (a claim with `SKIP
@@ -24,9 +25,11 @@ mod charts;
 mod clock;
 mod codec;
 mod control;
+mod copy_text;
 mod dialect;
 mod history;
 mod idle;
+mod import_batch;
 mod leases;
 mod list_import;
 mod model;

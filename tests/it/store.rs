@@ -186,6 +186,9 @@ async fn end_every_lease(db: &Database) {
 
 on_every_backend!(
     an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart,
+    a_label_and_parameters_holding_backslashes_and_quotes_are_stored_as_written,
+    a_first_import_into_an_empty_campaign_and_a_re_import_after_it_find_every_row,
+    an_import_cut_short_after_a_commit_is_finished_by_the_next_one,
     an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_dropped,
     due_times_set_before_the_clock_stepped_back_move_back_with_it,
     campaigns_sharing_a_database_see_only_their_own_rows,
@@ -272,6 +275,122 @@ async fn an_import_transaction_keeps_its_batches_until_its_commit_and_none_when_
     assert_eq!(second, vec![Inserted::New, Inserted::DuplicateOf(2)]);
     assert_eq!(before_commit, 0, "nothing seen before the commit");
     assert_eq!(store.export_rows().await.unwrap().len(), 3);
+}
+
+async fn a_first_import_into_an_empty_campaign_and_a_re_import_after_it_find_every_row(
+    db: Database,
+) {
+    // Arrange: the first import's pass, begun on an empty campaign.
+    let store = Store::open(&db, "c").await.unwrap();
+    let mut first = store.begin_import_pass().await.unwrap();
+    let list = [
+        person(0),
+        person(1),
+        row(4, "+14155550000", "r9"),
+        person(3),
+    ];
+    let mut tx = store.begin_import().await.unwrap();
+    let got = tx.import_rows(&mut first, &list).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        got,
+        [
+            Inserted::New,
+            Inserted::New,
+            Inserted::DuplicateOf(2),
+            Inserted::New
+        ]
+    );
+
+    // Act: the list again, one line inserted on top, in a pass begun after the first.
+    let mut again = store.begin_import_pass().await.unwrap();
+    let moved: Vec<NewRow> = [person(7), person(0), person(1), person(3)]
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut row)| {
+            row.line = n as u64 + 2;
+            row
+        })
+        .collect();
+    let mut tx = store.begin_import().await.unwrap();
+    let got = tx.import_rows(&mut again, &moved).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Assert
+    assert_eq!(
+        got,
+        [
+            Inserted::New,
+            Inserted::AlreadyImported,
+            Inserted::AlreadyImported,
+            Inserted::AlreadyImported
+        ]
+    );
+    let mut lines: Vec<(u64, String)> = store
+        .export_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.line, row.label))
+        .collect();
+    lines.sort();
+    let want = [(2, "r7"), (3, "r0"), (4, "r1"), (5, "r3")];
+    assert_eq!(lines, want.map(|(line, label)| (line, label.to_owned())));
+}
+
+async fn an_import_cut_short_after_a_commit_is_finished_by_the_next_one(db: Database) {
+    // Arrange: an import that committed its first transaction and died in its second.
+    let store = Store::open(&db, "c").await.unwrap();
+    let mut cut = store.begin_import_pass().await.unwrap();
+    let mut tx = store.begin_import().await.unwrap();
+    tx.import_rows(&mut cut, &[person(0), person(1)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_import().await.unwrap();
+    tx.import_rows(&mut cut, &[person(2)]).await.unwrap();
+    drop(tx);
+
+    // Act: the next run reads the whole list again.
+    let mut next = store.begin_import_pass().await.unwrap();
+    let mut tx = store.begin_import().await.unwrap();
+    let got = tx
+        .import_rows(&mut next, &[person(0), person(1), person(2), person(3)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Assert
+    assert_eq!(
+        got,
+        [
+            Inserted::AlreadyImported,
+            Inserted::AlreadyImported,
+            Inserted::New,
+            Inserted::New
+        ]
+    );
+    assert_eq!(store.state_counts().await.unwrap().pending, 4);
+}
+
+async fn a_label_and_parameters_holding_backslashes_and_quotes_are_stored_as_written(db: Database) {
+    // Arrange: what a batch's encoding must escape (COPY's text format, JSON).
+    let store = Store::open(&db, "c").await.unwrap();
+    let mut odd = row(2, "+14155550100", r#"back\slash "quoted""#);
+    odd.params =
+        RowOverrides::from_json(r#"{"conference":"Room \\ \"A\"","timeout":"20"}"#).unwrap();
+
+    // Act
+    let inserted = store
+        .import_rows(&mut ImportPass::default(), std::slice::from_ref(&odd))
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(inserted, [Inserted::New]);
+    let claimed = store.claim_next().await.unwrap().expect("the row");
+    assert_eq!(claimed.label, odd.label);
+    assert_eq!(claimed.params.unwrap(), odd.params);
 }
 
 async fn an_import_batch_tells_new_already_imported_duplicate_and_label_taken_rows_apart(

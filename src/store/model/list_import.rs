@@ -38,9 +38,18 @@ pub enum Inserted {
 #[derive(Debug, Default)]
 pub struct ImportPass {
     met: Vec<u64>,
+    /// The campaign had no rows when the pass began (false when not asked).
+    pub(in crate::store) fresh: bool,
 }
 
 impl ImportPass {
+    pub(in crate::store) fn fresh(fresh: bool) -> Self {
+        Self {
+            met: Vec::new(),
+            fresh,
+        }
+    }
+
     /// What became of `row` in a batch, the same on every backend: `new` when its insert
     /// took; otherwise by the row already holding its `to` (`known`: `to` → (id, line), kept
     /// up to date here), whose move to this line is noted in `moved` as (id, line). `None`:
