@@ -22,7 +22,7 @@ use rejects::report_rejects;
 use std::path::{Path, PathBuf};
 
 /// Rows stored in one statement.
-const BATCH: usize = 10_000;
+const BATCH: usize = 5_000;
 /// Rows stored in one transaction (see `ImportTx`): a list's numbers come in no order, so
 /// each commit writes again nearly every page of the indexes by number; committed a batch
 /// at a time, a million-row list wrote 4.9 GB for a 0.2 GB database.

@@ -41,7 +41,7 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// Reads on a blocking thread, sending batches of `batch` rows; two wait at most, so
+    /// Reads on a blocking thread, sending batches of `batch` rows; one waits at most, so
     /// memory stays flat. Stops early when the receiver is dropped (the import failed).
     pub fn spawn(
         self,
@@ -50,7 +50,7 @@ impl Reading {
         mpsc::Receiver<Checked>,
         JoinHandle<Result<ReadEnd, ImportError>>,
     ) {
-        let (sender, receiver) = mpsc::channel(2);
+        let (sender, receiver) = mpsc::channel(1);
         let reading = tokio::task::spawn_blocking(move || self.run(batch, sender));
         (receiver, reading)
     }
