@@ -86,7 +86,7 @@ pub async fn import(campaign: &Campaign, store: &Store) -> Result<ImportSummary,
         return unchanged(campaign, store, last).await;
     }
     let bytes_start = first_bytes(path).map_err(open_err)?;
-    if bytes_start.starts_with(&[0xFF, 0xFE]) || bytes_start.starts_with(&[0xFE, 0xFF]) {
+    if is_utf16(&bytes_start) {
         let reason = "is UTF-16: save it as UTF-8 (CSV UTF-8 in spreadsheet programs)".to_string();
         return Err(ImportError::Unusable {
             path: shown.clone(),
@@ -302,7 +302,21 @@ async fn relabel(
 
 fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut start = [0u8; 4];
+    let mut start = [0u8; 64];
     let n = std::fs::File::open(path)?.read(&mut start)?;
     Ok(start[..n].to_vec())
+}
+
+/// UTF-16 with its byte order mark, or without one (as some exports write it): ASCII text in
+/// UTF-16 has a zero byte beside every character, which a UTF-8 list never has.
+fn is_utf16(start: &[u8]) -> bool {
+    let with_mark = start.starts_with(&[0xFF, 0xFE]) || start.starts_with(&[0xFE, 0xFF]);
+    let pairs = start.len() / 2;
+    let zeros_at = |parity: usize| {
+        start
+            .chunks_exact(2)
+            .filter(|pair| pair[parity] == 0 && pair[1 - parity] != 0)
+            .count()
+    };
+    with_mark || (pairs >= 2 && (zeros_at(0) * 2 > pairs || zeros_at(1) * 2 > pairs))
 }
