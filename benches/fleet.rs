@@ -49,7 +49,7 @@ const CPS_CURVE: f64 = 1.3;
 /// Every this-many-th account has two campaigns.
 const TWO_CAMPAIGNS_EVERY: usize = 4;
 /// Statements printed, most run first.
-const TOP_STATEMENTS: i64 = 10;
+const TOP_STATEMENTS: i64 = 16;
 const IDLE_CAMPAIGNS: u64 = 25;
 /// The worker's default `--idle`, then the tick the other benches use.
 const IDLE_TICKS: [&str; 2] = ["10s", "1s"];

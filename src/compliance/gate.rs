@@ -259,7 +259,7 @@ impl Shared {
         let status = if now.saturating_sub(seen_at) < WATCH_EVERY.as_millis() as i64 {
             seen
         } else {
-            let read = store.campaign_status().await?;
+            let read = store.recent_campaign_status(WATCH_EVERY).await?;
             self.saw_status(read, now)
         };
         match status {

@@ -1,4 +1,4 @@
-//! Rows claimed ahead of their slots. A claim takes the rows this run sends in the next half
+//! Rows claimed ahead of their slots. A claim takes the rows this run sends in the next
 //! second (up to 8), so that the database sees one claim for several calls instead of one
 //! each. A row waits for its turn a fraction of a second, and is asked the gate when its turn
 //! comes, as a row claimed alone is.
@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How far ahead of this run's sends rows are claimed.
-const CLAIM_AHEAD: Duration = Duration::from_millis(500);
+const CLAIM_AHEAD: Duration = Duration::from_secs(1);
 /// The most rows one claim takes.
 const MAX_CLAIM: u32 = 8;
 

@@ -42,6 +42,7 @@ mod requeue;
 mod rows;
 mod runs;
 mod sqlite;
+mod status_board;
 mod unresolved;
 
 pub use account_schedule::{AccountSchedule, ScheduleError, Slot};

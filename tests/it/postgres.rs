@@ -10,7 +10,7 @@
 
 use crate::store::{in_doubt, person, with_people};
 use crate::support::postgres::{PgServer, PgTestDb, fresh_database};
-use dialer::domain::{AccountSid, CallSid};
+use dialer::domain::{AccountSid, CallSid, CampaignStatus};
 use dialer::store::{
     AccountSchedule, IDLE_IN_TRANSACTION, LEASE, Slot, connect_postgres as connect,
 };
@@ -605,5 +605,36 @@ async fn two_hosts_taking_calls_to_poll_at_once_never_get_the_same_call() {
             .len(),
         200,
         "taking a call to poll records nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_process_reads_the_statuses_of_its_campaigns_on_a_database_at_once_and_no_older_than_asked()
+ {
+    // Arrange: two campaigns of one database in this process, both running.
+    let db = fresh_database().await;
+    let url = Database::Postgres(db.database_url());
+    let spring = Store::open(&url, "spring").await.unwrap();
+    let autumn = Store::open(&url, "autumn").await.unwrap();
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        spring.recent_campaign_status(hour).await.unwrap(),
+        CampaignStatus::Running
+    );
+
+    // Act: autumn is paused (from another host, say) after spring's read.
+    autumn
+        .set_campaign_status(CampaignStatus::Paused)
+        .await
+        .unwrap();
+    let from_spring_s_read = autumn.recent_campaign_status(hour).await.unwrap();
+    let read_again = autumn.recent_campaign_status(Duration::ZERO).await.unwrap();
+
+    // Assert: spring's read served autumn too, and a fresh one sees the pause.
+    assert_eq!(from_spring_s_read, CampaignStatus::Running);
+    assert_eq!(read_again, CampaignStatus::Paused);
+    assert_eq!(
+        spring.recent_campaign_status(hour).await.unwrap(),
+        CampaignStatus::Running
     );
 }
