@@ -254,6 +254,39 @@ mod tests {
     }
 
     #[test]
+    fn a_progress_line_gives_the_time_elapsed_and_an_eta_in_text_and_as_fields() {
+        let now = Now {
+            done: 12,
+            total: 40,
+            elapsed: Duration::from_secs(65),
+            eta: Some(Duration::from_secs(30)),
+            snapshot: Snapshot {
+                created: 10,
+                retrying: 2,
+                ..Snapshot::default()
+            },
+        };
+        let line = now.line();
+        assert!(
+            line.starts_with(
+                "progress: 12/40 done, elapsed 1m05s, eta 30s, created 10 failed 0 retrying 2,"
+            ),
+            "{line}"
+        );
+        assert!(!line.ends_with(','), "{line}");
+        let fields = now.fields();
+        assert_eq!(
+            (
+                &fields["done"],
+                &fields["elapsed_s"],
+                &fields["eta_s"],
+                &fields["retrying"]
+            ),
+            (&12.into(), &65.into(), &30.into(), &2.into())
+        );
+    }
+
+    #[test]
     fn durations_are_shown_short() {
         let cases = [
             (0, "0s"),
