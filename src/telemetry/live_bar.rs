@@ -24,8 +24,12 @@ fn shown() -> MutexGuard<'static, Option<ProgressBar>> {
     SHOWN.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Where a bar is drawn: stdout, short of its width by room for an echoed `^C`.
+/// Where a bar is drawn: stdout, short of its width by room for an echoed `^C` (nowhere on
+/// a terminal that cannot move its cursor, `TERM` unset or `dumb`, as indicatif's own).
 pub fn stdout_target() -> ProgressDrawTarget {
+    if console::is_dumb() {
+        return ProgressDrawTarget::hidden();
+    }
     ProgressDrawTarget::term_like_with_hz(Box::new(RoomForCtrlC(Term::buffered_stdout())), 20)
 }
 
