@@ -9,10 +9,11 @@ use crate::config::Campaign;
 use crate::dialing::Ending;
 use crate::dialing::progress::Progress;
 use crate::domain::duration;
-use crate::import::ImportError;
+use crate::import::{ImportError, ImportSummary};
 use crate::metrics::exposition;
 use crate::stop::{Stop, StopReason};
 use crate::store::{Store, StoreError};
+use crate::telemetry;
 use crate::twilio::TwilioClient;
 use anyhow::Context;
 use clap::Args;
@@ -92,34 +93,35 @@ pub async fn execute(
     let view = ProgressView::choose(quiet, progress_every);
     let mut printer = None;
     let started = Instant::now();
-    let result = campaign::run(campaign, client, stop, progress.clone(), |import, counts| {
-        if !quiet {
-            if import.unchanged {
-                println!(
-                    "import: list unchanged since its last import ({}, {} imported, {} rejected, {} duplicates): not read again",
-                    crate::words::count(import.records, "line"), import.already_imported, import.rejected, import.duplicates
-                );
-            } else {
-                println!(
-                    "import: {} read, {} new, {} already imported, {} rejected, {} duplicates",
-                    crate::words::count(import.records, "line"), import.new, import.already_imported, import.rejected, import.duplicates
-                );
+    let result = campaign::run(
+        campaign,
+        client,
+        stop,
+        progress.clone(),
+        |import, counts| {
+            if !quiet {
+                imported(campaign, import);
+                if import.records == 0 {
+                    crate::diagnostic!(
+                        "the list {} has a header line but no rows: nobody to dial",
+                        campaign.list.display()
+                    );
+                }
+                if !import.ignored_columns.is_empty() {
+                    crate::diagnostic!(
+                        "ignored columns (not Twilio parameters): {}",
+                        import.ignored_columns.join(", ")
+                    );
+                }
             }
-            if import.records == 0 {
-                crate::diagnostic!(
-                    "the list {} has a header line but no rows: nobody to dial",
-                    campaign.list.display()
-                );
-            }
-            if !import.ignored_columns.is_empty() {
-                crate::diagnostic!("ignored columns (not Twilio parameters): {}", import.ignored_columns.join(", "));
-            }
-        }
-        printer = view.spawn(progress.clone(), counts.clone());
-    })
+            printer = view.spawn(&campaign.name, progress.clone(), counts.clone());
+        },
+    )
     .await;
     if let Some(printer) = printer {
+        // Awaited, so that no drawing of the bar comes after its clearing.
         printer.abort();
+        let _ = printer.await;
     }
     view.finish();
     match result {
@@ -146,6 +148,31 @@ pub async fn execute(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The import's line: what the list held, and what of it is new.
+fn imported(campaign: &Campaign, import: &ImportSummary) {
+    let lines = crate::words::count(import.records, "line");
+    let text = if import.unchanged {
+        format!(
+            "import: list unchanged since its last import ({lines}, {} imported, {} rejected, {} duplicates): not read again",
+            import.already_imported, import.rejected, import.duplicates
+        )
+    } else {
+        format!(
+            "import: {lines} read, {} new, {} already imported, {} rejected, {} duplicates",
+            import.new, import.already_imported, import.rejected, import.duplicates
+        )
+    };
+    let fields = serde_json::json!({
+        "unchanged": import.unchanged,
+        "lines": import.records,
+        "new": import.new,
+        "already_imported": import.already_imported,
+        "rejected": import.rejected,
+        "duplicates": import.duplicates,
+    });
+    telemetry::result_line(&campaign.name, "import", &text, fields);
 }
 
 /// Writes how the run exited into its record; the summary is already out, so a failure here
@@ -235,7 +262,7 @@ pub(super) fn summarize(
         }
         Ending::Stopped(_) => "stopped".to_string(),
     };
-    println!(
+    let text = format!(
         "summary: campaign {:?} {ended} in {:.1}s: {} rows: {} created, {} failed, {} unknown, {} left{never_dialed}; {} rejected at import ({} duplicates); this run: {} created, {} requests at {rate} (CPS {}){}, exit {}",
         campaign.name,
         elapsed.as_secs_f64(),
@@ -252,5 +279,24 @@ pub(super) fn summarize(
         super::progress::held(&s),
         exit as u8,
     );
+    let fields = serde_json::json!({
+        "ended": ended,
+        "elapsed_s": elapsed.as_secs_f64(),
+        "rows": c.rows(),
+        "created": c.created,
+        "failed": c.failed,
+        "unknown": c.unknown,
+        "left": left,
+        "suppressed": c.suppressed,
+        "canceled": c.canceled,
+        "rejected": c.rejected,
+        "duplicates": result.import.duplicates,
+        "run_created": s.created,
+        "run_requests": progress.requests(),
+        "request_rate": progress.request_rate(),
+        "cps": campaign.cps.get().get(),
+        "exit": exit as u8,
+    });
+    telemetry::result_line(&campaign.name, "summary", &text, fields);
     exit
 }

@@ -71,7 +71,7 @@ pub async fn worker(args: WorkerArgs, twilio: &TwilioArgs) -> anyhow::Result<Exi
             Ok(files) => {
                 for file in files {
                     if working.insert(file.clone()) {
-                        tracing::info!(campaign = %file.display(), "working on the campaign");
+                        tracing::info!(file = %file.display(), "working on the campaign file");
                         runs.push(work_on(file, twilio.clone(), stop.clone(), args.idle));
                     }
                 }
@@ -138,7 +138,7 @@ async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) 
                 }
             }
             Err(e) => {
-                tracing::error!(campaign = %file.display(), "{e:#}; trying again later");
+                tracing::error!(file = %file.display(), "{e:#}; trying again later");
             }
         }
         // After a failure, a full pass again later.

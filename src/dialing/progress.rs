@@ -13,9 +13,7 @@ use std::time::Instant;
 pub struct Progress {
     pub started: Instant,
     created: AtomicU64,
-    retried: AtomicU64,
     failed: AtomicU64,
-    unknown: AtomicU64,
     /// Create requests answered (created, refused, retried or unknown): what the CPS paces.
     requests: AtomicU64,
     /// (seconds since start, queue_time ms if created) of recent answers, for the rate and p95.
@@ -30,6 +28,8 @@ pub struct Progress {
     in_flight: AtomicU64,
     /// Rows this run left in doubt, and when each is checked next (the store's clock, ms).
     doubts: Mutex<HashMap<i64, i64>>,
+    /// Rows whose last answer was "try again later", until an answer settles them.
+    retrying: Mutex<HashSet<i64>>,
     /// The Twilio outage under way, if any.
     outage: Mutex<Option<Outage>>,
     metrics: OnceLock<CampaignMetrics>,
@@ -39,9 +39,10 @@ pub struct Progress {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub created: u64,
-    pub retried: u64,
     pub failed: u64,
-    pub unknown: u64,
+    /// Rows waiting now for another try (not every retry so far: those that came through are
+    /// created or failed).
+    pub retrying: u64,
     /// Create requests per second over the last few seconds (what the CPS limits).
     pub current_cps: f64,
     pub queue_time_p95_ms: Option<i64>,
@@ -68,9 +69,7 @@ impl Default for Progress {
         Self {
             started: Instant::now(),
             created: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            unknown: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             recent: Mutex::new(Vec::new()),
             span: Mutex::new(None),
@@ -78,6 +77,7 @@ impl Default for Progress {
             in_flight_cap: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             doubts: Mutex::new(HashMap::new()),
+            retrying: Mutex::new(HashSet::new()),
             outage: Mutex::new(None),
             metrics: OnceLock::new(),
         }
@@ -111,18 +111,29 @@ impl Progress {
         Sending(self)
     }
 
-    /// The answer to one create request.
-    pub fn record(&self, outcome: &Outcome) {
+    /// The answer to `row`'s create request: the row waits for another try while it was
+    /// told to try again later, and no longer once an answer settles it.
+    pub fn record(&self, row_id: i64, outcome: &Outcome) {
+        let mut retrying = self.retrying.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Outcome::Retry { .. } => retrying.insert(row_id),
+            _ => retrying.remove(&row_id),
+        };
+        drop(retrying);
         if let Some(metrics) = self.metrics.get() {
             metrics.answered(outcome);
         }
-        let (counter, queue_time_ms) = match outcome {
-            Outcome::Created { queue_time_ms, .. } => (&self.created, *queue_time_ms),
-            Outcome::Retry { .. } => (&self.retried, None),
-            Outcome::Failed { .. } => (&self.failed, None),
-            Outcome::Unknown { .. } => (&self.unknown, None),
+        let queue_time_ms = match outcome {
+            Outcome::Created { queue_time_ms, .. } => {
+                self.created.fetch_add(1, Ordering::Relaxed);
+                *queue_time_ms
+            }
+            Outcome::Failed { .. } => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Outcome::Retry { .. } | Outcome::Unknown { .. } => None,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
         self.answered(queue_time_ms);
     }
 
@@ -208,9 +219,12 @@ impl Progress {
         let doubts = self.doubts.lock().unwrap_or_else(|e| e.into_inner());
         Snapshot {
             created: self.created.load(Ordering::Relaxed),
-            retried: self.retried.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
-            unknown: self.unknown.load(Ordering::Relaxed),
+            retrying: self
+                .retrying
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len() as u64,
             current_cps: recent.len() as f64 / window,
             queue_time_p95_ms: percentile(&queue, 95.0),
             pacing_rate: Some(f64::from_bits(self.pacing_rate.load(Ordering::Relaxed)))
@@ -305,19 +319,54 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_counted_as_retrying_while_their_last_answer_says_try_again() {
+        let progress = Progress::default();
+        let retry = Outcome::Retry {
+            at: 0,
+            counts: true,
+            http_status: Some(503),
+            code: None,
+            message: "busy".into(),
+        };
+        progress.record(1, &retry);
+        progress.record(2, &retry);
+        progress.record(1, &retry);
+        assert_eq!(progress.snapshot().retrying, 2);
+        progress.record(
+            2,
+            &Outcome::Failed {
+                http_status: Some(400),
+                code: None,
+                message: "no".into(),
+            },
+        );
+        assert_eq!(
+            progress.snapshot().retrying,
+            1,
+            "settled rows are not retrying"
+        );
+    }
+
+    #[test]
     fn every_answered_request_counts_towards_the_rate_and_a_call_found_later_does_not() {
         let progress = Progress::default();
-        progress.record(&Outcome::Created {
-            call_sid: crate::domain::CallSid::random(),
-            conference_sid: None,
-            queue_time_ms: Some(40),
-            status: 201,
-        });
-        progress.record(&Outcome::Failed {
-            http_status: Some(400),
-            code: Some(21211),
-            message: "Invalid 'To' Phone Number".into(),
-        });
+        progress.record(
+            1,
+            &Outcome::Created {
+                call_sid: crate::domain::CallSid::random(),
+                conference_sid: None,
+                queue_time_ms: Some(40),
+                status: 201,
+            },
+        );
+        progress.record(
+            2,
+            &Outcome::Failed {
+                http_status: Some(400),
+                code: Some(21211),
+                message: "Invalid 'To' Phone Number".into(),
+            },
+        );
         progress.found_created();
 
         let s = progress.snapshot();

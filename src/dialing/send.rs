@@ -118,7 +118,7 @@ impl DialTask {
                 message: e.to_string(),
             },
         };
-        self.engine.progress.record(&outcome);
+        self.engine.progress.record(claimed.row_id, &outcome);
         if let Outcome::Unknown { check_at, .. } = &outcome {
             self.engine
                 .progress

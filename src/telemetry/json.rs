@@ -3,11 +3,16 @@
 //! `attempt`) are keys of the line itself, beside the event's own (`message`, …), so a query
 //! needs no knowledge of how spans nest. Values are the ones the text lines show: numbers are
 //! masked where they are logged, so nothing more is revealed in JSON.
+//!
+//! Every line has the same keys, whoever writes it (the log, a diagnostic, a result on
+//! stdout): `timestamp`, `level`, `message` and `campaign` (the campaign's name, null for a
+//! line about no campaign), then its own fields.
 
 use serde_json::{Map, Value};
 use std::fmt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::Registry;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -46,7 +51,7 @@ where
             }
         }
         event.record(&mut Fields(&mut line));
-        writeln!(writer, "{}", Value::Object(line))
+        writeln!(writer, "{}", with_every_key(line))
     }
 }
 
@@ -81,14 +86,50 @@ impl Visit for Fields<'_> {
     }
 }
 
-/// A line of the logger's own, as JSON.
-pub fn own_line(level: &str, message: &str) -> String {
+/// A line of dialer's own (a diagnostic, a result on stdout), as JSON: the fields of the span
+/// it is written in (`campaign`), then `fields` (which win).
+pub fn own_line(level: &str, message: &str, fields: Map<String, Value>) -> String {
     let mut line = Map::new();
     line.insert(
         "timestamp".into(),
         Value::String(jiff::Timestamp::now().to_string()),
     );
     line.insert("level".into(), Value::String(level.into()));
+    line.extend(current_span_fields());
     line.insert("message".into(), Value::String(message.into()));
-    Value::Object(line).to_string()
+    line.extend(fields);
+    with_every_key(line).to_string()
+}
+
+/// `line` with the keys every line has, null where it has nothing to say.
+fn with_every_key(mut line: Map<String, Value>) -> Value {
+    for key in ["message", "campaign"] {
+        line.entry(key).or_insert(Value::Null);
+    }
+    Value::Object(line)
+}
+
+/// The fields of the current span and those around it, as the log's lines carry them.
+fn current_span_fields() -> Map<String, Value> {
+    let mut all = Map::new();
+    tracing::dispatcher::get_default(|dispatch| {
+        let (Some(registry), Some(id)) = (
+            dispatch.downcast_ref::<Registry>(),
+            tracing::Span::current().id(),
+        ) else {
+            return;
+        };
+        let Some(span) = registry.span(&id) else {
+            return;
+        };
+        for span in span.scope().from_root() {
+            let extensions = span.extensions();
+            if let Some(fields) = extensions.get::<FormattedFields<JsonFields>>()
+                && let Ok(Value::Object(fields)) = serde_json::from_str(fields.as_str())
+            {
+                all.extend(fields);
+            }
+        }
+    });
+    all
 }

@@ -4,8 +4,13 @@
 //! on, and the next drawing leaves the old one on screen, frozen. So every line written while
 //! the bar is shown goes through here: the bar is cleared, the line written, the bar drawn
 //! again below it.
+//!
+//! The bar is drawn two columns short of the terminal's width: indicatif fills its line to
+//! the edge, and the `^C` a terminal echoes on Ctrl-C would wrap onto the next line, where
+//! clearing the bar would clear the `^C` and leave the bar on screen.
 
-use indicatif::ProgressBar;
+use console::Term;
+use indicatif::{ProgressBar, ProgressDrawTarget, TermLike};
 use std::io::{self, IsTerminal, Write};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
@@ -17,6 +22,61 @@ static STDERR_ON_SCREEN: LazyLock<bool> = LazyLock::new(|| io::stderr().is_termi
 
 fn shown() -> MutexGuard<'static, Option<ProgressBar>> {
     SHOWN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where a bar is drawn: stdout, short of its width by room for an echoed `^C` (nowhere on
+/// a terminal that cannot move its cursor, `TERM` unset or `dumb`, as indicatif's own).
+pub fn stdout_target() -> ProgressDrawTarget {
+    if console::is_dumb() {
+        return ProgressDrawTarget::hidden();
+    }
+    ProgressDrawTarget::term_like_with_hz(Box::new(RoomForCtrlC(Term::buffered_stdout())), 20)
+}
+
+/// A terminal two columns narrower than it is.
+#[derive(Debug)]
+struct RoomForCtrlC(Term);
+
+impl TermLike for RoomForCtrlC {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(1)
+    }
+
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.0.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.0.write_str(s)
+    }
+
+    fn clear_line(&self) -> io::Result<()> {
+        self.0.clear_line()
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// From now on, lines written through `above` go above `bar`.

@@ -13,6 +13,7 @@ mod json;
 pub mod live_bar;
 
 use crate::foreign_text::escaped;
+use serde_json::{Map, Value};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,9 +45,18 @@ static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 /// characters in it (from a list, from Twilio) are shown escaped, but for the line breaks of
 /// dialer's own messages (a TOML error points at its line below it).
 pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
+    diagnostic_with(level, message, Value::Null)
+}
+
+/// A diagnostic with fields of its own for machines (a reject's `file`, `line` and `code`):
+/// keys of its JSON line, not shown in text.
+pub fn diagnostic_with(level: tracing::Level, message: std::fmt::Arguments<'_>, fields: Value) {
     live_bar::above_stderr(|| match FORMAT.get() {
         Some(LogFormat::Json) => {
-            eprintln!("{}", json::own_line(level.as_str(), &message.to_string()))
+            eprintln!(
+                "{}",
+                json::own_line(level.as_str(), &message.to_string(), object(fields))
+            )
         }
         _ => {
             let message = message.to_string();
@@ -54,6 +64,35 @@ pub fn diagnostic(level: tracing::Level, message: std::fmt::Arguments<'_>) {
             eprintln!("dialer: {}", lines.join("\n"))
         }
     })
+}
+
+/// Whether lines are JSON (`--log-format json`): then stdout's are too.
+pub fn is_json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
+
+/// A line of results on stdout (the import's, the progress', the summary), above the bar if
+/// one is shown: `text` for people, or with `--log-format json` a JSON line with the log's
+/// keys, `event` naming the line and its numbers as fields (`{"event":"summary",…}`).
+pub fn result_line(campaign: &str, event: &str, text: &str, fields: Value) {
+    live_bar::above(|| {
+        if is_json() {
+            let mut own = object(fields);
+            own.insert("event".into(), event.into());
+            own.insert("campaign".into(), campaign.into());
+            println!("{}", json::own_line("INFO", text, own));
+        } else {
+            println!("{text}");
+        }
+    })
+}
+
+/// A line's own fields: those of `fields` if it is an object (`json!({…})`), else none.
+fn object(fields: Value) -> Map<String, Value> {
+    match fields {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    }
 }
 
 /// `eprintln!` for diagnostics: `dialer: …` on stderr, or JSON with `--log-format json`.
@@ -136,7 +175,9 @@ impl<'a> MakeWriter<'a> for Announcing {
             );
             let _ = match self.format {
                 LogFormat::Text => writeln!(writer, "dialer: {message}"),
-                LogFormat::Json => writeln!(writer, "{}", json::own_line("WARN", &message)),
+                LogFormat::Json => {
+                    writeln!(writer, "{}", json::own_line("WARN", &message, Map::new()))
+                }
             };
         }
         writer

@@ -7,6 +7,7 @@ mod clocks;
 mod compliance;
 mod helper_library;
 mod hosts;
+mod json_lines;
 mod metrics;
 mod moving;
 mod numbers;

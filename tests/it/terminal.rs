@@ -66,4 +66,50 @@ async fn warnings_logged_during_a_run_print_above_one_live_bar_and_the_summary_b
         !last.lines().any(is_bar),
         "the bar is left under the summary:\n{last}"
     );
+    let bars: Vec<&String> = screens.iter().flatten().filter(|l| is_bar(l)).collect();
+    assert!(
+        bars.iter()
+            .any(|l| l.contains(" elapsed ") && l.contains(", eta ")),
+        "no bar showed the time elapsed and an ETA: {bars:?}"
+    );
+    if let Some(bar) = bars.iter().find(|l| l.trim_end().ends_with(',')) {
+        panic!("the bar ends in a comma: {bar}");
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_run_and_leaves_no_bar_on_the_screen() {
+    // Slow enough that the bar is on screen when Ctrl-C comes.
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(2).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(2, &numbers(40), "");
+    let tmux = Tmux::start(campaign.command(&sandbox, &[]).as_std(), 160, 40);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !tmux.screen().await.iter().any(|l| is_bar(l)) {
+        assert!(Instant::now() < deadline, "no bar within a minute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    tmux.send_keys("C-c");
+    while tmux.exit_code().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "still running a minute after Ctrl-C"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let screen = tmux.screen().await;
+    let shown = screen.join("\n");
+    assert!(
+        screen.iter().any(|l| l.contains("stopped by a signal")),
+        "{shown}"
+    );
+    assert!(
+        !screen.iter().any(|l| is_bar(l)),
+        "a bar is left on the screen:\n{shown}"
+    );
 }

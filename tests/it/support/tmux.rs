@@ -50,11 +50,12 @@ impl Tmux {
             .arg(width.to_string())
             .arg("-y")
             .arg(height.to_string())
-            // The pane stays after the command ends, for the last screen, and says how it ended.
+            // The pane stays after the command ends, for the last screen, and says how it ended;
+            // Ctrl-C interrupts the command, not the shell that waits for it (the trap's `:`).
             .args([
                 "sh",
                 "-c",
-                r#"exit_file=$1; shift; "$@"; echo $? > "$exit_file"; exec sleep 600"#,
+                r#"trap : INT; exit_file=$1; shift; "$@"; echo $? > "$exit_file"; exec sleep 600"#,
                 "sh",
             ])
             .arg(&exit_file)
@@ -89,6 +90,15 @@ impl Tmux {
         assert!(out.status.success(), "tmux capture-pane failed: {out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         text.trim_end().lines().map(str::to_owned).collect()
+    }
+
+    /// Types `keys` into the pane, as tmux names them (`C-c` is Ctrl-C).
+    pub fn send_keys(&self, keys: &str) {
+        let out = tmux(&self.socket)
+            .args(["send-keys", "-t", "test", keys])
+            .output()
+            .expect("tmux send-keys runs");
+        assert!(out.status.success(), "tmux send-keys failed: {out:?}");
     }
 
     /// The command's exit code, once it has ended.
