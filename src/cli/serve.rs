@@ -3,7 +3,7 @@
 
 use super::{Exit, TwilioArgs};
 use crate::config::Campaign;
-use crate::metrics::exposition;
+use crate::metrics::{CampaignMetrics, exposition};
 use crate::outcomes::receiver::{self, Receiver};
 use crate::outcomes::refusals::{Refusals, SUMMARY_EVERY};
 use crate::outcomes::server;
@@ -59,7 +59,7 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
         );
     }
     let refusals = Arc::new(Refusals::default());
-    let metrics = campaign.metrics(client.credentials().account());
+    let metrics = CampaignMetrics::receiving(&campaign.name, client.credentials().account());
     let receiver = receiver::router(Receiver {
         recorder: campaign.recorder(store.clone(), metrics.clone()),
         caller: campaign.from.clone(),

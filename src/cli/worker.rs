@@ -7,8 +7,11 @@
 //! is in flight, releases what it claimed but did not send, and the worker exits 0.
 //!
 //! Every campaign file is checked before anything is dialed: one that does not load fails
-//! the start (exit 2). One that stops loading later is logged and retried, the others go on.
+//! the start (exit 2). One that stops loading later, or whose credentials Twilio refuses, is
+//! logged with the time of its next try and tried again later, backing off (`health`), the
+//! others go on; `GET /metrics` shows each campaign up or failing, and why.
 
+mod health;
 mod lull;
 
 use super::{Exit, TwilioArgs};
@@ -19,12 +22,14 @@ use crate::dialing::Ending;
 use crate::dialing::progress::Progress;
 use crate::domain::duration;
 use crate::metrics::exposition;
+use crate::metrics::health::{CampaignHealth, Failure};
 use crate::outcomes::server;
 use crate::stop::{Stop, StopReason};
 use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use health::{Backoff, Failed};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -117,41 +122,77 @@ async fn serve_metrics(
 }
 
 /// Runs one campaign again and again until the worker stops; after each pass it waits for
-/// work (`lull`).
+/// work (`lull`), after a failed one for its `Backoff`, saying when it tries again.
 async fn work_on(file: PathBuf, twilio: TwilioArgs, stop: Stop, idle: Duration) {
+    let mut health = CampaignHealth::default();
+    let mut backoff = Backoff::new(idle);
     while !stop.is_set() {
         let file_seen = lull::stamp(&file);
-        match Campaign::load(&file) {
+        let failed = match Campaign::load(&file) {
             Ok(campaign) => {
                 let seen = [file_seen, lull::stamp(&campaign.list)];
                 let run = run_once(
                     campaign.clone().waiting_out_outages(),
-                    twilio.clone(),
+                    &twilio,
                     stop.child(),
+                    &mut health,
                 );
                 match run.await {
                     Ok(()) => {
+                        health.working();
+                        backoff.reset();
                         lull::wait_for_work(&campaign, &file, seen, &stop, idle).await;
                         continue;
                     }
-                    Err(e) => tracing::error!(campaign = %campaign.name, "{e:#}"),
+                    Err(failed) => failed,
                 }
             }
             Err(e) => {
-                tracing::error!(file = %file.display(), "{e:#}; trying again later");
+                if !health.is_named() {
+                    health.name(&file.display().to_string(), "");
+                }
+                Failed::new(Failure::CampaignFile, e)
             }
-        }
-        // After a failure, a full pass again later.
+        };
+        health.failed(failed.reason);
+        let wait = backoff.after(failed.reason);
+        let at = jiff::Timestamp::now()
+            .checked_add(wait)
+            .and_then(|at| at.round(jiff::Unit::Second))
+            .map_or_else(
+                |_| format!("in {}s", wait.as_secs()),
+                |at| format!("at {at}"),
+            );
+        tracing::error!(
+            campaign = %health.campaign(),
+            "{:#}; trying again {at}",
+            failed.error
+        );
         tokio::select! {
             _ = stop.wait() => {}
-            _ = tokio::time::sleep(idle.max(Duration::from_secs(30))) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
 
-/// One run of the campaign, as `dialer run` does it, with its summary when it did anything.
-async fn run_once(campaign: Campaign, twilio: TwilioArgs, stop: Stop) -> anyhow::Result<()> {
-    let client = twilio.client_for(&campaign)?;
+/// One run of the campaign, as `dialer run` does it, with its summary when it did anything
+/// (a failure's summary is the worker's line).
+async fn run_once(
+    campaign: Campaign,
+    twilio: &TwilioArgs,
+    stop: Stop,
+    health: &mut CampaignHealth,
+) -> Result<(), Failed> {
+    let client = match twilio.client_for(&campaign) {
+        Ok(client) => client,
+        Err(e) => {
+            if !health.is_named() {
+                health.name(&campaign.name, "");
+            }
+            return Err(Failed::new(Failure::CampaignFile, e));
+        }
+    };
+    health.name(&campaign.name, client.credentials().account().as_str());
     let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let result = campaign::run(&campaign, client, stop, progress.clone(), |_, _| {}).await;
@@ -159,8 +200,9 @@ async fn run_once(campaign: Campaign, twilio: TwilioArgs, stop: Stop) -> anyhow:
         Ok(result) => result,
         // Another process runs this campaign on this machine (SQLite): it is in good hands.
         Err(RunError::Lock(LockError::Held(_))) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Failed::of_run(e)),
     };
+    let failed = Failed::of_ending(&result.ending);
     let worked = progress.requests() > 0 || result.import.new > 0;
     let quiet_stop = matches!(
         result.ending,
@@ -168,10 +210,14 @@ async fn run_once(campaign: Campaign, twilio: TwilioArgs, stop: Stop) -> anyhow:
             | Ending::Stopped(StopReason::Paused | StopReason::Canceled | StopReason::WindowClosed)
     );
     if worked || !quiet_stop {
-        let exit = super::run::summarize(&campaign, &result, &progress, started.elapsed());
+        let exit = match failed {
+            Some(_) => Exit::of_run(&result.ending, &result.counts),
+            None => super::run::summarize(&campaign, &result, &progress, started.elapsed()),
+        };
         super::run::record_exit(&campaign, result.run_id, exit).await;
+        health.run_ended(exit.code());
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// The campaign files named, folders read for their `*.toml` files, in a stable order.

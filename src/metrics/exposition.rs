@@ -1,6 +1,7 @@
 //! Where the metrics go: `GET /metrics` for a long-running command that Prometheus scrapes,
 //! or a file for a cron run, which node_exporter's textfile collector reads (replaced whole,
-//! so that the collector never reads half of one).
+//! so that the collector never reads half of one). Only the route has the process's series: a
+//! file outlives its process.
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
@@ -22,6 +23,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     super::mark_exported();
+    super::process::register();
     Router::new().route(
         PATH,
         get(move || {

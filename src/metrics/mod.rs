@@ -4,9 +4,12 @@
 //!
 //! A run feeds them through its [`Progress`](crate::dialing::progress::Progress), the
 //! callback receiver and the pollers through their `Recorder`; `exposition` serves them
-//! (`GET /metrics`) or writes them to a file for node_exporter's textfile collector.
+//! (`GET /metrics`) or writes them to a file for node_exporter's textfile collector. A
+//! worker adds each campaign's `health`; a served `/metrics` adds the `process`'s series.
 
 pub mod exposition;
+pub mod health;
+mod process;
 
 use crate::domain::{AccountSid, CallStatus, Cps, RowState};
 use crate::store::{Outcome, StateCounts};
@@ -179,6 +182,7 @@ pub struct CampaignMetrics {
 }
 
 impl CampaignMetrics {
+    /// A campaign that dials: its dialing series exist from the start.
     pub fn new(campaign: &str, account: &AccountSid, cps: Cps) -> Self {
         let metrics = Self {
             labels: Arc::new([campaign.to_owned(), account.as_str().to_owned()]),
@@ -195,6 +199,21 @@ impl CampaignMetrics {
         families.in_flight.with_label_values(&metrics.own());
         families.calls_created.with_label_values(&metrics.own());
         families.queue_time.with_label_values(&metrics.own());
+        metrics
+    }
+
+    /// A campaign whose calls' outcomes this process receives and does not dial (`dialer
+    /// serve`): it exports what it measures, never a dialing series (a pacing rate, no calls
+    /// created) that a dashboard would add to the runs' own.
+    pub fn receiving(campaign: &str, account: &AccountSid) -> Self {
+        let metrics = Self {
+            labels: Arc::new([campaign.to_owned(), account.as_str().to_owned()]),
+            // Read only by `pacing_rate`, which a receiver never sets.
+            cps: 0.0,
+        };
+        FAMILIES
+            .callbacks
+            .with_label_values(&metrics.and(&[CallbackResult::Accepted.as_str()]));
         metrics
     }
 

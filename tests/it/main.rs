@@ -5,6 +5,7 @@ mod campaign;
 mod check;
 mod clocks;
 mod compliance;
+mod health;
 mod helper_library;
 mod hosts;
 mod json_lines;

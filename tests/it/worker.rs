@@ -142,7 +142,7 @@ fn idle_worker(sandbox: &Sandbox, campaign: &TestCampaign) -> tokio::process::Ch
 }
 
 /// Whether `check` holds within `secs` seconds.
-async fn within<F, Fut>(secs: u64, mut check: F) -> bool
+pub(crate) async fn within<F, Fut>(secs: u64, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -158,7 +158,7 @@ where
 }
 
 /// SIGTERM, and the worker's output once it exited.
-async fn stop(worker: tokio::process::Child) -> RunOutput {
+pub(crate) async fn stop(worker: tokio::process::Child) -> RunOutput {
     signal(&[worker.id().expect("a pid")], "-TERM");
     output(worker).await
 }
