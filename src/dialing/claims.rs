@@ -26,12 +26,27 @@ const CLAIM_AHEAD: Duration = Duration::from_secs(1);
 /// The most rows one claim takes.
 const MAX_CLAIM: u32 = 8;
 
+/// The longest wait between two claims that found nothing.
+const MAX_IDLE_WAIT: Duration = Duration::from_millis(400);
+
 /// Rows claimed and not yet sent, first due first, and how fast the last claim was used up.
 #[derive(Default)]
 pub(super) struct Ahead {
     rows: VecDeque<Claimed>,
     /// The last claim: when, and how many rows it took.
     last: Option<(Instant, usize)>,
+    /// Claims in a row that found nothing.
+    empty: u32,
+}
+
+impl Ahead {
+    /// How long a run that found nothing to claim waits before it looks again: the idle poll,
+    /// doubling with each claim in a row that found nothing, up to `MAX_IDLE_WAIT`. A run
+    /// whose rows other hosts hold, or that waits for its last answers, then asks the
+    /// database a few times a second rather than twenty.
+    pub(super) fn idle_wait(&self) -> Duration {
+        (super::IDLE_POLL * 2u32.pow(self.empty.min(4))).min(MAX_IDLE_WAIT)
+    }
 }
 
 impl Engine {
@@ -45,6 +60,11 @@ impl Engine {
             if ahead.rows.is_empty() && !self.stop.is_set() {
                 let claimed = self.store.claim_due(self.claim_size(ahead)).await?;
                 ahead.last = Some((Instant::now(), claimed.len()));
+                ahead.empty = if claimed.is_empty() {
+                    ahead.empty + 1
+                } else {
+                    0
+                };
                 ahead.rows.extend(claimed);
             }
             let Some(claimed) = ahead.rows.pop_front() else {
@@ -91,5 +111,25 @@ impl Engine {
             false => CLAIM_AHEAD,
         };
         ((sent_per_second * horizon.as_secs_f64()) as u32).clamp(1, MAX_CLAIM)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_keeps_finding_nothing_looks_less_often_up_to_a_bound() {
+        let waits: Vec<u128> = (0..7)
+            .map(|empty| {
+                let ahead = Ahead {
+                    empty,
+                    ..Ahead::default()
+                };
+                ahead.idle_wait().as_millis()
+            })
+            .collect();
+
+        assert_eq!(waits, [50, 100, 200, 400, 400, 400, 400]);
     }
 }

@@ -91,7 +91,7 @@ enum Flow {
 }
 
 /// Idle wait when nothing is due but rows are still in flight or waiting for a retry.
-const IDLE_POLL: Duration = Duration::from_millis(50);
+pub(super) const IDLE_POLL: Duration = Duration::from_millis(50);
 /// How often the rows' states are counted for the metrics during a run.
 const COUNT_ROWS_EVERY: Duration = Duration::from_secs(5);
 
@@ -265,7 +265,7 @@ impl Engine {
         }
         self.progress.set_outage(outage);
         if let Pass::Wait { .. } = pass {
-            self.idle(&mut d.in_flight, &mut d.checks, &mut d.polls)
+            self.idle(IDLE_POLL, &mut d.in_flight, &mut d.checks, &mut d.polls)
                 .await?;
             return Ok(Flow::Next);
         }
@@ -290,7 +290,8 @@ impl Engine {
             {
                 return Ok(Flow::Done);
             }
-            self.idle(&mut d.in_flight, &mut d.checks, &mut d.polls)
+            let wait = d.ahead.idle_wait();
+            self.idle(wait, &mut d.in_flight, &mut d.checks, &mut d.polls)
                 .await?;
             return Ok(Flow::Next);
         };
@@ -353,19 +354,21 @@ impl Engine {
     async fn nothing_left(&self, checks: &Checks) -> Result<bool, StoreError> {
         // Recycled rows wait for a later run; retries are waited for, and so are rows other
         // hosts are dialing (taken over if their lease runs out).
-        Ok(self.store.next_retry_at().await?.is_none()
-            && self.store.unknown_count().await? as usize <= checks.parked.len()
-            && self.store.dialing_elsewhere().await? == 0)
+        let left = self.store.left().await?;
+        Ok(left.next_retry_at.is_none()
+            && left.unknown as usize <= checks.parked.len()
+            && left.dialing_elsewhere == 0)
     }
 
     async fn idle(
         &self,
+        wait: Duration,
         in_flight: &mut JoinSet<()>,
         checks: &mut Checks,
         polls: &mut Polls,
     ) -> Result<(), StoreError> {
         tokio::select! {
-            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = in_flight.join_next(), if !in_flight.is_empty() => {}
             Some(done) = polls.running.join_next(), if !polls.running.is_empty() => {
                 self.settle_poll(done);

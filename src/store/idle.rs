@@ -1,8 +1,9 @@
 //! What a worker with nothing to dial reads of a campaign between passes: one statement a
-//! tick, written once for both backends, instead of a full pass (a dozen transactions).
+//! tick, written once for both backends, instead of a full pass (a dozen transactions); and
+//! what a dialing run that found nothing to claim still waits for, in one statement too.
 
 use super::dialect::on_backend;
-use super::{Lull, Store, StoreError};
+use super::{Left, Lull, Store, StoreError};
 use crate::domain::CampaignStatus;
 
 /// The status, the earliest due time of pending rows, of rows in doubt, the earliest end of a
@@ -39,6 +40,43 @@ impl Store {
             status,
             next_due_at: [pending, unknown, leased].into_iter().flatten().min(),
             oldest_awaiting: awaiting,
+        })
+    }
+
+    /// What a dialing run that found nothing to claim waits for, in one statement: the next
+    /// retry, the rows in doubt, and (on PostgreSQL) the rows other live holders are dialing
+    /// (see `next_retry_at`, `unknown_count`, `dialing_elsewhere`).
+    pub async fn left(&self) -> Result<Left, StoreError> {
+        let (next_retry_at, unknown, elsewhere): (Option<i64>, i64, i64) = match self {
+            Self::Sqlite(db) => {
+                sqlx::query_as(
+                    "SELECT (SELECT MIN(next_attempt_at) FROM rows
+                         WHERE campaign_id = $1 AND state = 'pending' AND NOT outcome_final),
+                        (SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'unknown'),
+                        0",
+                )
+                .bind(db.campaign)
+                .fetch_one(&db.pool)
+                .await?
+            }
+            Self::Postgres(db) => {
+                sqlx::query_as(
+                    "SELECT (SELECT MIN(next_attempt_at) FROM rows
+                         WHERE campaign_id = $1 AND state = 'pending' AND NOT outcome_final),
+                        (SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'unknown'),
+                        (SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'dialing'
+                         AND holder IS DISTINCT FROM $2 AND lease_expires_at > unix_ms())",
+                )
+                .bind(db.campaign)
+                .bind(&db.holder)
+                .fetch_one(&db.pool)
+                .await?
+            }
+        };
+        Ok(Left {
+            next_retry_at,
+            unknown: unknown as u64,
+            dialing_elsewhere: elsewhere as u64,
         })
     }
 }

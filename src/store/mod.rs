@@ -56,7 +56,7 @@ pub use model::history::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, LoadError,
     RejectRecord, RowRecord, RunRecord,
 };
-pub use model::idle::Lull;
+pub use model::idle::{Left, Lull};
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
 pub use model::outcomes::{AttemptParty, CallObservation, EventSource, Recorded, Redial};
 pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};

@@ -197,6 +197,7 @@ on_every_backend!(
     a_retry_and_a_recycled_call_wait_for_their_times,
     a_claim_given_back_is_pending_again_and_a_suppressed_one_is_never_dialed,
     a_batch_claim_takes_the_first_due_rows_in_list_order_each_with_its_attempt,
+    what_a_run_that_found_nothing_waits_for_reads_as_its_three_parts_do,
     a_row_left_dialing_by_a_run_that_is_gone_is_checked_before_any_redial,
     rows_in_doubt_are_settled_once_by_a_check_or_by_a_callback,
     a_row_in_doubt_found_never_created_is_failed_with_its_reason_once_it_has_given_up,
@@ -213,6 +214,31 @@ on_every_backend!(
     a_campaign_created_with_another_ones_history_reads_back_the_same,
     only_a_campaign_the_database_holds_is_opened_as_it_is,
 );
+
+async fn what_a_run_that_found_nothing_waits_for_reads_as_its_three_parts_do(db: Database) {
+    // Arrange: a row in doubt, a row being dialed, and a pending one.
+    let store = with_people(&db, 3).await;
+    let doubted = claim(&store).await;
+    store.record(&doubted, &in_doubt()).await.unwrap();
+    let _dialing = claim(&store).await;
+
+    // Act
+    let left = store.left().await.unwrap();
+
+    // Assert
+    assert_eq!(left.unknown, 1);
+    assert_eq!(left.unknown, store.unknown_count().await.unwrap());
+    assert_eq!(left.next_retry_at, store.next_retry_at().await.unwrap());
+    assert!(left.next_retry_at.is_some(), "the pending row");
+    assert_eq!(
+        left.dialing_elsewhere,
+        store.dialing_elsewhere().await.unwrap()
+    );
+    assert_eq!(
+        left.dialing_elsewhere, 0,
+        "the row being dialed is this holder's"
+    );
+}
 
 async fn a_batch_claim_takes_the_first_due_rows_in_list_order_each_with_its_attempt(db: Database) {
     // Arrange

@@ -13,3 +13,14 @@ pub struct Lull {
     /// When the oldest call still awaiting its outcome was created.
     pub oldest_awaiting: Option<i64>,
 }
+
+/// What a run that found nothing to claim still has to wait for, read in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Left {
+    /// When the next pending row that is not waiting for a redial falls due (a retry).
+    pub next_retry_at: Option<i64>,
+    /// Rows in doubt.
+    pub unknown: u64,
+    /// Rows other live holders are dialing (always 0 on SQLite).
+    pub dialing_elsewhere: u64,
+}
