@@ -71,7 +71,7 @@ impl Engine {
                 return Ok(None);
             };
             // Its slot may be up to a claim's horizon away yet.
-            if self.lease_covers(&claimed, CLAIM_AHEAD) {
+            if self.lease_covers(&claimed, self.claim_horizon()) {
                 return Ok(Some(claimed));
             }
             let why = "not sent: its lease had too little time left for the request";
@@ -106,11 +106,16 @@ impl Engine {
             return 1;
         };
         let sent_per_second = rows as f64 / at.elapsed().as_secs_f64().max(1e-3);
-        let horizon = match self.store.is_shared() {
+        ((sent_per_second * self.claim_horizon().as_secs_f64()) as u32).clamp(1, MAX_CLAIM)
+    }
+
+    /// How far ahead rows are claimed: `CLAIM_AHEAD`, or a quarter of the lease's room when
+    /// that is less (on PostgreSQL).
+    fn claim_horizon(&self) -> Duration {
+        match self.store.is_shared() {
             true => CLAIM_AHEAD.min(self.lease_room() / 4),
             false => CLAIM_AHEAD,
-        };
-        ((sent_per_second * horizon.as_secs_f64()) as u32).clamp(1, MAX_CLAIM)
+        }
     }
 }
 
