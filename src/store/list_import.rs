@@ -46,7 +46,13 @@ impl Store {
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let now = self.now_ms();
         let (campaign, tx) = match self {
-            Self::Sqlite(db) => (db.campaign, OpenTx::Sqlite(db.pool.begin().await?)),
+            // The writer's lock from the start: a batch reads the highest id before it
+            // inserts, and a transaction that read first is refused its upgrade to a writer
+            // (`database is locked`, no wait) when another campaign on the file wrote between.
+            Self::Sqlite(db) => (
+                db.campaign,
+                OpenTx::Sqlite(db.pool.begin_with("BEGIN IMMEDIATE").await?),
+            ),
             Self::Postgres(db) => {
                 let mut tx = db.pool.begin().await?;
                 // Where each batch is staged by COPY (see `Batch::insert`); gone at the end of
