@@ -50,7 +50,7 @@ pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
-pub use reason::{describe_error, requeue_history, why_not_created};
+pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 
@@ -65,7 +65,7 @@ mod tests {
     async fn the_report_counts_every_state_attempt_and_failure() {
         let campaign = campaign_in_every_state().await;
 
-        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
             .await
             .unwrap();
 
@@ -115,10 +115,11 @@ mod tests {
     async fn failures_are_grouped_by_twilio_error_code() {
         let campaign = campaign_in_every_state().await;
 
-        let mut failures = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
-            .await
-            .unwrap()
-            .failures;
+        let mut failures =
+            CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
+                .await
+                .unwrap()
+                .failures;
 
         failures.sort_by_key(|group| group.code);
         assert_eq!(
@@ -142,7 +143,7 @@ mod tests {
     async fn every_line_without_a_call_says_why() {
         let campaign = campaign_in_every_state().await;
 
-        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
             .await
             .unwrap();
 
