@@ -6,14 +6,15 @@ use super::{Store, StoreError};
 use crate::domain::ConferenceSid;
 
 impl Store {
-    /// Records a run's start; returns its id.
+    /// Records a run's start, and the host it runs on; returns its id.
     pub async fn start_run(&self) -> Result<i64, StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => Ok(sqlx::query_scalar(
-            "INSERT INTO runs (campaign_id, started_at) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO runs (campaign_id, started_at, host) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(db.campaign)
         .bind(now)
+        .bind(db.host())
         .fetch_one(&db.pool)
         .await?))
     }

@@ -1,0 +1,61 @@
+//! The reads behind `dialer status`, written once for both backends. Each is a grouped count
+//! or a MIN()/MAX() over one state's rows, which the rows' `(campaign_id, state)` and partial
+//! `rows_pending`/`rows_unknown` indexes answer without reading the campaign's every row.
+
+use super::dialect::on_backend;
+use super::model::status::{CampaignNow, Dialer, Held, LastRun};
+use super::{Store, StoreError};
+
+impl Store {
+    /// What the campaign is doing now, as the database shows it.
+    pub async fn campaign_now(&self) -> Result<CampaignNow, StoreError> {
+        let now = self.now_ms();
+        let status = self.campaign_status().await?;
+        let states = self.state_counts().await?;
+        let next_due = self.next_pending_at().await?;
+        let (dialing, (in_doubt, in_doubt_next_check), mut held, last_run) = on_backend!(self, db => (
+            sqlx::query_as::<_, Dialer>(
+                "SELECT holder, COUNT(*) AS rows, MAX(lease_expires_at) AS lease_expires_at FROM rows
+                 WHERE campaign_id = $1 AND state = 'dialing' AND holder IS NOT NULL
+                 GROUP BY holder",
+            )
+            .bind(db.campaign)
+            .fetch_all(&db.pool)
+            .await?,
+            sqlx::query_as::<_, (i64, Option<i64>)>(
+                "SELECT COUNT(*), MIN(next_attempt_at) FROM rows WHERE campaign_id = $1 AND state = 'unknown'",
+            )
+            .bind(db.campaign)
+            .fetch_one(&db.pool)
+            .await?,
+            // Only rows never tried: a retry's wait is its backoff, not a hold.
+            sqlx::query_as::<_, Held>(
+                "SELECT held_by, COUNT(*) AS rows, MIN(next_attempt_at) AS first, MAX(next_attempt_at) AS last
+                 FROM rows WHERE campaign_id = $1 AND state = 'pending' AND next_attempt_at > $2
+                 AND attempts = 0 GROUP BY held_by",
+            )
+            .bind(db.campaign)
+            .bind(now)
+            .fetch_all(&db.pool)
+            .await?,
+            sqlx::query_as::<_, LastRun>(
+                "SELECT started_at, finished_at, exit_code, host FROM runs
+                 WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(db.campaign)
+            .fetch_optional(&db.pool)
+            .await?,
+        ));
+        held.sort_by_key(|h| h.hold.map(|hold| hold.as_str()));
+        Ok(CampaignNow {
+            status,
+            states,
+            dialing,
+            in_doubt: in_doubt as u64,
+            in_doubt_next_check,
+            held,
+            next_due,
+            last_run,
+        })
+    }
+}
