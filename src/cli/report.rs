@@ -147,7 +147,7 @@ fn refuse_to_overwrite(out: &Path, campaign_files: &[&Path]) -> anyhow::Result<(
 }
 
 /// A reader that stops early (`| head`) is not an error.
-fn print_to_stdout(bytes: &[u8]) -> anyhow::Result<Exit> {
+pub(super) fn print_to_stdout(bytes: &[u8]) -> anyhow::Result<Exit> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

@@ -43,6 +43,7 @@ mod html;
 mod html_tables;
 mod plot;
 mod reason;
+mod status;
 mod summary;
 mod text;
 
@@ -51,6 +52,7 @@ pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
 pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
+pub use status::{StatusView, render_status};
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 

@@ -41,13 +41,18 @@ impl Circumstances {
             .and_then(|zones| zones.zones().first().cloned())
             .or_else(|| self.window_zone.clone())
             .unwrap_or(TimeZone::UTC);
-        match Timestamp::from_millisecond(at) {
-            Ok(at) => at
-                .to_zoned(zone)
-                .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string(),
-            Err(_) => at.to_string(),
-        }
+        zoned(at, zone)
+    }
+}
+
+/// Unix ms on `zone`'s clock, RFC 3339 with its offset: `2026-12-05T08:00:00-08:00`.
+pub(super) fn zoned(at: i64, zone: TimeZone) -> String {
+    match Timestamp::from_millisecond(at) {
+        Ok(at) => at
+            .to_zoned(zone)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        Err(_) => at.to_string(),
     }
 }
 

@@ -29,11 +29,11 @@ pub struct Dialer {
 }
 
 impl Dialer {
-    /// `host:pid`, the holder without its random part.
-    pub fn host_and_pid(&self) -> &str {
-        self.holder
-            .rsplit_once(':')
-            .map_or(self.holder.as_str(), |(host_pid, _)| host_pid)
+    /// The host and pid its holder names (`host:pid:random`).
+    pub fn host_and_pid(&self) -> (&str, Option<u32>) {
+        let mut parts = self.holder.split(':');
+        let host = parts.next().unwrap_or_default();
+        (host, parts.next().and_then(|pid| pid.parse().ok()))
     }
 }
 

@@ -1,0 +1,258 @@
+//! `dialer status`'s answer for one campaign: where it stands, who dials it now, what its rows
+//! wait for and until when, how its last run ended, and what is wrong. Built from what the
+//! store read (`CampaignNow`) without another query; printed as text or JSON, whose field
+//! names are an interface (the README shows both).
+
+use super::reason::{utc, zoned};
+use crate::domain::{Hold, Standing};
+use crate::foreign_text::printable;
+use crate::store::{CampaignNow, StateCounts};
+use crate::words::count;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// One campaign file's status: `error` alone when it could not be read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusView {
+    pub file: String,
+    pub campaign: Option<String>,
+    pub status: Option<Standing>,
+    pub states: Option<StateCounts>,
+    /// The processes with rows claimed now (hosts and pids).
+    pub dialing: Vec<DialingView>,
+    /// SQLite: whether a run holds the campaign's lock (`free`, `held`, `held by pid N`,
+    /// `unknown`); null on PostgreSQL, where `dialing` says it.
+    pub lock: Option<String>,
+    pub in_doubt: Option<Waiting>,
+    pub window: Option<Waiting>,
+    pub frequency_cap: Option<Waiting>,
+    pub next_due_at: Option<String>,
+    pub last_run: Option<RunView>,
+    /// What needs a person: a file that does not load, a last run that was refused.
+    pub problems: Vec<String>,
+    /// Why the campaign could not be read at all.
+    pub error: Option<String>,
+    /// Set when no run has written the campaign's database yet.
+    pub not_started: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DialingView {
+    pub host: String,
+    pub pid: Option<u32>,
+    pub rows: i64,
+    pub lease_until: Option<String>,
+}
+
+/// Rows that wait, from when the first may go (`from`) to when the last may (`until`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub rows: i64,
+    pub from: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub host: Option<String>,
+    pub exit_code: Option<i64>,
+}
+
+impl StatusView {
+    /// A campaign read from its database; `lock`: SQLite's lock holder, in words; `zone`: the
+    /// calling window's, in which its opening is told.
+    pub fn read(
+        file: String,
+        campaign: String,
+        now: CampaignNow,
+        lock: Option<String>,
+        zone: Option<&TimeZone>,
+    ) -> Self {
+        let left = now.states.pending + now.states.dialing + now.states.unknown;
+        let in_zone = |at: i64| zoned(at, zone.cloned().unwrap_or(TimeZone::UTC));
+        let held = |hold: Option<Hold>, told: &dyn Fn(i64) -> String| {
+            let held = now.held.iter().find(|h| h.hold == hold)?;
+            Some(Waiting {
+                rows: held.rows,
+                from: Some(told(held.first)),
+                until: Some(told(held.last)),
+            })
+        };
+        let utc_text = |at: i64| utc(at).unwrap_or_else(|| at.to_string());
+        let last_run = now.last_run.as_ref().map(|run| RunView {
+            started_at: utc(run.started_at),
+            finished_at: run.finished_at.and_then(utc),
+            host: run.host.clone(),
+            exit_code: run.exit_code,
+        });
+        Self {
+            file,
+            campaign: Some(campaign),
+            status: Some(Standing::of(now.status, left)),
+            dialing: now
+                .dialing
+                .iter()
+                .map(|d| {
+                    let (host, pid) = d.host_and_pid();
+                    DialingView {
+                        host: host.to_owned(),
+                        pid,
+                        rows: d.rows,
+                        lease_until: d.lease_expires_at.and_then(utc),
+                    }
+                })
+                .collect(),
+            lock,
+            in_doubt: (now.in_doubt > 0).then(|| Waiting {
+                rows: now.in_doubt as i64,
+                from: now.in_doubt_next_check.and_then(utc),
+                until: None,
+            }),
+            window: held(Some(Hold::Window), &in_zone),
+            frequency_cap: held(Some(Hold::FrequencyCap), &utc_text),
+            next_due_at: now.next_due.and_then(utc),
+            problems: problems(now.last_run.as_ref().and_then(|run| run.exit_code)),
+            last_run,
+            states: Some(now.states),
+            error: None,
+            not_started: None,
+        }
+    }
+
+    /// A campaign no run has written yet: nothing to read, and nothing wrong.
+    pub fn not_started(file: String, campaign: String, database: String) -> Self {
+        Self {
+            file,
+            campaign: Some(campaign),
+            not_started: Some(format!("no run yet (nothing in {database})")),
+            ..Self::default()
+        }
+    }
+
+    /// A campaign that could not be read: its file does not load, or its database fails.
+    pub fn unreadable(file: String, campaign: Option<String>, error: String) -> Self {
+        Self {
+            file,
+            campaign,
+            problems: vec![error.clone()],
+            error: Some(error),
+            ..Self::default()
+        }
+    }
+}
+
+/// What a last run's exit code says is wrong (`cli::Exit`'s codes).
+fn problems(exit_code: Option<i64>) -> Vec<String> {
+    match exit_code {
+        Some(2) => vec![
+            "the last run was refused (exit 2): its configuration or Twilio credentials".to_owned(),
+        ],
+        Some(1) => vec!["the last run ended with an error (exit 1): see its log".to_owned()],
+        _ => Vec::new(),
+    }
+}
+
+/// The status of each campaign, as a person reads it.
+pub fn render_status(views: &[StatusView]) -> String {
+    let mut out = String::new();
+    for view in views {
+        let name = view.campaign.as_deref().unwrap_or("?");
+        let file = printable(&view.file);
+        let Some(states) = &view.states else {
+            let why = match (&view.error, &view.not_started) {
+                (Some(error), _) => format!("cannot be read: {error}"),
+                (None, Some(why)) => why.clone(),
+                (None, None) => "not read".to_owned(),
+            };
+            _ = writeln!(out, "{} ({file}): {}", printable(name), printable(&why));
+            continue;
+        };
+        let status = view.status.map_or("?", Standing::as_str);
+        _ = writeln!(out, "{} ({file}): {status}", printable(name));
+        _ = writeln!(
+            out,
+            "  rows {} · created {} · failed {} · unknown {} · pending {} · dialing {} · suppressed {} · canceled {}",
+            states.rows(),
+            states.created,
+            states.failed,
+            states.unknown,
+            states.pending,
+            states.dialing,
+            states.suppressed,
+            states.canceled,
+        );
+        dialing_line(&mut out, view);
+        if let Some(w) = &view.in_doubt {
+            let at = w.from.as_deref().unwrap_or("?");
+            _ = writeln!(
+                out,
+                "  in doubt: {}, checked again at {at}",
+                count(w.rows as u64, "row")
+            );
+        }
+        if let Some(w) = &view.window {
+            let at = w.from.as_deref().unwrap_or("?");
+            _ = writeln!(
+                out,
+                "  waiting for the calling window: {}, opens {at}",
+                count(w.rows as u64, "row")
+            );
+        }
+        if let Some(w) = &view.frequency_cap {
+            let (from, until) = (
+                w.from.as_deref().unwrap_or("?"),
+                w.until.as_deref().unwrap_or("?"),
+            );
+            _ = writeln!(
+                out,
+                "  held back by the frequency cap: {}, from {from} until {until}",
+                count(w.rows as u64, "row")
+            );
+        }
+        if let Some(run) = &view.last_run {
+            let ended = match (&run.finished_at, run.exit_code) {
+                (Some(at), Some(code)) => format!("ended {at}, exit {code}"),
+                _ => "not ended".to_owned(),
+            };
+            let host = run
+                .host
+                .as_deref()
+                .map(|h| format!(" on {}", printable(h)))
+                .unwrap_or_default();
+            let started = run.started_at.as_deref().unwrap_or("?");
+            _ = writeln!(out, "  last run: started {started}{host}, {ended}");
+        }
+        for problem in &view.problems {
+            _ = writeln!(out, "  wrong: {}", printable(problem));
+        }
+    }
+    out
+}
+
+fn dialing_line(out: &mut String, view: &StatusView) {
+    let dialers: Vec<String> = view
+        .dialing
+        .iter()
+        .map(|d| {
+            let pid = d.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
+            let lease = d
+                .lease_until
+                .as_deref()
+                .map(|at| format!(", lease until {at}"))
+                .unwrap_or_default();
+            format!(
+                "{}{pid} ({}{lease})",
+                printable(&d.host),
+                count(d.rows as u64, "row")
+            )
+        })
+        .collect();
+    match (&view.lock, dialers.is_empty()) {
+        (_, false) => _ = writeln!(out, "  dialing now: {}", dialers.join("; ")),
+        (Some(lock), true) => _ = writeln!(out, "  lock: {lock}"),
+        (None, true) => _ = writeln!(out, "  dialing now: nobody"),
+    }
+}
