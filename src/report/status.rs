@@ -159,19 +159,31 @@ fn problems(exit_code: Option<i64>) -> Vec<String> {
 pub fn render_status(views: &[StatusView]) -> String {
     let mut out = String::new();
     for view in views {
-        let name = view.campaign.as_deref().unwrap_or("?");
         let file = printable(&view.file);
+        let title = match &view.campaign {
+            Some(name) => format!("{} ({file})", printable(name)),
+            None => file.into_owned(),
+        };
         let Some(states) = &view.states else {
             let why = match (&view.error, &view.not_started) {
                 (Some(error), _) => format!("cannot be read: {error}"),
                 (None, Some(why)) => why.clone(),
                 (None, None) => "not read".to_owned(),
             };
-            _ = writeln!(out, "{} ({file}): {}", printable(name), printable(&why));
+            // A parser's message spans lines (the line quoted, a caret): each shown indented.
+            let mut lines = why.lines().filter(|line| !line.trim().is_empty());
+            _ = writeln!(
+                out,
+                "{title}: {}",
+                printable(lines.next().unwrap_or_default())
+            );
+            for line in lines {
+                _ = writeln!(out, "    {}", printable(line));
+            }
             continue;
         };
         let status = view.status.map_or("?", Standing::as_str);
-        _ = writeln!(out, "{} ({file}): {status}", printable(name));
+        _ = writeln!(out, "{title}: {status}");
         _ = writeln!(
             out,
             "  rows {} · created {} · failed {} · unknown {} · pending {} · dialing {} · suppressed {} · canceled {}",
@@ -194,12 +206,14 @@ pub fn render_status(views: &[StatusView]) -> String {
             );
         }
         if let Some(w) = &view.window {
-            let at = w.from.as_deref().unwrap_or("?");
-            _ = writeln!(
-                out,
-                "  waiting for the calling window: {}, opens {at}",
-                count(w.rows as u64, "row")
-            );
+            let rows = count(w.rows as u64, "row");
+            let opens = match (w.from.as_deref(), w.until.as_deref()) {
+                (Some(first), Some(last)) if first != last => {
+                    format!("first opens {first}, last {last}")
+                }
+                (first, _) => format!("opens {}", first.unwrap_or("?")),
+            };
+            _ = writeln!(out, "  waiting for the calling window: {rows}, {opens}");
         }
         if let Some(w) = &view.frequency_cap {
             let (from, until) = (
