@@ -13,23 +13,27 @@ impl Store {
         let status = self.campaign_status().await?;
         let states = self.state_counts().await?;
         let next_due = self.next_pending_at().await?;
-        let (dialing, (in_doubt, in_doubt_next_check), mut held, last_run) = on_backend!(self, db => (
-            sqlx::query_as::<_, Dialer>(
+        let dialing: Vec<Dialer>;
+        let (in_doubt, in_doubt_next_check): (i64, Option<i64>);
+        let mut held: Vec<Held>;
+        let last_run: Option<LastRun>;
+        on_backend!(self, db => {
+            dialing = sqlx::query_as(
                 "SELECT holder, COUNT(*) AS rows, MAX(lease_expires_at) AS lease_expires_at FROM rows
                  WHERE campaign_id = $1 AND state = 'dialing' AND holder IS NOT NULL
                  GROUP BY holder",
             )
             .bind(db.campaign)
             .fetch_all(&db.pool)
-            .await?,
-            sqlx::query_as::<_, (i64, Option<i64>)>(
+            .await?;
+            (in_doubt, in_doubt_next_check) = sqlx::query_as(
                 "SELECT COUNT(*), MIN(next_attempt_at) FROM rows WHERE campaign_id = $1 AND state = 'unknown'",
             )
             .bind(db.campaign)
             .fetch_one(&db.pool)
-            .await?,
+            .await?;
             // Only rows never tried: a retry's wait is its backoff, not a hold.
-            sqlx::query_as::<_, Held>(
+            held = sqlx::query_as(
                 "SELECT held_by, COUNT(*) AS rows, MIN(next_attempt_at) AS first, MAX(next_attempt_at) AS last
                  FROM rows WHERE campaign_id = $1 AND state = 'pending' AND next_attempt_at > $2
                  AND attempts = 0 GROUP BY held_by",
@@ -37,15 +41,15 @@ impl Store {
             .bind(db.campaign)
             .bind(now)
             .fetch_all(&db.pool)
-            .await?,
-            sqlx::query_as::<_, LastRun>(
+            .await?;
+            last_run = sqlx::query_as(
                 "SELECT started_at, finished_at, exit_code, host FROM runs
                  WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(db.campaign)
             .fetch_optional(&db.pool)
-            .await?,
-        ));
+            .await?;
+        });
         held.sort_by_key(|h| h.hold.map(|hold| hold.as_str()));
         Ok(CampaignNow {
             status,
