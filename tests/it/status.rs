@@ -241,7 +241,7 @@ async fn a_campaign_file_that_no_longer_loads_is_shown_by_status_with_its_error(
     assert_eq!(text.code, ERROR, "{text:?}");
     assert!(
         text.stdout
-            .contains("broken.toml): cannot be read: the campaign file does not load"),
+            .contains("broken.toml: cannot be read: the campaign file does not load"),
         "{}",
         text.stdout
     );
