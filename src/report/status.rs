@@ -264,9 +264,12 @@ fn dialing_line(out: &mut String, view: &StatusView) {
             )
         })
         .collect();
-    match (&view.lock, dialers.is_empty()) {
-        (_, false) => _ = writeln!(out, "  dialing now: {}", dialers.join("; ")),
-        (Some(lock), true) => _ = writeln!(out, "  lock: {lock}"),
-        (None, true) => _ = writeln!(out, "  dialing now: nobody"),
+    if !dialers.is_empty() {
+        _ = writeln!(out, "  dialing now: {}", dialers.join("; "));
+    } else if view.lock.is_none() {
+        _ = writeln!(out, "  dialing now: nobody");
+    }
+    if let Some(lock) = &view.lock {
+        _ = writeln!(out, "  lock: {lock}");
     }
 }
