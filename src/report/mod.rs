@@ -5,6 +5,7 @@
 //! `dialer report --json` prints a [`CampaignReport`]; its field names are an interface:
 //!
 //! - `campaign`, `configured_cps`: from the campaign file.
+//! - `status`: `active`, `paused`, `canceled`, or `done` (nothing left to dial or to check).
 //! - `rows`: list lines imported (one per distinct `to`).
 //! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`, `suppressed`
 //!   (on a do-not-call list), `canceled` (pending when the campaign was canceled);
@@ -24,9 +25,9 @@
 //!   and `achieved_cps` (created calls / `duration_secs`, null under 2 calls). Across several
 //!   runs the duration includes the time between them.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
-//!   (a row state, or `rejected`), `reason`, a sentence, and `requeued`: null, or a sentence
-//!   saying when the row was last put back by `dialer campaign requeue` and what it had failed
-//!   with.
+//!   (a row state, or `rejected`), `reason`, a sentence (with the time a held row waits for),
+//!   and `requeued`: null, or a sentence saying when the row was last put back by
+//!   `dialer campaign requeue` and what it had failed with.
 //!
 //! `dialer report --html FILE` writes the same report as one self-contained page with charts
 //! (`html`): the numbers behind them come from the store, already aggregated (`chart_data`),
