@@ -121,6 +121,7 @@ pub struct RunRecord {
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub exit_code: Option<i64>,
+    pub host: Option<String>,
 }
 
 /// The last import that read the whole list, with its JSON array of ignored columns as stored.
