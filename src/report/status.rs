@@ -4,9 +4,9 @@
 //! names are an interface (the README shows both).
 
 use super::reason::{utc, zoned};
-use crate::domain::{Hold, Standing};
+use crate::domain::{Hold, RunEnding, Standing};
 use crate::foreign_text::printable;
-use crate::store::{CampaignNow, StateCounts};
+use crate::store::{CampaignNow, LastRun, StateCounts};
 use crate::words::count;
 use jiff::tz::TimeZone;
 use serde::Serialize;
@@ -27,6 +27,7 @@ pub struct StatusView {
     pub in_doubt: Option<Waiting>,
     pub window: Option<Waiting>,
     pub frequency_cap: Option<Waiting>,
+    /// When the next pending row falls due, unless one is due now.
     pub next_due_at: Option<String>,
     pub last_run: Option<RunView>,
     /// What needs a person: a file that does not load, a last run that was refused.
@@ -59,6 +60,9 @@ pub struct RunView {
     pub finished_at: Option<String>,
     pub host: Option<String>,
     pub exit_code: Option<i64>,
+    /// Why its dialing ended: `finished`, `signal`, `deadline`, `credentials_refused`,
+    /// `twilio_unreachable`, `database_failed`, `paused`, `canceled`, `window_closed`.
+    pub ending: Option<RunEnding>,
 }
 
 impl StatusView {
@@ -87,6 +91,7 @@ impl StatusView {
             finished_at: run.finished_at.and_then(utc),
             host: run.host.clone(),
             exit_code: run.exit_code,
+            ending: run.ending,
         });
         Self {
             file,
@@ -114,7 +119,7 @@ impl StatusView {
             window: held(Some(Hold::Window), &in_zone),
             frequency_cap: held(Some(Hold::FrequencyCap), &utc_text),
             next_due_at: now.next_due.and_then(utc),
-            problems: problems(now.last_run.as_ref().and_then(|run| run.exit_code)),
+            problems: problems(now.last_run.as_ref()),
             last_run,
             states: Some(now.states),
             error: None,
@@ -144,15 +149,32 @@ impl StatusView {
     }
 }
 
-/// What a last run's exit code says is wrong (`cli::Exit`'s codes).
-fn problems(exit_code: Option<i64>) -> Vec<String> {
-    match exit_code {
-        Some(2) => vec![
-            "the last run was refused (exit 2): its configuration or Twilio credentials".to_owned(),
-        ],
-        Some(1) => vec!["the last run ended with an error (exit 1): see its log".to_owned()],
-        _ => Vec::new(),
-    }
+/// What the last run's ending and exit code (`cli::Exit`'s) say is wrong.
+fn problems(run: Option<&LastRun>) -> Vec<String> {
+    let Some(run) = run else {
+        return Vec::new();
+    };
+    let exit = run
+        .exit_code
+        .map(|code| format!(" (exit {code})"))
+        .unwrap_or_default();
+    let problem = match (run.ending, run.exit_code) {
+        (Some(RunEnding::CredentialsRefused), _) => {
+            format!("Twilio refused the credentials in the last run{exit}")
+        }
+        (Some(RunEnding::TwilioUnreachable), _) => {
+            format!("Twilio could not be reached in the last run{exit}; its rows wait for the next")
+        }
+        (Some(RunEnding::DatabaseFailed), _) => {
+            format!("the database could not record an outcome in the last run{exit}")
+        }
+        (_, Some(2)) => {
+            "the last run was refused (exit 2): its configuration, list or credentials".to_owned()
+        }
+        (_, Some(1)) => "the last run ended with an error (exit 1): see its log".to_owned(),
+        _ => return Vec::new(),
+    };
+    vec![problem]
 }
 
 /// The status of each campaign, as a person reads it.
@@ -227,10 +249,13 @@ pub fn render_status(views: &[StatusView]) -> String {
             );
         }
         if let Some(run) = &view.last_run {
-            let ended = match (&run.finished_at, run.exit_code) {
+            let mut ended = match (&run.finished_at, run.exit_code) {
                 (Some(at), Some(code)) => format!("ended {at}, exit {code}"),
                 _ => "not ended".to_owned(),
             };
+            if let Some(ending) = run.ending {
+                _ = write!(ended, " ({})", ending.as_str().replace('_', " "));
+            }
             let host = run
                 .host
                 .as_deref()

@@ -6,7 +6,7 @@
 
 use crate::domain::{
     CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Hold, Label,
-    LineState, RowState, ZoneSource,
+    LineState, RowState, RunEnding, ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -75,6 +75,7 @@ stored_as_text!(
     LineState,
     CampaignStatus,
     Hold,
+    RunEnding,
     ZoneSource,
     crate::store::EventSource,
     crate::store::AttemptOutcome,

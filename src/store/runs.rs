@@ -3,7 +3,7 @@
 
 use super::dialect::on_backend;
 use super::{Store, StoreError};
-use crate::domain::ConferenceSid;
+use crate::domain::{ConferenceSid, RunEnding};
 
 impl Store {
     /// Records a run's start, and the host it runs on; returns its id.
@@ -32,6 +32,19 @@ impl Store {
             .bind(db.campaign)
             .execute(&db.pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    /// Records why a run's dialing ended, before its exit code is known.
+    pub async fn record_run_ending(&self, run: i64, ending: RunEnding) -> Result<(), StoreError> {
+        on_backend!(self, db => {
+            sqlx::query("UPDATE runs SET ending = $1 WHERE id = $2 AND campaign_id = $3")
+                .bind(ending)
+                .bind(run)
+                .bind(db.campaign)
+                .execute(&db.pool)
+                .await?;
         });
         Ok(())
     }

@@ -12,7 +12,7 @@ impl Store {
         let now = self.now_ms();
         let status = self.campaign_status().await?;
         let states = self.state_counts().await?;
-        let next_due = self.next_pending_at().await?;
+        let next_due = self.next_pending_at().await?.filter(|at| *at > now);
         let dialing: Vec<Dialer>;
         let (in_doubt, in_doubt_next_check): (i64, Option<i64>);
         let mut held: Vec<Held>;
@@ -43,7 +43,7 @@ impl Store {
             .fetch_all(&db.pool)
             .await?;
             last_run = sqlx::query_as(
-                "SELECT started_at, finished_at, exit_code, host FROM runs
+                "SELECT started_at, finished_at, exit_code, host, ending FROM runs
                  WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(db.campaign)

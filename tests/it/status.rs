@@ -6,7 +6,7 @@ use crate::hosts::campaign_on;
 use crate::support::campaign::{
     RunOutput, TestCampaign, dialer_at, numbers, output, sandbox, sandbox_config, signal,
 };
-use crate::support::exit::{DONE, ERROR, STOPPED_EARLY};
+use crate::support::exit::{CONFIG, DONE, ERROR, STOPPED_EARLY};
 use crate::support::postgres::fresh_database;
 use dialer::domain::Cps;
 use dialer::sandbox::{Sandbox, SandboxConfig};
@@ -250,4 +250,52 @@ async fn a_campaign_file_that_no_longer_loads_is_shown_by_status_with_its_error(
         "{}",
         text.stdout
     );
+}
+
+#[tokio::test]
+async fn status_says_when_the_last_run_had_its_credentials_refused_or_could_not_reach_twilio() {
+    // Arrange: one campaign run with a wrong auth token, another against an address where
+    // nothing listens, with a short outage limit.
+    let sandbox = sandbox(sandbox_config()).await;
+    let refused = TestCampaign::new(30, &numbers(2), "");
+    let mut run = refused.command(&sandbox, &[]);
+    run.env("TWILIO_AUTH_TOKEN", "not-the-token");
+    let refused_run = output(run.spawn().expect("dialer starts")).await;
+    let unreachable = TestCampaign::new(30, &numbers(2), "");
+    unreachable.set("outage_limit", "\"1s\"");
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", nowhere.local_addr().unwrap());
+    drop(nowhere);
+    let mut run = unreachable.command(&sandbox, &[]);
+    run.env("TWILIO_API_BASE", &address);
+    let unreachable_run = output(run.spawn().expect("dialer starts")).await;
+
+    // Act
+    let (out, status) = status_json(&sandbox, &[&refused.file, &unreachable.file]).await;
+
+    // Assert
+    assert_eq!(refused_run.code, CONFIG, "{refused_run:?}");
+    assert_eq!(unreachable_run.code, STOPPED_EARLY, "{unreachable_run:?}");
+    assert_eq!(out.code, DONE, "{out:?}");
+    let of = |campaign: &TestCampaign| {
+        let file = campaign.file.display().to_string();
+        let all = status.as_array().expect("one object per campaign");
+        let found = all.iter().find(|c| c["file"] == file.as_str());
+        found.cloned().unwrap_or(Value::Null)
+    };
+    let (refused, unreachable) = (of(&refused), of(&unreachable));
+    assert_eq!(
+        refused["last_run"]["ending"], "credentials_refused",
+        "{status:#}"
+    );
+    let problems = refused["problems"].to_string();
+    let said = "Twilio refused the credentials in the last run (exit 2)";
+    assert!(problems.contains(said), "{status:#}");
+    assert_eq!(
+        unreachable["last_run"]["ending"], "twilio_unreachable",
+        "{status:#}"
+    );
+    let problems = unreachable["problems"].to_string();
+    let said = "Twilio could not be reached in the last run (exit 4)";
+    assert!(problems.contains(said), "{status:#}");
 }

@@ -1,7 +1,7 @@
 //! What `dialer status` reads of one campaign: grouped counts and earliest times only, so it
 //! costs the same on a million rows as on ten.
 
-use crate::domain::{CampaignStatus, Hold};
+use crate::domain::{CampaignStatus, Hold, RunEnding};
 use crate::store::StateCounts;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,7 @@ pub struct CampaignNow {
     pub in_doubt_next_check: Option<i64>,
     /// Pending rows held back until a later time, by what holds them.
     pub held: Vec<Held>,
-    /// When the next pending row falls due (unix ms).
+    /// When the next pending row falls due (unix ms), unless one is due now.
     pub next_due: Option<i64>,
     pub last_run: Option<LastRun>,
 }
@@ -54,4 +54,6 @@ pub struct LastRun {
     pub finished_at: Option<i64>,
     pub exit_code: Option<i64>,
     pub host: Option<String>,
+    /// Why its dialing ended, when it got that far.
+    pub ending: Option<RunEnding>,
 }
