@@ -2,7 +2,7 @@
 //! (a calling window, the frequency cap) with the time it waits for.
 
 use super::{claim, with_people};
-use dialer::domain::{CampaignStatus, Hold, RowState};
+use dialer::domain::{CampaignStatus, Hold, RowState, RunEnding};
 use dialer::store::{Database, Outcome};
 
 pub async fn a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_by_campaign_now(
@@ -13,6 +13,8 @@ pub async fn a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_b
     let store = with_people(&db, 5).await;
     let now = store.now_ms();
     let run = store.start_run().await.unwrap();
+    let refused = RunEnding::CredentialsRefused;
+    store.record_run_ending(run, refused).await.unwrap();
     store.finish_run(run, 2).await.unwrap();
     let capped = claim(&store).await;
     let cap_until = now + 10_800_000;
@@ -65,7 +67,7 @@ pub async fn a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_b
         "the capped row keeps its own hold: it is due after the window opens"
     );
     let last = read.last_run.expect("a run");
-    assert_eq!(last.exit_code, Some(2));
+    assert_eq!((last.exit_code, last.ending), (Some(2), Some(refused)));
     assert!(last.host.is_some_and(|host| !host.is_empty()));
     let capped_row = rows.iter().find(|r| r.line == capped.line).unwrap();
     assert_eq!(capped_row.held_by, Some(Hold::FrequencyCap));
