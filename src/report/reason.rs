@@ -180,6 +180,85 @@ pub(super) fn utc(ms: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CalleeZones;
+
+    const NOW: i64 = 1_796_457_600_000; // 2026-12-05T08:00:00Z
+
+    fn pending(held_by: Option<Hold>, next_attempt_at: i64) -> RowExport {
+        RowExport {
+            line: 2,
+            to: "+14155550100".into(),
+            label: "r0".into(),
+            state: LineState::Row(RowState::Pending),
+            attempts: 0,
+            call_sid: None,
+            queue_time_ms: None,
+            last_error_code: None,
+            reason: None,
+            duplicate_of: None,
+            call_status: None,
+            answered_by: None,
+            duration_secs: None,
+            requeues: 0,
+            requeued_at: None,
+            requeued_attempts: None,
+            requeued_code: None,
+            requeued_message: None,
+            next_attempt_at: Some(next_attempt_at),
+            held_by,
+            timezone: Some(CalleeZones::from_stored("America/Los_Angeles")),
+        }
+    }
+
+    fn at(status: CampaignStatus) -> Circumstances {
+        Circumstances {
+            status,
+            now_ms: NOW,
+            window_zone: None,
+        }
+    }
+
+    #[test]
+    fn a_held_row_says_until_when_on_the_callee_s_clock_and_a_paused_one_says_paused() {
+        let hour = 3_600_000;
+        let running = at(CampaignStatus::Running);
+        let paused = at(CampaignStatus::Paused);
+        let window = pending(Some(Hold::Window), NOW + 8 * hour);
+        let capped = pending(Some(Hold::FrequencyCap), NOW + hour);
+        let ended = pending(Some(Hold::Window), NOW - hour);
+        let mut in_doubt = pending(None, NOW + 60_000);
+        in_doubt.state = LineState::Row(RowState::Unknown);
+        in_doubt.reason = Some("the request timed out".into());
+
+        let cases = [
+            (
+                &window,
+                &running,
+                "waiting for the calling window: opens 2026-12-05T08:00:00-08:00",
+            ),
+            (
+                &capped,
+                &running,
+                "held back by the frequency cap until 2026-12-05T01:00:00-08:00",
+            ),
+            (&ended, &running, "not dialed yet"),
+            (&ended, &paused, "paused"),
+            (
+                &window,
+                &paused,
+                "paused; waiting for the calling window: opens 2026-12-05T08:00:00-08:00",
+            ),
+            (
+                &in_doubt,
+                &running,
+                "unknown: the request timed out (in doubt: checked again at 2026-12-05T08:01:00Z)",
+            ),
+        ];
+
+        for (row, now, said) in cases {
+            assert_eq!(why_not_created(row, now).as_deref(), Some(said));
+        }
+    }
 
     #[test]
     fn an_error_code_is_named_once() {
