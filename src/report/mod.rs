@@ -45,6 +45,7 @@ mod html_tables;
 mod plot;
 mod reason;
 mod status;
+mod status_text;
 mod summary;
 mod text;
 
@@ -53,7 +54,8 @@ pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
 pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
-pub use status::{StatusView, render_status};
+pub use status::StatusView;
+pub use status_text::render_status;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 
