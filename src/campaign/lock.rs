@@ -27,13 +27,10 @@ pub struct CampaignLock {
 impl CampaignLock {
     /// The lock of the campaign named `campaign` in the database at `database`.
     pub fn acquire(database: &Path, campaign: &str) -> Result<Self, LockError> {
-        let database = real_path(database).map_err(|cause| LockError::Io {
+        let path = lock_path(database, campaign).map_err(|cause| LockError::Io {
             path: database.to_path_buf(),
             cause,
         })?;
-        let mut name = database.into_os_string();
-        name.push(format!(".{}.lock", file_stem(campaign)));
-        let path = PathBuf::from(name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -49,6 +46,13 @@ impl CampaignLock {
             Err(std::fs::TryLockError::Error(cause)) => Err(LockError::Io { path, cause }),
         }
     }
+}
+
+/// The lock file of the campaign named `campaign` in the database at `database`.
+pub(super) fn lock_path(database: &Path, campaign: &str) -> std::io::Result<PathBuf> {
+    let mut name = real_path(database)?.into_os_string();
+    name.push(format!(".{}.lock", file_stem(campaign)));
+    Ok(PathBuf::from(name))
 }
 
 /// The one name of the file at `path`, symlinks resolved. A file not created yet (the first

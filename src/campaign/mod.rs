@@ -3,8 +3,10 @@
 //! its own module (`import`, `compliance`, `dialing`).
 
 pub mod lock;
+mod lock_holder;
 mod move_to;
 mod run;
 
+pub use lock_holder::{LockHolder, lock_holder};
 pub use move_to::{MoveError, Moved, move_to_postgres};
 pub use run::{RunError, RunResult, run};

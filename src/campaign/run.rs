@@ -6,8 +6,9 @@ use crate::compliance::gate::{Gate, GateError};
 use crate::config::Campaign;
 use crate::dialing::progress::Progress;
 use crate::dialing::{Ending, Engine};
+use crate::domain::RunEnding;
 use crate::import::{self, ImportError, ImportSummary};
-use crate::stop::Stop;
+use crate::stop::{Stop, StopReason};
 use crate::store::{StateCounts, Store, StoreError};
 use crate::twilio::TwilioClient;
 use std::sync::Arc;
@@ -79,6 +80,10 @@ async fn run_in_span(
     );
     let ending = engine.run().await?;
     drop(engine);
+    // For `dialer status`: an exit code alone does not say why dialing stopped.
+    if let Err(e) = store.record_run_ending(run_id, run_ending(&ending)).await {
+        tracing::warn!("could not record why the run ended: {e}");
+    }
     let counts = store.state_counts().await?;
     store.close().await;
     Ok(RunResult {
@@ -87,4 +92,21 @@ async fn run_in_span(
         counts,
         run_id,
     })
+}
+
+/// How a run's dial loop ended, as its record keeps it.
+fn run_ending(ending: &Ending) -> RunEnding {
+    match ending {
+        Ending::Finished => RunEnding::Finished,
+        Ending::Stopped(reason) => match reason {
+            StopReason::Signal => RunEnding::Signal,
+            StopReason::Deadline => RunEnding::Deadline,
+            StopReason::Abort(_) => RunEnding::CredentialsRefused,
+            StopReason::TwilioUnreachable(_) => RunEnding::TwilioUnreachable,
+            StopReason::Storage(_) => RunEnding::DatabaseFailed,
+            StopReason::Paused => RunEnding::Paused,
+            StopReason::Canceled => RunEnding::Canceled,
+            StopReason::WindowClosed => RunEnding::WindowClosed,
+        },
+    }
 }

@@ -13,6 +13,7 @@ pub mod report;
 mod requeue;
 pub mod run;
 pub mod serve;
+mod status;
 pub mod sync;
 mod worker;
 
@@ -69,6 +70,8 @@ pub enum Command {
     Sandbox(Box<crate::sandbox::SandboxConfig>),
     /// What a campaign did, and why each person without a call was not called.
     Report(report::ReportArgs),
+    /// What is going on now: each campaign's status, who dials it, what its rows wait for.
+    Status(status::StatusArgs),
     /// Every list line as CSV: state, attempts, call SID, queue_time, error, reason.
     Export(report::ExportArgs),
     /// Receive Twilio's status callbacks for a campaign: who answered, who was busy.
@@ -107,6 +110,7 @@ pub async fn run(cli: Cli, command: clap::Command) -> anyhow::Result<Exit> {
         Command::Demo(args) => demo::run(args, cli.quiet).await,
         Command::Sandbox(config) => crate::sandbox::run(*config).await.map(|()| Exit::Done),
         Command::Report(args) => report::report(args).await,
+        Command::Status(args) => status::status(args).await,
         Command::Export(args) => report::export(args).await,
         Command::Serve(args) => serve::serve(args, &cli.twilio).await,
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,

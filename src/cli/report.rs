@@ -5,7 +5,9 @@
 
 use super::Exit;
 use crate::config::Campaign;
-use crate::report::{CampaignReport, ChartData, render_html, render_text, write_csv};
+use crate::report::{
+    CampaignReport, ChartData, Circumstances, render_html, render_text, write_csv,
+};
 use crate::store::Store;
 use anyhow::Context;
 use clap::Args;
@@ -50,7 +52,8 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
         crate::diagnostic!("report written to {}", out.display());
         return Ok(Exit::Done);
     }
-    let report = CampaignReport::build(&store, &campaign.name, campaign.cps).await;
+    let report =
+        CampaignReport::build(&store, &campaign.name, campaign.cps, window_zone(&campaign)).await;
     store.close().await;
     let report = report?;
     let text = if args.json {
@@ -66,18 +69,22 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
     let (campaign, store) = open_store(&args.campaign).await?;
-    let rows = store.export_rows().await;
+    let read = async {
+        let now = Circumstances::read(&store, window_zone(&campaign)).await?;
+        Ok::<_, crate::store::StoreError>((store.export_rows().await?, now))
+    }
+    .await;
     store.close().await;
-    let rows = rows?;
+    let (rows, now) = read?;
     let Some(out) = args.out else {
         let mut csv = Vec::new();
-        write_csv(&rows, &mut csv)?;
+        write_csv(&rows, &now, &mut csv)?;
         return print_to_stdout(&csv);
     };
     refuse_to_overwrite(&out, &campaign_files(&campaign))?;
     let file = std::fs::File::create(&out)
         .with_context(|| format!("could not create {}", out.display()))?;
-    let written = write_csv(&rows, io::BufWriter::new(file))
+    let written = write_csv(&rows, &now, io::BufWriter::new(file))
         .with_context(|| format!("could not write {}", out.display()))?;
     crate::diagnostic!(
         "{} exported to {}",
@@ -100,14 +107,19 @@ async fn open_store(campaign_file: &Path) -> anyhow::Result<(Campaign, Store)> {
 }
 
 async fn html_page(campaign: &Campaign, store: &Store, limit: usize) -> anyhow::Result<String> {
-    let report = CampaignReport::build(store, &campaign.name, campaign.cps).await?;
-    let zone = campaign
+    let zone = window_zone(campaign);
+    let report = CampaignReport::build(store, &campaign.name, campaign.cps, zone).await?;
+    let data = ChartData::build(store, campaign.cps, zone).await?;
+    Ok(render_html(&report, &data, limit)?)
+}
+
+/// The zone of the campaign's calling window, if it has one.
+fn window_zone(campaign: &Campaign) -> Option<&jiff::tz::TimeZone> {
+    campaign
         .rules
         .window
         .as_ref()
-        .map(|window| &window.timezone);
-    let data = ChartData::build(store, campaign.cps, zone).await?;
-    Ok(render_html(&report, &data, limit)?)
+        .map(|window| &window.timezone)
 }
 
 /// The files a run reads or writes: the campaign file, its list, its SQLite database.
@@ -135,7 +147,7 @@ fn refuse_to_overwrite(out: &Path, campaign_files: &[&Path]) -> anyhow::Result<(
 }
 
 /// A reader that stops early (`| head`) is not an error.
-fn print_to_stdout(bytes: &[u8]) -> anyhow::Result<Exit> {
+pub(super) fn print_to_stdout(bytes: &[u8]) -> anyhow::Result<Exit> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

@@ -221,7 +221,7 @@ async fn run_once(
 }
 
 /// The campaign files named, folders read for their `*.toml` files, in a stable order.
-fn campaign_files(named: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn campaign_files(named: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in named {
         if path.is_dir() {

@@ -14,7 +14,7 @@ use super::suppression::{SuppressionError, SuppressionLists};
 use super::window::{WindowNow, local_time, window_now_everywhere};
 use crate::config::Campaign;
 use crate::config::rules::{CallingWindow, FrequencyCap};
-use crate::domain::{CalleeZones, CampaignStatus};
+use crate::domain::{CalleeZones, CampaignStatus, Hold};
 use crate::stop::{Stop, StopReason};
 use crate::store::{Claimed, Store, StoreError};
 use jiff::Timestamp;
@@ -33,10 +33,12 @@ const NEVER_OPEN_RECHECK: jiff::SignedDuration = jiff::SignedDuration::from_hour
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     Dial,
-    /// Not now: pending again from `until_ms` (unix ms).
+    /// Not now: pending again from `until_ms` (unix ms), held by a window or the cap, or
+    /// (`None`) only until the campaign is resumed.
     Defer {
         until_ms: i64,
         reason: String,
+        hold: Option<Hold>,
     },
     /// Never: the number is on a do-not-call list.
     Suppress {
@@ -126,6 +128,7 @@ impl Gate {
             return Ok(Admission::Defer {
                 until_ms: store.now_ms(),
                 reason,
+                hold: None,
             });
         }
         if let Some(reason) = self.suppression.reason_for(&claimed.to) {
@@ -148,6 +151,7 @@ impl Gate {
         Ok(Admission::Defer {
             until_ms: closed.until.as_millisecond(),
             reason: format!("outside the calling window; opens {opens}"),
+            hold: Some(Hold::Window),
         })
     }
 }
@@ -178,6 +182,7 @@ impl Gate {
                 },
                 jiff::SignedDuration::try_from(cap.within).unwrap_or(jiff::SignedDuration::MAX),
             ),
+            hold: Some(Hold::FrequencyCap),
         })
     }
 }

@@ -19,8 +19,13 @@ impl Engine {
     pub(super) async fn admitted(&self, claimed: &Claimed) -> Result<bool, StoreError> {
         match self.gate.admit(&self.store, claimed).await? {
             Admission::Dial => return Ok(true),
-            Admission::Defer { until_ms, reason } => {
-                self.store.release(claimed, until_ms, &reason).await?
+            Admission::Defer {
+                until_ms,
+                reason,
+                hold,
+            } => {
+                let store = &self.store;
+                store.release_held(claimed, until_ms, &reason, hold).await?
             }
             Admission::Suppress { reason } => self.store.suppress(claimed, &reason).await?,
         }

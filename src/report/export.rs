@@ -4,7 +4,7 @@
 //! would evaluate are written as text (`foreign_text::spreadsheet_cell`).
 
 use super::reason::requeue_history;
-use super::why_not_created;
+use super::{Circumstances, why_not_created};
 use crate::domain::{CallSid, CallStatus};
 use crate::foreign_text::spreadsheet_cell;
 use crate::store::{RowExport, StoreError};
@@ -56,7 +56,11 @@ struct Record<'a> {
 }
 
 /// Writes the header and one record per row; returns how many records were written.
-pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportError> {
+pub fn write_csv(
+    rows: &[RowExport],
+    now: &Circumstances,
+    out: impl io::Write,
+) -> Result<u64, ExportError> {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(out);
@@ -74,7 +78,7 @@ pub fn write_csv(rows: &[RowExport], out: impl io::Write) -> Result<u64, ExportE
             duration_secs: row.duration_secs,
             queue_time_ms: row.queue_time_ms,
             last_error_code: row.last_error_code,
-            reason: why_not_created(row).map(|r| spreadsheet_cell(&r).into_owned()),
+            reason: why_not_created(row, now).map(|r| spreadsheet_cell(&r).into_owned()),
             requeued: requeue_history(row).map(|r| spreadsheet_cell(&r).into_owned()),
         })?;
     }
@@ -87,13 +91,22 @@ mod tests {
     use super::super::fixture::{campaign_in_every_state, expected_not_dialed};
     use super::*;
 
+    /// Long after the fixture's rows were written: no hold is still running.
+    fn fixture_now() -> Circumstances {
+        Circumstances {
+            status: crate::domain::CampaignStatus::Running,
+            now_ms: i64::MAX,
+            window_zone: None,
+        }
+    }
+
     #[tokio::test]
     async fn the_export_has_one_record_per_list_line_in_line_order() {
         let campaign = campaign_in_every_state().await;
         let rows = campaign.store.export_rows().await.unwrap();
         let mut out = Vec::new();
 
-        let written = write_csv(&rows, &mut out).unwrap();
+        let written = write_csv(&rows, &fixture_now(), &mut out).unwrap();
 
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -131,7 +144,7 @@ mod tests {
         let rows = campaign.store.export_rows().await.unwrap();
         let mut out = Vec::new();
 
-        write_csv(&rows, &mut out).unwrap();
+        write_csv(&rows, &fixture_now(), &mut out).unwrap();
 
         let mut reader = csv::Reader::from_reader(out.as_slice());
         let reasons: Vec<(u64, String, String)> = reader
@@ -157,7 +170,7 @@ mod tests {
     fn an_empty_list_still_has_its_header() {
         let mut out = Vec::new();
 
-        write_csv(&[], &mut out).unwrap();
+        write_csv(&[], &fixture_now(), &mut out).unwrap();
 
         assert_eq!(
             String::from_utf8(out).unwrap(),

@@ -109,8 +109,9 @@ fn header(page: &mut String, report: &CampaignReport, data: &ChartData) {
     _ = write!(
         page,
         "<header>\n<p class=\"kicker\">dialer · campaign report</p>\n<h1>{}</h1>\n\
-         <p class=\"period\">{} · report made {generated}</p>\n</header>\n",
+         <p class=\"period\">{} · {} · report made {generated}</p>\n</header>\n",
         escape(&report.campaign),
+        report.status.as_str(),
         escape(&when),
     );
 }
@@ -247,7 +248,7 @@ mod tests {
     async fn the_page_holds_every_chart_the_counts_and_the_lines_without_a_call() {
         let campaign = campaign_in_every_state().await;
         let cps = Cps::new(10).unwrap();
-        let report = CampaignReport::build(&campaign.store, "spring <b>", cps)
+        let report = CampaignReport::build(&campaign.store, "spring <b>", cps, None)
             .await
             .unwrap();
         let data = ChartData::build(&campaign.store, cps, None).await.unwrap();

@@ -5,6 +5,7 @@
 //! `dialer report --json` prints a [`CampaignReport`]; its field names are an interface:
 //!
 //! - `campaign`, `configured_cps`: from the campaign file.
+//! - `status`: `active`, `paused`, `canceled`, or `done` (nothing left to dial or to check).
 //! - `rows`: list lines imported (one per distinct `to`).
 //! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`, `suppressed`
 //!   (on a do-not-call list), `canceled` (pending when the campaign was canceled);
@@ -24,9 +25,9 @@
 //!   and `achieved_cps` (created calls / `duration_secs`, null under 2 calls). Across several
 //!   runs the duration includes the time between them.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
-//!   (a row state, or `rejected`), `reason`, a sentence, and `requeued`: null, or a sentence
-//!   saying when the row was last put back by `dialer campaign requeue` and what it had failed
-//!   with.
+//!   (a row state, or `rejected`), `reason`, a sentence (with the time a held row waits for),
+//!   and `requeued`: null, or a sentence saying when the row was last put back by
+//!   `dialer campaign requeue` and what it had failed with.
 //!
 //! `dialer report --html FILE` writes the same report as one self-contained page with charts
 //! (`html`): the numbers behind them come from the store, already aggregated (`chart_data`),
@@ -43,6 +44,8 @@ mod html;
 mod html_tables;
 mod plot;
 mod reason;
+mod status;
+mod status_text;
 mod summary;
 mod text;
 
@@ -50,7 +53,9 @@ pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
-pub use reason::{describe_error, requeue_history, why_not_created};
+pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
+pub use status::StatusView;
+pub use status_text::render_status;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
 
@@ -65,7 +70,7 @@ mod tests {
     async fn the_report_counts_every_state_attempt_and_failure() {
         let campaign = campaign_in_every_state().await;
 
-        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
             .await
             .unwrap();
 
@@ -115,10 +120,11 @@ mod tests {
     async fn failures_are_grouped_by_twilio_error_code() {
         let campaign = campaign_in_every_state().await;
 
-        let mut failures = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
-            .await
-            .unwrap()
-            .failures;
+        let mut failures =
+            CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
+                .await
+                .unwrap()
+                .failures;
 
         failures.sort_by_key(|group| group.code);
         assert_eq!(
@@ -142,7 +148,7 @@ mod tests {
     async fn every_line_without_a_call_says_why() {
         let campaign = campaign_in_every_state().await;
 
-        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
             .await
             .unwrap();
 

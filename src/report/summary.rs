@@ -1,10 +1,11 @@
 //! The numbers of a campaign report, built from the campaign database: counts, attempts,
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
-use super::reason::{requeue_history, utc, why_not_created};
+use super::reason::{Circumstances, requeue_history, utc, why_not_created};
 use crate::dialing::progress::percentile;
-use crate::domain::{Cps, LineState};
+use crate::domain::{Cps, LineState, Standing};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
+use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignReport {
     pub campaign: String,
+    /// Active, paused, canceled, or done (nothing left to dial or to check).
+    pub status: Standing,
     pub configured_cps: u32,
     pub rows: u64,
     pub states: StateCounts,
@@ -70,7 +73,9 @@ impl CampaignReport {
         store: &Store,
         campaign: &str,
         configured_cps: Cps,
+        window_zone: Option<&TimeZone>,
     ) -> Result<Self, StoreError> {
+        let now = Circumstances::read(store, window_zone).await?;
         let states = store.state_counts().await?;
         let attempt_counts = store.attempt_counts().await?;
         let failures = store.failure_groups().await?;
@@ -79,7 +84,7 @@ impl CampaignReport {
             .await?
             .into_iter()
             .filter_map(|row| {
-                let reason = why_not_created(&row)?;
+                let reason = why_not_created(&row, &now)?;
                 let requeued = requeue_history(&row);
                 Some(NotDialed {
                     line: row.line,
@@ -100,6 +105,7 @@ impl CampaignReport {
         };
         Ok(Self {
             campaign: campaign.to_owned(),
+            status: Standing::of(now.status, states.pending + states.dialing + states.unknown),
             configured_cps: configured_cps.get().get(),
             rows: states.rows(),
             attempts: Attempts {

@@ -35,6 +35,7 @@ fn headline(out: &mut String, report: &CampaignReport) {
         count(states.rejected, "line")
     );
     _ = writeln!(out, "campaign {}: {lines}", report.campaign);
+    _ = writeln!(out, "  status: {}", report.status.as_str());
     _ = writeln!(
         out,
         "  created {} · failed {} · unknown {} · waiting for retry {} · not dialed yet {} · dialing {}",
@@ -168,7 +169,7 @@ mod tests {
     #[tokio::test]
     async fn the_text_shows_the_counts_the_failures_and_the_first_lines_without_a_call() {
         let campaign = campaign_in_every_state().await;
-        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap())
+        let report = CampaignReport::build(&campaign.store, "spring", Cps::new(10).unwrap(), None)
             .await
             .unwrap();
 

@@ -64,6 +64,11 @@ impl<DB: sqlx::Database> Backend<DB> {
         })
     }
 
+    /// The host this process runs on, as its holder names it.
+    pub(super) fn host(&self) -> &str {
+        self.holder.split(':').next().unwrap_or_default()
+    }
+
     /// Now on the store's clock (unix ms), without a round trip.
     pub(super) fn now_ms(&self) -> i64 {
         self.clock.now_ms()

@@ -5,8 +5,8 @@
 //! live here, for any database whose text type is a `str`.
 
 use crate::domain::{
-    CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Label, LineState,
-    RowState, ZoneSource,
+    CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Hold, Label,
+    LineState, RowState, RunEnding, ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -74,6 +74,8 @@ stored_as_text!(
     RowState,
     LineState,
     CampaignStatus,
+    Hold,
+    RunEnding,
     ZoneSource,
     crate::store::EventSource,
     crate::store::AttemptOutcome,

@@ -140,7 +140,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => Ok(sqlx::query(
-            "UPDATE rows SET next_attempt_at = $1, updated_at = $2
+            "UPDATE rows SET next_attempt_at = $1, updated_at = $2, held_by = 'window'
              WHERE campaign_id = $4 AND state = 'pending' AND next_attempt_at < $1
              AND timezone IS NOT DISTINCT FROM $3",
         )

@@ -7,7 +7,7 @@
 //! Every operation is written once, as a plain `impl Store` method in its area's file (`rows`:
 //! the claim and a claimed row's changes; `leases`: what sharing adds; `outcomes`, `unresolved`,
 //! `list_import` with `import_batch`, `control`, `idle`, `report`, `charts`, `queries`,
-//! `requeue`, `runs`, `history`).
+//! `requeue`, `runs`, `history`, `status`).
 //! `on_backend!` (`dialect`) compiles its one body and one statement text, with `$1` placeholders
 //! that both drivers read, against each backend; `on_tx!` does the same for a step inside
 //! another operation's transaction. Where the dialects truly differ (a claim with `SKIP
@@ -42,6 +42,7 @@ mod requeue;
 mod rows;
 mod runs;
 mod sqlite;
+mod status;
 mod status_board;
 mod unresolved;
 
@@ -63,6 +64,7 @@ pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
 pub use model::requeue::{RequeueRecord, RequeueSelection, Requeued, RequeuedRow};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
+pub use model::status::{CampaignNow, Dialer, Held, LastRun};
 pub use model::unresolved::Unresolved;
 pub use postgres::{ConnectError, IDLE_IN_TRANSACTION, connect as connect_postgres};
 

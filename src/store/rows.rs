@@ -10,7 +10,7 @@
 use super::dialect::on_backend;
 use super::model::rows::Written;
 use super::{Claimed, Outcome, Store, StoreError};
-use crate::domain::RowState;
+use crate::domain::{Hold, RowState};
 use std::time::Instant;
 
 /// Changes this far "in the future" are read as a clock step back, not as clock jitter.
@@ -103,12 +103,26 @@ impl Store {
     /// Undoes a claim whose request was never sent: the attempt is removed and the row is
     /// pending again from `at`.
     pub async fn release(&self, claimed: &Claimed, at: i64, why: &str) -> Result<(), StoreError> {
-        self.unclaim(claimed, RowState::Pending, at, why).await
+        self.unclaim(claimed, RowState::Pending, at, why, None)
+            .await
+    }
+
+    /// Releases a row the gate holds back (`hold`) until `at`, as `release` does.
+    pub async fn release_held(
+        &self,
+        claimed: &Claimed,
+        at: i64,
+        why: &str,
+        hold: Option<Hold>,
+    ) -> Result<(), StoreError> {
+        self.unclaim(claimed, RowState::Pending, at, why, hold)
+            .await
     }
 
     /// Undoes a claim for a number that must never be dialed.
     pub async fn suppress(&self, claimed: &Claimed, why: &str) -> Result<(), StoreError> {
-        self.unclaim(claimed, RowState::Suppressed, 0, why).await
+        self.unclaim(claimed, RowState::Suppressed, 0, why, None)
+            .await
     }
 
     /// Fenced on the row still being ours: a row taken over meanwhile is left to its new
@@ -119,13 +133,14 @@ impl Store {
         state: RowState,
         at: i64,
         why: &str,
+        hold: Option<Hold>,
     ) -> Result<(), StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => {
             let mut tx = db.pool.begin().await?;
             let ours = sqlx::query(
                 "UPDATE rows SET state = $1, attempts = attempts - 1, next_attempt_at = $2, last_message = $3,
-                 updated_at = $4, holder = NULL, lease_expires_at = NULL
+                 updated_at = $4, holder = NULL, lease_expires_at = NULL, held_by = $8
                  WHERE id = $5 AND state = 'dialing' AND attempts = $6 AND holder = $7",
             )
             .bind(state)
@@ -135,6 +150,7 @@ impl Store {
             .bind(claimed.row_id)
             .bind(claimed.attempt)
             .bind(&db.holder)
+            .bind(hold)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -3,17 +3,18 @@
 
 use super::dialect::on_backend;
 use super::{Store, StoreError};
-use crate::domain::ConferenceSid;
+use crate::domain::{ConferenceSid, RunEnding};
 
 impl Store {
-    /// Records a run's start; returns its id.
+    /// Records a run's start, and the host it runs on; returns its id.
     pub async fn start_run(&self) -> Result<i64, StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => Ok(sqlx::query_scalar(
-            "INSERT INTO runs (campaign_id, started_at) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO runs (campaign_id, started_at, host) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(db.campaign)
         .bind(now)
+        .bind(db.host())
         .fetch_one(&db.pool)
         .await?))
     }
@@ -31,6 +32,19 @@ impl Store {
             .bind(db.campaign)
             .execute(&db.pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    /// Records why a run's dialing ended, before its exit code is known.
+    pub async fn record_run_ending(&self, run: i64, ending: RunEnding) -> Result<(), StoreError> {
+        on_backend!(self, db => {
+            sqlx::query("UPDATE runs SET ending = $1 WHERE id = $2 AND campaign_id = $3")
+                .bind(ending)
+                .bind(run)
+                .bind(db.campaign)
+                .execute(&db.pool)
+                .await?;
         });
         Ok(())
     }

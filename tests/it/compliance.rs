@@ -24,7 +24,7 @@ use jiff::tz::TimeZone;
 use jiff::{RoundMode, SignedDuration, Timestamp, TimestampRound, Unit};
 
 /// A fixed-offset zone where the local hour is `hour` right now (Etc/GMT names invert the sign).
-fn zone_where_it_is(hour: i64) -> String {
+pub(crate) fn zone_where_it_is(hour: i64) -> String {
     zone_where_it_is_at(hour, Timestamp::now())
 }
 
@@ -44,7 +44,7 @@ fn zone_where_it_is_at(hour: i64, at: Timestamp) -> String {
 }
 
 /// Open from 06:00 to 18:00 every day in `zone`.
-fn six_to_six_in(zone: &str) -> String {
+pub(crate) fn six_to_six_in(zone: &str) -> String {
     format!("[window]\nstart = \"06:00\"\nend = \"18:00\"\ntimezone = \"{zone}\"\n")
 }
 

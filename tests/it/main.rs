@@ -23,6 +23,7 @@ mod requeue;
 mod sandbox;
 mod security;
 mod shared_sqlite;
+mod status;
 mod store;
 mod support;
 mod terminal;

@@ -18,8 +18,10 @@ use std::time::Duration;
 
 mod history;
 mod requeue;
+mod status;
 use history::*;
 use requeue::*;
+use status::*;
 
 /// Runs each test, an `async fn name(db: Database)` below, on every backend.
 macro_rules! on_every_backend {
@@ -213,6 +215,7 @@ on_every_backend!(
     a_requeued_row_has_a_fresh_budget_for_redials_too,
     a_campaign_created_with_another_ones_history_reads_back_the_same,
     only_a_campaign_the_database_holds_is_opened_as_it_is,
+    a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_by_campaign_now,
 );
 
 async fn what_a_run_that_found_nothing_waits_for_reads_as_its_three_parts_do(db: Database) {

@@ -68,7 +68,7 @@ pub(super) async fn history(
                 .fetch_all(&mut **tx)
                 .await?,
             runs: sqlx::query_as(
-                "SELECT started_at, finished_at, exit_code FROM runs WHERE campaign_id = $1 ORDER BY id",
+                "SELECT started_at, finished_at, exit_code, host, ending FROM runs WHERE campaign_id = $1 ORDER BY id",
             )
             .bind(campaign)
             .fetch_all(&mut **tx)

@@ -256,9 +256,16 @@ async fn insert_the_rest(
     );
     insert_batches!(
         tx,
-        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code) ",
+        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code, host, ending) ",
         history.runs,
-        |run| (campaign, run.started_at, run.finished_at, run.exit_code)
+        |run| (
+            campaign,
+            run.started_at,
+            run.finished_at,
+            run.exit_code,
+            &run.host,
+            run.ending
+        )
     );
     insert_batches!(
         tx,

@@ -4,7 +4,8 @@
 //! its own, and an attempt or a requeue finds its row again through `RowRecord::id`.
 
 use crate::domain::{
-    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, ZoneSource,
+    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, RunEnding,
+    ZoneSource,
 };
 use crate::store::{AttemptOutcome, EventSource, RequeueRecord, StoreError};
 
@@ -121,6 +122,8 @@ pub struct RunRecord {
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub exit_code: Option<i64>,
+    pub host: Option<String>,
+    pub ending: Option<RunEnding>,
 }
 
 /// The last import that read the whole list, with its JSON array of ignored columns as stored.

@@ -9,4 +9,5 @@ pub mod queries;
 pub mod report;
 pub mod requeue;
 pub mod rows;
+pub mod status;
 pub mod unresolved;

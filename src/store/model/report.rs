@@ -1,6 +1,6 @@
 //! Read-only queries for progress lines, the report and the export.
 
-use crate::domain::{CallSid, CallStatus, LineState, RowState};
+use crate::domain::{CallSid, CallStatus, CalleeZones, Hold, LineState, RowState};
 use crate::store::codec::Stored;
 use serde::Serialize;
 
@@ -134,4 +134,18 @@ pub struct RowExport {
     pub requeued_attempts: Option<i64>,
     pub requeued_code: Option<i64>,
     pub requeued_message: Option<String>,
+    /// When a pending or in-doubt row is next due (unix ms), and what a pending row waits
+    /// for (a calling window, the frequency cap) when the gate held it back.
+    pub next_attempt_at: Option<i64>,
+    pub held_by: Option<Hold>,
+    /// The callee's own zones (`None`: the campaign's), in which a window's opening is told.
+    #[serde(serialize_with = "zones_as_text")]
+    pub timezone: Option<CalleeZones>,
+}
+
+fn zones_as_text<S: serde::Serializer>(
+    zones: &Option<CalleeZones>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&zones.as_ref().map(CalleeZones::as_str), serializer)
 }
