@@ -281,6 +281,61 @@ mod tests {
     }
 
     #[test]
+    fn who_answered_is_drawn_only_when_a_call_says_it() {
+        let without_detection = CallOutcomes {
+            completed: 3,
+            busy: 1,
+            ..CallOutcomes::default()
+        };
+        let with_detection = CallOutcomes {
+            answered_by_machine: 1,
+            ..without_detection.clone()
+        };
+
+        let without = outcome_mix(&without_detection).unwrap();
+        let with = outcome_mix(&with_detection).unwrap();
+
+        assert!(!without.contains("answered by a person"), "{without}");
+        assert!(with.contains("answered by a person"), "{with}");
+        assert!(with.contains("answered by a machine"), "{with}");
+    }
+
+    #[test]
+    fn requests_that_never_reached_twilio_are_coloured_apart_from_refusals() {
+        let errors = |code, message: &str| RequestErrors {
+            code,
+            message: message.into(),
+            retried: 2,
+            failed: 1,
+            in_doubt: 0,
+        };
+        let unreached = errors(None, "could not reach Twilio at http://127.0.0.1:9");
+        let refused = errors(Some(21211), "error 21211: Invalid 'To' Phone Number");
+
+        let outage = errors_by_code(std::slice::from_ref(&unreached)).unwrap();
+        let refusal = errors_by_code(std::slice::from_ref(&refused)).unwrap();
+
+        // (The SVG backend puts each text on lines of its own.)
+        let outage = outage.replace('\n', "");
+
+        let fill =
+            |color: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", color.0, color.1, color.2);
+        assert!(
+            outage.contains(&fill(BROWN)) && !outage.contains(&fill(CPS_RED)),
+            "{outage}"
+        );
+        assert!(
+            outage.contains(">could not reach Twilio: the row failed<"),
+            "{outage}"
+        );
+        assert!(!outage.contains(">refused: the row failed<"), "{outage}");
+        assert!(
+            refusal.contains(&fill(CPS_RED)) && !refusal.contains(&fill(BROWN)),
+            "{refusal}"
+        );
+    }
+
+    #[test]
     fn twilio_s_words_are_escaped_in_the_chart() {
         let errors = [RequestErrors {
             code: Some(21211),
