@@ -1,7 +1,9 @@
 //! The HTML report's horizontal bar charts: how the calls ended, and Twilio's errors by code.
 
+use super::calls::who_answered_is_known;
 use super::plot::{
-    CPS_RED, ChartError, INK, Ticked, WIDTH, empty, font, house_mesh, legend, svg, thousands, title,
+    CPS_RED, ChartError, INK, Key, Mark, Ticked, WIDTH, empty, font, house_mesh, legend_height,
+    svg, thousands, titled,
 };
 use crate::store::{CallOutcomes, RequestErrors};
 use plotters::prelude::*;
@@ -13,6 +15,8 @@ const OCHRE: RGBColor = RGBColor(0xC9, 0xA2, 0x27);
 const GREY: RGBColor = RGBColor(0x9A, 0xA1, 0xA9);
 const TEAL: RGBColor = RGBColor(0x17, 0x9C, 0xB0);
 const PURPLE: RGBColor = RGBColor(0x94, 0x67, 0xBD);
+/// Requests that never reached Twilio: an outage, not a refusal.
+const BROWN: RGBColor = RGBColor(0x8C, 0x56, 0x4B);
 
 /// At most this many error codes get a bar of their own; the rest share one.
 const MAX_CODES: usize = 12;
@@ -38,15 +42,19 @@ struct Segment {
 }
 
 pub fn outcome_mix(calls: &CallOutcomes) -> Result<String, ChartError> {
-    let rows = [
+    let mut rows = vec![
         ("completed", calls.completed, GREEN),
         ("busy", calls.busy, ORANGE),
         ("no-answer", calls.no_answer, OCHRE),
         ("failed", calls.failed, CPS_RED),
         ("canceled", calls.canceled, GREY),
-        ("answered by a person", calls.answered_by_human, TEAL),
-        ("answered by a machine", calls.answered_by_machine, PURPLE),
     ];
+    if who_answered_is_known(calls) {
+        rows.extend([
+            ("answered by a person", calls.answered_by_human, TEAL),
+            ("answered by a machine", calls.answered_by_machine, PURPLE),
+        ]);
+    }
     let ended = calls.completed + calls.busy + calls.no_answer + calls.failed + calls.canceled;
     let notes = rows
         .iter()
@@ -71,15 +79,15 @@ pub fn outcome_mix(calls: &CallOutcomes) -> Result<String, ChartError> {
 }
 
 pub fn errors_by_code(errors: &[RequestErrors]) -> Result<String, ChartError> {
-    let mut rows: Vec<(String, [u64; 3])> = errors
+    let mut rows: Vec<(String, [u64; 4])> = errors
         .iter()
         .take(MAX_CODES)
-        .map(|e| (error_label(e), [e.retried, e.failed, e.in_doubt]))
+        .map(|e| (error_label(e), columns(e)))
         .collect();
     if errors.len() > MAX_CODES {
-        let mut others = [0; 3];
+        let mut others = [0; 4];
         for e in &errors[MAX_CODES..] {
-            for (sum, n) in others.iter_mut().zip([e.retried, e.failed, e.in_doubt]) {
+            for (sum, n) in others.iter_mut().zip(columns(e)) {
                 *sum += n;
             }
         }
@@ -97,10 +105,21 @@ pub fn errors_by_code(errors: &[RequestErrors]) -> Result<String, ChartError> {
         segments: vec![
             segment("not processed, sent again", ORANGE, column(0)),
             segment("refused: the row failed", CPS_RED, column(1)),
-            segment("no answer: checked with Twilio", GREY, column(2)),
+            segment("could not reach Twilio: the row failed", BROWN, column(2)),
+            segment("no answer: checked with Twilio", GREY, column(3)),
         ],
         empty: "No create request was refused or went unanswered",
     })
+}
+
+/// Sent again, refused, given up unreached, in doubt. A request that failed without a Twilio
+/// code got no answer from Twilio: its row was given up after its attempts, as when Twilio
+/// could not be reached, which is an outage and not a refusal of the row.
+fn columns(e: &RequestErrors) -> [u64; 4] {
+    match e.code {
+        Some(_) => [e.retried, e.failed, 0, e.in_doubt],
+        None => [e.retried, 0, e.failed, e.in_doubt],
+    }
 }
 
 fn segment(name: &'static str, color: RGBColor, values: Vec<u64>) -> Segment {
@@ -149,8 +168,13 @@ fn share(n: u64, of: u64, what: &str) -> String {
 
 fn draw_bars(bars: Bars) -> Result<String, ChartError> {
     let n = bars.labels.len();
-    let legend_rows = bars.segments.iter().filter(|s| s.name.is_some()).count();
-    let height = 110 + 34 * n.max(legend_rows) as u32;
+    let keys: Vec<Key> = bars
+        .segments
+        .iter()
+        .filter(|s| s.values.iter().any(|n| *n > 0))
+        .filter_map(|s| Some(Key::new(s.name?, Mark::Bar(s.colors[0]))))
+        .collect();
+    let height = 110 + 34 * n as u32 + legend_height(&keys);
     let longest = bars
         .labels
         .iter()
@@ -168,10 +192,10 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
     svg(bars.title, (WIDTH, height), |root| {
         // Row i's band is [n - i - 1, n - i): the first row on top.
         let centers: Vec<f64> = (0..n).map(|i| (n - i) as f64 - 0.5).collect();
-        // Room on the right for the notes, and for the legend above the shorter bars.
-        let x_max = most as f64 * if legend_rows > 0 { 1.8 } else { 1.35 };
-        let mut chart = ChartBuilder::on(root)
-            .caption(bars.title, title(18.0).color(&INK))
+        // Room on the right for the notes.
+        let x_max = most as f64 * 1.35;
+        let plot = titled(root, bars.title, &keys)?;
+        let mut chart = ChartBuilder::on(&plot)
             .margin(18)
             .x_label_area_size(50)
             .y_label_area_size(label_area)
@@ -203,13 +227,7 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
             for (start, value) in starts.iter_mut().zip(&segment.values) {
                 *start += value;
             }
-            let drawn = chart.draw_series(rectangles)?;
-            if let Some(name) = segment.name {
-                let color = segment.colors[0];
-                drawn.label(name).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 18, y + 6)], color.filled())
-                });
-            }
+            chart.draw_series(rectangles)?;
         }
         let note_style = font(13.0)
             .color(&INK)
@@ -221,9 +239,6 @@ fn draw_bars(bars: Bars) -> Result<String, ChartError> {
             );
             Text::new(bars.notes[row].clone(), at, note_style.clone())
         }))?;
-        if legend_rows > 0 {
-            legend(&mut chart)?;
-        }
         Ok(())
     })
 }
@@ -263,6 +278,61 @@ mod tests {
             &"Invalid 'To' Phone Number ".repeat(3),
         ));
         assert!(long.ends_with('…') && long.chars().count() <= 49, "{long}");
+    }
+
+    #[test]
+    fn who_answered_is_drawn_only_when_a_call_says_it() {
+        let without_detection = CallOutcomes {
+            completed: 3,
+            busy: 1,
+            ..CallOutcomes::default()
+        };
+        let with_detection = CallOutcomes {
+            answered_by_machine: 1,
+            ..without_detection.clone()
+        };
+
+        let without = outcome_mix(&without_detection).unwrap();
+        let with = outcome_mix(&with_detection).unwrap();
+
+        assert!(!without.contains("answered by a person"), "{without}");
+        assert!(with.contains("answered by a person"), "{with}");
+        assert!(with.contains("answered by a machine"), "{with}");
+    }
+
+    #[test]
+    fn requests_that_never_reached_twilio_are_coloured_apart_from_refusals() {
+        let errors = |code, message: &str| RequestErrors {
+            code,
+            message: message.into(),
+            retried: 2,
+            failed: 1,
+            in_doubt: 0,
+        };
+        let unreached = errors(None, "could not reach Twilio at http://127.0.0.1:9");
+        let refused = errors(Some(21211), "error 21211: Invalid 'To' Phone Number");
+
+        let outage = errors_by_code(std::slice::from_ref(&unreached)).unwrap();
+        let refusal = errors_by_code(std::slice::from_ref(&refused)).unwrap();
+
+        // (The SVG backend puts each text on lines of its own.)
+        let outage = outage.replace('\n', "");
+
+        let fill =
+            |color: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", color.0, color.1, color.2);
+        assert!(
+            outage.contains(&fill(BROWN)) && !outage.contains(&fill(CPS_RED)),
+            "{outage}"
+        );
+        assert!(
+            outage.contains(">could not reach Twilio: the row failed<"),
+            "{outage}"
+        );
+        assert!(!outage.contains(">refused: the row failed<"), "{outage}");
+        assert!(
+            refusal.contains(&fill(CPS_RED)) && !refusal.contains(&fill(BROWN)),
+            "{refusal}"
+        );
     }
 
     #[test]

@@ -3,6 +3,12 @@
 use crate::store::CallOutcomes;
 use std::fmt::Write;
 
+/// Whether the calls say who answered, a person or a machine: only where answering machine
+/// detection was asked for. Without it, "answered by a person 0" would be said of every call.
+pub(super) fn who_answered_is_known(calls: &CallOutcomes) -> bool {
+    calls.answered_by_human + calls.answered_by_machine > 0
+}
+
 /// One line, or nothing before any call has a final status or is awaited.
 pub(super) fn calls_line(out: &mut String, calls: &CallOutcomes) {
     let ended = calls.completed + calls.busy + calls.no_answer + calls.failed + calls.canceled;
@@ -14,7 +20,7 @@ pub(super) fn calls_line(out: &mut String, calls: &CallOutcomes) {
         "calls ended {ended}: completed {} · busy {} · no-answer {} · failed {} · canceled {}",
         calls.completed, calls.busy, calls.no_answer, calls.failed, calls.canceled
     );
-    if calls.answered_by_human + calls.answered_by_machine > 0 {
+    if who_answered_is_known(calls) {
         _ = write!(
             out,
             " · answered by human {}, machine {}",

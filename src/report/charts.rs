@@ -4,8 +4,8 @@
 
 use super::chart_data::{LocalHours, Timeline};
 use super::plot::{
-    Area, BLUE, CPS_RED, ChartError, INK, LIGHT_BLUE, MUTED, Ticked, WIDTH, clock, empty, font,
-    house_mesh, legend, svg, thousands, time_ticks, title,
+    Area, BLUE, CPS_RED, ChartError, INK, Key, LIGHT_BLUE, MUTED, Mark, Ticked, WIDTH, clock,
+    empty, font, house_mesh, legend_height, svg, thousands, time_ticks, titled,
 };
 use crate::store::RequestBucket;
 use plotters::coord::types::RangedCoordf64;
@@ -20,12 +20,36 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
     let Some((start, end)) = timeline.range() else {
         return empty(TITLE, "No request sent yet");
     };
-    svg(TITLE, (WIDTH, HEIGHT), |root| {
+    let in_each = match timeline.bucket_secs {
+        1 => String::new(),
+        n => format!(", busiest second of each {n} s"),
+    };
+    let mut keys = vec![
+        Key::new(
+            format!("requests sent, refused ones too{in_each}"),
+            Mark::Bar(LIGHT_BLUE),
+        ),
+        Key::new(
+            format!("requests that created a call{in_each}"),
+            Mark::Bar(BLUE),
+        ),
+    ];
+    if timeline.bucket_secs > 1 {
+        keys.push(Key::new(
+            "calls created per second, on average",
+            Mark::Line(INK, 1),
+        ));
+    }
+    keys.push(Key::new(
+        format!("CPS {cps} (configured)"),
+        Mark::Line(CPS_RED, 2),
+    ));
+    svg(TITLE, (WIDTH, HEIGHT + legend_height(&keys)), |root| {
         let peak = timeline.buckets.iter().map(|b| b.busiest_second).max();
-        // Headroom for the legend above the bars.
-        let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.6).ceil();
+        let y_max = (peak.unwrap_or(0).max(u64::from(cps)) as f64 * 1.15).ceil();
         let width = timeline.bucket_secs as f64;
-        let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
+        let plot = titled(root, TITLE, &keys)?;
+        let mut chart = time_chart(&plot, (start, end), y_max)?;
         house_mesh(&mut chart)
             .disable_x_mesh()
             .x_label_formatter(&|at| clock(*at, end - start))
@@ -38,10 +62,6 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
         } else {
             0.0
         };
-        let in_each = match timeline.bucket_secs {
-            1 => String::new(),
-            n => format!(", busiest second of each {n} s"),
-        };
         let bar = |start_sec: i64, top: u64, color: RGBColor| {
             let x = start_sec as f64;
             let corners = [
@@ -51,34 +71,22 @@ pub fn requests_per_second(timeline: &Timeline, cps: u32) -> Result<String, Char
             Rectangle::new(corners, color.filled())
         };
         let sent = timeline.buckets.iter().filter(|b| b.busiest_second > 0);
-        chart
-            .draw_series(sent.map(|b| bar(b.start_sec, b.busiest_second, LIGHT_BLUE)))?
-            .label(format!("requests sent, refused ones too{in_each}"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], LIGHT_BLUE.filled()));
+        chart.draw_series(sent.map(|b| bar(b.start_sec, b.busiest_second, LIGHT_BLUE)))?;
         let created = timeline
             .buckets
             .iter()
             .filter(|b| b.busiest_second_created > 0);
-        chart
-            .draw_series(created.map(|b| bar(b.start_sec, b.busiest_second_created, BLUE)))?
-            .label(format!("requests that created a call{in_each}"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
+        chart.draw_series(created.map(|b| bar(b.start_sec, b.busiest_second_created, BLUE)))?;
         if timeline.bucket_secs > 1 {
             let average = timeline.buckets.iter().map(|b| {
                 let x = b.start_sec as f64 + width / 2.0;
                 (x, b.created as f64 / width)
             });
-            chart
-                .draw_series(LineSeries::new(average, INK.stroke_width(1)))?
-                .label("calls created per second, on average")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], INK.stroke_width(1)));
+            chart.draw_series(LineSeries::new(average, INK.stroke_width(1)))?;
         }
         let cps_line = [(start as f64, f64::from(cps)), (end as f64, f64::from(cps))];
-        chart
-            .draw_series(LineSeries::new(cps_line, CPS_RED.stroke_width(2)))?
-            .label(format!("CPS {cps} (configured)"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], CPS_RED.stroke_width(2)));
-        legend(&mut chart)
+        chart.draw_series(LineSeries::new(cps_line, CPS_RED.stroke_width(2)))?;
+        Ok(())
     })
 }
 
@@ -92,10 +100,19 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
     let (Some((start, end)), false) = (timeline.range(), queued.is_empty()) else {
         return empty(TITLE, "No created call reported a queue_time yet");
     };
-    svg(TITLE, (WIDTH, HEIGHT), |root| {
+    let per = match timeline.bucket_secs {
+        1 => "each second".to_owned(),
+        n => format!("each {n} s"),
+    };
+    let keys = [
+        Key::new(format!("longest in {per}"), Mark::Line(LIGHT_BLUE, 2)),
+        Key::new(format!("average in {per}"), Mark::Line(BLUE, 2)),
+    ];
+    svg(TITLE, (WIDTH, HEIGHT + legend_height(&keys)), |root| {
         let longest = queued.iter().filter_map(|b| b.queue_time_max_ms).max();
-        let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.45).ceil();
-        let mut chart = time_chart(root, TITLE, (start, end), y_max)?;
+        let y_max = (longest.unwrap_or(0).max(100) as f64 * 1.15).ceil();
+        let plot = titled(root, TITLE, &keys)?;
+        let mut chart = time_chart(&plot, (start, end), y_max)?;
         house_mesh(&mut chart)
             .disable_x_mesh()
             .x_label_formatter(&|at| clock(*at, end - start))
@@ -110,37 +127,26 @@ pub fn queue_time(timeline: &Timeline) -> Result<String, ChartError> {
         let average = queued
             .iter()
             .filter_map(|b| Some((middle(b), b.queue_time_avg_ms?)));
-        let per = match timeline.bucket_secs {
-            1 => "each second".to_owned(),
-            n => format!("each {n} s"),
-        };
         let dots = queued.len() <= 120;
-        chart
-            .draw_series(LineSeries::new(longest, LIGHT_BLUE.stroke_width(2)))?
-            .label(format!("longest in {per}"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIGHT_BLUE.stroke_width(2)));
-        chart
-            .draw_series(
-                LineSeries::new(average, BLUE.stroke_width(2)).point_size(if dots { 3 } else { 0 }),
-            )?
-            .label(format!("average in {per}"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLUE.stroke_width(2)));
-        legend(&mut chart)
+        chart.draw_series(LineSeries::new(longest, LIGHT_BLUE.stroke_width(2)))?;
+        chart.draw_series(
+            LineSeries::new(average, BLUE.stroke_width(2)).point_size(if dots { 3 } else { 0 }),
+        )?;
+        Ok(())
     })
 }
 
-type TimeChart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<Ticked, RangedCoordf64>>;
+type TimeChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked, RangedCoordf64>>;
 
-/// A chart whose x axis is time (unix seconds), ticked on round clock times.
-fn time_chart<'a>(
-    root: &Area<'a>,
-    title_text: &str,
+/// A chart whose x axis is time (unix seconds), ticked on round clock times, on the area
+/// its title and legend left.
+fn time_chart<'a, 'b>(
+    plot: &'a Area<'b>,
     (start, end): (i64, i64),
     y_max: f64,
-) -> Result<TimeChart<'a>, Box<dyn std::error::Error>> {
+) -> Result<TimeChart<'a, 'b>, Box<dyn std::error::Error>> {
     let x = Ticked::new(start as f64..end as f64, time_ticks(start, end));
-    Ok(ChartBuilder::on(root)
-        .caption(title_text, title(18.0).color(&INK))
+    Ok(ChartBuilder::on(plot)
         .margin(18)
         .margin_right(40)
         .x_label_area_size(56)
@@ -153,14 +159,20 @@ pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
     if hours.ended() == 0 {
         return empty(TITLE, "No call has ended yet");
     }
-    svg(TITLE, (WIDTH, 380), |root| {
+    let mut keys = vec![Key::new("answered (completed)", Mark::Bar(BLUE))];
+    // Who answered is known only where answering machine detection was asked for.
+    if hours.answered_by_human() > 0 {
+        keys.push(Key::new("answered by a person", Mark::Bar(DARK_BLUE)));
+    }
+    svg(TITLE, (WIDTH, 380 + legend_height(&keys)), |root| {
         let ticks: Vec<f64> = (0..24).map(|h| f64::from(h) + 0.5).collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption(TITLE, title(18.0).color(&INK))
+        let plot = titled(root, TITLE, &keys)?;
+        // Above 100%: room for the count over a full bar.
+        let mut chart = ChartBuilder::on(&plot)
             .margin(18)
             .x_label_area_size(56)
             .y_label_area_size(76)
-            .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..118.0)?;
+            .build_cartesian_2d(Ticked::new(0.0..24.0, ticks), 0.0..108.0)?;
         house_mesh(&mut chart)
             .disable_x_mesh()
             .x_label_formatter(&|x| format!("{:02}h", x.floor() as u32))
@@ -183,23 +195,17 @@ pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
                 .enumerate()
                 .filter(|(_, h)| h.ended > 0)
         };
-        chart
-            .draw_series(called().map(|(hour, h)| {
+        chart.draw_series(called().map(|(hour, h)| {
+            let x = hour as f64;
+            let corners = [(x + 0.12, 0.0), (x + 0.88, rate(h.answered, h.ended))];
+            Rectangle::new(corners, BLUE.filled())
+        }))?;
+        if keys.len() > 1 {
+            chart.draw_series(called().map(|(hour, h)| {
                 let x = hour as f64;
-                let corners = [(x + 0.12, 0.0), (x + 0.88, rate(h.answered, h.ended))];
-                Rectangle::new(corners, BLUE.filled())
-            }))?
-            .label("answered (completed)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], BLUE.filled()));
-        if hours.answered_by_human() > 0 {
-            chart
-                .draw_series(called().map(|(hour, h)| {
-                    let x = hour as f64;
-                    let top = rate(h.answered_by_human, h.ended);
-                    Rectangle::new([(x + 0.3, 0.0), (x + 0.7, top)], DARK_BLUE.filled())
-                }))?
-                .label("answered by a person")
-                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DARK_BLUE.filled()));
+                let top = rate(h.answered_by_human, h.ended);
+                Rectangle::new([(x + 0.3, 0.0), (x + 0.7, top)], DARK_BLUE.filled())
+            }))?;
         }
         let count_style = font(12.0)
             .color(&MUTED)
@@ -208,6 +214,6 @@ pub fn answer_rate_by_hour(hours: &LocalHours) -> Result<String, ChartError> {
             let at = (hour as f64 + 0.5, rate(h.answered, h.ended) + 2.0);
             Text::new(thousands(h.ended), at, count_style.clone())
         }))?;
-        legend(&mut chart)
+        Ok(())
     })
 }

@@ -2,6 +2,7 @@
 //! to an email. Inline SVG charts and an inline style sheet; no script, and nothing loaded
 //! from anywhere. Everything that comes from the list or from Twilio is escaped.
 
+use super::calls::who_answered_is_known;
 use super::chart_data::ChartData;
 use super::charts;
 use super::html_tables::{escape, failures, not_dialed};
@@ -70,9 +71,12 @@ pub fn render_html(
         ),
     ];
     for (id, heading, said, svg) in sections {
+        // The chart is described by the paragraph over it (its name is its title).
+        let svg = svg.replacen("<svg ", &format!("<svg aria-describedby=\"{id}-said\" "), 1);
         _ = write!(
             page,
-            "<section class=\"chart\" id=\"{id}\">\n<h2>{heading}</h2>\n<p>{}</p>\n{svg}\n</section>\n",
+            "<section class=\"chart\" id=\"{id}\">\n<h2>{heading}</h2>\n\
+             <p id=\"{id}-said\">{}</p>\n{svg}\n</section>\n",
             escape(&said)
         );
     }
@@ -189,7 +193,7 @@ fn cards(page: &mut String, report: &CampaignReport) {
 fn calls_said(report: &CampaignReport) -> String {
     let calls = &report.calls;
     let mut said = "Every call's final status, earlier calls of recycled rows included".to_owned();
-    if calls.answered_by_human + calls.answered_by_machine > 0 {
+    if who_answered_is_known(calls) {
         said.push_str("; who answered, where answering machine detection was asked for");
     }
     if let Some(average) = calls.talk_secs_average {

@@ -3,6 +3,7 @@
 //! (`text-anchor`, the generic `sans-serif` family), so no font is read, shipped or measured
 //! here: plotters' built-in estimate (no font feature) only sizes what we do not size ourselves.
 
+use super::html_tables::escape;
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
@@ -30,7 +31,8 @@ pub struct ChartError {
     cause: String,
 }
 
-/// An `<svg>` of `size` drawn by `draw`, without the XML namespace an inline SVG does not need.
+/// An `<svg>` of `size` drawn by `draw`, named by `chart` for assistive technology, without
+/// the XML namespace an inline SVG does not need.
 pub fn svg(
     chart: &'static str,
     size: (u32, u32),
@@ -49,7 +51,11 @@ pub fn svg(
             cause: cause.to_string(),
         })?;
     }
-    Ok(out.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1))
+    // An image to assistive technology, named by its title (the page adds its description).
+    let named = format!(r#"<svg role="img" aria-label="{}" "#, escape(chart));
+    Ok(out
+        .replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1)
+        .replacen("<svg ", &named, 1))
 }
 
 /// `100000` as `100,000`.
@@ -143,20 +149,100 @@ where
     mesh
 }
 
-pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Drawn
-where
-    DB: DrawingBackend + 'a,
-    DB::ErrorType: 'static,
-    CT: CoordTranslate,
-{
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID)
-        .label_font(font(13.0).color(&INK))
-        .draw()?;
-    Ok(())
+/// What a legend entry shows beside its name: a bar's colour, or a line's stroke.
+pub enum Mark {
+    Bar(RGBColor),
+    Line(RGBColor, u32),
+}
+
+/// A legend entry.
+pub struct Key {
+    pub name: String,
+    pub mark: Mark,
+}
+
+impl Key {
+    pub fn new(name: impl Into<String>, mark: Mark) -> Self {
+        Self {
+            name: name.into(),
+            mark,
+        }
+    }
+}
+
+const KEY_ROW: u32 = 22;
+/// A key's swatch, the gap after it, and the gap to the next key.
+const KEY_SWATCH: f64 = 18.0;
+const KEY_GAP: f64 = 6.0;
+const KEY_SPACING: f64 = 24.0;
+
+/// Keys laid out in rows that fit the width, each row centred: `(row, x)` of each key.
+fn key_places(keys: &[Key]) -> Vec<(u32, f64)> {
+    // A 13 px sans-serif letter is about 6.3 px wide on average; a little room to spare.
+    let width = |key: &Key| KEY_SWATCH + KEY_GAP + 6.8 * key.name.chars().count() as f64;
+    let room = f64::from(WIDTH) - 80.0;
+    let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for (i, key) in keys.iter().enumerate() {
+        let w = width(key);
+        let last = rows.last_mut().expect("one row at least");
+        if !last.is_empty() && used + KEY_SPACING + w > room {
+            rows.push(vec![(i, w)]);
+            used = w;
+        } else {
+            used += if last.is_empty() { w } else { KEY_SPACING + w };
+            last.push((i, w));
+        }
+    }
+    let mut places = vec![(0, 0.0); keys.len()];
+    for (row, entries) in rows.iter().enumerate() {
+        let total = entries.iter().map(|(_, w)| w).sum::<f64>()
+            + KEY_SPACING * entries.len().saturating_sub(1) as f64;
+        let mut x = (f64::from(WIDTH) - total) / 2.0;
+        for (i, w) in entries {
+            places[*i] = (row as u32, x);
+            x += w + KEY_SPACING;
+        }
+    }
+    places
+}
+
+/// The height the legend of `keys` takes under a chart's title.
+pub fn legend_height(keys: &[Key]) -> u32 {
+    match key_places(keys).iter().map(|(row, _)| row + 1).max() {
+        Some(rows) => rows * KEY_ROW + 8,
+        None => 0,
+    }
+}
+
+/// Draws the chart's title, then its legend under it, outside the plot: a legend never
+/// covers a bar, a line or a value. Returns the area left for the plot.
+pub fn titled<'a>(
+    root: &Area<'a>,
+    title_text: &str,
+    keys: &[Key],
+) -> Result<Area<'a>, Box<dyn std::error::Error>> {
+    let area = root.titled(title_text, title(18.0).color(&INK))?;
+    let (strip, plot) = area.split_vertically(legend_height(keys));
+    let text = font(13.0)
+        .color(&INK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (key, (row, x)) in keys.iter().zip(key_places(keys)) {
+        let (x, y) = (x.round() as i32, (row * KEY_ROW + KEY_ROW / 2) as i32);
+        let end = x + KEY_SWATCH as i32;
+        match key.mark {
+            Mark::Bar(color) => {
+                strip.draw(&Rectangle::new([(x, y - 6), (end, y + 6)], color.filled()))?
+            }
+            Mark::Line(color, width) => strip.draw(&PathElement::new(
+                [(x, y), (end, y)],
+                color.stroke_width(width),
+            ))?,
+        }
+        let at = (end + KEY_GAP as i32, y);
+        strip.draw(&Text::new(key.name.clone(), at, text.clone()))?;
+    }
+    Ok(plot)
 }
 
 /// Tick marks on round clock times, about six over the span.

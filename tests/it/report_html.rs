@@ -3,7 +3,7 @@
 //! outcomes learned by `dialer sync`; then the page, opened in headless Chromium.
 
 use crate::support::campaign::{TestCampaign, numbers, sandbox, sandbox_config};
-use crate::support::chromium::render;
+use crate::support::chromium::{accessibility_violations, render};
 use crate::support::exit::{DONE, DONE_WITH_FAILURES, ERROR};
 use dialer::domain::Cps;
 use dialer::sandbox::SandboxConfig;
@@ -47,6 +47,7 @@ async fn the_html_report_of_a_real_run_renders_offline_with_every_chart_and_the_
         .manage(&["report", "--html", page.to_str().unwrap()])
         .await;
     let rendered = render(&page, (1200, 3600), campaign.dir.path());
+    let violations = accessibility_violations(&page, campaign.dir.path());
 
     // Assert: a file made to be read offline and mailed.
     assert_eq!(out.code, DONE, "{out:?}");
@@ -133,6 +134,14 @@ async fn the_html_report_of_a_real_run_renders_offline_with_every_chart_and_the_
     );
     assert!(not_called.contains("+14155550030"), "{not_called}");
     assert_eq!(dom.matches("<svg").count(), 5);
+
+    // Accessible: axe-core finds nothing wrong, and each chart has a name saying what it shows.
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    assert!(
+        pacing.contains(r#"role="img" aria-label="Create requests per second""#),
+        "{pacing}"
+    );
+    assert_eq!(dom.matches(r#"<svg aria-describedby="#).count(), 5);
 
     // The screenshot: drawn, in colour, with the charts' own colours on it.
     let shot = &rendered.screenshot;

@@ -1,6 +1,7 @@
 //! Headless Chromium, to look at a page as a person's browser shows it: a screenshot (decoded
-//! here, to count what was drawn) and the DOM after parsing. Debian's `chromium` package, or
-//! the program `DIALER_CHROMIUM` names. A missing browser fails the test, saying how to get one.
+//! here, to count what was drawn), the DOM after parsing, and what axe-core finds wrong in it
+//! for accessibility. Debian's `chromium` package, or the program `DIALER_CHROMIUM` names. A
+//! missing browser fails the test, saying how to get one.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -67,24 +68,15 @@ pub fn render(page: &Path, (width, height): (u32, u32), scratch: &Path) -> Rende
     let png = scratch.join("screenshot.png");
     let base = |profile: &str| {
         let mut cmd = Command::new(&browser);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-extensions",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            scratch.join(profile).display()
-        ))
-        .arg(format!("--window-size={width},{height}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.args(HEADLESS)
+            .arg(format!(
+                "--user-data-dir={}",
+                scratch.join(profile).display()
+            ))
+            .arg(format!("--window-size={width},{height}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
     };
     let mut shot = base("profile-screenshot");
@@ -99,6 +91,89 @@ pub fn render(page: &Path, (width, height): (u32, u32), scratch: &Path) -> Rende
         screenshot: decode(&png),
     }
 }
+
+/// axe-core's violations on `page` (every rule of the release, WCAG 2 A and AA among them), as
+/// `rule: help (impact) at TARGET: why` lines; empty when it finds none. The page is copied to
+/// `scratch` with axe and a script that writes the results into the DOM, which Chromium dumps
+/// once the scripts have run.
+pub fn accessibility_violations(page: &Path, scratch: &Path) -> Vec<String> {
+    let axe = std::fs::read_to_string(super::tools::axe_core()).expect("axe.min.js reads");
+    let html = std::fs::read_to_string(page).expect("the page reads");
+    let checker = format!(
+        "<script>{axe}</script>\n<script>{AXE_RUN}</script>\n</body>",
+        axe = axe.replace("</script", "<\\/script")
+    );
+    assert!(html.contains("</body>"), "the page has no </body>");
+    let checked = scratch.join("axe-checked.html");
+    std::fs::write(&checked, html.replacen("</body>", &checker, 1)).expect("the copy writes");
+    let url = format!("file://{}", checked.canonicalize().unwrap().display());
+    let browser = chromium();
+    let mut dump = Command::new(&browser);
+    dump.args(HEADLESS)
+        .arg(format!(
+            "--user-data-dir={}",
+            scratch.join("profile-axe").display()
+        ))
+        .args([
+            "--window-size=1200,3600",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+        ])
+        .arg(&url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let dom = String::from_utf8_lossy(&run(&browser, dump).stdout).into_owned();
+    let results = dom
+        .split_once("<pre id=\"axe-results\">")
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| {
+            json.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&nbsp;", "\u{a0}")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| panic!("axe-core wrote no results into the page: {dom}"));
+    let violations: Vec<serde_json::Value> =
+        serde_json::from_str(&results).unwrap_or_else(|e| panic!("{e}: {results}"));
+    violations
+        .iter()
+        .flat_map(|rule| {
+            let name = format!("{}: {} ({})", rule["id"], rule["help"], rule["impact"]);
+            let nodes = rule["nodes"].as_array().cloned().unwrap_or_default();
+            nodes
+                .into_iter()
+                .map(move |node| format!("{name} at {node}"))
+        })
+        .collect()
+}
+
+/// Runs axe-core on the page and writes its violations, as JSON, into `<pre id=axe-results>`.
+const AXE_RUN: &str = r#"
+axe.run(document).then(
+  (results) => results.violations.map((rule) => ({
+    id: rule.id, help: rule.help, impact: rule.impact,
+    nodes: rule.nodes.map((node) => node.target.join(" ") + ": " + node.failureSummary),
+  })),
+  (error) => [{ id: "axe-error", help: String(error), impact: "none", nodes: [""] }],
+).then((violations) => {
+  const pre = document.createElement("pre");
+  pre.id = "axe-results";
+  pre.textContent = JSON.stringify(violations);
+  document.body.appendChild(pre);
+});
+"#;
+
+const HEADLESS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--no-first-run",
+    "--hide-scrollbars",
+];
 
 fn run(browser: &Path, mut cmd: Command) -> Output {
     let mut child = cmd

@@ -1,6 +1,7 @@
 //! Programs some tests run beside the crate: Prism, a mock server that checks every request
-//! against an OpenAPI definition, and a Python environment with Twilio's own library and
-//! Prometheus' Python client, whose parser reads the metrics as Prometheus would.
+//! against an OpenAPI definition; axe-core, the accessibility checker run in a browser; and a
+//! Python environment with Twilio's own library and Prometheus' Python client, whose parser
+//! reads the metrics as Prometheus would.
 //!
 //! Each is installed once per checkout under `target/test-tools/` by its registry's ordinary
 //! client (npm, pip), behind an exclusive file lock, so test processes running in parallel
@@ -14,6 +15,8 @@ use std::process::{Command, Stdio};
 
 /// The Prism release the definition in `tests/corpus/twilio/` was prepared for.
 pub const PRISM_VERSION: &str = "5.14.2";
+/// The axe-core release (npm `axe-core`) that checks the HTML report's accessibility.
+pub const AXE_CORE_VERSION: &str = "4.14.1";
 /// The release of Twilio's Python library (PyPI `twilio`) put in the environment.
 pub const TWILIO_PYTHON_VERSION: &str = "9.13.0";
 /// The release of Prometheus' Python client (PyPI `prometheus-client`) put in the environment.
@@ -32,24 +35,11 @@ pub fn prism() -> PathBuf {
         .join(if cfg!(windows) { "prism.cmd" } else { "prism" });
     let marker = prefix.join(format!("installed-{PRISM_VERSION}"));
     install_once("prism", &marker, || {
-        fs::create_dir_all(&prefix)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", prefix.display()));
-        let package = format!("@stoplight/prism-cli@{PRISM_VERSION}");
-        let mut npm = Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" });
-        npm.args([
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
-        .arg(&prefix)
-        .arg(&package);
-        run(
-            &format!("installing {package}"),
-            &mut npm,
+        npm_install(
+            &prefix,
+            &format!("@stoplight/prism-cli@{PRISM_VERSION}"),
             "Node.js 18.20 or later with npm (or set DIALER_PRISM)",
-        );
+        )
     });
     assert!(
         bin.exists(),
@@ -57,6 +47,26 @@ pub fn prism() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// axe-core's `axe.min.js`, installed with npm into `target/test-tools/axe` on first use.
+pub fn axe_core() -> PathBuf {
+    let prefix = tools_dir().join("axe");
+    let script = prefix.join("node_modules/axe-core/axe.min.js");
+    let marker = prefix.join(format!("installed-{AXE_CORE_VERSION}"));
+    install_once("axe", &marker, || {
+        npm_install(
+            &prefix,
+            &format!("axe-core@{AXE_CORE_VERSION}"),
+            "Node.js with npm",
+        )
+    });
+    assert!(
+        script.exists(),
+        "npm reported success but {} is missing",
+        script.display()
+    );
+    script
 }
 
 /// The `python` of a virtual environment in `target/test-tools/pyvenv` holding PyPI's
@@ -97,6 +107,23 @@ pub fn python() -> PathBuf {
         );
     });
     python
+}
+
+/// `npm install package` into `prefix`, panicking with `needs` if npm is missing.
+fn npm_install(prefix: &Path, package: &str, needs: &str) {
+    fs::create_dir_all(prefix)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", prefix.display()));
+    let mut npm = Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" });
+    npm.args([
+        "install",
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+    ])
+    .arg(prefix)
+    .arg(package);
+    run(&format!("installing {package}"), &mut npm, needs);
 }
 
 fn tools_dir() -> PathBuf {
