@@ -33,6 +33,10 @@ pub(super) struct Polls {
 /// The shortest time between two reads of the call log: the calls that became old enough
 /// meanwhile share the next one (at 30 CPS, 150 calls a read).
 const READ_EVERY: Duration = Duration::from_secs(5);
+/// When no call was old enough to ask about, the store is asked again this soon: a run's
+/// first calls come of age at no fixed point of the 5-second rhythm, and waiting a whole
+/// `READ_EVERY` could let a short run end without asking about any of them.
+const NONE_OLD_ENOUGH_RETRY: Duration = Duration::from_secs(1);
 /// Calls asked about in one read: a page of the call log holds 1,000.
 const PAGE: usize = 1000;
 
@@ -78,8 +82,9 @@ impl Engine {
                 .store
                 .take_awaiting_outcome(created_before, polls.after, PAGE as i64)
                 .await?;
-            if let Some(last) = page.last() {
-                polls.after = (last.created_at, last.row_id);
+            match page.last() {
+                Some(last) => polls.after = (last.created_at, last.row_id),
+                None => polls.next_read = Some(now + NONE_OLD_ENOUGH_RETRY),
             }
             polls.waiting.extend(page);
         }

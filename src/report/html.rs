@@ -5,7 +5,8 @@
 use super::calls::who_answered_is_known;
 use super::chart_data::ChartData;
 use super::charts;
-use super::html_tables::{escape, failures, not_dialed};
+use super::html_tables::{failures, not_dialed};
+use super::markup::escape;
 use super::plot::{ChartError, thousands};
 use super::{CampaignReport, bar_charts, render_text};
 use std::fmt::Write;

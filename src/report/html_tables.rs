@@ -2,6 +2,7 @@
 //! list lines without a call, counted by state, then the first of them with their reason; and
 //! the escaping that all of the page's text goes through.
 
+use super::markup::escape;
 use super::plot::thousands;
 use super::reason::describe_error;
 use super::{CampaignReport, NotDialed};
@@ -86,20 +87,4 @@ fn not_dialed_tables(page: &mut String, lines: &[NotDialed], limit: usize) {
             lines.len() - limit
         );
     }
-}
-
-/// Text as HTML shows it, in an element or an attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

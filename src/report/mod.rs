@@ -42,6 +42,7 @@ mod export;
 mod fixture;
 mod html;
 mod html_tables;
+mod markup;
 mod plot;
 mod reason;
 mod status;

@@ -3,7 +3,7 @@
 //! (`text-anchor`, the generic `sans-serif` family), so no font is read, shipped or measured
 //! here: plotters' built-in estimate (no font feature) only sizes what we do not size ourselves.
 
-use super::html_tables::escape;
+use super::markup::escape;
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
