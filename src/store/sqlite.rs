@@ -36,8 +36,42 @@ pub(super) async fn scratch() -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
-/// A pool on the file at `path` (created if missing), brought up to date.
+/// Opens of a file that found it busy past its busy timeout, tried again before failing.
+const OPEN_ATTEMPTS: u32 = 10;
+
+/// A pool on the file at `path` (created if missing), brought up to date. Processes opening a
+/// new file at once race to set it up (switching it to WAL, its first migrations), and SQLite
+/// answers some of those steps `database is locked` at once rather than through the busy
+/// timeout: such an open is tried again, a little later each time.
 pub(super) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match connect_once(path).await {
+            Err(e) if attempt < OPEN_ATTEMPTS && is_busy(&e) => {
+                tokio::time::sleep(Duration::from_millis(50) * attempt).await;
+                attempt += 1;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// Whether SQLite said the file was busy (`SQLITE_BUSY`, extended codes included).
+fn is_busy(error: &StoreError) -> bool {
+    let cause = match error {
+        StoreError::Open { cause, .. }
+        | StoreError::Sql(cause)
+        | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(cause)) => cause,
+        _ => return false,
+    };
+    cause
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
+async fn connect_once(path: &Path) -> Result<SqlitePool, StoreError> {
     let failed = |cause| StoreError::Open {
         path: path.display().to_string(),
         cause,
