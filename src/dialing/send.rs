@@ -54,7 +54,11 @@ impl DialTask {
         self.dial_in_span(claimed).instrument(span).await;
     }
 
-    async fn dial_in_span(self, claimed: Claimed) {
+    async fn dial_in_span(self, mut claimed: Claimed) {
+        // The request leaves now, whenever the row was claimed (rows are claimed a few at a
+        // time): its attempt is recorded as sent now, so that requests are counted in the
+        // second they were sent.
+        claimed.started_at = self.engine.store.now_ms();
         let token = AttemptToken {
             campaign: self.engine.store.campaign_key(),
             row_id: claimed.row_id,

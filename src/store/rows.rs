@@ -241,9 +241,11 @@ impl Store {
                 });
             }
             // A callback may have named this attempt's call while its request was in flight.
+            // `started_at` becomes when the request left (`Claimed::started_at`): a row claimed
+            // with others waited for its slot after the claim wrote the attempt.
             sqlx::query(
                 "UPDATE attempts SET outcome = $1, finished_at = $2, http_status = $3, twilio_code = $4,
-                 message = $5, call_sid = COALESCE($6, call_sid), queue_time_ms = $7
+                 message = $5, call_sid = COALESCE($6, call_sid), queue_time_ms = $7, started_at = $10
                  WHERE row_id = $8 AND number = $9",
             )
             .bind(written.outcome)
@@ -255,6 +257,7 @@ impl Store {
             .bind(written.queue_time_ms)
             .bind(claimed.row_id)
             .bind(claimed.attempt)
+            .bind(claimed.started_at)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -580,3 +580,33 @@ async fn a_list_with_a_header_and_no_rows_says_there_is_nobody_to_dial() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn each_request_is_counted_in_the_second_it_was_sent_though_rows_are_claimed_a_few_at_a_time()
+{
+    // Arrange: a run fast enough to claim several rows at once.
+    let sandbox = sandbox(SandboxConfig {
+        cps: Cps::new(10).unwrap(),
+        ..sandbox_config()
+    })
+    .await;
+    let campaign = TestCampaign::new(10, &numbers(40), "");
+
+    // Act
+    let out = campaign.run(&sandbox, &[]).await;
+
+    // Assert: the report's timeline holds what the sandbox saw, the CPS and one more a second.
+    assert_eq!(out.code, DONE, "{out:?}");
+    let timeline = campaign
+        .open_store()
+        .await
+        .request_timeline(1)
+        .await
+        .unwrap();
+    let busiest = timeline.iter().map(|b| b.busiest_second).max().unwrap();
+    assert!(
+        busiest <= 11,
+        "{busiest} requests counted in one second at CPS 10: {timeline:?}"
+    );
+    assert_eq!(timeline.iter().map(|b| b.requests).sum::<u64>(), 40);
+}

@@ -34,6 +34,8 @@ pub struct Claimed {
     /// The campaign's status when the row was claimed (pause, cancel), read in the claim
     /// itself so that a dialing run needs no read of its own for it.
     pub campaign_status: CampaignStatus,
+    /// When the attempt began, on the store's clock: its claim, until its request is sent
+    /// (the sender sets it then, and `Store::record` keeps it with the outcome).
     pub started_at: i64,
     /// When this process's lease on the row runs out (PostgreSQL, where hosts share
     /// campaigns): a request that could not finish before it must not be sent. `None` on
