@@ -44,8 +44,12 @@ impl Store {
     }
 
     /// What a dialing run that found nothing to claim waits for, in one statement: the next
-    /// retry, the rows in doubt, and (on PostgreSQL) the rows other live holders are dialing
-    /// (see `next_retry_at`, `unknown_count`, `dialing_elsewhere`).
+    /// pending row not waiting for a redial (a run waits for retries, while recycled rows are
+    /// left to the run that finds them due), the rows in doubt, and (on PostgreSQL) the rows
+    /// other holders are dialing whose lease has not run out (a live host's, or a dead one's
+    /// until its lease ends: a row whose lease ran out waits for the take-over, so a run
+    /// waiting for this count to fall does not wait forever; none on SQLite, where every
+    /// `dialing` row is the run's under the campaign's lock).
     pub async fn left(&self) -> Result<Left, StoreError> {
         let (next_retry_at, unknown, elsewhere): (Option<i64>, i64, i64) = match self {
             Self::Sqlite(db) => {

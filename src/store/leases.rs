@@ -93,26 +93,6 @@ impl Store {
         }
     }
 
-    /// Rows being dialed by other holders whose lease has not run out: a live host's, or a
-    /// dead one's until its lease ends; a run waits for them before it ends. A row whose lease
-    /// ran out is no longer being dialed by anyone (it waits for the sweep), so a run waiting
-    /// for this count to fall does not wait for it forever. None on SQLite: under the
-    /// campaign's lock, every `dialing` row is this run's.
-    pub async fn dialing_elsewhere(&self) -> Result<u64, StoreError> {
-        let Self::Postgres(db) = self else {
-            return Ok(0);
-        };
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'dialing'
-             AND holder IS DISTINCT FROM $2 AND lease_expires_at > unix_ms()",
-        )
-        .bind(db.campaign)
-        .bind(&db.holder)
-        .fetch_one(&db.pool)
-        .await?;
-        Ok(n as u64)
-    }
-
     /// The heartbeat: extends this holder's live leases; returns how many. An expired lease
     /// is never revived: another host may be taking the row over, and the fence on `record`
     /// tells which won. Nothing to do on SQLite, where no lease runs out.

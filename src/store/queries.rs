@@ -76,18 +76,6 @@ impl Store {
         }
     }
 
-    /// When the next pending row that is not waiting for a redial falls due: a run waits for
-    /// retries, while recycled rows are left to the run that finds them due.
-    pub async fn next_retry_at(&self) -> Result<Option<i64>, StoreError> {
-        on_backend!(self, db => Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM rows
-             WHERE campaign_id = $1 AND state = 'pending' AND NOT outcome_final",
-        )
-        .bind(db.campaign)
-        .fetch_one(&db.pool)
-        .await?))
-    }
-
     /// Ended calls by final status, with who answered and how long they talked, and how many
     /// created calls still await theirs.
     pub async fn call_outcomes(&self) -> Result<CallOutcomes, StoreError> {

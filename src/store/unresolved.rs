@@ -151,17 +151,6 @@ impl Store {
             Ok(())
         })
     }
-
-    /// How many rows are in doubt (read from their partial index).
-    pub async fn unknown_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = on_backend!(self, db => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM rows WHERE campaign_id = $1 AND state = 'unknown'",
-        )
-        .bind(db.campaign)
-        .fetch_one(&db.pool)
-        .await?);
-        Ok(n as u64)
-    }
 }
 
 /// Proof that an attempt in doubt created its call.

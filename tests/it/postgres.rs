@@ -312,8 +312,8 @@ async fn two_hosts_with_8_claimers_each_over_200_rows_claim_every_row_exactly_on
     assert_eq!((counts.dialing, counts.pending), (200, 0));
     assert_eq!(first.attempt_counts().await.unwrap().attempts, 200);
     let held_by_the_other = [
-        first.dialing_elsewhere().await.unwrap(),
-        second.dialing_elsewhere().await.unwrap(),
+        first.left().await.unwrap().dialing_elsewhere,
+        second.left().await.unwrap().dialing_elsewhere,
     ];
     assert_eq!(
         held_by_the_other.iter().sum::<u64>(),
@@ -395,12 +395,12 @@ async fn a_live_lease_is_left_alone_counted_by_other_hosts_and_extended_only_by_
     // Act
     let swept_while_alive = second.mark_orphans_unknown(Duration::ZERO).await.unwrap();
     let elsewhere = [
-        first.dialing_elsewhere().await.unwrap(),
-        second.dialing_elsewhere().await.unwrap(),
+        first.left().await.unwrap().dialing_elsewhere,
+        second.left().await.unwrap().dialing_elsewhere,
     ];
     lease_ends_in(&db, live.row_id, 1_000).await;
     lease_ends_in(&db, ending.row_id, -1).await;
-    let elsewhere_once_ended = second.dialing_elsewhere().await.unwrap();
+    let elsewhere_once_ended = second.left().await.unwrap().dialing_elsewhere;
     let extended = [
         second.extend_leases().await.unwrap(),
         first.extend_leases().await.unwrap(),
@@ -545,7 +545,7 @@ async fn two_hosts_asking_for_rows_in_doubt_at_once_never_get_the_same_row() {
     // Assert
     assert_eq!(each_once(handed_out).len(), 200);
     assert_eq!(
-        first.unknown_count().await.unwrap(),
+        first.left().await.unwrap().unknown,
         200,
         "handing a row out settles nothing"
     );
