@@ -175,7 +175,11 @@ async fn differences(
         last_import,
         request_errors,
         calls_by_zone_and_quarter,
-        attempt_span
+        run_totals
     );
+    // No pause splits the requests: the first and the last one sent.
+    if source.dialing_spans(i64::MAX).await? != target.dialing_spans(i64::MAX).await? {
+        differ.push("dialing_spans");
+    }
     Ok((differ, source.state_counts().await?))
 }

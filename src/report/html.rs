@@ -5,7 +5,7 @@
 use super::calls::who_answered_is_known;
 use super::chart_data::ChartData;
 use super::charts;
-use super::html_tables::{failures, not_dialed};
+use super::html_tables::{failures, not_dialed, runs};
 use super::markup::escape;
 use super::plot::{ChartError, thousands};
 use super::{CampaignReport, bar_charts, render_text};
@@ -81,6 +81,7 @@ pub fn render_html(
             escape(&said)
         );
     }
+    runs(&mut page, report);
     failures(&mut page, report);
     not_dialed(&mut page, report, limit);
     _ = write!(
@@ -96,13 +97,15 @@ pub fn render_html(
 fn header(page: &mut String, report: &CampaignReport, data: &ChartData) {
     let when = match (&report.first_attempt_at, &report.last_created_at) {
         (Some(first), Some(last)) => {
+            let spells = match report.dialing_spells {
+                1 => String::new(),
+                n => format!(" in {n} spells"),
+            };
             let took = report
                 .duration_secs
                 .map(|secs| {
-                    format!(
-                        " ({:#})",
-                        jiff::SignedDuration::from_secs(secs.round() as i64)
-                    )
+                    let took = jiff::SignedDuration::from_secs(secs.round() as i64);
+                    format!(" ({took:#} of dialing{spells})")
                 })
                 .unwrap_or_default();
             format!("Dialed {} → {} UTC{took}", utc(first), utc(last))

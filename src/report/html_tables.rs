@@ -1,13 +1,57 @@
-//! The HTML report's tables, the text report's in HTML: failed rows by Twilio error, and the
-//! list lines without a call, counted by state, then the first of them with their reason; and
+//! The HTML report's tables, the text report's in HTML: the runs, failed rows by Twilio
+//! error, and the list lines without a call, counted by state, then the first of them with their reason; and
 //! the escaping that all of the page's text goes through.
 
 use super::markup::escape;
 use super::plot::thousands;
 use super::reason::describe_error;
+use super::runs::{RUN_COLUMNS, last_runs};
 use super::{CampaignReport, NotDialed};
+use crate::words::count;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+pub(super) fn runs(page: &mut String, report: &CampaignReport) {
+    page.push_str("<section class=\"table\" id=\"runs\">\n<h2>Runs</h2>\n");
+    let (shown, earlier) = last_runs(&report.runs);
+    let more = match earlier {
+        0 => String::new(),
+        n => format!(
+            ", the last {} below ({n} earlier in <code>dialer report --json</code>)",
+            shown.len()
+        ),
+    };
+    _ = writeln!(
+        page,
+        "<p>{}{more}. Calls a second: created calls over the run's own first to last request.</p>",
+        count(report.runs.len() as u64, "run")
+    );
+    if shown.is_empty() {
+        page.push_str("</section>\n");
+        return;
+    }
+    page.push_str("<table>\n<thead><tr>");
+    for (i, name) in RUN_COLUMNS.iter().enumerate() {
+        _ = write!(page, "<th{}>{name}</th>", numeric(i));
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    for run in shown {
+        page.push_str("<tr>");
+        for (i, cell) in run.cells().iter().enumerate() {
+            _ = write!(page, "<td{}>{}</td>", numeric(i), escape(cell));
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The runs table's numeric columns (requests, created, calls a second) align right.
+fn numeric(column: usize) -> &'static str {
+    match column {
+        3..=5 => " class=\"n\"",
+        _ => "",
+    }
+}
 
 pub(super) fn failures(page: &mut String, report: &CampaignReport) {
     page.push_str(

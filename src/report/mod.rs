@@ -21,9 +21,16 @@
 //!   null), and `awaiting` (created calls without a final status yet).
 //! - `queue_time_ms`: `p50`, `p95`, `p99`, `max` of the created calls, or null.
 //! - `failures`: failed and unknown rows grouped by Twilio error: `code` (or null), `message`, `rows`.
-//! - `first_attempt_at`, `last_created_at`: RFC 3339 UTC, or null; `duration_secs` between them
-//!   and `achieved_cps` (created calls / `duration_secs`, null under 2 calls). Across several
-//!   runs the duration includes the time between them.
+//! - `first_attempt_at`, `last_created_at`: RFC 3339 UTC, or null.
+//! - `duration_secs`: the time spent dialing, or null before any request: each spell of
+//!   requests from its first to its last plus one interval at the configured CPS, a pause of
+//!   over 10 minutes without a request ending a spell (the nights between a cron campaign's
+//!   runs are not counted); `dialing_spells`: how many; `achieved_cps`: created calls /
+//!   `duration_secs` (null under 2 calls).
+//! - `runs`: every run, the oldest first: `started_at`, `finished_at` (null while it runs, or
+//!   if it was killed), `host`, `exit_code`, `ending` (as `dialer status` says it),
+//!   `requests` and `created` (null for runs recorded before they were counted by run), and
+//!   `created_per_sec` over its own first to last request.
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`), `reason`, a sentence (with the time a held row waits for),
 //!   and `requeued`: null, or a sentence saying when the row was last put back by
@@ -37,6 +44,7 @@ mod bar_charts;
 mod calls;
 mod chart_data;
 mod charts;
+mod dialing_time;
 mod export;
 #[cfg(test)]
 mod fixture;
@@ -45,20 +53,25 @@ mod html_tables;
 mod markup;
 mod plot;
 mod reason;
+mod runs;
 mod status;
 mod status_text;
 mod summary;
 mod text;
+mod time_axis;
+mod timeline;
 
-pub use chart_data::{ChartData, HourCalls, LocalHours, Timeline};
+pub use chart_data::{ChartData, HourCalls, LocalHours};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
 pub use plot::ChartError;
 pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
+pub use runs::RunLine;
 pub use status::StatusView;
 pub use status_text::render_status;
 pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
 pub use text::render_text;
+pub use timeline::{Period, Timeline};
 
 #[cfg(test)]
 mod tests {

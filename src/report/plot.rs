@@ -245,41 +245,6 @@ pub fn titled<'a>(
     Ok(plot)
 }
 
-/// Tick marks on round clock times, about six over the span.
-pub fn time_ticks(start: i64, end: i64) -> Vec<f64> {
-    const STEPS: [i64; 18] = [
-        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
-        86_400,
-    ];
-    let span = (end - start).max(1);
-    let step = STEPS
-        .into_iter()
-        .find(|step| span / step <= 7)
-        .unwrap_or_else(|| (span / 7 / 86_400 + 1) * 86_400);
-    let first = (start + step - 1).div_euclid(step) * step;
-    (0..)
-        .map(|k| first + k * step)
-        .take_while(|at| *at <= end)
-        .map(|at| at as f64)
-        .collect()
-}
-
-/// A tick's label: the time of day, with the date once the span is a day or more.
-pub fn clock(at: f64, span_secs: i64) -> String {
-    let Ok(at) = jiff::Timestamp::from_second(at.round() as i64) else {
-        return String::new();
-    };
-    // Under 7 minutes, ticks are less than a minute apart (see `time_ticks`).
-    let format = if span_secs < 420 {
-        "%H:%M:%S"
-    } else if span_secs < 86_400 {
-        "%H:%M"
-    } else {
-        "%b %d %H:%M"
-    };
-    at.strftime(format).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,26 +260,5 @@ mod tests {
             shown,
             ["0", "999", "1,000", "32,667", "100,000", "1,234,567"]
         );
-    }
-
-    #[test]
-    fn ticks_fall_on_round_clock_times() {
-        // 2030-01-14T08:00:07Z for 3 s, 40 min, and 3 days.
-        let start = 1_894_608_007;
-
-        assert_eq!(
-            time_ticks(start, start + 3),
-            [
-                start as f64,
-                (start + 1) as f64,
-                (start + 2) as f64,
-                (start + 3) as f64
-            ]
-        );
-        let minutes = time_ticks(start, start + 2_400);
-        assert_eq!(minutes.len(), 4);
-        assert_eq!(clock(minutes[0], 2_400), "08:10");
-        let days = time_ticks(start, start + 3 * 86_400);
-        assert_eq!(clock(days[0], 3 * 86_400), "Jan 14 12:00");
     }
 }

@@ -5,7 +5,7 @@
 
 use super::reason::{utc, zoned};
 use crate::domain::{Hold, RunEnding, Standing};
-use crate::store::{CampaignNow, LastRun, StateCounts};
+use crate::store::{CampaignNow, RunRecord, StateCounts};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
@@ -51,7 +51,7 @@ pub struct Waiting {
     pub until: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunView {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -60,6 +60,18 @@ pub struct RunView {
     /// Why its dialing ended: `finished`, `signal`, `deadline`, `credentials_refused`,
     /// `twilio_unreachable`, `database_failed`, `paused`, `canceled`, `window_closed`.
     pub ending: Option<RunEnding>,
+}
+
+impl RunView {
+    pub fn of(run: &RunRecord) -> Self {
+        Self {
+            started_at: utc(run.started_at),
+            finished_at: run.finished_at.and_then(utc),
+            host: run.host.clone(),
+            exit_code: run.exit_code,
+            ending: run.ending,
+        }
+    }
 }
 
 impl StatusView {
@@ -83,13 +95,7 @@ impl StatusView {
             })
         };
         let utc_text = |at: i64| utc(at).unwrap_or_else(|| at.to_string());
-        let last_run = now.last_run.as_ref().map(|run| RunView {
-            started_at: utc(run.started_at),
-            finished_at: run.finished_at.and_then(utc),
-            host: run.host.clone(),
-            exit_code: run.exit_code,
-            ending: run.ending,
-        });
+        let last_run = now.last_run.as_ref().map(RunView::of);
         Self {
             file,
             campaign: Some(campaign),
@@ -147,7 +153,7 @@ impl StatusView {
 }
 
 /// What the last run's ending and exit code (`cli::Exit`'s) say is wrong.
-fn problems(run: Option<&LastRun>) -> Vec<String> {
+fn problems(run: Option<&RunRecord>) -> Vec<String> {
     let Some(run) = run else {
         return Vec::new();
     };

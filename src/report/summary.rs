@@ -1,7 +1,9 @@
 //! The numbers of a campaign report, built from the campaign database: counts, attempts,
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
+use super::dialing_time::{IDLE_GAP_MS, created_per_sec, dialing_secs};
 use super::reason::{Circumstances, requeue_history, utc, why_not_created};
+use super::runs::RunLine;
 use crate::dialing::progress::percentile;
 use crate::domain::{Cps, LineState, Standing};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
@@ -26,8 +28,11 @@ pub struct CampaignReport {
     pub failures: Vec<FailureGroup>,
     pub first_attempt_at: Option<String>,
     pub last_created_at: Option<String>,
+    /// Time spent dialing: the spells with requests, the idle time between them left out.
     pub duration_secs: Option<f64>,
+    pub dialing_spells: u64,
     pub achieved_cps: Option<f64>,
+    pub runs: Vec<RunLine>,
     pub not_dialed: Vec<NotDialed>,
 }
 
@@ -96,13 +101,8 @@ impl CampaignReport {
                 })
             })
             .collect();
-        let duration_secs = match (
-            attempt_counts.first_attempt_at,
-            attempt_counts.last_created_at,
-        ) {
-            (Some(first), Some(last)) if last >= first => Some((last - first) as f64 / 1000.0),
-            _ => None,
-        };
+        let spells = store.dialing_spans(IDLE_GAP_MS).await?;
+        let duration_secs = dialing_secs(&spells, configured_cps);
         Ok(Self {
             campaign: campaign.to_owned(),
             status: Standing::of(now.status, states.pending + states.dialing + states.unknown),
@@ -117,8 +117,15 @@ impl CampaignReport {
             failures,
             first_attempt_at: attempt_counts.first_attempt_at.and_then(utc),
             last_created_at: attempt_counts.last_created_at.and_then(utc),
-            achieved_cps: achieved_cps(states.created, duration_secs),
+            achieved_cps: created_per_sec(states.created, duration_secs),
             duration_secs,
+            dialing_spells: spells.len() as u64,
+            runs: store
+                .run_totals()
+                .await?
+                .iter()
+                .map(|run| RunLine::of(run, configured_cps))
+                .collect(),
             states,
             zone_sources: store.zone_sources().await?,
             not_dialed,
@@ -138,24 +145,9 @@ impl QueueTimes {
     }
 }
 
-/// Created calls per second of dialing; a single call (or no time at all) has no rate.
-fn achieved_cps(created: u64, duration_secs: Option<f64>) -> Option<f64> {
-    duration_secs
-        .filter(|secs| created >= 2 && *secs > 0.0)
-        .map(|secs| created as f64 / secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn achieved_cps_needs_two_calls_and_some_time() {
-        assert_eq!(achieved_cps(10, Some(4.0)), Some(2.5));
-        assert_eq!(achieved_cps(1, Some(4.0)), None);
-        assert_eq!(achieved_cps(10, Some(0.0)), None);
-        assert_eq!(achieved_cps(10, None), None);
-    }
 
     #[test]
     fn queue_times_are_nearest_rank_percentiles() {

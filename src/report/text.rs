@@ -1,6 +1,7 @@
 //! The report as a person reads it in a terminal: headline counts first, then the failures
 //! by Twilio error, then the lines without a call, cut at a limit (the export has them all).
 
+use super::runs::{RUN_COLUMNS, RunLine, last_runs};
 use super::{CampaignReport, NotDialed, reason::describe_error};
 use crate::foreign_text::printable;
 use crate::words::count;
@@ -9,6 +10,9 @@ use std::fmt::Write;
 pub fn render_text(report: &CampaignReport, limit: usize) -> String {
     let mut out = String::new();
     headline(&mut out, report);
+    if !report.runs.is_empty() {
+        runs(&mut out, &report.runs);
+    }
     if !report.failures.is_empty() {
         let mut rows = vec![["rows".to_owned(), "error".to_owned()]];
         rows.extend(report.failures.iter().map(|group| {
@@ -92,18 +96,45 @@ fn headline(out: &mut String, report: &CampaignReport) {
         report.duration_secs,
     ) {
         let took = jiff::SignedDuration::from_secs(secs.round() as i64);
+        let spells = match report.dialing_spells {
+            1 => String::new(),
+            n => format!(" in {n} spells, the idle time between them left out"),
+        };
         let rate = match report.achieved_cps {
             Some(cps) => format!("{cps:.1} calls/s"),
             None => "no rate under 2 calls".to_owned(),
         };
         _ = writeln!(
             out,
-            "dialed {first} → {last} ({took:#}): {rate} of {} configured",
+            "dialed {first} → {last}: {took:#} of dialing{spells}; {rate} of {} configured",
             report.configured_cps
         );
     } else {
         _ = writeln!(out, "configured {} calls/s", report.configured_cps);
     }
+}
+
+fn runs(out: &mut String, runs: &[RunLine]) {
+    let (shown, earlier) = last_runs(runs);
+    let more = match earlier {
+        0 => String::new(),
+        n => format!(
+            ", the last {} shown ({n} earlier in `dialer report --json`)",
+            shown.len()
+        ),
+    };
+    _ = writeln!(
+        out,
+        "
+runs: {}{more}",
+        runs.len()
+    );
+    let mut rows = vec![RUN_COLUMNS.map(str::to_owned)];
+    rows.extend(shown.iter().map(RunLine::cells));
+    out.push_str(&table_aligned(
+        &rows,
+        [false, false, false, true, true, true, false],
+    ));
 }
 
 fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
@@ -131,8 +162,15 @@ fn not_dialed(out: &mut String, rows: &[NotDialed], limit: usize) {
 }
 
 /// Columns padded to their widest cell; the first (a number) to the right, the last not at all.
-/// Cells hold text from the list and from Twilio: shown printable (`foreign_text`).
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut right = [false; N];
+    right[0] = true;
+    table_aligned(rows, right)
+}
+
+/// Columns padded to their widest cell, to the right where `right` says, the last not at all.
+/// Cells hold text from the list and from Twilio: shown printable (`foreign_text`).
+fn table_aligned<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
     let rows: Vec<[String; N]> = rows
         .iter()
         .map(|row| row.clone().map(|cell| printable(&cell).into_owned()))
@@ -148,10 +186,11 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
         let mut line = String::from(" ");
         for (i, cell) in row.iter().enumerate() {
             let pad = " ".repeat(widths[i] - cell.chars().count());
-            match i {
-                0 => _ = write!(line, " {pad}{cell}"),
-                _ if i == N - 1 => _ = write!(line, "  {cell}"),
-                _ => _ = write!(line, "  {cell}{pad}"),
+            let gap = if i == 0 { " " } else { "  " };
+            match (right[i], i == N - 1) {
+                (true, _) => _ = write!(line, "{gap}{pad}{cell}"),
+                (false, true) => _ = write!(line, "{gap}{cell}"),
+                (false, false) => _ = write!(line, "{gap}{cell}{pad}"),
             }
         }
         out.push_str(line.trim_end());

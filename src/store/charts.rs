@@ -8,17 +8,38 @@ use super::{
 };
 
 impl Store {
-    /// When the first and the last create requests were sent; `None` before any.
-    pub async fn attempt_span(&self) -> Result<Option<AttemptSpan>, StoreError> {
-        let (first, last): (Option<i64>, Option<i64>) = on_backend!(self, db => sqlx::query_as(
-            "SELECT MIN(started_at), MAX(started_at) FROM attempts WHERE campaign_id = $1",
+    /// The spells of time the campaign was dialing: from a create request to the last one
+    /// before a pause of more than `idle_gap_ms` without any, oldest first; none before any
+    /// request. Reads only each spell's first and last request, whatever the number sent.
+    pub async fn dialing_spans(&self, idle_gap_ms: i64) -> Result<Vec<AttemptSpan>, StoreError> {
+        let edges: Vec<(i64, bool, bool)> = on_backend!(self, db => sqlx::query_as(
+            "SELECT started_at, (prev IS NULL OR started_at - prev > $2) AS opens,
+                    (next IS NULL OR next - started_at > $2) AS closes
+             FROM (SELECT started_at, LAG(started_at) OVER by_time AS prev,
+                          LEAD(started_at) OVER by_time AS next
+                   FROM attempts WHERE campaign_id = $1
+                   WINDOW by_time AS (ORDER BY started_at)) sent
+             WHERE prev IS NULL OR next IS NULL OR started_at - prev > $2 OR next - started_at > $2
+             ORDER BY started_at",
         )
         .bind(db.campaign)
-        .fetch_one(&db.pool)
+        .bind(idle_gap_ms)
+        .fetch_all(&db.pool)
         .await?);
-        Ok(first
-            .zip(last)
-            .map(|(first_ms, last_ms)| AttemptSpan { first_ms, last_ms }))
+        let mut spans = Vec::new();
+        let mut first = None;
+        for (at, opens, closes) in edges {
+            if opens {
+                first = Some(at);
+            }
+            if closes && let Some(first_ms) = first.take() {
+                spans.push(AttemptSpan {
+                    first_ms,
+                    last_ms: at,
+                });
+            }
+        }
+        Ok(spans)
     }
 
     /// Create requests and created calls' queue_time per `bucket_secs` seconds (at least 1),

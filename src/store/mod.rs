@@ -55,7 +55,7 @@ pub use model::charts::{
 };
 pub use model::history::{
     AttemptRecord, CallEventRecord, CampaignHistory, ConferenceRecord, ImportRecord, LoadError,
-    RejectRecord, RowRecord, RunRecord,
+    RejectRecord, RowRecord,
 };
 pub use model::idle::{Left, Lull};
 pub use model::list_import::{FinishedImport, ImportPass, Inserted, NewRow, Reject};
@@ -64,7 +64,8 @@ pub use model::queries::{AwaitingCall, CallEvent, CallOutcomes};
 pub use model::report::{AttemptCounts, FailureGroup, RowExport, StateCounts, ZoneSources};
 pub use model::requeue::{RequeueRecord, RequeueSelection, Requeued, RequeuedRow};
 pub use model::rows::{AttemptOutcome, Claimed, Outcome};
-pub use model::status::{CampaignNow, Dialer, Held, LastRun};
+pub use model::runs::{RunRecord, RunTotals};
+pub use model::status::{CampaignNow, Dialer, Held};
 pub use model::unresolved::Unresolved;
 pub use postgres::{ConnectError, IDLE_IN_TRANSACTION, connect as connect_postgres};
 

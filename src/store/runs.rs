@@ -1,21 +1,46 @@
-//! Runs and conferences: when each run of the campaign started and how it ended, and the
-//! conference SIDs Twilio gave for friendly names. Written once for both backends.
+//! Runs and conferences: when each run of the campaign started, how it ended and what it
+//! sent, and the conference SIDs Twilio gave for friendly names. Written once for both backends.
 
 use super::dialect::on_backend;
 use super::{Store, StoreError};
 use crate::domain::{ConferenceSid, RunEnding};
+use crate::store::RunTotals;
 
 impl Store {
-    /// Records a run's start, and the host it runs on; returns its id.
+    /// Records a run's start, the host it runs on and the holder its attempts will name;
+    /// returns its id.
     pub async fn start_run(&self) -> Result<i64, StoreError> {
         let now = self.now_ms();
         on_backend!(self, db => Ok(sqlx::query_scalar(
-            "INSERT INTO runs (campaign_id, started_at, host) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO runs (campaign_id, started_at, host, holder) VALUES ($1, $2, $3, $4)
+             RETURNING id",
         )
         .bind(db.campaign)
         .bind(now)
         .bind(db.host())
+        .bind(&db.holder)
         .fetch_one(&db.pool)
+        .await?))
+    }
+
+    /// Every run, the oldest first, with the requests each sent and the calls they created.
+    /// One pass over the campaign's attempts, grouped by the holder that sent them.
+    pub async fn run_totals(&self) -> Result<Vec<RunTotals>, StoreError> {
+        on_backend!(self, db => Ok(sqlx::query_as(
+            "SELECT r.started_at, r.finished_at, r.exit_code, r.host, r.ending, r.holder,
+                    CASE WHEN r.holder IS NOT NULL THEN COALESCE(a.requests, 0) END AS requests,
+                    CASE WHEN r.holder IS NOT NULL THEN COALESCE(a.created, 0) END AS created,
+                    a.first_request_at, a.last_request_at
+             FROM runs r
+             LEFT JOIN (SELECT holder, COUNT(*) AS requests,
+                               COUNT(*) FILTER (WHERE outcome IN ('created', 'found')) AS created,
+                               MIN(started_at) AS first_request_at, MAX(started_at) AS last_request_at
+                        FROM attempts WHERE campaign_id = $1 AND holder IS NOT NULL
+                        GROUP BY holder) a ON a.holder = r.holder
+             WHERE r.campaign_id = $1 ORDER BY r.id",
+        )
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
         .await?))
     }
 

@@ -3,7 +3,7 @@
 //! `rows_pending`/`rows_unknown` indexes answer without reading the campaign's every row.
 
 use super::dialect::on_backend;
-use super::model::status::{CampaignNow, Dialer, Held, LastRun};
+use super::model::status::{CampaignNow, Dialer, Held};
 use super::{Store, StoreError};
 
 impl Store {
@@ -16,7 +16,7 @@ impl Store {
         let dialing: Vec<Dialer>;
         let (in_doubt, in_doubt_next_check): (i64, Option<i64>);
         let mut held: Vec<Held>;
-        let last_run: Option<LastRun>;
+        let last_run: Option<super::RunRecord>;
         on_backend!(self, db => {
             dialing = sqlx::query_as(
                 "SELECT holder, COUNT(*) AS rows, MAX(lease_expires_at) AS lease_expires_at FROM rows
@@ -43,7 +43,7 @@ impl Store {
             .fetch_all(&db.pool)
             .await?;
             last_run = sqlx::query_as(
-                "SELECT started_at, finished_at, exit_code, host, ending FROM runs
+                "SELECT started_at, finished_at, exit_code, host, ending, holder FROM runs
                  WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(db.campaign)

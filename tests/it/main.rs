@@ -20,6 +20,7 @@ mod prism;
 mod reliability;
 mod report_html;
 mod requeue;
+mod runs_report;
 mod sandbox;
 mod security;
 mod shared_sqlite;

@@ -6,7 +6,7 @@
 
 use dialer::domain::{
     AttemptToken, CallSid, CallStatus, CalleeZone, CalleeZones, CampaignStatus, ConferenceSid,
-    Endpoint, Label, LineState, RowState, ZoneSource,
+    Endpoint, Label, LineState, RowState, RunEnding, ZoneSource,
 };
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
@@ -216,7 +216,53 @@ on_every_backend!(
     a_campaign_created_with_another_ones_history_reads_back_the_same,
     only_a_campaign_the_database_holds_is_opened_as_it_is,
     a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_by_campaign_now,
+    each_run_counts_the_requests_it_sent_and_the_calls_they_created,
 );
+
+async fn each_run_counts_the_requests_it_sent_and_the_calls_they_created(db: Database) {
+    // Arrange: a first run creates two calls and loses an answer, then exits 0; a second run
+    // (another process, as a second open is) creates one call, loses an answer, and is
+    // still going.
+    let first = with_people(&db, 5).await;
+    let run = first.start_run().await.unwrap();
+    for outcome in [created(1), created(2), in_doubt()] {
+        let claimed = claim(&first).await;
+        first.record(&claimed, &outcome).await.unwrap();
+    }
+    first
+        .record_run_ending(run, RunEnding::Finished)
+        .await
+        .unwrap();
+    first.finish_run(run, 0).await.unwrap();
+    let second = Store::open(&db, "c").await.unwrap();
+    second.start_run().await.unwrap();
+    let claimed = claim(&second).await;
+    second.record(&claimed, &created(3)).await.unwrap();
+    let _sending = claim(&second).await;
+
+    // Act
+    let runs = second.run_totals().await.unwrap();
+
+    // Assert
+    let counted: Vec<_> = runs
+        .iter()
+        .map(|r| (r.requests, r.created, r.run.exit_code, r.run.ending))
+        .collect();
+    assert_eq!(
+        counted,
+        [
+            (Some(3), Some(2), Some(0), Some(RunEnding::Finished)),
+            (Some(2), Some(1), None, None),
+        ],
+        "a request being sent counts; the one in doubt is no call yet"
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.run.host.is_some() && r.run.holder.is_some())
+    );
+    assert_ne!(runs[0].run.holder, runs[1].run.holder);
+    assert!(runs[0].first_request_at <= runs[0].last_request_at);
+}
 
 async fn what_a_run_that_found_nothing_waits_for_is_read_in_one_statement(db: Database) {
     // Arrange: a row in doubt, a row being dialed, and a pending one.
@@ -1413,13 +1459,16 @@ async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_databas
     );
 }
 
+/// The pause that ends a spell of dialing in the charts' test: 10 minutes.
+const IDLE: i64 = 600_000;
+
 async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_and_quarter(
     db: Database,
 ) {
     // Arrange: five people; two calls (one answered by a person in New York, one busy in the
     // campaign's zone), a 429 then a refusal, an answer lost, one row never dialed.
     let store = with_people(&db, 5).await;
-    let nothing_yet = store.attempt_span().await.unwrap();
+    let nothing_yet = store.dialing_spans(IDLE).await.unwrap();
     let new_york = CalleeZone {
         zones: CalleeZones::parse("America/New_York").unwrap(),
         source: ZoneSource::List,
@@ -1475,21 +1524,22 @@ async fn the_charts_read_requests_per_second_errors_by_code_and_calls_by_zone_an
     }
 
     // Act
-    let span = store.attempt_span().await.unwrap();
+    let spans = store.dialing_spans(IDLE).await.unwrap();
+    let whole = store.dialing_spans(i64::MAX).await.unwrap();
     let per_second = store.request_timeline(1).await.unwrap();
     let per_ten_seconds = store.request_timeline(10).await.unwrap();
     let errors = store.request_errors().await.unwrap();
     let calls = store.calls_by_zone_and_quarter().await.unwrap();
 
     // Assert
-    assert_eq!(nothing_yet, None);
+    assert_eq!(nothing_yet, []);
+    let span = |first_ms, last_ms| AttemptSpan { first_ms, last_ms };
     assert_eq!(
-        span,
-        Some(AttemptSpan {
-            first_ms: t0 + 100,
-            last_ms: t0 + 960_000
-        })
+        spans,
+        [span(t0 + 100, t0 + 5_000), span(t0 + 960_000, t0 + 960_000)],
+        "955 s without a request ends a spell"
     );
+    assert_eq!(whole, [span(t0 + 100, t0 + 960_000)]);
     let s0 = t0 / 1000;
     let bucket = |start_sec, requests, busiest_second| RequestBucket {
         start_sec,

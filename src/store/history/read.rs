@@ -28,7 +28,7 @@ pub(super) async fn history(
                 "SELECT id, line, to_endpoint, label, params, state, attempts, failures,
                         attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                         last_code, last_message, created_at, timezone, timezone_source, call_status,
-                        answered_by, duration_secs, outcome_at, outcome_final, updated_at
+                        answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by
                  FROM rows WHERE campaign_id = $1 ORDER BY id",
             )
             .bind(campaign)
@@ -36,7 +36,7 @@ pub(super) async fn history(
             .await?,
             attempts: sqlx::query_as(
                 "SELECT row_id, number, started_at, finished_at, outcome, http_status, twilio_code,
-                        message, call_sid, queue_time_ms, call_status, answered_by, duration_secs
+                        message, call_sid, queue_time_ms, call_status, answered_by, duration_secs, holder
                  FROM attempts WHERE campaign_id = $1 ORDER BY id",
             )
             .bind(campaign)
@@ -68,7 +68,7 @@ pub(super) async fn history(
                 .fetch_all(&mut **tx)
                 .await?,
             runs: sqlx::query_as(
-                "SELECT started_at, finished_at, exit_code, host, ending FROM runs WHERE campaign_id = $1 ORDER BY id",
+                "SELECT started_at, finished_at, exit_code, host, ending, holder FROM runs WHERE campaign_id = $1 ORDER BY id",
             )
             .bind(campaign)
             .fetch_all(&mut **tx)

@@ -120,7 +120,7 @@ async fn insert_rows(
                 "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, state, attempts,
                     failures, attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                     last_code, last_message, created_at, timezone, timezone_source, call_status,
-                    answered_by, duration_secs, outcome_at, outcome_final, updated_at) ",
+                    answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by) ",
             );
             insert.push_values(batch, |mut values, row| {
                 values
@@ -148,7 +148,8 @@ async fn insert_rows(
                     .push_bind(row.duration_secs)
                     .push_bind(row.outcome_at)
                     .push_bind(row.outcome_final)
-                    .push_bind(row.updated_at);
+                    .push_bind(row.updated_at)
+                    .push_bind(row.held_by);
             });
             insert.push(" RETURNING label, id");
             insert.build_query_as().fetch_all(&mut ***tx).await?
@@ -188,7 +189,7 @@ async fn insert_the_rest(
         tx,
         "INSERT INTO attempts (campaign_id, row_id, number, started_at, finished_at, outcome,
             http_status, twilio_code, message, call_sid, queue_time_ms, call_status,
-            answered_by, duration_secs) ",
+            answered_by, duration_secs, holder) ",
         attempts,
         |(row, a)| (
             campaign,
@@ -205,6 +206,7 @@ async fn insert_the_rest(
             a.call_status,
             &a.answered_by,
             a.duration_secs,
+            &a.holder,
         )
     );
     let requeues: Vec<_> = history
@@ -256,7 +258,7 @@ async fn insert_the_rest(
     );
     insert_batches!(
         tx,
-        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code, host, ending) ",
+        "INSERT INTO runs (campaign_id, started_at, finished_at, exit_code, host, ending, holder) ",
         history.runs,
         |run| (
             campaign,
@@ -264,7 +266,8 @@ async fn insert_the_rest(
             run.finished_at,
             run.exit_code,
             &run.host,
-            run.ending
+            run.ending,
+            &run.holder
         )
     );
     insert_batches!(

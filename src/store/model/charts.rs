@@ -7,7 +7,7 @@ use crate::domain::CalleeZones;
 use crate::store::codec::Stored;
 use sqlx::FromRow;
 
-/// When the campaign's first and last create requests were sent (unix ms).
+/// When the first and the last create request of a spell of dialing were sent (unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptSpan {
     pub first_ms: i64,

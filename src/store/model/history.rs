@@ -4,10 +4,9 @@
 //! its own, and an attempt or a requeue finds its row again through `RowRecord::id`.
 
 use crate::domain::{
-    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Label, RowState, RunEnding,
-    ZoneSource,
+    CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Hold, Label, RowState, ZoneSource,
 };
-use crate::store::{AttemptOutcome, EventSource, RequeueRecord, StoreError};
+use crate::store::{AttemptOutcome, EventSource, RequeueRecord, RunRecord, StoreError};
 
 /// Everything one campaign owns in its database.
 #[derive(Debug, Clone)]
@@ -66,6 +65,8 @@ pub struct RowRecord {
     pub outcome_at: Option<i64>,
     pub outcome_final: bool,
     pub updated_at: i64,
+    /// What holds a row never tried: a calling window or the frequency cap.
+    pub held_by: Option<Hold>,
 }
 
 /// One create request of a row.
@@ -85,6 +86,8 @@ pub struct AttemptRecord {
     pub call_status: Option<CallStatus>,
     pub answered_by: Option<String>,
     pub duration_secs: Option<i64>,
+    /// The run that sent it, as `RunRecord::holder` names it.
+    pub holder: Option<String>,
 }
 
 /// One observation of a call, as received.
@@ -115,15 +118,6 @@ pub struct RejectRecord {
 pub struct ConferenceRecord {
     pub target: String,
     pub sid: ConferenceSid,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RunRecord {
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    pub exit_code: Option<i64>,
-    pub host: Option<String>,
-    pub ending: Option<RunEnding>,
 }
 
 /// The last import that read the whole list, with its JSON array of ignored columns as stored.

@@ -9,5 +9,6 @@ pub mod queries;
 pub mod report;
 pub mod requeue;
 pub mod rows;
+pub mod runs;
 pub mod status;
 pub mod unresolved;

@@ -1,7 +1,8 @@
 //! What `dialer status` reads of one campaign: grouped counts and earliest times only, so it
 //! costs the same on a million rows as on ten.
 
-use crate::domain::{CampaignStatus, Hold, RunEnding};
+use crate::domain::{CampaignStatus, Hold};
+use crate::store::RunRecord;
 use crate::store::StateCounts;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +19,7 @@ pub struct CampaignNow {
     pub held: Vec<Held>,
     /// When the next pending row falls due (unix ms), unless one is due now.
     pub next_due: Option<i64>,
-    pub last_run: Option<LastRun>,
+    pub last_run: Option<RunRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -46,14 +47,4 @@ pub struct Held {
     /// The first and the last release (unix ms).
     pub first: i64,
     pub last: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct LastRun {
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    pub exit_code: Option<i64>,
-    pub host: Option<String>,
-    /// Why its dialing ended, when it got that far.
-    pub ending: Option<RunEnding>,
 }
