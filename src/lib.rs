@@ -14,6 +14,7 @@ pub mod dialing;
 pub mod domain;
 pub mod foreign_text;
 pub mod import;
+pub mod law;
 pub mod metrics;
 pub mod outcomes;
 pub mod report;

@@ -28,7 +28,7 @@ pub fn write_campaign_with(dir: &Path, cps: u32, extra: &str) -> std::io::Result
     let file = dir.join("campaign.toml");
     let campaign = format!(
         "[campaign]\nname = \"bench\"\nlist = \"{LIST_FILE}\"\nconference = \"BenchRoom\"\n\
-         from = \"+15017122661\"\ncps = {cps}\n{extra}"
+         from = \"+15017122661\"\ncps = {cps}\n{extra}\n[law]\ntelemarketing = false\n"
     );
     std::fs::write(&file, campaign)?;
     Ok(file)

@@ -23,7 +23,7 @@ pub fn write_campaign_in(
         folder.join(format!("c{index}.toml")),
         format!(
             "[campaign]\nname = \"c{index}\"\nlist = \"c{index}.csv\"\nconference = \"BenchRoom\"\n\
-             from = \"+15017122661\"\ncps = {cps}\n{extra}"
+             from = \"+15017122661\"\ncps = {cps}\n{extra}\n[law]\ntelemarketing = false\n"
         ),
     )
 }

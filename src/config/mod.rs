@@ -73,6 +73,8 @@ struct CampaignFile {
     suppression: rules::SuppressionSection,
     #[serde(default)]
     pacing: rules::PacingSection,
+    #[serde(default)]
+    law: rules::LawSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,9 +205,16 @@ impl Campaign {
             suppression: file.suppression,
             pacing: file.pacing,
             frequency: file.frequency,
+            law: file.law,
         }
         .parse(&dir)
         .map_err(|(key, rule)| invalid(&key, rule))?;
+        if let Some(timeout) = defaults.timeout {
+            rules
+                .law
+                .check_ring(timeout.get())
+                .map_err(|rule| invalid("participant.timeout", rule))?;
+        }
         // Every row's request inherits the defaults: the one place calls learn where to report.
         if let Some(callbacks) = &rules.callbacks {
             callbacks
@@ -393,6 +402,35 @@ mod tests {
         assert_eq!(c.defaults.timeout.map(|t| t.get()), Some(20));
         assert_eq!(c.defaults.record, Some(true));
         assert_eq!(c.retry.initial, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_ring_under_15_seconds_is_refused_unless_the_campaign_lowers_the_floor_or_is_not_telemarketing()
+     {
+        let with = |extra: &str| {
+            load(&format!(
+                "{BASE}cps = 5\n[participant]\ntimeout = 10\n{extra}"
+            ))
+        };
+
+        let err = with("").unwrap_err().to_string();
+        let lowered = with("[law]\nmin_ring = \"5s\"\n").unwrap();
+        let raised = with("[law]\nmin_ring = \"30s\"\n").unwrap_err().to_string();
+        let alerts = with("[law]\ntelemarketing = false\n").unwrap();
+
+        assert!(
+            err.contains("participant.timeout rings 10 s, under 15 s: the Telemarketing Sales Rule's floor (16 CFR 310.4(b)(4)(ii)"),
+            "{err}"
+        );
+        assert!(err.contains("set `[law] min_ring` to ring less"), "{err}");
+        assert_eq!(lowered.rules.law.ring_floor(), Some(Duration::from_secs(5)));
+        assert!(
+            raised.contains("under 30 s: the campaign's `[law] min_ring`"),
+            "{raised}"
+        );
+        assert_eq!(alerts.rules.law.ring_floor(), None);
+        assert!(!alerts.rules.law.telemarketing);
+        assert!(load(&format!("{BASE}cps = 5\n[participant]\ntimeout = 15\n")).is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(super) struct RulesSections {
     pub suppression: SuppressionSection,
     pub pacing: PacingSection,
     pub frequency: Option<FrequencyCap>,
+    pub law: LawSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +71,56 @@ pub(super) struct PacingSection {
 impl Default for PacingSection {
     fn default() -> Self {
         Self { adaptive: true }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct LawSection {
+    telemarketing: Option<bool>,
+    #[serde(deserialize_with = "crate::domain::deserialize_some_duration")]
+    min_ring: Option<Duration>,
+}
+
+/// `[law]`: whether the calls are telemarketing, which the law's calling rules bind (the
+/// default), and the least a call may ring before it is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Law {
+    /// The federal and state rules of `data/calling_rules` apply to every US number; `false`
+    /// (staff alerts, a campaign the owner knows is not telemarketing) drops them.
+    pub telemarketing: bool,
+    /// Set in the file: a floor lower (or higher) than the law's.
+    pub min_ring: Option<Duration>,
+}
+
+impl Law {
+    /// The least `timeout` (seconds of ringing) a call may be given: the file's `min_ring`,
+    /// else the Telemarketing Sales Rule's 15 s for telemarketing, else none.
+    pub fn ring_floor(&self) -> Option<Duration> {
+        self.min_ring
+            .or(self.telemarketing.then(|| crate::law::BUILT_IN.min_ring))
+    }
+
+    /// Refuses a `timeout` under the floor, naming the rule and how to lower it.
+    pub fn check_ring(&self, timeout_secs: i64) -> Result<(), Invalid> {
+        let Some(floor) = self.ring_floor() else {
+            return Ok(());
+        };
+        if u64::try_from(timeout_secs).unwrap_or(0) >= floor.as_secs() {
+            return Ok(());
+        }
+        let rule = match self.min_ring {
+            Some(_) => "the campaign's `[law] min_ring`".to_owned(),
+            None => format!(
+                "the Telemarketing Sales Rule's floor (16 CFR 310.4(b)(4)(ii): ring {} s before \
+                 giving up); set `[law] min_ring` to ring less",
+                floor.as_secs()
+            ),
+        };
+        Err(Invalid(format!(
+            "rings {timeout_secs} s, under {} s: {rule}",
+            floor.as_secs()
+        )))
     }
 }
 
@@ -120,6 +171,7 @@ pub struct Rules {
     pub suppression: Vec<PathBuf>,
     pub adaptive_pacing: bool,
     pub frequency: Option<FrequencyCap>,
+    pub law: Law,
 }
 
 /// A cap on calls per person across the campaigns that share a database (Regulation F's 7 in
@@ -199,6 +251,10 @@ impl RulesSections {
                 .map(|p| dir.join(p))
                 .collect(),
             adaptive_pacing: self.pacing.adaptive,
+            law: Law {
+                telemarketing: self.law.telemarketing.unwrap_or(true),
+                min_ring: self.law.min_ring,
+            },
         })
     }
 }

@@ -125,6 +125,13 @@ pub fn parse_record(
         Some(raw) => Label::parse(&raw).map_err(|e| format!("invalid label: {e}"))?,
         None => generated_label(&campaign.name, line).map_err(|e| format!("invalid label: {e}"))?,
     };
+    if let Some(timeout) = options.timeout {
+        campaign
+            .rules
+            .law
+            .check_ring(timeout.get())
+            .map_err(|e| format!("invalid timeout: {e}"))?;
+    }
     let own_options = options.clone();
     options.label = Some(label.clone());
     CreateParticipant::new(from, to.clone(), options.or_defaults(&campaign.defaults))

@@ -21,7 +21,7 @@ fn campaign_file(dir: &Path, name: &str, database: &str, first: usize, count: us
         "[campaign]\nname = \"{name}\"\nlist = \"{list}\"\nconference = \"Room\"\nfrom = \"+15017122661\"\ncps = 5\n\
          [database]\npath = \"{database}\"\n\
          [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\ncall_log_grace = \"300ms\"\n\
-         [twilio]\nrequest_timeout = \"1s\"\n"
+         [twilio]\nrequest_timeout = \"1s\"\n[law]\ntelemarketing = false\n"
     );
     std::fs::write(&file, text).expect("write campaign");
     file

@@ -55,10 +55,16 @@ impl TestCampaign {
         let file = dir.path().join("campaign.toml");
         let list_path = dir.path().join("list.csv");
         std::fs::write(&list_path, list).expect("write list");
+        // Tests dial whatever the hour: the law's calling hours are for tests that ask for them
+        // (a `[law]` section of their own).
+        let law = match extra.contains("[law]") {
+            true => "",
+            false => "[law]\ntelemarketing = false\n",
+        };
         let campaign = format!(
             "[campaign]\nname = \"test\"\nlist = \"list.csv\"\nconference = \"TestRoom\"\nfrom = \"+15017122661\"\ncps = {cps}\n{extra}\n\
              [retry]\ninitial = \"50ms\"\nmax = \"200ms\"\nmultiplier = 2.0\njitter = false\nreconcile_after = \"100ms\"\ncall_log_grace = \"300ms\"\noutage_limit = \"3m\"\n\
-             [twilio]\nrequest_timeout = \"1s\"\n"
+             [twilio]\nrequest_timeout = \"1s\"\n{law}"
         );
         std::fs::write(&file, campaign).expect("write campaign");
         let db = dir.path().join("test.sqlite");
