@@ -3,7 +3,8 @@
 //! The modules follow the data: `config` (the campaign file) → `import` (CSV → rows) → `store`
 //! (the database, the only SQL) → `compliance` (may this row be called now?) → `dialing` (pace,
 //! send, reconcile) → `twilio` (the API) → `outcomes` (how calls ended) → `report`; `campaign`
-//! runs them in order for one run. `sandbox` is a Twilio emulator sharing `twilio`'s types.
+//! runs them in order for one run. `law` is the law's calling rules as data, read by `config`,
+//! `import` and `compliance`. `sandbox` is a Twilio emulator sharing `twilio`'s types.
 
 pub mod atomic_file;
 pub mod campaign;

@@ -143,6 +143,7 @@ pub async fn fill_store(store: &dialer::store::Store, rows: u64) -> anyhow::Resu
                 label: dialer::domain::Label::parse(&format!("bench-{i}")).expect("a valid label"),
                 params: Default::default(),
                 zone: None,
+                jurisdictions: None,
             })
             .collect();
         store.import_rows(&mut pass, &batch).await?;

@@ -84,8 +84,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         if left { "; some still going on" } else { "" }
     );
     sandbox.shutdown().await;
-    let report =
-        crate::report::CampaignReport::build(&store, &campaign.name, campaign.cps, None).await?;
+    let report = crate::report::CampaignReport::build(
+        &store,
+        &campaign.name,
+        campaign.cps,
+        Some(&campaign.rules),
+    )
+    .await?;
     store.close().await;
     if !quiet {
         println!("\n{}", crate::report::render_text(&report, 20));

@@ -99,6 +99,7 @@ impl From<&anyhow::Error> for Exit {
                 || cause.is::<ParamError>()
                 || cause.is::<ConfigError>()
                 || cause.is::<SuppressionError>()
+                || cause.is::<crate::domain::Invalid>()
             {
                 return Self::Config;
             }

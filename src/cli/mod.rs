@@ -6,8 +6,10 @@ pub mod check;
 mod demo;
 mod exit;
 mod move_to;
+mod optout;
 mod param_flags;
 pub mod participants;
+mod plan;
 mod progress;
 pub mod report;
 mod requeue;
@@ -72,6 +74,11 @@ pub enum Command {
     Report(report::ReportArgs),
     /// What is going on now: each campaign's status, who dials it, what its rows wait for.
     Status(status::StatusArgs),
+    /// Which rows would be called at an instant, and every rule that holds the others.
+    Plan(plan::PlanArgs),
+    /// Record, remove or list people who asked not to be called again (every campaign honours them).
+    #[command(subcommand)]
+    Optout(optout::OptOutCommand),
     /// Every list line as CSV: state, attempts, call SID, queue_time, error, reason.
     Export(report::ExportArgs),
     /// Receive Twilio's status callbacks for a campaign: who answered, who was busy.
@@ -111,6 +118,8 @@ pub async fn run(cli: Cli, command: clap::Command) -> anyhow::Result<Exit> {
         Command::Sandbox(config) => crate::sandbox::run(*config).await.map(|()| Exit::Done),
         Command::Report(args) => report::report(args).await,
         Command::Status(args) => status::status(args).await,
+        Command::Plan(args) => plan::run(args).await,
+        Command::Optout(command) => optout::run(command).await,
         Command::Export(args) => report::export(args).await,
         Command::Serve(args) => serve::serve(args, &cli.twilio).await,
         Command::Sync(args) => sync::sync(args, &cli.twilio, cli.quiet).await,

@@ -53,7 +53,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Done);
     }
     let report =
-        CampaignReport::build(&store, &campaign.name, campaign.cps, window_zone(&campaign)).await;
+        CampaignReport::build(&store, &campaign.name, campaign.cps, Some(&campaign.rules)).await;
     store.close().await;
     let report = report?;
     let text = if args.json {
@@ -70,7 +70,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
 pub async fn export(args: ExportArgs) -> anyhow::Result<Exit> {
     let (campaign, store) = open_store(&args.campaign).await?;
     let read = async {
-        let now = Circumstances::read(&store, window_zone(&campaign)).await?;
+        let now = Circumstances::read(&store, Some(&campaign.rules)).await?;
         Ok::<_, crate::store::StoreError>((store.export_rows().await?, now))
     }
     .await;
@@ -108,7 +108,8 @@ async fn open_store(campaign_file: &Path) -> anyhow::Result<(Campaign, Store)> {
 
 async fn html_page(campaign: &Campaign, store: &Store, limit: usize) -> anyhow::Result<String> {
     let zone = window_zone(campaign);
-    let report = CampaignReport::build(store, &campaign.name, campaign.cps, zone).await?;
+    let report =
+        CampaignReport::build(store, &campaign.name, campaign.cps, Some(&campaign.rules)).await?;
     let data = ChartData::build(store, campaign.cps, zone).await?;
     Ok(render_html(&report, &data, limit)?)
 }

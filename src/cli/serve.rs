@@ -2,6 +2,7 @@
 //! the cron runs. It takes no campaign lock: SQLite's WAL lets it record while a run dials.
 
 use super::{Exit, TwilioArgs};
+use crate::compliance::opt_out_route::{self, OptOutRoute};
 use crate::config::Campaign;
 use crate::metrics::{CampaignMetrics, exposition};
 use crate::outcomes::receiver::{self, Receiver};
@@ -24,6 +25,11 @@ pub struct ServeArgs {
     /// Address to listen on [default: the campaign's callbacks.listen].
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Take opt-outs on `POST /optouts` from callers that send this file's token as
+    /// `Authorization: Bearer …` (or set DIALER_OPTOUT_TOKEN); the file must not be readable
+    /// by every user of the machine.
+    #[arg(long)]
+    optout_token_file: Option<PathBuf>,
 }
 
 pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit> {
@@ -67,6 +73,17 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
         public_url: callbacks.public_url,
         refusals: refusals.clone(),
     });
+    let receiver = match optout_token(args.optout_token_file.as_deref())? {
+        Some(token) => {
+            crate::diagnostic!("taking opt-outs on http://{local}{}", opt_out_route::PATH);
+            receiver.merge(opt_out_route::router(OptOutRoute {
+                store: store.clone(),
+                token,
+                region: campaign.default_region,
+            }))
+        }
+        None => receiver,
+    };
     let counted = store.clone();
     let app = receiver.merge(exposition::router(move || {
         let (store, metrics) = (counted.clone(), metrics.clone());
@@ -92,6 +109,19 @@ pub async fn serve(args: ServeArgs, twilio: &TwilioArgs) -> anyhow::Result<Exit>
     summing_up.abort();
     store.close().await;
     Ok(Exit::Done)
+}
+
+/// The token opt-out callers must send: the file's, else DIALER_OPTOUT_TOKEN's; none: no
+/// opt-outs are taken.
+fn optout_token(file: Option<&std::path::Path>) -> anyhow::Result<Option<SecretString>> {
+    let token = match file {
+        Some(path) => Some(crate::domain::read_secret_file(path)?),
+        None => std::env::var("DIALER_OPTOUT_TOKEN").ok(),
+    };
+    Ok(token
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from))
 }
 
 /// Twilio signs callbacks with the account's auth token, never with an API key's secret.

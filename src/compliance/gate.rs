@@ -1,22 +1,25 @@
 //! The last check before a claimed row is dialed: may this person be called now? A paused or
-//! canceled campaign dials nobody, a number on a do-not-call list is never dialed, and a
-//! person is called only inside the calling window of their own time zone.
+//! canceled campaign dials nobody, a number on a do-not-call list or that opted out (read
+//! with its claim) is never dialed, and a person is called only inside the calling window of their own time zone and, for a US
+//! number of a telemarketing campaign, the law's hours where they are (`schedule`).
 //!
-//! A row's zone may be several (a prefix spanning zones): it is called only when the window
-//! is open in every one, and otherwise waits for the first instant when all are.
+//! A row's zone may be several (a prefix spanning zones): it is called only when the hours
+//! are open in every one, and otherwise waits for the first instant when all are.
 //!
-//! A zone found closed is deferred as a whole, in one statement, to its next opening: a
-//! million rows outside their window cost one claim per zone, not one each. A watcher reads
+//! Rows are grouped by zone and jurisdictions: a group found closed is deferred as a whole, in
+//! one statement, to its next opening: a million rows outside their hours cost one claim per
+//! group, not one each. A watcher reads
 //! `control` once a second, and stops the run when every row left waits for a window.
 
 use super::frequency;
+use super::schedule::{Hours, Schedule};
 use super::suppression::{SuppressionError, SuppressionLists};
-use super::window::{WindowNow, local_time, window_now_everywhere};
+use super::window::local_time;
 use crate::config::Campaign;
-use crate::config::rules::{CallingWindow, FrequencyCap};
-use crate::domain::{CalleeZones, CampaignStatus, Hold};
+use crate::config::rules::{FrequencyCap, Law};
+use crate::domain::{CampaignStatus, Hold};
 use crate::stop::{Stop, StopReason};
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{Claimed, RowGroup, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeSet, HashMap};
@@ -56,8 +59,9 @@ pub enum GateError {
 
 #[derive(Debug, Clone)]
 pub struct Gate {
-    window: Option<CallingWindow>,
+    schedule: Arc<Schedule>,
     frequency: Option<FrequencyCap>,
+    law: Law,
     suppression: Arc<SuppressionLists>,
     state: Arc<Shared>,
     _watcher: Arc<Watcher>,
@@ -68,8 +72,8 @@ pub struct Gate {
 struct Shared {
     /// The campaign's status, and when it was read (store ms): by the watcher, or with a claim.
     status: Mutex<(CampaignStatus, i64)>,
-    /// Closed zones (`None`: the campaign's) and when each opens next (unix ms).
-    openings: Mutex<HashMap<Option<CalleeZones>, i64>>,
+    /// Closed groups and when each opens next (unix ms).
+    openings: Mutex<HashMap<RowGroup, i64>>,
     /// When rows the frequency cap held back may be called (unix ms).
     cap_releases: Mutex<BTreeSet<i64>>,
 }
@@ -97,22 +101,31 @@ impl Gate {
                 "numbers on a do-not-call list are suppressed"
             );
         }
+        let opted_out = store.suppress_opted_out().await?;
+        if opted_out > 0 {
+            tracing::info!(rows = opted_out, "numbers that opted out are suppressed");
+        }
         let state = Arc::new(Shared {
             status: Mutex::new((CampaignStatus::Running, i64::MIN)),
             openings: Mutex::new(HashMap::new()),
             cap_releases: Mutex::new(BTreeSet::new()),
         });
-        let window = campaign.rules.window.clone();
-        if let Some(window) = &window {
-            for zone in store.pending_timezones().await? {
-                state.defer_if_closed(store, window, zone).await?;
+        let schedule = Arc::new(Schedule::new(
+            campaign.rules.window.clone(),
+            campaign.rules.law,
+        ));
+        fill_in_jurisdictions(store).await?;
+        if !schedule.is_empty() {
+            for group in store.pending_groups().await? {
+                state.defer_if_closed(store, &schedule, group).await?;
             }
         }
         state.watch_once(store, stop).await?;
         let watcher = tokio::spawn(watch(state.clone(), store.clone(), stop.clone()));
         Ok(Self {
-            window,
+            schedule,
             frequency: campaign.rules.frequency,
+            law: campaign.rules.law,
             suppression: Arc::new(suppression),
             state,
             _watcher: Arc::new(Watcher(watcher)),
@@ -135,34 +148,54 @@ impl Gate {
             let reason = reason.to_owned();
             return Ok(Admission::Suppress { reason });
         }
-        let Some(window) = &self.window else {
+        if let Some(source) = claimed.opted_out {
+            let reason = source.reason().to_owned();
+            return Ok(Admission::Suppress { reason });
+        }
+        if self.schedule.is_empty() {
             return self.capped(store, claimed).await;
+        }
+        let group = RowGroup {
+            zones: claimed.zones.clone(),
+            jurisdictions: claimed.jurisdictions.clone(),
         };
-        let zone = claimed.zones.clone();
-        let Some(closed) = self.state.defer_if_closed(store, window, zone).await? else {
+        let Some(closed) = self
+            .state
+            .defer_if_closed(store, &self.schedule, group)
+            .await?
+        else {
             return self.capped(store, claimed).await;
         };
         let opens = closed.opening();
+        let why = &closed.why;
         tracing::info!(
-            zone = closed.name.as_ref().map_or("campaign", CalleeZones::as_str),
+            zone = closed
+                .group
+                .zones
+                .as_ref()
+                .map_or("campaign", |z| z.as_str()),
+            jurisdictions = closed
+                .group
+                .jurisdictions
+                .as_ref()
+                .map_or("", |j| j.as_str()),
             rows = closed.rows + 1,
-            "outside the calling window; deferred until {opens}"
+            "{why}; deferred until {opens}"
         );
         Ok(Admission::Defer {
             until_ms: closed.until.as_millisecond(),
-            reason: format!("outside the calling window; opens {opens}"),
+            reason: format!("{why}; opens {opens}"),
             hold: Some(Hold::Window),
         })
     }
 }
 
 impl Gate {
-    /// Dial, unless the frequency cap holds the person back.
+    /// Dial, unless a cap on calls to the person holds them back.
     async fn capped(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
-        let Some(cap) = &self.frequency else {
-            return Ok(Admission::Dial);
-        };
-        let Some(until_ms) = frequency::held_until(cap, store, claimed, store.now_ms()).await?
+        let caps = frequency::caps_for(self.frequency, self.law, claimed.jurisdictions.as_ref());
+        let Some((until_ms, cap)) =
+            frequency::held_until(&caps, store, claimed, store.now_ms()).await?
         else {
             return Ok(Admission::Dial);
         };
@@ -174,23 +207,17 @@ impl Gate {
         let until = Timestamp::from_millisecond(until_ms).unwrap_or(Timestamp::MAX);
         Ok(Admission::Defer {
             until_ms,
-            reason: format!(
-                "held back by the frequency cap ({} within {:#}) until {until:.0}",
-                match cap.max_calls {
-                    1 => "1 call".to_owned(),
-                    n => format!("{n} calls"),
-                },
-                jiff::SignedDuration::try_from(cap.within).unwrap_or(jiff::SignedDuration::MAX),
-            ),
+            reason: format!("held back by {} until {until:.0}", cap.describe()),
             hold: Some(Hold::FrequencyCap),
         })
     }
 }
 
-/// A zone found closed, and what was done about it.
+/// A group found closed, and what was done about it.
 struct Closed {
-    /// The row's zones (`None`: the campaign's).
-    name: Option<CalleeZones>,
+    group: RowGroup,
+    /// Which hours held it: "outside the calling window", "outside Florida's …".
+    why: String,
     /// The zones in force, in the order stored.
     zones: Vec<TimeZone>,
     until: Timestamp,
@@ -221,33 +248,30 @@ impl Shared {
         latest.0
     }
 
-    /// When the window is closed in `zone` (`None`: the campaign's), defers every pending
-    /// row of that zone to its next opening and remembers that opening.
+    /// When the hours binding `group` are closed, defers every pending row of that group to
+    /// their next opening and remembers that opening.
     async fn defer_if_closed(
         &self,
         store: &Store,
-        window: &CallingWindow,
-        zone: Option<CalleeZones>,
+        schedule: &Schedule,
+        group: RowGroup,
     ) -> Result<Option<Closed>, StoreError> {
-        let mut zones = zone.as_ref().map_or_else(Vec::new, |z| z.zones().to_vec());
-        // No zone of its own, or none still known (`CalleeZones::from_stored`): the campaign's.
-        if zones.is_empty() {
-            zones.push(window.timezone.clone());
-        }
         // The store's clock reads a time well inside jiff's range.
         let now = Timestamp::from_millisecond(store.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
-        let until = match window_now_everywhere(window, &zones, now) {
-            WindowNow::Open => return Ok(None),
-            WindowNow::OpensAt(at) => at,
-            WindowNow::Never => now + NEVER_OPEN_RECHECK,
+        let (until, why, zones) = match schedule.now(&group, now) {
+            Hours::Open => return Ok(None),
+            Hours::Closed { until, rule, zones } => (until, rule.outside(), zones),
+            Hours::Never { rule } => {
+                let (_, zones) = schedule.rules_for(&group);
+                (now + NEVER_OPEN_RECHECK, rule.outside(), zones)
+            }
         };
-        let rows = store
-            .defer_zone(zone.as_ref(), until.as_millisecond())
-            .await?;
+        let rows = store.defer_group(&group, until.as_millisecond()).await?;
         let mut openings = self.openings.lock().unwrap_or_else(|e| e.into_inner());
-        openings.insert(zone.clone(), until.as_millisecond());
+        openings.insert(group.clone(), until.as_millisecond());
         Ok(Some(Closed {
-            name: zone,
+            group,
+            why,
             zones,
             until,
             rows,
@@ -293,6 +317,23 @@ impl Shared {
             stop.trigger(StopReason::WindowClosed);
         }
         Ok(())
+    }
+}
+
+/// Rows imported before their jurisdictions were kept get them from their numbers (a list's
+/// `state` column was not read then), a page at a time: once per campaign.
+pub async fn fill_in_jurisdictions(store: &Store) -> Result<(), StoreError> {
+    const PAGE: i64 = 5_000;
+    loop {
+        let rows = store.rows_without_jurisdictions(PAGE).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let found: Vec<_> = rows
+            .iter()
+            .map(|(id, to)| (*id, crate::law::by_area_code(to)))
+            .collect();
+        store.assign_jurisdictions(&found).await?;
     }
 }
 

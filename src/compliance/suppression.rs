@@ -8,7 +8,13 @@
 //! its line number and skipped; a registry line out of format, a header without a number
 //! column, or a file that cannot be read stops the run, since dialing without the list could
 //! call someone on it.
+//!
+//! The Registry's data must be fresh: files in its layout (the download and its change lists)
+//! older than `suppression.max_age` (31 days, the FTC's safe harbour) stop the run before any
+//! call, naming the files and their age. The Registry's change lists of deleted numbers
+//! (`suppression.deletions`) take those numbers out of its files, never out of the owner's.
 
+use crate::config::rules::Suppression;
 use crate::domain::{Endpoint, PhoneNumber, Region};
 use crate::store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -36,20 +42,43 @@ pub enum SuppressionError {
         line: u64,
         why: String,
     },
+    #[error(
+        "the Do Not Call Registry's data ({files}) is {age_days} days old, {dated}, over \
+         suppression.max_age ({max_days} days; the FTC's safe harbour needs data at most 31 \
+         days old): download the Registry again, or its change lists, then set \
+         suppression.as_of if the files' dates do not say when"
+    )]
+    Stale {
+        files: String,
+        age_days: u64,
+        dated: String,
+        max_days: u64,
+    },
+    #[error(
+        "the Do Not Call Registry's data ({files}) has no modification time to tell its age: \
+         set suppression.as_of to the date it was downloaded"
+    )]
+    Undated { files: String },
 }
 
 /// Every listed number, file by file, each file with why its numbers are listed: "on dnc.csv".
 #[derive(Debug, Clone, Default)]
 pub struct SuppressionLists {
     files: Vec<Arc<ListedFile>>,
+    /// Numbers the Registry's change lists say were deleted from it.
+    deleted: Vec<Arc<ListedFile>>,
 }
 
 /// One file's numbers, as E.164 digits in a `u64` (at most 15 digits, never a leading 0):
 /// a registry download of millions of numbers takes a few bytes per number, not a string each.
 #[derive(Debug)]
 struct ListedFile {
+    name: String,
     reason: Arc<str>,
     numbers: HashSet<u64>,
+    /// In the Registry's layout: its download, or one of its change lists.
+    registry: bool,
+    modified: Option<SystemTime>,
 }
 
 /// A file's identity between two reads: unchanged length and modification time mean the
@@ -64,12 +93,72 @@ impl SuppressionLists {
     /// Reads every list, numbers read in `region` when there is one; bad lines go to stderr
     /// as `dialer: PATH:LINE: why`. A file unchanged since this process last read it is not
     /// read again.
-    pub fn load(paths: &[PathBuf], region: Option<Region>) -> Result<Self, SuppressionError> {
-        let files = paths
+    pub fn load(config: &Suppression, region: Option<Region>) -> Result<Self, SuppressionError> {
+        let read = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|path| ListedFile::read_unless_known(path, region))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let lists = Self {
+            files: read(&config.lists)?,
+            deleted: read(&config.deletions)?,
+        };
+        lists.check_fresh(config, SystemTime::now())?;
+        Ok(lists)
+    }
+
+    /// Refuses Registry data older than `max_age`: dated by `as_of`, else by the newest of
+    /// its files (a change list applied on a full download freshens it).
+    fn check_fresh(&self, config: &Suppression, now: SystemTime) -> Result<(), SuppressionError> {
+        let registry: Vec<&ListedFile> = self
+            .files
             .iter()
-            .map(|path| ListedFile::read_unless_known(path, region))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { files })
+            .filter(|file| file.registry)
+            .chain(&self.deleted)
+            .map(|file| &**file)
+            .collect();
+        if registry.is_empty() {
+            return Ok(());
+        }
+        let files = registry
+            .iter()
+            .map(|file| file.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (dated, how) = match config.as_of {
+            Some(date) => {
+                let midnight = date.to_zoned(jiff::tz::TimeZone::UTC).ok();
+                let at = midnight.map(|z| SystemTime::from(z.timestamp()));
+                (at, format!("as of {date} (suppression.as_of)"))
+            }
+            None => {
+                let newest = registry
+                    .iter()
+                    .map(|file| file.modified)
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|times| times.into_iter().max());
+                let Some(newest) = newest else {
+                    return Err(SuppressionError::Undated { files });
+                };
+                let day = jiff::Timestamp::try_from(newest)
+                    .map(|t| t.strftime("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                (Some(newest), format!("its newest file last changed {day}"))
+            }
+        };
+        let age = dated
+            .and_then(|at| now.duration_since(at).ok())
+            .unwrap_or_default();
+        if age <= config.max_age {
+            return Ok(());
+        }
+        Err(SuppressionError::Stale {
+            files,
+            age_days: age.as_secs() / 86_400,
+            dated: how,
+            max_days: config.max_age.as_secs() / 86_400,
+        })
     }
 
     /// Numbers listed, counted once per file that lists them.
@@ -84,9 +173,10 @@ impl SuppressionLists {
     /// Why `to` must not be dialed, if it is listed.
     pub fn reason_for(&self, to: &Endpoint) -> Option<&str> {
         let key = key_of(to.as_str())?;
+        let deleted = self.deleted.iter().any(|file| file.numbers.contains(&key));
         self.files
             .iter()
-            .find(|file| file.numbers.contains(&key))
+            .find(|file| file.numbers.contains(&key) && !(file.registry && deleted))
             .map(|file| &*file.reason)
     }
 
@@ -131,14 +221,19 @@ impl ListedFile {
         {
             return Ok(file.clone());
         }
-        let file = Arc::new(Self::read(path, region)?);
+        let modified = stamp.map(|(_, modified)| modified);
+        let file = Arc::new(Self::read(path, region, modified)?);
         if let Some(stamp) = stamp {
             read.insert(key, (stamp, file.clone()));
         }
         Ok(file)
     }
 
-    fn read(path: &Path, region: Option<Region>) -> Result<Self, SuppressionError> {
+    fn read(
+        path: &Path,
+        region: Option<Region>,
+        modified: Option<SystemTime>,
+    ) -> Result<Self, SuppressionError> {
         let shown = path.display().to_string();
         let name = path
             .file_name()
@@ -192,7 +287,13 @@ impl ListedFile {
                 Err(why) => crate::diagnostic!("{shown}:{line}: {why}; skipped"),
             }
         }
-        Ok(Self { reason, numbers })
+        Ok(Self {
+            name,
+            reason,
+            numbers,
+            registry: layout == Some(Layout::Registry),
+            modified,
+        })
     }
 }
 
@@ -274,11 +375,86 @@ fn registry_number(record: &csv::StringRecord) -> Option<PhoneNumber> {
 mod tests {
     use super::*;
 
+    /// `[suppression] lists = paths`, the rest as the file's defaults.
+    fn config(paths: &[PathBuf]) -> Suppression {
+        Suppression {
+            lists: paths.to_vec(),
+            deletions: Vec::new(),
+            max_age: crate::config::rules::REGISTRY_MAX_AGE,
+            as_of: None,
+        }
+    }
+
     fn lists_from(name: &str, text: &str) -> Result<SuppressionLists, SuppressionError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        SuppressionLists::load(&[path], None)
+        SuppressionLists::load(&config(&[path]), None)
+    }
+
+    #[test]
+    fn registry_data_older_than_its_max_age_stops_the_run_and_a_change_list_freshens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = dir.path().join("dnc-full.txt");
+        let deleted = dir.path().join("dnc-deleted.txt");
+        let own = dir.path().join("our-own.csv");
+        std::fs::write(
+            &full,
+            "415,8675309
+212,5550100
+",
+        )
+        .unwrap();
+        std::fs::write(
+            &deleted,
+            "212,5550100
+",
+        )
+        .unwrap();
+        std::fs::write(&own, "to\n+12125550100\n").unwrap();
+        let forty_days_ago = SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&full)
+            .unwrap()
+            .set_modified(forty_days_ago)
+            .unwrap();
+        let stale = config(std::slice::from_ref(&full));
+        let with_changes = Suppression {
+            deletions: vec![deleted],
+            ..config(&[full.clone(), own])
+        };
+        let dated = Suppression {
+            as_of: Some(jiff::civil::date(2000, 1, 1)),
+            ..config(&[full])
+        };
+
+        let refused = SuppressionLists::load(&stale, None)
+            .unwrap_err()
+            .to_string();
+        let fresh = SuppressionLists::load(&with_changes, None).unwrap();
+        let old = SuppressionLists::load(&dated, None)
+            .unwrap_err()
+            .to_string();
+
+        assert!(
+            refused.starts_with("the Do Not Call Registry's data (dnc-full.txt) is 40 days old"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("over suppression.max_age (31 days"),
+            "{refused}"
+        );
+        assert!(listed(&fresh, "+14158675309"));
+        assert_eq!(
+            fresh.reason_for(&Endpoint::parse("+12125550100").unwrap()),
+            Some("on our-own.csv"),
+            "deleted from the Registry, still on the owner's own list"
+        );
+        assert!(
+            old.contains("as of 2000-01-01 (suppression.as_of)"),
+            "{old}"
+        );
     }
 
     #[test]
@@ -396,8 +572,8 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let us = Region::parse("US").unwrap();
 
-        let in_us = SuppressionLists::load(std::slice::from_ref(&path), Some(us)).unwrap();
-        let without = SuppressionLists::load(&[path], None).unwrap();
+        let in_us = SuppressionLists::load(&config(std::slice::from_ref(&path)), Some(us)).unwrap();
+        let without = SuppressionLists::load(&config(&[path]), None).unwrap();
 
         assert!(listed(&in_us, "+14158675309"));
         assert!(listed(&in_us, "+33142685300"));
@@ -414,7 +590,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dnc.txt");
         std::fs::write(&path, "+14155550100\n").unwrap();
-        let paths = [path.clone()];
+        let paths = config(std::slice::from_ref(&path));
 
         let first = SuppressionLists::load(&paths, None).unwrap();
         let again = SuppressionLists::load(&paths, None).unwrap();
@@ -431,7 +607,8 @@ mod tests {
 
     #[test]
     fn a_missing_list_is_an_error_rather_than_an_empty_list() {
-        let missing = SuppressionLists::load(&[PathBuf::from("/nonexistent/dnc.csv")], None);
+        let missing =
+            SuppressionLists::load(&config(&[PathBuf::from("/nonexistent/dnc.csv")]), None);
 
         assert!(matches!(missing, Err(SuppressionError::Read { .. })));
     }

@@ -3,57 +3,37 @@
 //! is followed without special cases. A holiday (a date in the callee's zone) has no window.
 //! A person whose number spans several zones is called only when the window is open in all.
 //!
-//! The hours themselves are the campaign owner's to choose and to get right: in the US, for
-//! instance, telemarketing calls are allowed only from 8am to 9pm at the called party's
-//! location (47 CFR 64.1200), and other countries and states have their own rules. dialer
-//! enforces the configured window in each person's zone; it does not know the law.
+//! The window is the campaign owner's; the law's hours (`law`, for US numbers of a
+//! telemarketing campaign) apply beside it, each as `CallingHours` (`calling_hours`), and a
+//! person is called only when all of them allow it.
 
+pub use super::calling_hours::WindowNow;
+use super::calling_hours::{CallingHours, HoursRule, HoursSpan, Verdict, open_everywhere};
 use crate::config::rules::CallingWindow;
-use jiff::civil::Date;
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
 
-/// A window as seen from one zone at one instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowNow {
-    Open,
-    OpensAt(Timestamp),
-    /// The window has no days at all.
-    Never,
+impl From<&CallingWindow> for CallingHours {
+    fn from(window: &CallingWindow) -> Self {
+        Self {
+            rule: HoursRule::Campaign,
+            spans: vec![HoursSpan {
+                days: window.days.clone(),
+                from: window.start,
+                to: window.end,
+                zone: None,
+            }],
+            closed_dates: window.holidays.clone(),
+            holidays: Vec::new(),
+        }
+    }
 }
 
 /// Whether `now` falls in the window in `zone`: on one of its days, at or after `start` and
 /// before `end` (local time).
 pub fn window_now(window: &CallingWindow, zone: &TimeZone, now: Timestamp) -> WindowNow {
-    let local = now.to_zoned(zone.clone());
-    let time = local.time();
-    let calls_on =
-        |date: Date| window.days.contains(&date.weekday()) && !window.holidays.contains(&date);
-    if calls_on(local.date()) && window.start <= time && time < window.end {
-        return WindowNow::Open;
-    }
-    // Today's opening may still be ahead; past a week (and the holidays) every day was seen.
-    for offset in 0..=(7 + window.holidays.len() as i64) {
-        let Ok(date) = local.date().checked_add(offset.days()) else {
-            break;
-        };
-        if !calls_on(date) {
-            continue;
-        }
-        // A start inside a spring-forward gap opens at the first instant after it.
-        let Ok(opening) = date.to_datetime(window.start).to_zoned(zone.clone()) else {
-            continue;
-        };
-        if opening.timestamp() > now {
-            return WindowNow::OpensAt(opening.timestamp());
-        }
-    }
-    WindowNow::Never
+    CallingHours::from(window).now(zone, now)
 }
-
-/// How many times the search for an instant open in every zone moves forward before giving
-/// up (windows that never overlap, e.g. 09:00–10:00 in Tokyo and in New York).
-const MAX_ALIGNMENTS: usize = 64;
 
 /// Whether `now` falls in the window in every one of `zones`; if not, the first instant at
 /// or after the latest of their next openings at which all are open.
@@ -62,23 +42,11 @@ pub fn window_now_everywhere(
     zones: &[TimeZone],
     now: Timestamp,
 ) -> WindowNow {
-    let mut at = now;
-    for _ in 0..MAX_ALIGNMENTS {
-        let mut latest = None;
-        for zone in zones {
-            match window_now(window, zone, at) {
-                WindowNow::Open => {}
-                WindowNow::Never => return WindowNow::Never,
-                WindowNow::OpensAt(opens) => latest = latest.max(Some(opens)),
-            }
-        }
-        match latest {
-            None if at == now => return WindowNow::Open,
-            None => return WindowNow::OpensAt(at),
-            Some(opens) => at = opens,
-        }
+    match open_everywhere(&[CallingHours::from(window)], zones, now) {
+        Verdict::Open => WindowNow::Open,
+        Verdict::OpensAt { at, .. } => WindowNow::OpensAt(at),
+        Verdict::Never { .. } => WindowNow::Never,
     }
-    WindowNow::Never
 }
 
 /// "2026-11-30 09:00 Europe/Paris": an opening as the callee's clock shows it.

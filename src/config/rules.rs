@@ -60,7 +60,31 @@ pub(super) struct WindowSection {
 pub(super) struct SuppressionSection {
     #[serde(default)]
     lists: Vec<PathBuf>,
+    #[serde(default)]
+    deletions: Vec<PathBuf>,
+    #[serde(default, deserialize_with = "crate::domain::deserialize_some_duration")]
+    max_age: Option<Duration>,
+    #[serde(default)]
+    as_of: Option<String>,
 }
+
+/// `[suppression]`: the do-not-call files, and how old the National Registry's data may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Files of numbers never to dial: the Registry's download and its additions, the owner's
+    /// own lists.
+    pub lists: Vec<PathBuf>,
+    /// The Registry's change lists of numbers deleted from it: taken out of the Registry's
+    /// files (never out of the owner's own lists).
+    pub deletions: Vec<PathBuf>,
+    /// Registry data older than this stops a run before any call.
+    pub max_age: Duration,
+    /// The date the Registry's data was downloaded, instead of its files' modification time.
+    pub as_of: Option<Date>,
+}
+
+/// The FTC's safe harbour: Registry data at most 31 days old (16 CFR 310.4(b)(3)(iv)).
+pub const REGISTRY_MAX_AGE: Duration = Duration::from_secs(31 * 86_400);
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,7 +192,7 @@ pub struct Rules {
     pub callbacks: Option<Callbacks>,
     pub recycle: Recycle,
     pub window: Option<CallingWindow>,
-    pub suppression: Vec<PathBuf>,
+    pub suppression: Suppression,
     pub adaptive_pacing: bool,
     pub frequency: Option<FrequencyCap>,
     pub law: Law,
@@ -244,12 +268,27 @@ impl RulesSections {
             callbacks,
             recycle,
             window,
-            suppression: self
-                .suppression
-                .lists
-                .into_iter()
-                .map(|p| dir.join(p))
-                .collect(),
+            suppression: Suppression {
+                lists: self.suppression.lists.iter().map(|p| dir.join(p)).collect(),
+                deletions: self
+                    .suppression
+                    .deletions
+                    .iter()
+                    .map(|p| dir.join(p))
+                    .collect(),
+                max_age: self.suppression.max_age.unwrap_or(REGISTRY_MAX_AGE),
+                as_of: self
+                    .suppression
+                    .as_of
+                    .as_deref()
+                    .map(|raw| {
+                        raw.parse::<Date>().map_err(|_| {
+                            Invalid(format!("must be a date like \"2026-11-28\", got {raw:?}"))
+                        })
+                    })
+                    .transpose()
+                    .map_err(key("suppression.as_of"))?,
+            },
             adaptive_pacing: self.pacing.adaptive,
             law: Law {
                 telemarketing: self.law.telemarketing.unwrap_or(true),

@@ -4,13 +4,23 @@ use super::Invalid;
 use serde::{Deserialize, Deserializer, de::Error as _};
 use std::time::Duration;
 
-/// "2s", "5m", "1h 30m", or ISO 8601 ("PT5M").
+/// "2s", "5m", "1h 30m", "31d" (a day being 24 hours), or ISO 8601 ("PT5M").
 pub fn duration(raw: &str) -> Result<Duration, Invalid> {
-    let parsed: jiff::SignedDuration = raw.trim().parse().map_err(|_| {
+    let refused = || {
         Invalid(format!(
-            "must be a duration like \"30s\", \"5m\" or \"1h\", got {raw:?}"
+            "must be a duration like \"30s\", \"5m\", \"1h\" or \"7d\", got {raw:?}"
         ))
-    })?;
+    };
+    let parsed: jiff::SignedDuration = match raw.trim().parse() {
+        Ok(parsed) => parsed,
+        // Days (and weeks) are not a fixed length to jiff; here, as the law counts them, 24 h.
+        Err(_) => raw
+            .trim()
+            .parse::<jiff::Span>()
+            .map_err(|_| refused())?
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|_| refused())?,
+    };
     Duration::try_from(parsed).map_err(|_| Invalid(format!("must not be negative, got {raw:?}")))
 }
 
@@ -36,6 +46,8 @@ mod tests {
         assert_eq!(duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(duration("1h 30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(duration("PT5M").unwrap(), Duration::from_secs(300));
+        assert_eq!(duration("31d").unwrap(), Duration::from_secs(31 * 86_400));
+        assert_eq!(duration("1w").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(duration("-5s").is_err());
         assert!(duration("soon").is_err());
     }

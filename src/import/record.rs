@@ -4,7 +4,9 @@
 //! international.
 
 use crate::config::Campaign;
-use crate::domain::{Caller, ConferenceTarget, Endpoint, Invalid, Label, Region, callee_zone};
+use crate::domain::{
+    Caller, ConferenceTarget, Endpoint, Invalid, Jurisdictions, Label, Region, callee_zone,
+};
 use crate::foreign_text::printable;
 use crate::store::NewRow;
 use crate::twilio::{CreateParticipant, ParticipantOptions, RowOverrides};
@@ -13,13 +15,14 @@ use std::collections::BTreeMap;
 /// Columns dialer itself reads besides Twilio's parameters.
 /// `timezone` is the callee's IANA zone, for the calling window; `number_region` the country
 /// a national `to` is read in (not `region`: that column is Twilio's `Region` parameter).
-const OWN_COLUMNS: [&str; 6] = [
+const OWN_COLUMNS: [&str; 7] = [
     "to",
     "from",
     "conference",
     "label",
     "timezone",
     "number_region",
+    "state",
 ];
 
 pub struct Column {
@@ -138,6 +141,8 @@ pub fn parse_record(
         .map_err(|e| e.to_string())?;
     let zone = callee_zone(own.remove("timezone").as_deref(), &to)
         .map_err(|e| format!("invalid timezone: {e}"))?;
+    let jurisdictions = jurisdictions(own.get("state").map(String::as_str), &to)
+        .map_err(|e| format!("invalid state: {e}"))?;
     let params = RowOverrides {
         from: own_from,
         conference,
@@ -149,6 +154,7 @@ pub fn parse_record(
         label,
         params,
         zone,
+        jurisdictions,
     };
     Ok((
         row,
@@ -156,6 +162,25 @@ pub fn parse_record(
             label_generated,
             to_written: written_to(columns, record),
         },
+    ))
+}
+
+/// Whose calling rules bind the call: the US and the states the number's area code may
+/// serve, and the ones the list's `state` column names (a person listed with a state is in
+/// the US, whatever their number).
+fn jurisdictions(state: Option<&str>, to: &Endpoint) -> Result<Option<Jurisdictions>, Invalid> {
+    let by_number = crate::law::by_area_code(to);
+    let Some(state) = state.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(by_number);
+    };
+    let listed = Jurisdictions::parse(&format!("US {state}"))?;
+    if let Some(unknown) = listed.codes().find(|code| !crate::law::is_us_code(code)) {
+        return Err(Invalid(format!(
+            "{unknown:?} is not a US state, district or territory (USPS codes: FL, NY, DC, PR, …)"
+        )));
+    }
+    Ok(Some(
+        by_number.map_or_else(|| listed.clone(), |j| j.with(&listed)),
     ))
 }
 

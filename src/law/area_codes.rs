@@ -19,6 +19,19 @@ static AREA_CODES: LazyLock<HashMap<&'static str, Option<Jurisdictions>>> = Lazy
         .collect()
 });
 
+/// `US` and the USPS codes of the states, the district and the territories.
+const US_CODES: [&str; 57] = [
+    "US", "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "DC", "PR", "VI", "GU", "AS", "MP",
+];
+
+/// Whether `code` names the US or one of its states, its district or its territories.
+pub fn is_us_code(code: &str) -> bool {
+    US_CODES.contains(&code)
+}
+
 /// The US jurisdictions of `to` by its area code; `None` outside the US.
 pub fn by_area_code(to: &Endpoint) -> Option<Jurisdictions> {
     let digits = to.phone()?.as_str().strip_prefix("+1")?;

@@ -8,6 +8,6 @@ pub mod area_codes;
 pub mod holidays;
 pub mod rules;
 
-pub use area_codes::by_area_code;
+pub use area_codes::{by_area_code, is_us_code};
 pub use holidays::Holiday;
 pub use rules::{BUILT_IN, Hours, Jurisdiction, PersonCap, RulesBook};

@@ -60,6 +60,15 @@ pub struct PersonCap {
     pub within: Duration,
 }
 
+impl Jurisdiction {
+    /// The source as cited, without the notes in parentheses after it.
+    pub fn citation(&self) -> &str {
+        self.source
+            .split_once(" (")
+            .map_or(self.source.as_str(), |(cited, _)| cited)
+    }
+}
+
 impl RulesBook {
     /// The rules of `code`, if shipped.
     pub fn jurisdiction(&self, code: &str) -> Option<&Jurisdiction> {

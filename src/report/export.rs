@@ -97,6 +97,7 @@ mod tests {
             status: crate::domain::CampaignStatus::Running,
             now_ms: i64::MAX,
             window_zone: None,
+            schedule: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub async fn campaign_in_every_state() -> Fixture {
             label: Label::parse(&format!("spring-{line}")).unwrap(),
             params: Default::default(),
             zone: None,
+            jurisdictions: None,
         })
         .collect();
     store

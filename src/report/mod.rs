@@ -31,6 +31,9 @@
 //!   if it was killed), `host`, `exit_code`, `ending` (as `dialer status` says it),
 //!   `requests` and `created` (null for runs recorded before they were counted by run), and
 //!   `created_per_sec` over its own first to last request.
+//! - `opted_out`: `rows` never dialed because their number opted out (`dialer optout`,
+//!   `POST /optouts` on `dialer serve`), and `longest_to_honour_secs`, the longest time from
+//!   an opt-out's record to its row's suppression (null without any).
 //! - `not_dialed`: every line without a call, in line order: `line`, `to`, `label`, `state`
 //!   (a row state, or `rejected`), `reason`, a sentence (with the time a held row waits for),
 //!   and `requeued`: null, or a sentence saying when the row was last put back by
@@ -69,7 +72,7 @@ pub use reason::{Circumstances, describe_error, requeue_history, why_not_created
 pub use runs::RunLine;
 pub use status::StatusView;
 pub use status_text::render_status;
-pub use summary::{Attempts, CampaignReport, NotDialed, QueueTimes};
+pub use summary::{Attempts, CampaignReport, NotDialed, OptedOut, QueueTimes};
 pub use text::render_text;
 pub use timeline::{Period, Timeline};
 

@@ -2,29 +2,50 @@
 //! so that both answer "why was this person not called?" alike, with the time a held row
 //! waits for. And a row's requeues, as one sentence of its history.
 
+use crate::compliance::schedule::{Hours, Schedule};
+use crate::config::rules::Rules;
 use crate::domain::{CampaignStatus, Hold, LineState, RowState};
-use crate::store::{RowExport, Store, StoreError};
+use crate::store::{RowExport, RowGroup, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 /// What a row's reason depends on besides the row: whether the campaign is paused, what time
-/// it is (a hold that has ended is no longer a reason), and the zone of the campaign's
-/// calling window, in which an opening is told for a row without a zone of its own.
+/// it is (a hold that has ended is no longer a reason), the zone of the campaign's calling
+/// window, in which an opening is told for a row without a zone of its own, and the hours
+/// that bind each row (which one holds it back is named).
 #[derive(Debug, Clone)]
 pub struct Circumstances {
     pub status: CampaignStatus,
     pub now_ms: i64,
     pub window_zone: Option<TimeZone>,
+    pub schedule: Option<Schedule>,
 }
 
 impl Circumstances {
-    /// The campaign's status and the time now, from its database.
-    pub async fn read(store: &Store, window_zone: Option<&TimeZone>) -> Result<Self, StoreError> {
+    /// The campaign's status and the time now, from its database; `rules`: the campaign's.
+    pub async fn read(store: &Store, rules: Option<&Rules>) -> Result<Self, StoreError> {
         Ok(Self {
             status: store.campaign_status().await?,
             now_ms: store.now_ms(),
-            window_zone: window_zone.cloned(),
+            window_zone: rules
+                .and_then(|r| r.window.as_ref())
+                .map(|w| w.timezone.clone()),
+            schedule: rules.map(|r| Schedule::new(r.window.clone(), r.law)),
         })
+    }
+
+    /// "waiting for the calling window", "waiting for Florida's telemarketing hours": the
+    /// hours that hold `row` back now.
+    fn waiting_for(&self, row: &RowExport) -> String {
+        let group = RowGroup {
+            zones: row.timezone.clone(),
+            jurisdictions: row.jurisdictions.clone(),
+        };
+        let now = Timestamp::from_millisecond(self.now_ms).unwrap_or(Timestamp::UNIX_EPOCH);
+        match self.schedule.as_ref().map(|s| s.now(&group, now)) {
+            Some(Hours::Closed { rule, .. } | Hours::Never { rule }) => rule.waiting_for(),
+            _ => "waiting for the calling window".to_owned(),
+        }
     }
 
     /// The hold a pending row waits for and until when, if it has not ended.
@@ -114,7 +135,8 @@ fn held_or_not_created(row: &RowExport, now: &Circumstances) -> Option<String> {
         // Held back before it was sent: by a calling window, or the frequency cap.
         LineState::Row(RowState::Pending) => match now.hold(row) {
             Some((Hold::Window, until)) => format!(
-                "waiting for the calling window: opens {}",
+                "{}: opens {}",
+                now.waiting_for(row),
                 now.callee_time(row, until)
             ),
             Some((Hold::FrequencyCap, until)) => format!(
@@ -207,6 +229,7 @@ mod tests {
             next_attempt_at: Some(next_attempt_at),
             held_by,
             timezone: Some(CalleeZones::from_stored("America/Los_Angeles")),
+            jurisdictions: None,
         }
     }
 
@@ -215,7 +238,38 @@ mod tests {
             status,
             now_ms: NOW,
             window_zone: None,
+            schedule: None,
         }
+    }
+
+    #[test]
+    fn a_row_the_law_holds_names_the_jurisdiction_whose_hours_it_waits_for() {
+        // Tuesday 2026-12-08, 20:30 in Miami: Florida's hours ended at 20:00.
+        let ms = |at: &str| {
+            let at: jiff::Zoned = at.parse().unwrap();
+            at.timestamp().as_millisecond()
+        };
+        let evening = ms("2026-12-08T20:30[America/New_York]");
+        let rules = crate::config::rules::Law {
+            telemarketing: true,
+            min_ring: None,
+        };
+        let now = Circumstances {
+            now_ms: evening,
+            schedule: Some(Schedule::new(None, rules)),
+            ..at(CampaignStatus::Running)
+        };
+        let opens = ms("2026-12-09T08:00[America/New_York]");
+        let miami = RowExport {
+            timezone: Some(CalleeZones::from_stored("America/New_York")),
+            jurisdictions: Some(crate::domain::Jurisdictions::parse("FL US").unwrap()),
+            ..pending(Some(Hold::Window), opens)
+        };
+
+        assert_eq!(
+            why_not_created(&miami, &now).as_deref(),
+            Some("waiting for Florida's telemarketing hours: opens 2026-12-09T08:00:00-05:00")
+        );
     }
 
     #[test]

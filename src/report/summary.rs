@@ -4,10 +4,10 @@
 use super::dialing_time::{IDLE_GAP_MS, created_per_sec, dialing_secs};
 use super::reason::{Circumstances, requeue_history, utc, why_not_created};
 use super::runs::RunLine;
+use crate::config::rules::Rules;
 use crate::dialing::progress::percentile;
 use crate::domain::{Cps, LineState, Standing};
 use crate::store::{CallOutcomes, FailureGroup, StateCounts, Store, StoreError, ZoneSources};
-use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -33,6 +33,7 @@ pub struct CampaignReport {
     pub dialing_spells: u64,
     pub achieved_cps: Option<f64>,
     pub runs: Vec<RunLine>,
+    pub opted_out: OptedOut,
     pub not_dialed: Vec<NotDialed>,
 }
 
@@ -40,6 +41,14 @@ pub struct CampaignReport {
 pub struct Attempts {
     pub total: u64,
     pub by_outcome: BTreeMap<String, u64>,
+}
+
+/// Rows never dialed because their number opted out (`dialer optout`, `POST /optouts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct OptedOut {
+    pub rows: u64,
+    /// The longest time from an opt-out's record to its row's suppression.
+    pub longest_to_honour_secs: Option<f64>,
 }
 
 /// Nearest-rank percentiles of the created calls' queue_time, in ms.
@@ -78,9 +87,9 @@ impl CampaignReport {
         store: &Store,
         campaign: &str,
         configured_cps: Cps,
-        window_zone: Option<&TimeZone>,
+        rules: Option<&Rules>,
     ) -> Result<Self, StoreError> {
-        let now = Circumstances::read(store, window_zone).await?;
+        let now = Circumstances::read(store, rules).await?;
         let states = store.state_counts().await?;
         let attempt_counts = store.attempt_counts().await?;
         let failures = store.failure_groups().await?;
@@ -128,6 +137,13 @@ impl CampaignReport {
                 .collect(),
             states,
             zone_sources: store.zone_sources().await?,
+            opted_out: {
+                let (rows, longest) = store.opted_out_rows().await?;
+                OptedOut {
+                    rows: rows.max(0) as u64,
+                    longest_to_honour_secs: longest.map(|ms| ms.max(0) as f64 / 1000.0),
+                }
+            },
             not_dialed,
         })
     }

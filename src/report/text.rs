@@ -2,7 +2,7 @@
 //! by Twilio error, then the lines without a call, cut at a limit (the export has them all).
 
 use super::runs::{RUN_COLUMNS, RunLine, last_runs};
-use super::{CampaignReport, NotDialed, reason::describe_error};
+use super::{CampaignReport, NotDialed, OptedOut, reason::describe_error};
 use crate::foreign_text::printable;
 use crate::words::count;
 use std::fmt::Write;
@@ -52,9 +52,26 @@ fn headline(out: &mut String, report: &CampaignReport) {
     );
     if states.suppressed + states.canceled > 0 {
         let (suppressed, canceled) = (states.suppressed, states.canceled);
+        let opted_out = match report.opted_out {
+            OptedOut { rows: 0, .. } => String::new(),
+            OptedOut {
+                rows,
+                longest_to_honour_secs,
+            } => {
+                let took = longest_to_honour_secs
+                    .map(|s| {
+                        format!(
+                            ", honoured within {:#}",
+                            jiff::SignedDuration::from_secs(s.ceil() as i64)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(" (opted out {rows}{took})")
+            }
+        };
         _ = writeln!(
             out,
-            "  never dialed: suppressed {suppressed} · canceled {canceled}"
+            "  never dialed: suppressed {suppressed}{opted_out} · canceled {canceled}"
         );
     }
     let zones = &report.zone_sources;

@@ -5,8 +5,8 @@
 //! live here, for any database whose text type is a `str`.
 
 use crate::domain::{
-    CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Hold, Label,
-    LineState, RowState, RunEnding, ZoneSource,
+    CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Hold, Jurisdictions,
+    Label, LineState, RowState, RunEnding, ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -75,9 +75,11 @@ stored_as_text!(
     LineState,
     CampaignStatus,
     Hold,
+    Jurisdictions,
     RunEnding,
     ZoneSource,
     crate::store::EventSource,
+    crate::store::OptOutSource,
     crate::store::AttemptOutcome,
 );
 

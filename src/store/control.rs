@@ -1,12 +1,13 @@
 //! Compliance in the database: the campaign's pause/resume/cancel switch (written by
-//! `dialer campaign` without the run lock, read by a running run), each row's time zone,
-//! deferring every pending row of a closed zone in one statement, and do-not-call marking.
+//! `dialer campaign` without the run lock, read by a running run), each row's time zone and
+//! jurisdictions, deferring every pending row of a closed group in one statement, and
+//! do-not-call marking.
 //! Each operation is written once for both backends; only the two batch writes differ (SQLite
 //! has no arrays), and their texts stand side by side below.
 
 use super::dialect::on_backend;
-use super::{Store, StoreError};
-use crate::domain::{CalleeZone, CalleeZones, CampaignStatus, Endpoint};
+use super::{RowGroup, Store, StoreError};
+use crate::domain::{CalleeZone, CalleeZones, CampaignStatus, Endpoint, Jurisdictions};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -118,39 +119,93 @@ impl Store {
         ))
     }
 
-    /// The zones that still have pending rows (`None`: rows in the campaign's zone), `None`
-    /// first, then by bytes. Sorted here: PostgreSQL's default collation is the locale's.
-    pub async fn pending_timezones(&self) -> Result<Vec<Option<CalleeZones>>, StoreError> {
-        let mut zones: Vec<Option<CalleeZones>> = on_backend!(self, db => sqlx::query_scalar(
-            "SELECT DISTINCT timezone FROM rows WHERE campaign_id = $1 AND state = 'pending'",
+    /// The groups of pending rows the same calling hours hold (a zone, `None` for the
+    /// campaign's; and the jurisdictions), `None`s first, then by bytes. Sorted here:
+    /// PostgreSQL's default collation is the locale's.
+    pub async fn pending_groups(&self) -> Result<Vec<RowGroup>, StoreError> {
+        let mut groups: Vec<RowGroup> = on_backend!(self, db => sqlx::query_as(
+            "SELECT DISTINCT timezone, NULLIF(jurisdictions, '') AS jurisdictions FROM rows
+             WHERE campaign_id = $1 AND state = 'pending'",
         )
         .bind(db.campaign)
         .fetch_all(&db.pool)
         .await?);
-        zones.sort_unstable();
-        Ok(zones)
+        groups.sort_unstable();
+        Ok(groups)
     }
 
-    /// Every pending row of `zone` due before `until_ms` waits until then: one statement
-    /// per closed zone, however many rows it holds.
-    pub async fn defer_zone(
-        &self,
-        zone: Option<&CalleeZones>,
-        until_ms: i64,
-    ) -> Result<u64, StoreError> {
+    /// Every pending row of `group` due before `until_ms` waits until then: one statement
+    /// per closed group, however many rows it holds.
+    pub async fn defer_group(&self, group: &RowGroup, until_ms: i64) -> Result<u64, StoreError> {
         let now = self.now_ms();
+        let jurisdictions = group.jurisdictions.as_ref().map_or("", |j| j.as_str());
         on_backend!(self, db => Ok(sqlx::query(
             "UPDATE rows SET next_attempt_at = $1, updated_at = $2, held_by = 'window'
              WHERE campaign_id = $4 AND state = 'pending' AND next_attempt_at < $1
-             AND timezone IS NOT DISTINCT FROM $3",
+             AND timezone IS NOT DISTINCT FROM $3 AND COALESCE(jurisdictions, '') = $5",
         )
         .bind(until_ms)
         .bind(now)
-        .bind(zone)
+        .bind(&group.zones)
         .bind(db.campaign)
+        .bind(jurisdictions)
         .execute(&db.pool)
         .await?
         .rows_affected()))
+    }
+
+    /// Rows imported before their jurisdictions were kept, as `(id, to)`, a page at a time.
+    pub async fn rows_without_jurisdictions(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(i64, Endpoint)>, StoreError> {
+        on_backend!(self, db => Ok(sqlx::query_as(
+            "SELECT id, to_endpoint FROM rows WHERE campaign_id = $1 AND jurisdictions IS NULL
+             ORDER BY id LIMIT $2",
+        )
+        .bind(db.campaign)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?))
+    }
+
+    /// Gives each row `(id, jurisdictions)` its jurisdictions (`None`: outside the US).
+    pub async fn assign_jurisdictions(
+        &self,
+        rows: &[(i64, Option<Jurisdictions>)],
+    ) -> Result<(), StoreError> {
+        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        let values: Vec<&str> = rows
+            .iter()
+            .map(|(_, j)| j.as_ref().map_or("", |j| j.as_str()))
+            .collect();
+        match self {
+            Self::Sqlite(db) => {
+                let pairs: Vec<(i64, &str)> = ids.into_iter().zip(values).collect();
+                sqlx::query(
+                    "UPDATE rows SET jurisdictions = given.value ->> '$[1]'
+                     FROM json_each($1) AS given
+                     WHERE rows.campaign_id = $2 AND rows.id = given.value ->> '$[0]'",
+                )
+                .bind(serde_json::to_string(&pairs).expect("strings and integers serialize"))
+                .bind(db.campaign)
+                .execute(&db.pool)
+                .await?;
+            }
+            Self::Postgres(db) => {
+                sqlx::query(
+                    "UPDATE rows SET jurisdictions = given.value
+                     FROM unnest($1::bigint[], $2::text[]) AS given(id, value)
+                     WHERE rows.campaign_id = $3 AND rows.id = given.id",
+                )
+                .bind(ids)
+                .bind(values)
+                .bind(db.campaign)
+                .execute(&db.pool)
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Pending rows as `(id, to)`, a page at a time in id order, for the do-not-call check.

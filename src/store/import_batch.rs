@@ -85,6 +85,7 @@ impl Batch<'_> {
                             r.params.to_json(),
                             zone,
                             source,
+                            jurisdictions_column(r),
                         )
                     })
                     .collect();
@@ -100,9 +101,9 @@ impl Batch<'_> {
                 // read in place, instead of as text parsed again for each field.
                 sqlx::query(
                     "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                       timezone_source, updated_at)
+                                       timezone_source, jurisdictions, updated_at)
                      SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
-                            value ->> '$[4]', value ->> '$[5]', $2
+                            value ->> '$[4]', value ->> '$[5]', value ->> '$[6]', $2
                      FROM jsonb_each($1) WHERE true
                      ON CONFLICT DO NOTHING",
                 )
@@ -134,11 +135,13 @@ impl Batch<'_> {
                         .field(Some(&r.params.to_json()))
                         .field(zone)
                         .field(source)
+                        .field(Some(jurisdictions_column(r)))
                         .end_row();
                 }
                 let mut copy = tx
                     .copy_in_raw(
-                        "COPY import_batch (n, line, to_endpoint, label, params, timezone, timezone_source)
+                        "COPY import_batch (n, line, to_endpoint, label, params, timezone, timezone_source,
+                                            jurisdictions)
                          FROM STDIN",
                     )
                     .await?;
@@ -153,8 +156,9 @@ impl Batch<'_> {
                 let inserted = if fresh {
                     sqlx::query_as(
                         "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                           timezone_source, updated_at)
-                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                                           timezone_source, jurisdictions, updated_at)
+                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source,
+                                b.jurisdictions, $2
                          FROM import_batch b
                          ORDER BY b.n
                          ON CONFLICT DO NOTHING
@@ -167,8 +171,9 @@ impl Batch<'_> {
                 } else {
                     sqlx::query_as(
                         "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                           timezone_source, updated_at)
-                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source, $2
+                                           timezone_source, jurisdictions, updated_at)
+                         SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source,
+                                b.jurisdictions, $2
                          FROM import_batch b
                          WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
                            AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)
@@ -237,6 +242,11 @@ fn zone_columns(row: &NewRow) -> (Option<&str>, Option<&'static str>) {
         Some(zone) => (Some(zone.zones.as_str()), Some(zone.source.as_str())),
         None => (None, None),
     }
+}
+
+/// Whose rules bind the row, as stored: '' for none (a number outside the US).
+fn jurisdictions_column(row: &NewRow) -> &str {
+    row.jurisdictions.as_ref().map_or("", |j| j.as_str())
 }
 
 /// The list changed (a line inserted above, a sort): each row of `moved` (row id, line) gives

@@ -103,7 +103,8 @@ impl Store {
                     COALESCE(n.requeues, 0) AS requeues, requeued_at, requeued_attempts,
                     requeued_code, requeued_message,
                     CASE WHEN state IN ('pending', 'unknown') THEN next_attempt_at END AS next_attempt_at,
-                    CASE WHEN state = 'pending' AND attempts = 0 THEN held_by END AS held_by, timezone
+                    CASE WHEN state = 'pending' AND attempts = 0 THEN held_by END AS held_by, timezone,
+                    NULLIF(jurisdictions, '') AS jurisdictions
              FROM rows
              -- The row's requeues: how many, and the last one.
              LEFT JOIN (SELECT row_id AS requeued_row, COUNT(*) AS requeues, MAX(id) AS last_requeue
@@ -114,7 +115,7 @@ impl Store {
              WHERE campaign_id = $1
              UNION ALL
              SELECT j.line, COALESCE(j.to_written, earlier.to_endpoint, ''), '', 'rejected', 0, NULL, NULL, NULL, j.reason,
-                    earlier.line, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                    earlier.line, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
              FROM rejects j
              LEFT JOIN rows earlier ON earlier.campaign_id = $1 AND earlier.to_endpoint = j.raw
              WHERE j.campaign_id = $1

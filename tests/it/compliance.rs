@@ -406,6 +406,7 @@ async fn import(store: &Store, numbers: &[&str]) {
             label: dialer::domain::Label::parse(&format!("row-{i}")).unwrap(),
             params: Default::default(),
             zone: None,
+            jurisdictions: None,
         })
         .collect();
     store

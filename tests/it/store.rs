@@ -6,12 +6,12 @@
 
 use dialer::domain::{
     AttemptToken, CallSid, CallStatus, CalleeZone, CalleeZones, CampaignStatus, ConferenceSid,
-    Endpoint, Label, LineState, RowState, RunEnding, ZoneSource,
+    Endpoint, Jurisdictions, Label, LineState, RowState, RunEnding, ZoneSource,
 };
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
-    FinishedImport, ImportPass, Inserted, NewRow, Outcome, Recorded, Redial, Reject, RequestBucket,
-    RequestErrors, Store, ZoneQuarterCalls, ZoneSources,
+    FinishedImport, ImportPass, Inserted, NewRow, OptOutSource, Outcome, Recorded, Redial, Reject,
+    RequestBucket, RequestErrors, RowGroup, Store, ZoneQuarterCalls, ZoneSources,
 };
 use dialer::twilio::RowOverrides;
 use std::time::Duration;
@@ -51,6 +51,7 @@ pub fn row(line: u64, to: &str, label: &str) -> NewRow {
         label: Label::parse(label).unwrap(),
         params: RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
         zone: None,
+        jurisdictions: None,
     }
 }
 
@@ -102,6 +103,14 @@ fn callback(sid: &CallSid, sequence_number: i64, status: CallStatus) -> CallObse
         answered_by: None,
         duration_secs: None,
         params: "{}".into(),
+    }
+}
+
+/// The rows of one zone (`None`: the campaign's) outside the US.
+pub fn zone_group(zones: Option<&CalleeZones>) -> RowGroup {
+    RowGroup {
+        zones: zones.cloned(),
+        jurisdictions: None,
     }
 }
 
@@ -217,7 +226,152 @@ on_every_backend!(
     only_a_campaign_the_database_holds_is_opened_as_it_is,
     a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_by_campaign_now,
     each_run_counts_the_requests_it_sent_and_the_calls_they_created,
+    rows_are_grouped_and_deferred_by_their_jurisdictions_and_old_rows_get_theirs,
+    an_opt_out_is_read_with_the_claim_suppresses_pending_rows_and_lapses,
 );
+
+async fn an_opt_out_is_read_with_the_claim_suppresses_pending_rows_and_lapses(db: Database) {
+    // Arrange: four people; the first opts out for good, the third for an hour that has
+    // already passed, the fourth opts out and is then forgotten.
+    let store = with_people(&db, 4).await;
+    let to = |n: u64| Endpoint::parse(person(n).to.as_str()).unwrap();
+    let now = store.now_ms();
+    store
+        .add_opt_out(&to(0), None, OptOutSource::Serve, Some("IVR"))
+        .await
+        .unwrap();
+    store
+        .add_opt_out(&to(2), Some(now - 1), OptOutSource::Cli, None)
+        .await
+        .unwrap();
+    store
+        .add_opt_out(&to(3), None, OptOutSource::Cli, None)
+        .await
+        .unwrap();
+    let forgotten = store.remove_opt_out(&to(3)).await.unwrap();
+
+    // Act
+    let claimed = claim(&store).await;
+    let listed = store.opt_outs().await.unwrap();
+    let suppressed = store.suppress_opted_out().await.unwrap();
+    let next = claim(&store).await;
+    let counted = store.opted_out_rows().await.unwrap();
+
+    // Assert
+    assert!(forgotten);
+    assert_eq!(claimed.to, to(0));
+    assert_eq!(
+        claimed.opted_out,
+        Some(OptOutSource::Serve),
+        "read with the claim"
+    );
+    assert_eq!(
+        listed.iter().map(|o| o.number.clone()).collect::<Vec<_>>(),
+        [to(0)],
+        "the lapsed and the forgotten ones are not in force"
+    );
+    assert_eq!(suppressed, 0, "the opted-out row is claimed, not pending");
+    assert_eq!(next.to, to(1));
+    assert_eq!(next.opted_out, None);
+    store.release(&claimed, now, "given back").await.unwrap();
+    assert_eq!(store.suppress_opted_out().await.unwrap(), 1);
+    assert_eq!(store.opted_out_rows().await.unwrap().0, 1);
+    assert_eq!(counted.0, 0);
+}
+
+async fn rows_are_grouped_and_deferred_by_their_jurisdictions_and_old_rows_get_theirs(
+    db: Database,
+) {
+    // Arrange: a Miami and a New York number in one zone, and a London one outside the US.
+    let store = Store::open(&db, "c").await.unwrap();
+    let eastern = CalleeZone {
+        zones: CalleeZones::parse("America/New_York").unwrap(),
+        source: ZoneSource::Prefix,
+    };
+    let with = |line: u64, to: &str, jurisdictions: Option<&str>| NewRow {
+        zone: Some(eastern.clone()),
+        jurisdictions: jurisdictions.map(|j| Jurisdictions::parse(j).unwrap()),
+        ..row(line, to, &format!("r{line}"))
+    };
+    let rows = [
+        with(2, "+13055550100", Some("FL US")),
+        with(3, "+12125550100", Some("NY US")),
+        with(4, "+442079460000", None),
+    ];
+    store
+        .import_rows(&mut ImportPass::default(), &rows)
+        .await
+        .unwrap();
+
+    // Act: Florida's hours are closed.
+    let groups = store.pending_groups().await.unwrap();
+    let florida = groups
+        .iter()
+        .find(|g| g.jurisdictions.as_ref().map(|j| j.as_str()) == Some("FL US"))
+        .expect("Florida's group")
+        .clone();
+    let deferred = store
+        .defer_group(&florida, store.now_ms() + 3_600_000)
+        .await
+        .unwrap();
+    let next = claim(&store).await;
+    forget_jurisdictions(&db).await;
+    let unknown = store.rows_without_jurisdictions(10).await.unwrap();
+    let found: Vec<_> = unknown
+        .iter()
+        .map(|(id, to)| (*id, dialer::law::by_area_code(to)))
+        .collect();
+    store.assign_jurisdictions(&found).await.unwrap();
+    let left = store.rows_without_jurisdictions(10).await.unwrap();
+    let regrouped = store.pending_groups().await.unwrap();
+
+    // Assert
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert_eq!(deferred, 1, "only the Miami row");
+    assert_eq!(next.to.as_str(), "+12125550100");
+    assert_eq!(
+        next.jurisdictions.as_ref().map(|j| j.as_str()),
+        Some("NY US")
+    );
+    assert_eq!(unknown.len(), 3);
+    assert!(left.is_empty());
+    let mut shown: Vec<_> = regrouped
+        .iter()
+        .map(|g| g.jurisdictions.as_ref().map(|j| j.as_str().to_owned()))
+        .collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [None, Some("FL US".to_owned())],
+        "by area code again"
+    );
+}
+
+/// Clears every row's jurisdictions, as rows imported before they were kept have none.
+async fn forget_jurisdictions(db: &Database) {
+    match db {
+        Database::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query("UPDATE rows SET jurisdictions = NULL")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url.without_password().as_str())
+                .await
+                .unwrap();
+            sqlx::query("UPDATE rows SET jurisdictions = NULL")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
 
 async fn each_run_counts_the_requests_it_sent_and_the_calls_they_created(db: Database) {
     // Arrange: a first run creates two calls and loses an answer, then exits 0; a second run
@@ -1226,11 +1380,20 @@ async fn pauses_zones_and_do_not_call_lists_act_on_pending_rows_only(db: Databas
         .await
         .unwrap();
     let sources = store.zone_sources().await.unwrap();
-    let zones = store.pending_timezones().await.unwrap();
+    let zones: Vec<_> = store
+        .pending_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.zones)
+        .collect();
     let until = store.now_ms() + 3_600_000;
     let deferred = [
-        store.defer_zone(Some(&new_york), until).await.unwrap(),
-        store.defer_zone(None, until).await.unwrap(),
+        store
+            .defer_group(&zone_group(Some(&new_york)), until)
+            .await
+            .unwrap(),
+        store.defer_group(&zone_group(None), until).await.unwrap(),
     ];
     let open = claim(&store).await;
     let after_first = store.pending_numbers_after(id(0), 10).await.unwrap();
@@ -1381,13 +1544,19 @@ async fn a_stored_zone_name_no_longer_known_is_skipped_and_its_rows_are_still_fo
         .unwrap();
 
     // Act
-    let zones = store.pending_timezones().await.unwrap();
+    let zones: Vec<_> = store
+        .pending_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.zones)
+        .collect();
     let read = [
         store.row_timezone(id(0)).await.unwrap().unwrap(),
         store.row_timezone(id(1)).await.unwrap().unwrap(),
     ];
     let deferred = store
-        .defer_zone(Some(&unknown), store.now_ms() + 3_600_000)
+        .defer_group(&zone_group(Some(&unknown)), store.now_ms() + 3_600_000)
         .await
         .unwrap();
 

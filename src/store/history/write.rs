@@ -120,7 +120,8 @@ async fn insert_rows(
                 "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, state, attempts,
                     failures, attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                     last_code, last_message, created_at, timezone, timezone_source, call_status,
-                    answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by) ",
+                    answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by,
+                    jurisdictions) ",
             );
             insert.push_values(batch, |mut values, row| {
                 values
@@ -149,7 +150,8 @@ async fn insert_rows(
                     .push_bind(row.outcome_at)
                     .push_bind(row.outcome_final)
                     .push_bind(row.updated_at)
-                    .push_bind(row.held_by);
+                    .push_bind(row.held_by)
+                    .push_bind(&row.jurisdictions);
             });
             insert.push(" RETURNING label, id");
             insert.build_query_as().fetch_all(&mut ***tx).await?
@@ -287,6 +289,22 @@ async fn insert_the_rest(
             i.finished_at,
         )
     );
+    // An opt-out the target already holds keeps its own record.
+    for o in &history.opt_outs {
+        on_tx!(&mut *tx, tx => {
+            sqlx::query(
+                "INSERT INTO opt_outs (number, added_at, expires_at, source, note)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
+            )
+            .bind(&o.number)
+            .bind(o.added_at)
+            .bind(o.expires_at)
+            .bind(o.source)
+            .bind(&o.note)
+            .execute(&mut ***tx)
+            .await?;
+        });
+    }
     Ok(())
 }
 

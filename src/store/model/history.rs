@@ -6,7 +6,7 @@
 use crate::domain::{
     CallSid, CallStatus, CampaignStatus, ConferenceSid, Endpoint, Hold, Label, RowState, ZoneSource,
 };
-use crate::store::{AttemptOutcome, EventSource, RequeueRecord, RunRecord, StoreError};
+use crate::store::{AttemptOutcome, EventSource, OptOut, RequeueRecord, RunRecord, StoreError};
 
 /// Everything one campaign owns in its database.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct CampaignHistory {
     pub conferences: Vec<ConferenceRecord>,
     pub runs: Vec<RunRecord>,
     pub list_import: Option<ImportRecord>,
+    /// Every opt-out of the source database (they are the database's, not the campaign's).
+    pub opt_outs: Vec<OptOut>,
 }
 
 impl CampaignHistory {
@@ -67,6 +69,8 @@ pub struct RowRecord {
     pub updated_at: i64,
     /// What holds a row never tried: a calling window or the frequency cap.
     pub held_by: Option<Hold>,
+    /// Whose calling rules bind it, as stored ('' outside the US; none before they were kept).
+    pub jurisdictions: Option<String>,
 }
 
 /// One create request of a row.

@@ -2,7 +2,7 @@
 //! found (its rejects, its counts, and the fingerprint of what it read, so that a run over an
 //! unchanged list need not read it again).
 
-use crate::domain::{CalleeZone, Endpoint, Label};
+use crate::domain::{CalleeZone, Endpoint, Jurisdictions, Label};
 use crate::store::codec::Stored;
 use crate::twilio::RowOverrides;
 use std::collections::HashMap;
@@ -17,6 +17,8 @@ pub struct NewRow {
     pub params: RowOverrides,
     /// The callee's zone (`None`: the campaign's), stored with the row in the same statement.
     pub zone: Option<CalleeZone>,
+    /// Whose calling rules bind the call (`None`: a number outside the US).
+    pub jurisdictions: Option<Jurisdictions>,
 }
 
 /// What import did with a row.

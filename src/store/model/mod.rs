@@ -4,6 +4,7 @@ pub mod charts;
 pub mod history;
 pub mod idle;
 pub mod list_import;
+pub mod opt_outs;
 pub mod outcomes;
 pub mod queries;
 pub mod report;

@@ -1,6 +1,6 @@
 //! Read-only queries for progress lines, the report and the export.
 
-use crate::domain::{CallSid, CallStatus, CalleeZones, Hold, LineState, RowState};
+use crate::domain::{CallSid, CallStatus, CalleeZones, Hold, Jurisdictions, LineState, RowState};
 use crate::store::codec::Stored;
 use serde::Serialize;
 
@@ -141,6 +141,8 @@ pub struct RowExport {
     /// The callee's own zones (`None`: the campaign's), in which a window's opening is told.
     #[serde(serialize_with = "zones_as_text")]
     pub timezone: Option<CalleeZones>,
+    /// Whose calling rules bind the call (`None`: outside the US, or a rejected line).
+    pub jurisdictions: Option<Jurisdictions>,
 }
 
 fn zones_as_text<S: serde::Serializer>(

@@ -5,8 +5,11 @@
 //!                       |------failed---> failed
 //!                       '------unknown--> unknown --reconcile--> created | pending | unknown
 
+use super::opt_outs::OptOutSource;
 use crate::domain::named_enum;
-use crate::domain::{CallSid, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Label};
+use crate::domain::{
+    CallSid, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Jurisdictions, Label,
+};
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
 
@@ -31,9 +34,14 @@ pub struct Claimed {
     /// campaign's zone.
     #[sqlx(rename = "timezone")]
     pub zones: Option<CalleeZones>,
+    /// Whose calling rules bind the call (`None`: a number outside the US).
+    pub jurisdictions: Option<Jurisdictions>,
     /// The campaign's status when the row was claimed (pause, cancel), read in the claim
     /// itself so that a dialing run needs no read of its own for it.
     pub campaign_status: CampaignStatus,
+    /// Whether the number opted out (and by what), read in the claim itself: an opt-out is
+    /// honoured from the next claim on, by every run, at no statement of its own.
+    pub opted_out: Option<OptOutSource>,
     /// When the attempt began, on the store's clock: its claim, until its request is sent
     /// (the sender sets it then, and `Store::record` keeps it with the outcome).
     pub started_at: i64,
@@ -42,6 +50,31 @@ pub struct Claimed {
     /// SQLite, where the campaign's lock is held for the whole run.
     #[sqlx(skip)]
     pub lease_deadline: Option<std::time::Instant>,
+}
+
+/// Pending rows that the same calling hours hold: one zone (`None`: the campaign's) and one
+/// set of jurisdictions (`None`: outside the US).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
+pub struct RowGroup {
+    #[sqlx(rename = "timezone")]
+    pub zones: Option<CalleeZones>,
+    pub jurisdictions: Option<Jurisdictions>,
+}
+
+/// A pending row as `dialer plan` weighs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRow {
+    pub id: i64,
+    #[sqlx(try_from = "i64")]
+    pub line: u64,
+    #[sqlx(rename = "to_endpoint")]
+    pub to: Endpoint,
+    pub label: Label,
+    #[sqlx(rename = "timezone")]
+    pub zones: Option<CalleeZones>,
+    pub jurisdictions: Option<Jurisdictions>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
 }
 
 /// How a create request ended, as the row records it.

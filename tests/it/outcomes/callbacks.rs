@@ -156,6 +156,7 @@ async fn rows_in_doubt(
             label: Label::parse(&format!("person-{i}")).unwrap(),
             params: RowOverrides::from_json("{}").unwrap(),
             zone: None,
+            jurisdictions: None,
         })
         .collect();
     store

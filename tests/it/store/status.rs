@@ -33,7 +33,10 @@ pub async fn a_held_row_a_row_in_doubt_a_claimed_row_and_the_last_run_are_read_b
     store.record(&doubtful, &unknown).await.unwrap();
     let dialing = claim(&store).await;
     let opens = now + 7_200_000;
-    store.defer_zone(None, opens).await.unwrap();
+    store
+        .defer_group(&super::zone_group(None), opens)
+        .await
+        .unwrap();
     store
         .set_campaign_status(CampaignStatus::Paused)
         .await
