@@ -43,11 +43,11 @@ impl Cap {
 
 /// The caps on a row: the campaign's, and its jurisdictions' when the law applies.
 pub fn caps_for(
-    frequency: Option<FrequencyCap>,
+    frequency: &[FrequencyCap],
     law: Law,
     jurisdictions: Option<&Jurisdictions>,
 ) -> Vec<Cap> {
-    let own = frequency.map(|cap| Cap {
+    let own = frequency.iter().map(|cap| Cap {
         max_calls: cap.max_calls,
         within: cap.within,
         law: None,
@@ -65,11 +65,11 @@ pub fn caps_for(
                 law: Some(j.name.clone()),
             })
         });
-    own.into_iter().chain(legal).collect()
+    own.chain(legal).collect()
 }
 
 /// Every cap that may bind a row of the campaign: its own, and every jurisdiction's.
-pub fn every_cap(frequency: Option<FrequencyCap>, law: Law) -> Vec<Cap> {
+pub fn every_cap(frequency: &[FrequencyCap], law: Law) -> Vec<Cap> {
     let every = Jurisdictions::of(
         std::iter::once(&BUILT_IN.federal)
             .chain(&BUILT_IN.states)
@@ -150,9 +150,9 @@ mod tests {
             telemarketing: true,
             min_ring: None,
         };
-        let caps = caps_for(Some(week), telemarketing, Some(&miami));
+        let caps = caps_for(&[week], telemarketing, Some(&miami));
         let alerts = caps_for(
-            None,
+            &[],
             Law {
                 telemarketing: false,
                 ..telemarketing

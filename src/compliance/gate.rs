@@ -60,7 +60,7 @@ pub enum GateError {
 #[derive(Debug, Clone)]
 pub struct Gate {
     schedule: Arc<Schedule>,
-    frequency: Option<FrequencyCap>,
+    frequency: Vec<FrequencyCap>,
     law: Law,
     suppression: Arc<SuppressionLists>,
     state: Arc<Shared>,
@@ -124,7 +124,7 @@ impl Gate {
         let watcher = tokio::spawn(watch(state.clone(), store.clone(), stop.clone()));
         Ok(Self {
             schedule,
-            frequency: campaign.rules.frequency,
+            frequency: campaign.rules.frequency.clone(),
             law: campaign.rules.law,
             suppression: Arc::new(suppression),
             state,
@@ -193,7 +193,7 @@ impl Gate {
 impl Gate {
     /// Dial, unless a cap on calls to the person holds them back.
     async fn capped(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
-        let caps = frequency::caps_for(self.frequency, self.law, claimed.jurisdictions.as_ref());
+        let caps = frequency::caps_for(&self.frequency, self.law, claimed.jurisdictions.as_ref());
         let Some((until_ms, cap)) =
             frequency::held_until(&caps, store, claimed, store.now_ms()).await?
         else {

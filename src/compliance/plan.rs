@@ -79,7 +79,7 @@ pub async fn plan(
     let schedule = Schedule::new(campaign.rules.window.clone(), campaign.rules.law);
     let status = store.campaign_status().await?;
     let at = Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH);
-    let widest = widest_ms(&every_cap(campaign.rules.frequency, campaign.rules.law));
+    let widest = widest_ms(&every_cap(&campaign.rules.frequency, campaign.rules.law));
     let placed = calls_by_number(store, at_ms.saturating_sub(widest)).await?;
     let mut groups: HashMap<RowGroup, Vec<Holding>> = HashMap::new();
     let mut held: BTreeMap<(String, String), Tally> = BTreeMap::new();
@@ -233,7 +233,7 @@ fn row_holding(
         });
     }
     let caps = caps_for(
-        campaign.rules.frequency,
+        &campaign.rules.frequency,
         campaign.rules.law,
         row.jurisdictions.as_ref(),
     );

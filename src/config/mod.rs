@@ -68,7 +68,7 @@ struct CampaignFile {
     #[serde(default)]
     window: Option<rules::WindowSection>,
     #[serde(default)]
-    frequency: Option<rules::FrequencyCap>,
+    frequency: rules::FrequencySection,
     #[serde(default)]
     suppression: rules::SuppressionSection,
     #[serde(default)]
@@ -491,7 +491,7 @@ mod tests {
 
         assert_eq!(c.api_base.unwrap().as_str(), "http://127.0.0.1:9/");
         assert_eq!(c.lease, Duration::from_secs(90));
-        let cap = c.rules.frequency.unwrap();
+        let cap = c.rules.frequency[0];
         assert_eq!(
             (cap.max_calls, cap.within),
             (7, Duration::from_secs(7 * 86400))
@@ -501,7 +501,34 @@ mod tests {
         assert_eq!(plain.max_in_flight, 32);
         assert_eq!(plain.retry, RetryPolicy::default());
         assert_eq!(plain.retry.outage_limit, Some(Duration::from_secs(180)));
-        assert!(plain.rules.frequency.is_none());
+        assert!(plain.rules.frequency.is_empty());
+    }
+
+    #[test]
+    fn several_frequency_caps_apply_at_once_and_each_is_checked_by_its_keys() {
+        let both = load(&format!(
+            "{BASE}cps = 5\n[[frequency]]\nmax_calls = 3\nwithin = \"24h\"\n\
+             [[frequency]]\nmax_calls = 7\nwithin = \"7d\"\n"
+        ))
+        .unwrap();
+        let refused = load(&format!(
+            "{BASE}cps = 5\n[[frequency]]\nmax_calls = 3\nwithin = \"24h\"\n\
+             [[frequency]]\nmax_calls = 0\nwithin = \"7d\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+
+        let spans: Vec<(u32, u64)> = both
+            .rules
+            .frequency
+            .iter()
+            .map(|cap| (cap.max_calls, cap.within.as_secs()))
+            .collect();
+        assert_eq!(spans, [(3, 86_400), (7, 7 * 86_400)]);
+        assert!(
+            refused.contains("max_calls must be from 1 to 1000"),
+            "{refused}"
+        );
     }
 
     #[test]

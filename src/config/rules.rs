@@ -23,8 +23,47 @@ pub(super) struct RulesSections {
     pub window: Option<WindowSection>,
     pub suppression: SuppressionSection,
     pub pacing: PacingSection,
-    pub frequency: Option<FrequencyCap>,
+    pub frequency: FrequencySection,
     pub law: LawSection,
+}
+
+/// `[frequency]` (one cap) or `[[frequency]]` (several at once: 3 in 24 hours and 7 in 7 days),
+/// each read with its own keys' refusals.
+#[derive(Debug, Default)]
+pub(super) struct FrequencySection(Vec<FrequencyCap>);
+
+impl<'de> Deserialize<'de> for FrequencySection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Caps;
+        impl<'de> serde::de::Visitor<'de> for Caps {
+            type Value = FrequencySection;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [frequency] table or [[frequency]] tables")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let one =
+                    FrequencyCap::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FrequencySection(vec![one]))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut caps = Vec::new();
+                while let Some(cap) = seq.next_element()? {
+                    caps.push(cap);
+                }
+                Ok(FrequencySection(caps))
+            }
+        }
+        d.deserialize_any(Caps)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,7 +233,8 @@ pub struct Rules {
     pub window: Option<CallingWindow>,
     pub suppression: Suppression,
     pub adaptive_pacing: bool,
-    pub frequency: Option<FrequencyCap>,
+    /// Caps on calls to one person (none, one, or several at once).
+    pub frequency: Vec<FrequencyCap>,
     pub law: Law,
 }
 
@@ -264,7 +304,7 @@ impl RulesSections {
             ));
         }
         Ok(Rules {
-            frequency: self.frequency,
+            frequency: self.frequency.0,
             callbacks,
             recycle,
             window,

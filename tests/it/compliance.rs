@@ -245,6 +245,55 @@ async fn a_registry_flat_file_suppresses_its_us_numbers() {
 }
 
 #[tokio::test]
+async fn registry_data_40_days_old_stops_the_run_before_any_call_and_a_fresh_change_list_lets_it_go()
+ {
+    // Arrange: the Registry's full download, 40 days old.
+    let sandbox = fast_sandbox().await;
+    let suppression = "[suppression]\nlists = [\"registry.txt\"]\n";
+    let campaign = TestCampaign::new(30, &numbers(3), suppression);
+    let full = campaign.dir.path().join("registry.txt");
+    std::fs::write(&full, "415,5550001\n415,5550002\n").unwrap();
+    let forty_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&full)
+        .unwrap()
+        .set_modified(forty_days_ago)
+        .unwrap();
+
+    // Act: as it is; then with today's change list of deletions beside it.
+    let stale = campaign.run(&sandbox, &[]).await;
+    let creates_when_stale = sandbox.stats().creates;
+    std::fs::write(campaign.dir.path().join("deleted.txt"), "415,5550002\n").unwrap();
+    let file = std::fs::read_to_string(&campaign.file).unwrap().replace(
+        suppression,
+        "[suppression]\nlists = [\"registry.txt\"]\ndeletions = [\"deleted.txt\"]\n",
+    );
+    std::fs::write(&campaign.file, file).unwrap();
+    let fresh = campaign.run(&sandbox, &[]).await;
+
+    // Assert
+    assert_eq!(stale.code, CONFIG, "{stale:?}");
+    assert!(
+        stale
+            .stderr
+            .contains("the Do Not Call Registry's data (registry.txt) is 40 days old"),
+        "{stale:?}"
+    );
+    assert_eq!(creates_when_stale, 0);
+    assert_eq!(fresh.code, DONE, "{fresh:?}");
+    assert!(
+        !was_called(&sandbox, "+14155550001"),
+        "still on the Registry"
+    );
+    assert!(
+        was_called(&sandbox, "+14155550002"),
+        "deleted from it since"
+    );
+    assert!(was_called(&sandbox, "+14155550000"));
+}
+
+#[tokio::test]
 async fn a_malformed_suppression_file_stops_the_run_before_any_call_naming_its_line() {
     let sandbox = fast_sandbox().await;
     let campaign = TestCampaign::new(
