@@ -144,6 +144,7 @@ pub async fn fill_store(store: &dialer::store::Store, rows: u64) -> anyhow::Resu
                 params: Default::default(),
                 zone: None,
                 jurisdictions: None,
+                person: None,
             })
             .collect();
         store.import_rows(&mut pass, &batch).await?;

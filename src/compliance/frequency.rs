@@ -109,6 +109,7 @@ pub async fn held_until(
     let placed = store
         .calls_placed_to(
             &claimed.to,
+            claimed.person.as_ref(),
             now_ms.saturating_sub(widest_ms(caps)),
             (claimed.row_id, claimed.attempt),
         )

@@ -105,6 +105,13 @@ impl Gate {
         if opted_out > 0 {
             tracing::info!(rows = opted_out, "numbers that opted out are suppressed");
         }
+        let persons = store.suppress_persons_of_suppressed().await?;
+        if persons > 0 {
+            tracing::info!(
+                rows = persons,
+                "other numbers of people suppressed are suppressed"
+            );
+        }
         let state = Arc::new(Shared {
             status: Mutex::new((CampaignStatus::Running, i64::MIN)),
             openings: Mutex::new(HashMap::new()),

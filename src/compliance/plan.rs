@@ -9,7 +9,7 @@ use super::frequency::{caps_for, every_cap, release_of, widest_ms};
 use super::schedule::{Hours, Schedule};
 use super::suppression::SuppressionLists;
 use crate::config::Campaign;
-use crate::domain::{CampaignStatus, Endpoint};
+use crate::domain::{CampaignStatus, Endpoint, PersonId};
 use crate::store::{PendingRow, RowGroup, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -80,7 +80,7 @@ pub async fn plan(
     let status = store.campaign_status().await?;
     let at = Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let widest = widest_ms(&every_cap(&campaign.rules.frequency, campaign.rules.law));
-    let placed = calls_by_number(store, at_ms.saturating_sub(widest)).await?;
+    let placed = PlacedCalls::since(store, at_ms.saturating_sub(widest)).await?;
     let mut groups: HashMap<RowGroup, Vec<Holding>> = HashMap::new();
     let mut held: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let (mut pending, mut callable, mut rows) = (0u64, 0u64, Vec::new());
@@ -207,7 +207,7 @@ fn row_holding(
     row: &PendingRow,
     status: CampaignStatus,
     suppression: &SuppressionLists,
-    placed: &HashMap<Endpoint, Vec<i64>>,
+    placed: &PlacedCalls,
     at_ms: i64,
 ) -> Vec<Holding> {
     let mut holding = Vec::new();
@@ -237,8 +237,7 @@ fn row_holding(
         campaign.rules.law,
         row.jurisdictions.as_ref(),
     );
-    let calls = placed.get(&row.to).map_or(&[][..], Vec::as_slice);
-    if let Some((until, cap)) = release_of(&caps, calls, at_ms) {
+    if let Some((until, cap)) = release_of(&caps, &placed.to(row), at_ms) {
         holding.push(Holding {
             rule: format!("held back by {}", cap.describe()),
             source: match &cap.law {
@@ -303,14 +302,33 @@ fn plan_row(
     }
 }
 
-/// The calls placed since `since_ms`, by number, oldest first.
-async fn calls_by_number(
-    store: &Store,
-    since_ms: i64,
-) -> Result<HashMap<Endpoint, Vec<i64>>, StoreError> {
-    let mut by_number: HashMap<Endpoint, Vec<i64>> = HashMap::new();
-    for (to, at) in store.calls_placed_since(since_ms).await? {
-        by_number.entry(to).or_default().push(at);
+/// The calls placed since some instant, by number and by person, each oldest first.
+#[derive(Default)]
+struct PlacedCalls {
+    by_number: HashMap<Endpoint, Vec<i64>>,
+    by_person: HashMap<PersonId, Vec<i64>>,
+}
+
+impl PlacedCalls {
+    async fn since(store: &Store, since_ms: i64) -> Result<Self, StoreError> {
+        let mut placed = Self::default();
+        for (to, person, at) in store.calls_placed_since(since_ms).await? {
+            match person {
+                Some(person) => placed.by_person.entry(person).or_default().push(at),
+                None => placed.by_number.entry(to).or_default().push(at),
+            }
+        }
+        Ok(placed)
     }
-    Ok(by_number)
+
+    /// The calls a cap counts for `row`: to every number of its person, or to its number
+    /// (oldest first).
+    fn to(&self, row: &PendingRow) -> Vec<i64> {
+        let mut calls: Vec<i64> = self.by_number.get(&row.to).cloned().unwrap_or_default();
+        if let Some(person) = &row.person {
+            calls.extend(self.by_person.get(person).into_iter().flatten());
+        }
+        calls.sort_unstable();
+        calls
+    }
 }

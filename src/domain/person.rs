@@ -18,7 +18,10 @@ impl PersonId {
             return Err(Invalid::new("must not be empty"));
         }
         if raw.chars().count() > Self::MAX_LEN {
-            return Err(Invalid(format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(Invalid(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
         if raw.chars().any(char::is_control) {
             return Err(Invalid::new("must not contain control characters"));

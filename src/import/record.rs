@@ -5,7 +5,8 @@
 
 use crate::config::Campaign;
 use crate::domain::{
-    Caller, ConferenceTarget, Endpoint, Invalid, Jurisdictions, Label, Region, callee_zone,
+    Caller, ConferenceTarget, Endpoint, Invalid, Jurisdictions, Label, PersonId, Region,
+    callee_zone,
 };
 use crate::foreign_text::printable;
 use crate::store::NewRow;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 /// Columns dialer itself reads besides Twilio's parameters.
 /// `timezone` is the callee's IANA zone, for the calling window; `number_region` the country
 /// a national `to` is read in (not `region`: that column is Twilio's `Region` parameter).
-const OWN_COLUMNS: [&str; 7] = [
+const OWN_COLUMNS: [&str; 8] = [
     "to",
     "from",
     "conference",
@@ -23,6 +24,7 @@ const OWN_COLUMNS: [&str; 7] = [
     "timezone",
     "number_region",
     "state",
+    "person",
 ];
 
 pub struct Column {
@@ -143,6 +145,11 @@ pub fn parse_record(
         .map_err(|e| format!("invalid timezone: {e}"))?;
     let jurisdictions = jurisdictions(own.get("state").map(String::as_str), &to)
         .map_err(|e| format!("invalid state: {e}"))?;
+    let person = own
+        .get("person")
+        .filter(|raw| !raw.trim().is_empty())
+        .map(|raw| PersonId::parse(raw).map_err(|e| format!("invalid person: {e}")))
+        .transpose()?;
     let params = RowOverrides {
         from: own_from,
         conference,
@@ -155,6 +162,7 @@ pub fn parse_record(
         params,
         zone,
         jurisdictions,
+        person,
     };
     Ok((
         row,

@@ -31,6 +31,7 @@ pub async fn campaign_in_every_state() -> Fixture {
             params: Default::default(),
             zone: None,
             jurisdictions: None,
+            person: None,
         })
         .collect();
     store

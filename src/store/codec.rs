@@ -6,7 +6,7 @@
 
 use crate::domain::{
     CallSid, CallStatus, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Hold, Jurisdictions,
-    Label, LineState, RowState, RunEnding, ZoneSource,
+    Label, LineState, PersonId, RowState, RunEnding, ZoneSource,
 };
 use crate::twilio::{ParamError, RowOverrides};
 use sqlx::encode::IsNull;
@@ -76,6 +76,7 @@ stored_as_text!(
     CampaignStatus,
     Hold,
     Jurisdictions,
+    PersonId,
     RunEnding,
     ZoneSource,
     crate::store::EventSource,

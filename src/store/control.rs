@@ -7,7 +7,7 @@
 
 use super::dialect::on_backend;
 use super::{RowGroup, Store, StoreError};
-use crate::domain::{CalleeZone, CalleeZones, CampaignStatus, Endpoint, Jurisdictions};
+use crate::domain::{CalleeZone, CalleeZones, CampaignStatus, Endpoint, Jurisdictions, PersonId};
 
 /// What a canceled row says in the report.
 const CANCELED: &str = "the campaign was canceled";
@@ -225,19 +225,21 @@ impl Store {
         .await?))
     }
 
-    /// When each call to `to` that may have been placed since `since_ms` started (unix ms,
+    /// When each call to `to`, or to any number of `person`, that may have been placed since
+    /// `since_ms` started (unix ms,
     /// oldest first), by every campaign of the database, leaving out the attempt `except`
     /// (row id, attempt number): what a frequency cap counts. An attempt created, found, in
     /// doubt or still being sent counts; one refused or never created does not.
     pub async fn calls_placed_to(
         &self,
         to: &Endpoint,
+        person: Option<&PersonId>,
         since_ms: i64,
         except: (i64, i64),
     ) -> Result<Vec<i64>, StoreError> {
         on_backend!(self, db => Ok(sqlx::query_scalar(
             "SELECT a.started_at FROM attempts a JOIN rows r ON r.id = a.row_id
-             WHERE r.to_endpoint = $1 AND a.started_at >= $2
+             WHERE (r.to_endpoint = $1 OR r.person = $5) AND a.started_at >= $2
              AND a.outcome IN ('sending', 'created', 'found', 'unknown')
              AND NOT (a.row_id = $3 AND a.number = $4)
              ORDER BY a.started_at",
@@ -246,6 +248,7 @@ impl Store {
         .bind(since_ms)
         .bind(except.0)
         .bind(except.1)
+        .bind(person)
         .fetch_all(&db.pool)
         .await?))
     }

@@ -6,6 +6,7 @@
 use super::copy_text::CopyText;
 use super::dialect::{Tx, on_tx};
 use super::{ImportPass, Inserted, NewRow, StoreError};
+use crate::domain::PersonId;
 use std::collections::HashMap;
 
 /// One batch of a campaign's list, imported inside its caller's transaction.
@@ -86,6 +87,7 @@ impl Batch<'_> {
                             zone,
                             source,
                             jurisdictions_column(r),
+                            r.person.as_ref().map(PersonId::as_str),
                         )
                     })
                     .collect();
@@ -101,9 +103,9 @@ impl Batch<'_> {
                 // read in place, instead of as text parsed again for each field.
                 sqlx::query(
                     "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                       timezone_source, jurisdictions, updated_at)
+                                       timezone_source, jurisdictions, person, updated_at)
                      SELECT $3, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
-                            value ->> '$[4]', value ->> '$[5]', value ->> '$[6]', $2
+                            value ->> '$[4]', value ->> '$[5]', value ->> '$[6]', value ->> '$[7]', $2
                      FROM jsonb_each($1) WHERE true
                      ON CONFLICT DO NOTHING",
                 )
@@ -136,12 +138,13 @@ impl Batch<'_> {
                         .field(zone)
                         .field(source)
                         .field(Some(jurisdictions_column(r)))
+                        .field(r.person.as_ref().map(PersonId::as_str))
                         .end_row();
                 }
                 let mut copy = tx
                     .copy_in_raw(
                         "COPY import_batch (n, line, to_endpoint, label, params, timezone, timezone_source,
-                                            jurisdictions)
+                                            jurisdictions, person)
                          FROM STDIN",
                     )
                     .await?;
@@ -156,9 +159,9 @@ impl Batch<'_> {
                 let inserted = if fresh {
                     sqlx::query_as(
                         "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                           timezone_source, jurisdictions, updated_at)
+                                           timezone_source, jurisdictions, person, updated_at)
                          SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source,
-                                b.jurisdictions, $2
+                                b.jurisdictions, b.person, $2
                          FROM import_batch b
                          ORDER BY b.n
                          ON CONFLICT DO NOTHING
@@ -171,9 +174,9 @@ impl Batch<'_> {
                 } else {
                     sqlx::query_as(
                         "INSERT INTO rows (campaign_id, line, to_endpoint, label, params, timezone,
-                                           timezone_source, jurisdictions, updated_at)
+                                           timezone_source, jurisdictions, person, updated_at)
                          SELECT $1, b.line, b.to_endpoint, b.label, b.params, b.timezone, b.timezone_source,
-                                b.jurisdictions, $2
+                                b.jurisdictions, b.person, $2
                          FROM import_batch b
                          WHERE NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.to_endpoint = b.to_endpoint)
                            AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = $1 AND r.label = b.label)

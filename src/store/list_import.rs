@@ -59,7 +59,8 @@ impl Store {
                 // the transaction, committed or not.
                 sqlx::query(
                     "CREATE TEMP TABLE import_batch (n bigint, line bigint, to_endpoint text,
-                     label text, params text, timezone text, timezone_source text, jurisdictions text)
+                     label text, params text, timezone text, timezone_source text, jurisdictions text,
+                     person text)
                      ON COMMIT DROP",
                 )
                 .execute(&mut *tx)

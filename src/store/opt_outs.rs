@@ -69,6 +69,24 @@ impl Store {
         .await?))
     }
 
+    /// Marks `suppressed` this campaign's pending rows of a person another of whose rows is
+    /// (a do-not-call list or an opt-out names one of their numbers); returns how many.
+    pub async fn suppress_persons_of_suppressed(&self) -> Result<u64, StoreError> {
+        let now = self.now_ms();
+        on_backend!(self, db => Ok(sqlx::query(
+            "UPDATE rows SET state = 'suppressed', updated_at = $1,
+                 last_message = 'another number of this person is suppressed'
+             WHERE campaign_id = $2 AND state = 'pending' AND person IS NOT NULL
+               AND person IN (SELECT s.person FROM rows s WHERE s.campaign_id = $2
+                              AND s.state = 'suppressed' AND s.person IS NOT NULL)",
+        )
+        .bind(now)
+        .bind(db.campaign)
+        .execute(&db.pool)
+        .await?
+        .rows_affected()))
+    }
+
     /// Marks this campaign's pending rows of opted-out numbers `suppressed`, saying by what
     /// they opted out; returns how many. A row claimed later is checked by its claim.
     pub async fn suppress_opted_out(&self) -> Result<u64, StoreError> {
@@ -78,7 +96,9 @@ impl Store {
                  last_message = CASE o.source WHEN 'cli' THEN 'opted out (dialer optout)'
                                               ELSE 'opted out (dialer serve)' END
              FROM opt_outs o
-             WHERE rows.campaign_id = $2 AND rows.state = 'pending' AND rows.to_endpoint = o.number
+             WHERE rows.campaign_id = $2 AND rows.state = 'pending'
+               AND (rows.to_endpoint = o.number
+                    OR o.number IN (SELECT p.to_endpoint FROM rows p WHERE p.person = rows.person))
                AND (o.expires_at IS NULL OR o.expires_at > $1)",
         )
         .bind(now)

@@ -4,7 +4,7 @@
 
 use super::dialect::on_backend;
 use super::{PendingRow, Store, StoreError};
-use crate::domain::Endpoint;
+use crate::domain::{Endpoint, PersonId};
 
 impl Store {
     /// Pending rows after `after_id`, in id order, `limit` at most.
@@ -15,7 +15,7 @@ impl Store {
     ) -> Result<Vec<PendingRow>, StoreError> {
         on_backend!(self, db => Ok(sqlx::query_as(
             "SELECT id, line, to_endpoint, label, timezone, NULLIF(jurisdictions, '') AS jurisdictions,
-                    attempts, next_attempt_at
+                    person, attempts, next_attempt_at
              FROM rows WHERE campaign_id = $1 AND state = 'pending' AND id > $2
              ORDER BY id LIMIT $3",
         )
@@ -27,16 +27,16 @@ impl Store {
     }
 
     /// Every call that may have been placed since `since_ms` (unix ms), by every campaign of
-    /// the database, as (number, when), by number then time: what a cap on calls to one
+    /// the database, as (number, its person, when), oldest first: what a cap on calls to one
     /// person counts (the attempts `Store::calls_placed_to` counts, for all numbers at once).
     pub async fn calls_placed_since(
         &self,
         since_ms: i64,
-    ) -> Result<Vec<(Endpoint, i64)>, StoreError> {
+    ) -> Result<Vec<(Endpoint, Option<PersonId>, i64)>, StoreError> {
         on_backend!(self, db => Ok(sqlx::query_as(
-            "SELECT r.to_endpoint, a.started_at FROM attempts a JOIN rows r ON r.id = a.row_id
+            "SELECT r.to_endpoint, r.person, a.started_at FROM attempts a JOIN rows r ON r.id = a.row_id
              WHERE a.started_at >= $1 AND a.outcome IN ('sending', 'created', 'found', 'unknown')
-             ORDER BY r.to_endpoint, a.started_at",
+             ORDER BY a.started_at",
         )
         .bind(since_ms)
         .fetch_all(&db.pool)

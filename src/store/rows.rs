@@ -40,10 +40,14 @@ impl Store {
                      WHERE id IN (SELECT id FROM rows WHERE campaign_id = $2 AND state = 'pending'
                                   AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $4)
                      RETURNING id, line, to_endpoint, label, params, attempts, failures, timezone,
-                               NULLIF(jurisdictions, '') AS jurisdictions, $1 AS started_at,
+                               NULLIF(jurisdictions, '') AS jurisdictions, person, $1 AS started_at,
                                (SELECT status FROM campaigns WHERE id = $2) AS campaign_status,
-                               (SELECT source FROM opt_outs o WHERE o.number = to_endpoint
-                                AND (o.expires_at IS NULL OR o.expires_at > $1)) AS opted_out",
+                               (SELECT o.source FROM opt_outs o
+                                WHERE (o.expires_at IS NULL OR o.expires_at > $1)
+                                  AND (o.number = rows.to_endpoint
+                                       OR o.number IN (SELECT p.to_endpoint FROM rows p
+                                                       WHERE p.person = rows.person))
+                                LIMIT 1) AS opted_out",
                 )
                 .bind(now)
                 .bind(db.campaign)
@@ -77,16 +81,20 @@ impl Store {
                             lease_expires_at = unix_ms() + $4, updated_at = $1
                      FROM next WHERE rows.id = next.id
                      RETURNING rows.id, line, to_endpoint, label, params, attempts, failures, timezone,
-                               jurisdictions
+                               jurisdictions, person
                  ), attempt AS (
                      INSERT INTO attempts (campaign_id, row_id, number, holder, started_at)
                      SELECT $2, id, attempts, $3, $1 FROM claimed
                  )
                  SELECT id, line, to_endpoint, label, params, attempts, failures, timezone,
-                        NULLIF(jurisdictions, '') AS jurisdictions, $1 AS started_at,
+                        NULLIF(jurisdictions, '') AS jurisdictions, person, $1 AS started_at,
                         (SELECT status FROM campaigns WHERE id = $2) AS campaign_status,
-                        (SELECT source FROM opt_outs o WHERE o.number = claimed.to_endpoint
-                         AND (o.expires_at IS NULL OR o.expires_at > $1)) AS opted_out
+                        (SELECT o.source FROM opt_outs o
+                         WHERE (o.expires_at IS NULL OR o.expires_at > $1)
+                           AND (o.number = claimed.to_endpoint
+                                OR o.number IN (SELECT p.to_endpoint FROM rows p
+                                                WHERE p.person = claimed.person))
+                         LIMIT 1) AS opted_out
                  FROM claimed",
             )
             .bind(now)

@@ -456,6 +456,7 @@ async fn import(store: &Store, numbers: &[&str]) {
             params: Default::default(),
             zone: None,
             jurisdictions: None,
+            person: None,
         })
         .collect();
     store

@@ -134,3 +134,27 @@ async fn optout(
     command.arg(&campaign.file).args(&args[1..]);
     output(command.spawn().unwrap()).await
 }
+
+#[tokio::test]
+async fn a_person_with_two_numbers_under_a_cap_of_one_call_is_called_once() {
+    // Arrange: Ada has two numbers, Bob one; one call per person a day.
+    let sandbox = sandbox_at(30).await;
+    let list = "to,person\n+14155550000,crm-ada\n+14155550001,crm-ada\n+14155550002,crm-bob\n";
+    let cap = "[frequency]\nmax_calls = 1\nwithin = \"24h\"\n";
+    let campaign = TestCampaign::new(30, list, cap);
+
+    // Act
+    let run = campaign.run(&sandbox, &[]).await;
+    let report = campaign.manage(&["report", "--json"]).await;
+
+    // Assert
+    assert_eq!(run.code, crate::support::exit::STOPPED_EARLY, "{run:?}");
+    let called: Vec<String> = sandbox.stats().creates_by_to.into_keys().collect();
+    assert_eq!(called, ["+14155550000", "+14155550002"]);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    let reason = report["not_dialed"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("held back by the frequency cap until "),
+        "{reason}"
+    );
+}

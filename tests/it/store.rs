@@ -6,7 +6,7 @@
 
 use dialer::domain::{
     AttemptToken, CallSid, CallStatus, CalleeZone, CalleeZones, CampaignStatus, ConferenceSid,
-    Endpoint, Jurisdictions, Label, LineState, RowState, RunEnding, ZoneSource,
+    Endpoint, Jurisdictions, Label, LineState, PersonId, RowState, RunEnding, ZoneSource,
 };
 use dialer::store::{
     AttemptSpan, CallEvent, CallObservation, Claimed, Database, EventSource, FailureGroup,
@@ -52,6 +52,7 @@ pub fn row(line: u64, to: &str, label: &str) -> NewRow {
         params: RowOverrides::from_json(r#"{"timeout":"20"}"#).unwrap(),
         zone: None,
         jurisdictions: None,
+        person: None,
     }
 }
 
@@ -228,7 +229,83 @@ on_every_backend!(
     each_run_counts_the_requests_it_sent_and_the_calls_they_created,
     rows_are_grouped_and_deferred_by_their_jurisdictions_and_old_rows_get_theirs,
     an_opt_out_is_read_with_the_claim_suppresses_pending_rows_and_lapses,
+    a_persons_numbers_share_calls_and_opt_outs_across_campaigns,
 );
+
+async fn a_persons_numbers_share_calls_and_opt_outs_across_campaigns(db: Database) {
+    // Arrange: Ada has a mobile on spring's list and a landline on autumn's, under one
+    // person id; spring calls the mobile; Bob, on autumn's list too, opts out by number.
+    let ada = PersonId::parse("crm-ada").unwrap();
+    let with_person = |line: u64, to: &str, label: &str, person: &PersonId| NewRow {
+        person: Some(person.clone()),
+        ..row(line, to, label)
+    };
+    let spring = Store::open(&db, "spring").await.unwrap();
+    let autumn = Store::open(&db, "autumn").await.unwrap();
+    spring
+        .import_rows(
+            &mut ImportPass::default(),
+            &[with_person(2, "+14155550100", "ada-mobile", &ada)],
+        )
+        .await
+        .unwrap();
+    let bob = PersonId::parse("crm-bob").unwrap();
+    autumn
+        .import_rows(
+            &mut ImportPass::default(),
+            &[
+                with_person(2, "+14155550200", "ada-landline", &ada),
+                with_person(3, "+14155550300", "bob-home", &bob),
+                with_person(4, "+14155550301", "bob-work", &bob),
+            ],
+        )
+        .await
+        .unwrap();
+    let mobile = claim(&spring).await;
+    spring.record(&mobile, &created(1)).await.unwrap();
+    autumn
+        .add_opt_out(
+            &Endpoint::parse("+14155550300").unwrap(),
+            None,
+            OptOutSource::Cli,
+            None,
+        )
+        .await
+        .unwrap();
+
+    // Act
+    let landline = claim(&autumn).await;
+    let calls_to_ada = autumn
+        .calls_placed_to(
+            &landline.to,
+            landline.person.as_ref(),
+            0,
+            (landline.row_id, landline.attempt),
+        )
+        .await
+        .unwrap();
+    let calls_to_the_number_alone = autumn
+        .calls_placed_to(&landline.to, None, 0, (landline.row_id, landline.attempt))
+        .await
+        .unwrap();
+    let bob_home = claim(&autumn).await;
+    let bob_work = claim(&autumn).await;
+
+    // Assert
+    assert_eq!(landline.person.as_ref(), Some(&ada));
+    assert_eq!(
+        calls_to_ada.len(),
+        1,
+        "spring's call to the mobile counts for the landline"
+    );
+    assert!(calls_to_the_number_alone.is_empty());
+    assert_eq!(bob_home.opted_out, Some(OptOutSource::Cli));
+    assert_eq!(
+        bob_work.opted_out,
+        Some(OptOutSource::Cli),
+        "an opt-out holds for every number of the person"
+    );
+}
 
 async fn an_opt_out_is_read_with_the_claim_suppresses_pending_rows_and_lapses(db: Database) {
     // Arrange: four people; the first opts out for good, the third for an hour that has
@@ -1606,15 +1683,15 @@ async fn calls_placed_to_a_person_are_counted_over_every_campaign_of_the_databas
     let claimed = autumn.claim_next().await.unwrap().unwrap();
     let except = (claimed.row_id, claimed.attempt);
     let placed = autumn
-        .calls_placed_to(&claimed.to, called.started_at - 1, except)
+        .calls_placed_to(&claimed.to, None, called.started_at - 1, except)
         .await
         .unwrap();
     let later = autumn
-        .calls_placed_to(&claimed.to, called.started_at + 1, except)
+        .calls_placed_to(&claimed.to, None, called.started_at + 1, except)
         .await
         .unwrap();
     let refused_to = autumn
-        .calls_placed_to(&refused.to, 0, except)
+        .calls_placed_to(&refused.to, None, 0, except)
         .await
         .unwrap();
 

@@ -29,7 +29,7 @@ pub(super) async fn history(
                         attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                         last_code, last_message, created_at, timezone, timezone_source, call_status,
                         answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by,
-                        jurisdictions
+                        jurisdictions, person
                  FROM rows WHERE campaign_id = $1 ORDER BY id",
             )
             .bind(campaign)

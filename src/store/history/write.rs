@@ -121,7 +121,7 @@ async fn insert_rows(
                     failures, attempts_before_requeue, next_attempt_at, call_sid, conference_sid, queue_time_ms, last_status,
                     last_code, last_message, created_at, timezone, timezone_source, call_status,
                     answered_by, duration_secs, outcome_at, outcome_final, updated_at, held_by,
-                    jurisdictions) ",
+                    jurisdictions, person) ",
             );
             insert.push_values(batch, |mut values, row| {
                 values
@@ -151,7 +151,8 @@ async fn insert_rows(
                     .push_bind(row.outcome_final)
                     .push_bind(row.updated_at)
                     .push_bind(row.held_by)
-                    .push_bind(&row.jurisdictions);
+                    .push_bind(&row.jurisdictions)
+                    .push_bind(&row.person);
             });
             insert.push(" RETURNING label, id");
             insert.build_query_as().fetch_all(&mut ***tx).await?

@@ -71,6 +71,8 @@ pub struct RowRecord {
     pub held_by: Option<Hold>,
     /// Whose calling rules bind it, as stored ('' outside the US; none before they were kept).
     pub jurisdictions: Option<String>,
+    /// The person its number belongs to, as the list named them.
+    pub person: Option<String>,
 }
 
 /// One create request of a row.

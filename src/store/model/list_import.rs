@@ -2,7 +2,7 @@
 //! found (its rejects, its counts, and the fingerprint of what it read, so that a run over an
 //! unchanged list need not read it again).
 
-use crate::domain::{CalleeZone, Endpoint, Jurisdictions, Label};
+use crate::domain::{CalleeZone, Endpoint, Jurisdictions, Label, PersonId};
 use crate::store::codec::Stored;
 use crate::twilio::RowOverrides;
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ pub struct NewRow {
     pub zone: Option<CalleeZone>,
     /// Whose calling rules bind the call (`None`: a number outside the US).
     pub jurisdictions: Option<Jurisdictions>,
+    /// The person the number belongs to (the list's `person` column), if the list says.
+    pub person: Option<PersonId>,
 }
 
 /// What import did with a row.

@@ -8,7 +8,7 @@
 use super::opt_outs::OptOutSource;
 use crate::domain::named_enum;
 use crate::domain::{
-    CallSid, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Jurisdictions, Label,
+    CallSid, CalleeZones, CampaignStatus, ConferenceSid, Endpoint, Jurisdictions, Label, PersonId,
 };
 use crate::store::codec::StoredOverrides;
 use crate::twilio::{ParamError, RowOverrides};
@@ -36,6 +36,8 @@ pub struct Claimed {
     pub zones: Option<CalleeZones>,
     /// Whose calling rules bind the call (`None`: a number outside the US).
     pub jurisdictions: Option<Jurisdictions>,
+    /// The person the number belongs to: caps count the calls to all their numbers.
+    pub person: Option<PersonId>,
     /// The campaign's status when the row was claimed (pause, cancel), read in the claim
     /// itself so that a dialing run needs no read of its own for it.
     pub campaign_status: CampaignStatus,
@@ -73,6 +75,7 @@ pub struct PendingRow {
     #[sqlx(rename = "timezone")]
     pub zones: Option<CalleeZones>,
     pub jurisdictions: Option<Jurisdictions>,
+    pub person: Option<PersonId>,
     pub attempts: i64,
     pub next_attempt_at: i64,
 }

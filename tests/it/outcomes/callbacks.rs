@@ -157,6 +157,7 @@ async fn rows_in_doubt(
             params: RowOverrides::from_json("{}").unwrap(),
             zone: None,
             jurisdictions: None,
+            person: None,
         })
         .collect();
     store
