@@ -30,7 +30,11 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<Exit> {
             )),
         })?;
     }
-    let suppression = SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
+    // No database is opened by a check: the Registry's data is aged on this host's clock,
+    // which only decides whether the check warns of what a run would refuse.
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let suppression =
+        SuppressionLists::load(&campaign.rules.suppression, campaign.default_region, now_ms)?;
     let scratch = Store::open_scratch(&campaign.name).await?;
     let found = import::import(&campaign, &scratch).await;
     scratch.close().await;

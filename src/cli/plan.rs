@@ -41,8 +41,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Exit> {
     let planned = async {
         import_unless_running(&campaign, &store).await?;
         fill_in_jurisdictions(&store).await?;
-        let suppression =
-            SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
+        let suppression = SuppressionLists::load(
+            &campaign.rules.suppression,
+            campaign.default_region,
+            store.now_ms(),
+        )?;
         let at_ms = at.map_or_else(|| store.now_ms(), |at| at.as_millisecond());
         Ok::<_, anyhow::Error>(plan(&campaign, &store, &suppression, at_ms, args.limit).await?)
     }

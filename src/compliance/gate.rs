@@ -92,8 +92,11 @@ impl Gate {
     /// Called after the import: reads the do-not-call lists and marks the listed pending rows,
     /// applies a pause or cancel, defers every zone that is closed now, then starts watching.
     pub async fn open(campaign: &Campaign, store: &Store, stop: &Stop) -> Result<Self, GateError> {
-        let suppression =
-            SuppressionLists::load(&campaign.rules.suppression, campaign.default_region)?;
+        let suppression = SuppressionLists::load(
+            &campaign.rules.suppression,
+            campaign.default_region,
+            store.now_ms(),
+        )?;
         let marked = suppression.mark_pending(store).await?;
         if marked > 0 {
             tracing::info!(

@@ -92,8 +92,12 @@ static READ: LazyLock<Mutex<ReadFiles>> = LazyLock::new(Mutex::default);
 impl SuppressionLists {
     /// Reads every list, numbers read in `region` when there is one; bad lines go to stderr
     /// as `dialer: PATH:LINE: why`. A file unchanged since this process last read it is not
-    /// read again.
-    pub fn load(config: &Suppression, region: Option<Region>) -> Result<Self, SuppressionError> {
+    /// read again. `now_ms`, on the store's clock, is what the Registry's data is aged by.
+    pub fn load(
+        config: &Suppression,
+        region: Option<Region>,
+        now_ms: i64,
+    ) -> Result<Self, SuppressionError> {
         let read = |paths: &[PathBuf]| {
             paths
                 .iter()
@@ -104,7 +108,9 @@ impl SuppressionLists {
             files: read(&config.lists)?,
             deleted: read(&config.deletions)?,
         };
-        lists.check_fresh(config, SystemTime::now())?;
+        let now = SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+        lists.check_fresh(config, now)?;
         Ok(lists)
     }
 
@@ -155,7 +161,7 @@ impl SuppressionLists {
         }
         Err(SuppressionError::Stale {
             files,
-            age_days: age.as_secs() / 86_400,
+            age_days: (age.as_secs_f64() / 86_400.0).round() as u64,
             dated: how,
             max_days: config.max_age.as_secs() / 86_400,
         })
@@ -375,6 +381,10 @@ fn registry_number(record: &csv::StringRecord) -> Option<PhoneNumber> {
 mod tests {
     use super::*;
 
+    fn now() -> i64 {
+        jiff::Timestamp::now().as_millisecond()
+    }
+
     /// `[suppression] lists = paths`, the rest as the file's defaults.
     fn config(paths: &[PathBuf]) -> Suppression {
         Suppression {
@@ -389,7 +399,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        SuppressionLists::load(&config(&[path]), None)
+        SuppressionLists::load(&config(&[path]), None, now())
     }
 
     #[test]
@@ -429,11 +439,11 @@ mod tests {
             ..config(&[full])
         };
 
-        let refused = SuppressionLists::load(&stale, None)
+        let refused = SuppressionLists::load(&stale, None, now())
             .unwrap_err()
             .to_string();
-        let fresh = SuppressionLists::load(&with_changes, None).unwrap();
-        let old = SuppressionLists::load(&dated, None)
+        let fresh = SuppressionLists::load(&with_changes, None, now()).unwrap();
+        let old = SuppressionLists::load(&dated, None, now())
             .unwrap_err()
             .to_string();
 
@@ -572,8 +582,9 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let us = Region::parse("US").unwrap();
 
-        let in_us = SuppressionLists::load(&config(std::slice::from_ref(&path)), Some(us)).unwrap();
-        let without = SuppressionLists::load(&config(&[path]), None).unwrap();
+        let in_us =
+            SuppressionLists::load(&config(std::slice::from_ref(&path)), Some(us), now()).unwrap();
+        let without = SuppressionLists::load(&config(&[path]), None, now()).unwrap();
 
         assert!(listed(&in_us, "+14158675309"));
         assert!(listed(&in_us, "+33142685300"));
@@ -592,10 +603,10 @@ mod tests {
         std::fs::write(&path, "+14155550100\n").unwrap();
         let paths = config(std::slice::from_ref(&path));
 
-        let first = SuppressionLists::load(&paths, None).unwrap();
-        let again = SuppressionLists::load(&paths, None).unwrap();
+        let first = SuppressionLists::load(&paths, None, now()).unwrap();
+        let again = SuppressionLists::load(&paths, None, now()).unwrap();
         std::fs::write(&path, "+14155550100\n+14155550101\n").unwrap();
-        let changed = SuppressionLists::load(&paths, None).unwrap();
+        let changed = SuppressionLists::load(&paths, None, now()).unwrap();
 
         assert!(
             Arc::ptr_eq(&first.files[0], &again.files[0]),
@@ -607,8 +618,11 @@ mod tests {
 
     #[test]
     fn a_missing_list_is_an_error_rather_than_an_empty_list() {
-        let missing =
-            SuppressionLists::load(&config(&[PathBuf::from("/nonexistent/dnc.csv")]), None);
+        let missing = SuppressionLists::load(
+            &config(&[PathBuf::from("/nonexistent/dnc.csv")]),
+            None,
+            now(),
+        );
 
         assert!(matches!(missing, Err(SuppressionError::Read { .. })));
     }

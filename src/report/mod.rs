@@ -10,6 +10,11 @@
 //! - `states`: rows by state: `pending`, `dialing`, `created`, `failed`, `unknown`, `suppressed`
 //!   (on a do-not-call list), `canceled` (pending when the campaign was canceled);
 //!   `retrying` (the pending rows tried at least once) and `rejected` (lines refused at import).
+//! - `law`: `telemarketing` (false when the campaign said it is not: the law's hours and caps
+//!   were not applied), `reviewed` (when the shipped rules were read from their sources), and
+//!   `jurisdictions`: each the campaign's rows belong to, `code`, `rows`, and `source` (the
+//!   citation applied, or null when no rules ship for it: its rows get the federal ones); null
+//!   when the report was made without the campaign's rules.
 //! - `zone_sources`: rows by where their callee's time zone came from: `list` (the list's
 //!   `timezone` column), `prefix` (the number's prefix, by libphonenumber's map), `campaign`
 //!   (neither: `window.timezone`), `unrecorded` (imported before the source was kept).
@@ -53,6 +58,7 @@ mod export;
 mod fixture;
 mod html;
 mod html_tables;
+mod law;
 mod markup;
 mod plot;
 mod reason;
@@ -67,6 +73,7 @@ mod timeline;
 pub use chart_data::{ChartData, HourCalls, LocalHours};
 pub use export::{ExportError, HEADER, write_csv};
 pub use html::render_html;
+pub use law::{JurisdictionRows, LawApplied};
 pub use plot::ChartError;
 pub use reason::{Circumstances, describe_error, requeue_history, why_not_created};
 pub use runs::RunLine;

@@ -2,6 +2,7 @@
 //! queue_time percentiles, failures, rate, and the lines without a call.
 
 use super::dialing_time::{IDLE_GAP_MS, created_per_sec, dialing_secs};
+use super::law::LawApplied;
 use super::reason::{Circumstances, requeue_history, utc, why_not_created};
 use super::runs::RunLine;
 use crate::config::rules::Rules;
@@ -22,6 +23,7 @@ pub struct CampaignReport {
     pub states: StateCounts,
     /// How many rows got their callee zone from the list, the number's prefix, the campaign.
     pub zone_sources: ZoneSources,
+    pub law: Option<LawApplied>,
     pub attempts: Attempts,
     pub calls: CallOutcomes,
     pub queue_time_ms: Option<QueueTimes>,
@@ -137,6 +139,10 @@ impl CampaignReport {
                 .collect(),
             states,
             zone_sources: store.zone_sources().await?,
+            law: match rules {
+                Some(rules) => Some(LawApplied::read(store, rules).await?),
+                None => None,
+            },
             opted_out: {
                 let (rows, longest) = store.opted_out_rows().await?;
                 OptedOut {

@@ -74,6 +74,9 @@ fn headline(out: &mut String, report: &CampaignReport) {
             "  never dialed: suppressed {suppressed}{opted_out} · canceled {canceled}"
         );
     }
+    if let Some(law) = &report.law {
+        _ = writeln!(out, "  {}", law.line());
+    }
     let zones = &report.zone_sources;
     let earlier = match zones.unrecorded {
         0 => String::new(),

@@ -4,9 +4,25 @@
 
 use super::dialect::on_backend;
 use super::{AttemptCounts, FailureGroup, RowExport, StateCounts, Store, StoreError, ZoneSources};
-use crate::domain::RowState;
+use crate::domain::{Jurisdictions, RowState};
 
 impl Store {
+    /// How many rows belong to each set of jurisdictions (rows outside the US left out).
+    pub async fn rows_by_jurisdictions(&self) -> Result<Vec<(Jurisdictions, u64)>, StoreError> {
+        let counted: Vec<(Jurisdictions, i64)> = on_backend!(self, db => sqlx::query_as(
+            "SELECT jurisdictions, COUNT(*) FROM rows
+             WHERE campaign_id = $1 AND jurisdictions IS NOT NULL AND jurisdictions <> ''
+             GROUP BY jurisdictions",
+        )
+        .bind(db.campaign)
+        .fetch_all(&db.pool)
+        .await?);
+        Ok(counted
+            .into_iter()
+            .map(|(j, n)| (j, n.max(0) as u64))
+            .collect())
+    }
+
     /// How many rows got their zone from the list, the number's prefix, or the campaign.
     pub async fn zone_sources(&self) -> Result<ZoneSources, StoreError> {
         let rows: Vec<(String, i64)> = on_backend!(self, db => sqlx::query_as(

@@ -113,6 +113,20 @@ async fn at_half_past_eight_in_the_evening_new_york_is_called_and_miami_waits_fo
         .collect();
     let expected = format!("waiting for Florida's telemarketing hours: opens {opens}");
     assert_eq!(reasons, [expected.as_str(); 4]);
+    let applied: Vec<(&str, u64, bool)> = report["law"]["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let (code, rows) = (j["code"].as_str().unwrap(), j["rows"].as_u64().unwrap());
+            (code, rows, j["source"].is_string())
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        [("US", 6, true), ("FL", 4, true), ("NY", 2, false)]
+    );
+    assert_eq!(report["law"]["telemarketing"], true);
 }
 
 #[tokio::test]
