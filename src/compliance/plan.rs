@@ -81,7 +81,7 @@ pub async fn plan(
     let at = Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let widest = widest_ms(&every_cap(&campaign.rules.frequency, campaign.rules.law));
     let placed = PlacedCalls::since(store, at_ms.saturating_sub(widest)).await?;
-    let mut groups: HashMap<RowGroup, Vec<Holding>> = HashMap::new();
+    let mut groups: HashMap<RowGroup, (Vec<Holding>, u64)> = HashMap::new();
     let mut held: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let (mut pending, mut callable, mut rows) = (0u64, 0u64, Vec::new());
     let mut after = 0;
@@ -95,36 +95,35 @@ pub async fn plan(
                 zones: row.zones.clone(),
                 jurisdictions: row.jurisdictions.clone(),
             };
-            let hours = groups
-                .entry(group.clone())
-                .or_insert_with(|| hours_holding(&schedule, &group, at));
-            let mut holding: Vec<Holding> = hours
-                .iter()
-                .map(|h| Holding {
-                    rule: h.rule.clone(),
-                    source: h.source.clone(),
-                    until: h.until,
-                })
-                .collect();
-            holding.extend(row_holding(
-                campaign,
-                row,
-                status,
-                suppression,
-                &placed,
-                at_ms,
-            ));
-            if holding.is_empty() {
+            // The hours are weighed once per group, and tallied once per group at the end.
+            let (hours, in_group) = match groups.get_mut(&group) {
+                Some(found) => found,
+                None => {
+                    let hours = hours_holding(&schedule, &group, at);
+                    groups.entry(group.clone()).or_insert((hours, 0))
+                }
+            };
+            *in_group += 1;
+            let own = row_holding(campaign, row, status, suppression, &placed, at_ms);
+            if hours.is_empty() && own.is_empty() {
                 callable += 1;
             }
-            for h in &holding {
+            for h in &own {
                 held.entry((h.rule.clone(), h.source.clone()))
                     .or_default()
-                    .add(h.until);
+                    .add(h.until, 1);
             }
             if rows.len() < limit {
+                let holding: Vec<&Holding> = hours.iter().chain(&own).collect();
                 rows.push(plan_row(&schedule, &group, row, &holding));
             }
+        }
+    }
+    for (hours, in_group) in groups.values() {
+        for h in hours {
+            held.entry((h.rule.clone(), h.source.clone()))
+                .or_default()
+                .add(h.until, *in_group);
         }
     }
     rows.sort_by_key(|r: &PlanRow| r.line);
@@ -163,8 +162,9 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, until: Option<i64>) {
-        self.rows += 1;
+    /// `rows` more rows that this rule lets go at `until`.
+    fn add(&mut self, until: Option<i64>, rows: u64) {
+        self.rows += rows;
         self.first = match (self.first, until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -232,12 +232,17 @@ fn row_holding(
             until: Some(row.next_attempt_at),
         });
     }
+    // Nobody called in the span is under every cap: most rows of a large list.
+    let calls = placed.to(row);
+    if calls.is_empty() {
+        return holding;
+    }
     let caps = caps_for(
         &campaign.rules.frequency,
         campaign.rules.law,
         row.jurisdictions.as_ref(),
     );
-    if let Some((until, cap)) = release_of(&caps, &placed.to(row), at_ms) {
+    if let Some((until, cap)) = release_of(&caps, &calls, at_ms) {
         holding.push(Holding {
             rule: format!("held back by {}", cap.describe()),
             source: match &cap.law {
@@ -256,7 +261,7 @@ fn plan_row(
     schedule: &Schedule,
     group: &RowGroup,
     row: &PendingRow,
-    holding: &[Holding],
+    holding: &[&Holding],
 ) -> PlanRow {
     let zone = row
         .zones
@@ -324,6 +329,9 @@ impl PlacedCalls {
     /// The calls a cap counts for `row`: to every number of its person, or to its number
     /// (oldest first).
     fn to(&self, row: &PendingRow) -> Vec<i64> {
+        if self.by_number.is_empty() && self.by_person.is_empty() {
+            return Vec::new();
+        }
         let mut calls: Vec<i64> = self.by_number.get(&row.to).cloned().unwrap_or_default();
         if let Some(person) = &row.person {
             calls.extend(self.by_person.get(person).into_iter().flatten());
