@@ -167,7 +167,7 @@ impl Gate {
         }
         let group = RowGroup {
             zones: claimed.zones.clone(),
-            jurisdictions: claimed.jurisdictions.clone(),
+            jurisdictions: jurisdictions_of(claimed),
         };
         let Some(closed) = self
             .state
@@ -203,7 +203,8 @@ impl Gate {
 impl Gate {
     /// Dial, unless a cap on calls to the person holds them back.
     async fn capped(&self, store: &Store, claimed: &Claimed) -> Result<Admission, StoreError> {
-        let caps = frequency::caps_for(&self.frequency, self.law, claimed.jurisdictions.as_ref());
+        let jurisdictions = jurisdictions_of(claimed);
+        let caps = frequency::caps_for(&self.frequency, self.law, jurisdictions.as_ref());
         let Some((until_ms, cap)) =
             frequency::held_until(&caps, store, claimed, store.now_ms()).await?
         else {
@@ -328,6 +329,15 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// Whose rules bind a claimed row: as stored, or (a row imported by an older dialer beside
+/// this one, not filled in yet) its number's.
+fn jurisdictions_of(claimed: &Claimed) -> Option<crate::domain::Jurisdictions> {
+    claimed
+        .jurisdictions
+        .clone()
+        .or_else(|| crate::law::by_area_code(&claimed.to))
 }
 
 /// Rows imported before their jurisdictions were kept get them from their numbers (a list's
