@@ -165,9 +165,10 @@ impl Gate {
         if self.schedule.is_empty() {
             return self.capped(store, claimed).await;
         }
+        // As stored: the statement that defers the group finds its rows by these values.
         let group = RowGroup {
             zones: claimed.zones.clone(),
-            jurisdictions: jurisdictions_of(claimed),
+            jurisdictions: claimed.jurisdictions.clone(),
         };
         let Some(closed) = self
             .state
@@ -331,7 +332,7 @@ impl Shared {
     }
 }
 
-/// Whose rules bind a claimed row: as stored, or (a row imported by an older dialer beside
+/// Whose caps bind a claimed row: as stored, or (a row imported by an older dialer beside
 /// this one, not filled in yet) its number's.
 fn jurisdictions_of(claimed: &Claimed) -> Option<crate::domain::Jurisdictions> {
     claimed
