@@ -19,6 +19,8 @@ pub struct Cap {
     pub within: Duration,
     /// `None`: the campaign's `[frequency]`; else the jurisdiction's name.
     pub law: Option<String>,
+    /// Where it comes from: the campaign file's section, or the law's citation.
+    pub source: String,
 }
 
 impl Cap {
@@ -51,6 +53,7 @@ pub fn caps_for(
         max_calls: cap.max_calls,
         within: cap.within,
         law: None,
+        source: "the campaign's [frequency]".to_owned(),
     });
     let legal = jurisdictions
         .filter(|_| law.telemarketing)
@@ -63,6 +66,7 @@ pub fn caps_for(
                 max_calls: cap.calls,
                 within: cap.within,
                 law: Some(j.name.clone()),
+                source: j.citation().to_owned(),
             })
         });
     own.chain(legal).collect()

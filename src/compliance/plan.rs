@@ -10,7 +10,7 @@ use super::schedule::{Hours, Schedule};
 use super::suppression::SuppressionLists;
 use crate::config::Campaign;
 use crate::domain::{CampaignStatus, Endpoint, PersonId};
-use crate::store::{PendingRow, RowGroup, Store, StoreError};
+use crate::store::{OptOutSource, PendingRow, RowGroup, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
@@ -81,6 +81,13 @@ pub async fn plan(
     let at = Timestamp::from_millisecond(at_ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let widest = widest_ms(&every_cap(&campaign.rules.frequency, campaign.rules.law));
     let placed = PlacedCalls::since(store, at_ms.saturating_sub(widest)).await?;
+    // Opt-outs in force now, by number (a person's other numbers are suppressed by the run).
+    let opted_out: HashMap<Endpoint, OptOutSource> = store
+        .opt_outs()
+        .await?
+        .into_iter()
+        .map(|o| (o.number, o.source))
+        .collect();
     let mut groups: HashMap<RowGroup, (Vec<Holding>, u64)> = HashMap::new();
     let mut held: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let (mut pending, mut callable, mut rows) = (0u64, 0u64, Vec::new());
@@ -104,7 +111,15 @@ pub async fn plan(
                 }
             };
             *in_group += 1;
-            let own = row_holding(campaign, row, status, suppression, &placed, at_ms);
+            let own = row_holding(
+                campaign,
+                row,
+                status,
+                suppression,
+                &opted_out,
+                &placed,
+                at_ms,
+            );
             if hours.is_empty() && own.is_empty() {
                 callable += 1;
             }
@@ -207,6 +222,7 @@ fn row_holding(
     row: &PendingRow,
     status: CampaignStatus,
     suppression: &SuppressionLists,
+    opted_out: &HashMap<Endpoint, OptOutSource>,
     placed: &PlacedCalls,
     at_ms: i64,
 ) -> Vec<Holding> {
@@ -222,6 +238,13 @@ fn row_holding(
         holding.push(Holding {
             rule: "on a do-not-call list".to_owned(),
             source: list.to_owned(),
+            until: None,
+        });
+    }
+    if let Some(source) = opted_out.get(&row.to) {
+        holding.push(Holding {
+            rule: source.reason().to_owned(),
+            source: "opt-outs".to_owned(),
             until: None,
         });
     }
@@ -245,10 +268,7 @@ fn row_holding(
     if let Some((until, cap)) = release_of(&caps, &calls, at_ms) {
         holding.push(Holding {
             rule: format!("held back by {}", cap.describe()),
-            source: match &cap.law {
-                None => "the campaign's [frequency]".to_owned(),
-                Some(_) => "data/calling_rules".to_owned(),
-            },
+            source: cap.source.clone(),
             until: Some(until),
         });
     }

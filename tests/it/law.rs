@@ -122,10 +122,7 @@ async fn at_half_past_eight_in_the_evening_new_york_is_called_and_miami_waits_fo
             (code, rows, j["source"].is_string())
         })
         .collect();
-    assert_eq!(
-        applied,
-        [("US", 6, true), ("FL", 4, true), ("NY", 2, false)]
-    );
+    assert_eq!(applied, [("US", 6, true), ("FL", 4, true), ("NY", 2, true)]);
     assert_eq!(report["law"]["telemarketing"], true);
 }
 

@@ -41,6 +41,11 @@ async fn a_number_opted_out_on_the_command_line_is_never_dialed_and_the_report_c
     .await;
     let refused = optout(&campaign, &sandbox, &["add", "not a number"]).await;
     let listed = optout(&campaign, &sandbox, &["list", "--json"]).await;
+    let plan = campaign
+        .subcommand(&sandbox, "plan", &["--json"])
+        .output()
+        .await
+        .unwrap();
     let run = campaign.run(&sandbox, &[]).await;
     let report = campaign.manage(&["report", "--json"]).await;
 
@@ -51,6 +56,9 @@ async fn a_number_opted_out_on_the_command_line_is_never_dialed_and_the_report_c
     assert_eq!(listed[0]["number"], "+14155550001");
     assert_eq!(listed[0]["source"], "cli");
     assert_eq!(listed[0]["note"], "asked on the phone");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["callable"], 3, "{plan}");
+    assert_eq!(plan["held"][0]["rule"], "opted out (dialer optout)");
     assert_eq!(run.code, DONE, "{run:?}");
     let called: Vec<String> = sandbox.stats().creates_by_to.into_keys().collect();
     assert_eq!(called, ["+14155550000", "+14155550002", "+14155550003"]);
