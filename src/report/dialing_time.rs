@@ -1,6 +1,7 @@
 //! Time spent dialing, the one measure the report's rates are taken over: the spells in which
-//! create requests were sent, idle time between them left out. A cron campaign that dials for
-//! ten minutes a day over three days dialed for thirty minutes, not three days.
+//! calls were created, idle time between them left out. A cron campaign that dials for ten
+//! minutes a day over three days dialed for thirty minutes, not three days; the retries of a
+//! few failing numbers after the last call do not stretch it.
 
 use crate::domain::Cps;
 use crate::store::AttemptSpan;

@@ -27,15 +27,15 @@
 //! - `queue_time_ms`: `p50`, `p95`, `p99`, `max` of the created calls, or null.
 //! - `failures`: failed and unknown rows grouped by Twilio error: `code` (or null), `message`, `rows`.
 //! - `first_attempt_at`, `last_created_at`: RFC 3339 UTC, or null.
-//! - `duration_secs`: the time spent dialing, or null before any request: each spell of
-//!   requests from its first to its last plus one interval at the configured CPS, a pause of
-//!   over 10 minutes without a request ending a spell (the nights between a cron campaign's
-//!   runs are not counted); `dialing_spells`: how many; `achieved_cps`: created calls /
-//!   `duration_secs` (null under 2 calls).
+//! - `duration_secs`: the time spent dialing, or null before any call: each spell of calls
+//!   created from its first to its last plus one interval at the configured CPS, a pause of
+//!   over 10 minutes without one ending a spell (the nights between a cron campaign's runs are
+//!   not counted, nor retries of failing numbers after the last call); `dialing_spells`: how
+//!   many; `achieved_cps`: created calls / `duration_secs` (null under 2 calls).
 //! - `runs`: every run, the oldest first: `started_at`, `finished_at` (null while it runs, or
 //!   if it was killed), `host`, `exit_code`, `ending` (as `dialer status` says it),
 //!   `requests` and `created` (null for runs recorded before they were counted by run), and
-//!   `created_per_sec` over its own first to last request.
+//!   `created_per_sec` over its own first to last call created.
 //! - `opted_out`: `rows` never dialed because their number opted out (`dialer optout`,
 //!   `POST /optouts` on `dialer serve`), and `longest_to_honour_secs`, the longest time from
 //!   an opt-out's record to its row's suppression (null without any).

@@ -16,15 +16,15 @@ pub struct RunLine {
     /// null for a run recorded before runs were told apart.
     pub requests: Option<u64>,
     pub created: Option<u64>,
-    /// Created calls per second from its first request to its last; null under 2 calls.
+    /// Created calls per second from its first call to its last; null under 2 calls.
     pub created_per_sec: Option<f64>,
 }
 
 impl RunLine {
     pub fn of(totals: &RunTotals, cps: Cps) -> Self {
         let spell = totals
-            .first_request_at
-            .zip(totals.last_request_at)
+            .first_created_at
+            .zip(totals.last_created_at)
             .map(|(first_ms, last_ms)| spell_secs(AttemptSpan { first_ms, last_ms }, cps));
         let created = totals.created.map(|n| n.max(0) as u64);
         Self {

@@ -112,7 +112,7 @@ impl CampaignReport {
                 })
             })
             .collect();
-        let spells = store.dialing_spans(IDLE_GAP_MS).await?;
+        let spells = store.creating_spans(IDLE_GAP_MS).await?;
         let duration_secs = dialing_secs(&spells, configured_cps);
         Ok(Self {
             campaign: campaign.to_owned(),

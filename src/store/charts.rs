@@ -12,18 +12,34 @@ impl Store {
     /// before a pause of more than `idle_gap_ms` without any, oldest first; none before any
     /// request. Reads only each spell's first and last request, whatever the number sent.
     pub async fn dialing_spans(&self, idle_gap_ms: i64) -> Result<Vec<AttemptSpan>, StoreError> {
+        self.spans(idle_gap_ms, false).await
+    }
+
+    /// The same spells, of the requests that created a call only: the time a campaign's rate
+    /// is taken over (refusals and retries after its last call leave it out).
+    pub async fn creating_spans(&self, idle_gap_ms: i64) -> Result<Vec<AttemptSpan>, StoreError> {
+        self.spans(idle_gap_ms, true).await
+    }
+
+    async fn spans(
+        &self,
+        idle_gap_ms: i64,
+        created_only: bool,
+    ) -> Result<Vec<AttemptSpan>, StoreError> {
         let edges: Vec<(i64, bool, bool)> = on_backend!(self, db => sqlx::query_as(
             "SELECT started_at, (prev IS NULL OR started_at - prev > $2) AS opens,
                     (next IS NULL OR next - started_at > $2) AS closes
              FROM (SELECT started_at, LAG(started_at) OVER by_time AS prev,
                           LEAD(started_at) OVER by_time AS next
-                   FROM attempts WHERE campaign_id = $1
+                   FROM attempts
+                   WHERE campaign_id = $1 AND ($3 = 0 OR outcome IN ('created', 'found'))
                    WINDOW by_time AS (ORDER BY started_at)) sent
              WHERE prev IS NULL OR next IS NULL OR started_at - prev > $2 OR next - started_at > $2
              ORDER BY started_at",
         )
         .bind(db.campaign)
         .bind(idle_gap_ms)
+        .bind(i64::from(created_only))
         .fetch_all(&db.pool)
         .await?);
         let mut spans = Vec::new();

@@ -30,11 +30,13 @@ impl Store {
             "SELECT r.started_at, r.finished_at, r.exit_code, r.host, r.ending, r.holder,
                     CASE WHEN r.holder IS NOT NULL THEN COALESCE(a.requests, 0) END AS requests,
                     CASE WHEN r.holder IS NOT NULL THEN COALESCE(a.created, 0) END AS created,
-                    a.first_request_at, a.last_request_at
+                    a.first_request_at, a.last_request_at, a.first_created_at, a.last_created_at
              FROM runs r
              LEFT JOIN (SELECT holder, COUNT(*) AS requests,
                                COUNT(*) FILTER (WHERE outcome IN ('created', 'found')) AS created,
-                               MIN(started_at) AS first_request_at, MAX(started_at) AS last_request_at
+                               MIN(started_at) AS first_request_at, MAX(started_at) AS last_request_at,
+                               MIN(started_at) FILTER (WHERE outcome IN ('created', 'found')) AS first_created_at,
+                               MAX(started_at) FILTER (WHERE outcome IN ('created', 'found')) AS last_created_at
                         FROM attempts WHERE campaign_id = $1 AND holder IS NOT NULL
                         GROUP BY holder) a ON a.holder = r.holder
              WHERE r.campaign_id = $1 ORDER BY r.id",

@@ -26,4 +26,7 @@ pub struct RunTotals {
     /// When its first and its last request were sent (unix ms).
     pub first_request_at: Option<i64>,
     pub last_request_at: Option<i64>,
+    /// When the first and the last request that created a call were sent.
+    pub first_created_at: Option<i64>,
+    pub last_created_at: Option<i64>,
 }
