@@ -23,7 +23,7 @@ pub(super) fn runs(page: &mut String, report: &CampaignReport) {
     };
     _ = writeln!(
         page,
-        "<p>{}{more}. Calls a second: created calls over the run's own first to last request.</p>",
+        "<p>{}{more}. Calls a second: created calls over the run's own first to last call.</p>",
         count(report.runs.len() as u64, "run")
     );
     if shown.is_empty() {
