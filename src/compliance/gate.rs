@@ -1,15 +1,16 @@
 //! The last check before a claimed row is dialed: may this person be called now? A paused or
 //! canceled campaign dials nobody, a number on a do-not-call list or that opted out (read
-//! with its claim) is never dialed, and a person is called only inside the calling window of their own time zone and, for a US
-//! number of a telemarketing campaign, the law's hours where they are (`schedule`).
+//! with its claim) is never dialed, and a person is called only inside the calling window of
+//! their own time zone and, for a US number of a telemarketing campaign, the law's hours where
+//! they are (`schedule`), and under every cap on calls to them (`frequency`).
 //!
 //! A row's zone may be several (a prefix spanning zones): it is called only when the hours
 //! are open in every one, and otherwise waits for the first instant when all are.
 //!
 //! Rows are grouped by zone and jurisdictions: a group found closed is deferred as a whole, in
 //! one statement, to its next opening: a million rows outside their hours cost one claim per
-//! group, not one each. A watcher reads
-//! `control` once a second, and stops the run when every row left waits for a window.
+//! group, not one each. A watcher reads `control` once a second, and stops the run when
+//! every row left waits for a window.
 
 use super::frequency;
 use super::schedule::{Hours, Schedule};

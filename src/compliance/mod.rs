@@ -1,6 +1,8 @@
 //! The calling rules a row must pass before it is dialed: the campaign's pause/resume/cancel
-//! switch, the calling window in the callee's own zone, and the do-not-call lists. The gate
-//! asks them all for each claimed row; nothing here speaks to Twilio.
+//! switch, the hours that bind it (the campaign's window and the law's, in the callee's own
+//! zone), the caps on calls to a person, the do-not-call lists and the opt-outs. The gate asks
+//! them all for each claimed row, and `plan` asks the same parts of every pending row at an
+//! instant; `opt_out_route` takes opt-outs on `dialer serve`. Nothing here speaks to Twilio.
 
 pub mod calling_hours;
 pub mod frequency;
