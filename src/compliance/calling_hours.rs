@@ -256,6 +256,43 @@ mod tests {
     }
 
     #[test]
+    fn a_states_own_holidays_bar_calls_there_and_only_there() {
+        let utah = laws(&["US", "UT"]);
+        let rhode_island = laws(&["US", "RI"]);
+        let mountain = [zone("America/Denver")];
+        let eastern = [zone("America/New_York")];
+
+        // Pioneer Day, Friday 2026-07-24; Victory Day, Monday 2026-08-10.
+        let pioneer_day = open_everywhere(&utah, &mountain, at("2026-07-24T10:00[America/Denver]"));
+        let victory_day = open_everywhere(
+            &rhode_island,
+            &eastern,
+            at("2026-08-10T10:00[America/New_York]"),
+        );
+        let elsewhere = open_everywhere(
+            &law("US"),
+            &mountain,
+            at("2026-07-24T10:00[America/Denver]"),
+        );
+
+        assert_eq!(
+            pioneer_day,
+            Verdict::OpensAt {
+                at: at("2026-07-25T08:00[America/Denver]"),
+                rule: 1
+            }
+        );
+        assert_eq!(
+            victory_day,
+            Verdict::OpensAt {
+                at: at("2026-08-11T09:00[America/New_York]"),
+                rule: 1
+            }
+        );
+        assert_eq!(elsewhere, Verdict::Open);
+    }
+
+    #[test]
     fn arizona_and_hawaii_keep_their_hours_when_the_mainland_changes_its_clocks() {
         // 2026-03-08: daylight saving time starts on the mainland, not in Phoenix or Honolulu.
         let federal = law("US");
