@@ -8,6 +8,7 @@ use crate::law::{Holiday, Jurisdiction};
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use std::borrow::Borrow;
 
 /// One rule's hours.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,12 +137,17 @@ impl CallingHours {
 
 /// Whether `now` falls in every one of `hours` in every one of `zones`; if not, the first
 /// instant at or after the latest of their next openings at which all are open.
-pub fn open_everywhere(hours: &[CallingHours], zones: &[TimeZone], now: Timestamp) -> Verdict {
+pub fn open_everywhere<H: Borrow<CallingHours>>(
+    hours: &[H],
+    zones: &[TimeZone],
+    now: Timestamp,
+) -> Verdict {
     let mut at = now;
     let mut binding = None;
     for _ in 0..MAX_ALIGNMENTS {
         let mut latest: Option<(Timestamp, usize)> = None;
         for (rule, h) in hours.iter().enumerate() {
+            let h = h.borrow();
             for zone in zones {
                 match h.now(zone, at) {
                     WindowNow::Open => {}

@@ -25,9 +25,12 @@ const US_ZONES: [&str; 7] = [
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    window: Option<CallingWindow>,
+    /// The campaign's window as hours, and the zone of rows without one of their own.
+    window: Option<(CallingHours, TimeZone)>,
     /// The law's hours by jurisdiction code; empty when the campaign is not telemarketing.
     laws: HashMap<String, Vec<CallingHours>>,
+    /// `US_ZONES`, looked up once.
+    us_zones: Vec<TimeZone>,
 }
 
 /// A group's hours at an instant.
@@ -55,7 +58,14 @@ impl Schedule {
                 .collect(),
             false => HashMap::new(),
         };
-        Self { window, laws }
+        Self {
+            window: window.map(|w| (CallingHours::from(&w), w.timezone)),
+            laws,
+            us_zones: US_ZONES
+                .iter()
+                .filter_map(|z| TimeZone::get(z).ok())
+                .collect(),
+        }
     }
 
     /// Whether no hours bind any row: nothing to check.
@@ -64,20 +74,17 @@ impl Schedule {
     }
 
     /// The hours that bind `group`, and the zones they are read in (none: nothing binds it).
-    pub fn rules_for(&self, group: &RowGroup) -> (Vec<CallingHours>, Vec<TimeZone>) {
-        let mut rules: Vec<CallingHours> = self.window.iter().map(CallingHours::from).collect();
+    pub fn rules_for(&self, group: &RowGroup) -> (Vec<&CallingHours>, Vec<TimeZone>) {
+        let mut rules: Vec<&CallingHours> = self.window.iter().map(|(hours, _)| hours).collect();
         if let Some(jurisdictions) = &group.jurisdictions {
             let laws = jurisdictions.codes().filter_map(|code| self.laws.get(code));
-            rules.extend(laws.flatten().cloned());
+            rules.extend(laws.flatten());
         }
         let own = group.zones.as_ref().map_or(&[][..], |z| z.zones());
         let zones = match (own, &self.window) {
             (own, _) if !own.is_empty() => own.to_vec(),
-            (_, Some(window)) => vec![window.timezone.clone()],
-            (_, None) => US_ZONES
-                .iter()
-                .filter_map(|z| TimeZone::get(z).ok())
-                .collect(),
+            (_, Some((_, zone))) => vec![zone.clone()],
+            (_, None) => self.us_zones.clone(),
         };
         (rules, zones)
     }
